@@ -2,3 +2,4 @@
 //! deployments. The binary is a thin layer over this library.
 
 pub mod protocol;
+pub mod store;
