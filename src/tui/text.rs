@@ -214,6 +214,7 @@ fn sanitize_with(s: &str, mode: Mode, cap: usize) -> Cow<'_, str> {
     let mut col = 0usize;
     let mut col_from = 0usize;
     let mut truncated = false;
+    let line_break = if mode == Mode::Message { '\n' } else { ' ' };
 
     for (i, c) in s.char_indices() {
         if out.len() >= cap {
@@ -223,7 +224,6 @@ fn sanitize_with(s: &str, mode: Mode, cap: usize) -> Cow<'_, str> {
                 .is_some_and(|rest| rest.chars().any(|c| classify(c) != Action::Drop));
             break;
         }
-        let line_break = if mode == Mode::Message { '\n' } else { ' ' };
         match classify(c) {
             Action::Keep => {
                 if matches!(prev, None | Some('\n')) && !c.is_ascii() && c.width() == Some(0) {
@@ -929,7 +929,10 @@ mod tests {
         assert_eq!(truncate_to_width("你好世界", 5), "你好…");
         assert_eq!(truncate_to_width("你好世界", 4), "你…");
         assert_eq!(truncate_to_width("你好世界", 8), "你好世界");
-        assert_eq!(truncate_to_width("👩\u{200D}👩\u{200D}👧👍🏽x", 4), "👩\u{200D}👩\u{200D}👧…");
+        assert_eq!(
+            truncate_to_width("👩\u{200D}👩\u{200D}👧👍🏽x", 4),
+            "👩\u{200D}👩\u{200D}👧…"
+        );
         assert_eq!(truncate_to_width("abc", 1), "…");
         assert_eq!(truncate_to_width("abc", 0), "");
     }
@@ -972,12 +975,18 @@ mod tests {
         assert_eq!(wrapped("hi 你好世界", 6), ["hi 你", "好世界"]);
         let family = "👩\u{200D}👩\u{200D}👧";
         let text = format!("{family}{family}{family}");
-        assert_eq!(wrapped(&text, 5), [format!("{family}{family}"), family.to_owned()]);
+        assert_eq!(
+            wrapped(&text, 5),
+            [format!("{family}{family}"), family.to_owned()]
+        );
     }
 
     #[test]
     fn wrap_never_splits_graphemes() {
-        assert_eq!(wrapped("e\u{301}e\u{301}e\u{301}", 2), ["e\u{301}e\u{301}", "e\u{301}"]);
+        assert_eq!(
+            wrapped("e\u{301}e\u{301}e\u{301}", 2),
+            ["e\u{301}e\u{301}", "e\u{301}"]
+        );
         assert_eq!(wrapped("🇺🇸🇫🇷", 3), ["🇺🇸", "🇫🇷"]);
     }
 
@@ -991,20 +1000,13 @@ mod tests {
     #[test]
     fn wrap_ranges_and_empty_lines() {
         let text = "ab cd\n\nef";
+        let at = |start, end, width| WrappedLine { start, end, width };
         let lines = wrap(text, 2);
-        assert_eq!(
-            lines,
-            [
-                WrappedLine { start: 0, end: 2, width: 2 },
-                WrappedLine { start: 3, end: 5, width: 2 },
-                WrappedLine { start: 6, end: 6, width: 0 },
-                WrappedLine { start: 7, end: 9, width: 2 },
-            ]
-        );
+        assert_eq!(lines, [at(0, 2, 2), at(3, 5, 2), at(6, 6, 0), at(7, 9, 2)]);
         assert_eq!(lines[3].range(), 7..9);
         assert_eq!(lines[3].as_str(text), "ef");
         assert_eq!(lines[3].as_str("short"), "");
-        assert_eq!(wrap("", 10), [WrappedLine { start: 0, end: 0, width: 0 }]);
+        assert_eq!(wrap("", 10), [at(0, 0, 0)]);
         assert_eq!(wrapped("a\n", 10), ["a", ""]);
     }
 
@@ -1026,12 +1028,51 @@ mod tests {
     /// Pieces that exercise every branch: hostile controls, clusters of every
     /// width, whitespace of every kind, and plain words.
     const PIECES: &[&str] = &[
-        "a", "word", "longerword", " ", "  ", "\t", "\n", "\r\n", "\r", "\u{2028}", "\u{A0}",
-        "\u{3000}", "\x1b[2J", "\x1b]0;pwned\x07", "\u{9b}", "\u{202E}", "\u{2066}", "\u{200B}",
-        "\u{FEFF}", "\u{AD}", "\x7f", "\0", "\u{200E}", "\u{301}", "e\u{301}", "中", "你好",
-        "👩\u{200D}👩\u{200D}👧", "👍🏽", "🇺🇸", "🇺", "ᄀᄀᄀ", "\u{1161}", "ﾊﾞ", "ﾞ", "\u{E0067}",
-        "🏴\u{E0067}\u{E007F}", "\u{200D}", "\u{FE0F}", "x\u{1F3FD}", "क्षि", "שלום", "\u{600}",
-        "\u{FFF9}", "\u{FFFE}",
+        "a",
+        "word",
+        "longerword",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\r",
+        "\u{2028}",
+        "\u{A0}",
+        "\u{3000}",
+        "\x1b[2J",
+        "\x1b]0;pwned\x07",
+        "\u{9b}",
+        "\u{202E}",
+        "\u{2066}",
+        "\u{200B}",
+        "\u{FEFF}",
+        "\u{AD}",
+        "\x7f",
+        "\0",
+        "\u{200E}",
+        "\u{301}",
+        "e\u{301}",
+        "中",
+        "你好",
+        "👩\u{200D}👩\u{200D}👧",
+        "👍🏽",
+        "🇺🇸",
+        "🇺",
+        "ᄀᄀᄀ",
+        "\u{1161}",
+        "ﾊﾞ",
+        "ﾞ",
+        "\u{E0067}",
+        "🏴\u{E0067}\u{E007F}",
+        "\u{200D}",
+        "\u{FE0F}",
+        "x\u{1F3FD}",
+        "क्षि",
+        "שלום",
+        "\u{600}",
+        "\u{FFF9}",
+        "\u{FFFE}",
     ];
 
     fn hostile_text() -> impl Strategy<Value = String> {
@@ -1075,7 +1116,10 @@ mod tests {
             prop_assert_eq!(usize::from(line.width), width_of(shown));
             if line.width > width {
                 // The one allowed overflow: a single cluster wider than the pane.
-                let visible = shown.graphemes(true).filter(|g| grapheme_width(g) > 0).count();
+                let visible = shown
+                    .graphemes(true)
+                    .filter(|g| grapheme_width(g) > 0)
+                    .count();
                 prop_assert_eq!(visible, 1, "{:?}", shown);
             }
             pos = line.end;

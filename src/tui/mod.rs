@@ -1,0 +1,3 @@
+//! The terminal browser.
+
+pub mod text;
