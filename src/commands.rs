@@ -1,0 +1,272 @@
+//! What each subcommand does, at the edge between the library and the person: errors get
+//! `anyhow` context here and become one clear line in `main`.
+
+use std::io::{IsTerminal, Read, Write};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{Context, Result, bail};
+
+use crate::protocol::{ChatType, Direction, HistoryFilters, HistoryQuery, Message};
+use crate::session;
+use crate::tui::{display, text};
+
+pub use crate::session::Connection;
+
+/// Options of `roam history`.
+#[derive(Debug)]
+pub struct HistoryOptions {
+    /// The conversation id.
+    pub id: String,
+    /// Single, group or room.
+    pub kind: ChatType,
+    /// How many messages to print.
+    pub limit: u32,
+    /// Which way to go.
+    pub direction: Direction,
+    /// Where to continue.
+    pub cursor: Option<String>,
+    /// Print JSON lines instead of text.
+    pub json: bool,
+}
+
+/// Options of `roam import`.
+#[derive(Debug)]
+pub struct ImportOptions {
+    /// The database.
+    pub db: PathBuf,
+    /// A state file.
+    pub state: Option<PathBuf>,
+    /// No progress bar.
+    pub quiet: bool,
+    /// Export files.
+    pub exports: Vec<PathBuf>,
+}
+
+/// Options of `roam serve`.
+#[derive(Debug)]
+pub struct ServeOptions {
+    /// The database.
+    pub db: PathBuf,
+    /// Where to listen.
+    pub listen: SocketAddr,
+    /// The app key to answer to; the demo's when absent.
+    pub appkey: Option<String>,
+    /// Apply the list rate limit.
+    pub rate_limit: bool,
+    /// Token lifetime.
+    pub token_ttl_secs: u64,
+}
+
+/// One line for the person: the error and its causes, joined.
+pub fn describe_error(error: &anyhow::Error) -> String {
+    let mut line = String::new();
+    for (i, cause) in error.chain().enumerate() {
+        let text = cause.to_string();
+        if i > 0 {
+            if line.contains(&text) {
+                continue;
+            }
+            line.push_str(": ");
+        }
+        line.push_str(&text);
+    }
+    text::one_line(&line, 400)
+}
+
+fn runtime() -> Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .context("cannot start the async runtime")
+}
+
+/// `roam` (no subcommand): the browser.
+pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
+    let _log = crate::logging::to_file(log.as_deref())?;
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let session = session::connect(connection).await?;
+        crate::tui::run(session).await
+    })
+}
+
+/// `roam conversations`.
+pub fn conversations(connection: Connection, json: bool) -> Result<()> {
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let session = session::connect(connection).await?;
+        let list = session
+            .client
+            .conversations()
+            .await
+            .context("cannot read the conversation list")?;
+        let mut out = std::io::stdout().lock();
+        if json {
+            for c in &list {
+                writeln!(out, "{}", serde_json::to_string(c)?)?;
+            }
+            return Ok(());
+        }
+        for c in &list {
+            let kind = match c.kind {
+                ChatType::Single => "chat ",
+                ChatType::Group => "group",
+                ChatType::Room => "room ",
+            };
+            let pin = if c.pinned { "📌" } else { "  " };
+            let preview = c
+                .last_message
+                .as_ref()
+                .map(|m| format!("{}: {}", m.from, display::preview(m)))
+                .unwrap_or_default();
+            writeln!(
+                out,
+                "{pin} {kind} {:<24} {:>5}  {}  {}",
+                text::one_line(&c.id, 24),
+                c.unread,
+                c.last_message
+                    .as_ref()
+                    .map(|m| display::format_time(m.time))
+                    .unwrap_or_else(|| " ".repeat(16)),
+                text::one_line(&preview, 80)
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// `roam history ID`.
+pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let session = session::connect(connection).await?;
+        let mut cursor = options.cursor.clone();
+        let mut printed = 0u32;
+        let mut out = std::io::stdout().lock();
+        let mut next = None;
+        while printed < options.limit {
+            let page_size = (options.limit - printed).min(50);
+            let query = HistoryQuery {
+                conversation: options.id.clone(),
+                kind: options.kind,
+                cursor: cursor.clone(),
+                page_size,
+                direction: options.direction,
+                filters: HistoryFilters::default(),
+            };
+            let page = session
+                .client
+                .history(&query)
+                .await
+                .with_context(|| format!("cannot read the history of {}", options.id))?;
+            for m in &page.messages {
+                print_message(&mut out, m, options.json)?;
+                printed += 1;
+            }
+            next = page.next_cursor.clone();
+            if page.is_last || next.is_none() {
+                next = None;
+                break;
+            }
+            cursor = next.clone();
+        }
+        drop(out);
+        match next {
+            Some(c) => eprintln!("next cursor: {c}  (continue with --cursor {c})"),
+            None => eprintln!("end of history in this direction"),
+        }
+        Ok(())
+    })
+}
+
+fn print_message(out: &mut impl Write, m: &Message, json: bool) -> Result<()> {
+    if json {
+        writeln!(out, "{}", serde_json::to_string(m)?)?;
+        return Ok(());
+    }
+    let body = display::body(m);
+    let mut lines = body.lines();
+    writeln!(
+        out,
+        "{}  {}  {}  {}",
+        m.id,
+        display::format_time(m.time),
+        text::one_line(&m.from, 32),
+        lines.next().unwrap_or("")
+    )?;
+    for line in lines {
+        writeln!(out, "    {line}")?;
+    }
+    Ok(())
+}
+
+/// `roam import`.
+pub fn import(options: ImportOptions) -> Result<()> {
+    if options.exports.is_empty() && options.state.is_none() {
+        bail!("nothing to import: name export files and/or --state FILE");
+    }
+    let summary = crate::store::import::import_paths(
+        &options.db,
+        &options.exports,
+        options.state.as_deref(),
+        !options.quiet && std::io::stderr().is_terminal(),
+    )
+    .with_context(|| format!("import into {} failed", options.db.display()))?;
+    eprintln!("{summary}");
+    Ok(())
+}
+
+/// `roam serve`.
+pub fn serve(options: ServeOptions) -> Result<()> {
+    let _log = crate::logging::to_stderr();
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let appkey = options
+            .appkey
+            .unwrap_or_else(|| crate::demo::DEMO_APPKEY.to_string());
+        let config = crate::server::ServerConfig {
+            appkey,
+            token_ttl: Duration::from_secs(options.token_ttl_secs),
+            rate_limit: options.rate_limit,
+            ..crate::server::ServerConfig::default()
+        };
+        let server = crate::server::spawn(&options.db, options.listen, config)
+            .await
+            .with_context(|| format!("cannot serve {}", options.db.display()))?;
+        eprintln!("roam: serving {} on http://{}", options.db.display(), server.addr());
+        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        server.shutdown().await;
+        Ok(())
+    })
+}
+
+/// `roam user add`.
+pub fn user_add(db: &Path, name: &str, password_stdin: bool) -> Result<()> {
+    let password = if password_stdin {
+        let mut text = String::new();
+        std::io::stdin()
+            .read_to_string(&mut text)
+            .context("cannot read the password from standard input")?;
+        text.trim_end_matches(['\r', '\n']).to_string()
+    } else {
+        let first = rpassword::prompt_password(format!("password for {name}: "))
+            .context("cannot read the password")?;
+        let again = rpassword::prompt_password("again: ").context("cannot read the password")?;
+        if first != again {
+            bail!("the passwords differ");
+        }
+        first
+    };
+    if password.is_empty() {
+        bail!("the password is empty");
+    }
+    let store = crate::store::Store::open(db).with_context(|| format!("cannot open {}", db.display()))?;
+    store
+        .set_password(name, &password)
+        .with_context(|| format!("cannot set the password of {name}"))?;
+    eprintln!("roam: {name} can now log in");
+    Ok(())
+}

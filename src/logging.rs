@@ -1,0 +1,51 @@
+//! Logs go to a file, never to the terminal under the UI.
+
+use std::fs::OpenOptions;
+use std::path::{Path, PathBuf};
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use tracing_subscriber::EnvFilter;
+
+/// The default log file: `roam.log` in the user's cache directory.
+pub fn default_log_path() -> PathBuf {
+    dirs::cache_dir()
+        .unwrap_or_else(std::env::temp_dir)
+        .join("roam")
+        .join("roam.log")
+}
+
+fn filter() -> EnvFilter {
+    EnvFilter::try_from_env("ROAM_LOG").unwrap_or_else(|_| EnvFilter::new("info"))
+}
+
+/// Sends logs to a file (appending, 0600). Returns the path in use.
+pub fn to_file(path: Option<&Path>) -> Result<PathBuf> {
+    let path = path.map_or_else(default_log_path, Path::to_path_buf);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create the log directory {}", dir.display()))?;
+    }
+    let mut options = OpenOptions::new();
+    options.create(true).append(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options
+        .open(&path)
+        .with_context(|| format!("cannot open the log file {}", path.display()))?;
+    // Ignore a second init (tests may set up logging more than once).
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_ansi(false)
+        .with_writer(Mutex::new(file))
+        .try_init();
+    Ok(path)
+}
+
+/// Sends logs to standard error: for `roam serve`, which has no UI.
+pub fn to_stderr() {
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
