@@ -1124,7 +1124,10 @@ impl Client {
         let (error, description, excerpt) = match serde_json::from_slice::<ErrorBody>(body) {
             Ok(parsed) if !parsed.error.is_empty() || !parsed.error_description.is_empty() => (
                 one_line(&self.redact(&parsed.error, token), 60),
-                one_line(&self.redact(&parsed.error_description, token), SERVER_TEXT_CHARS),
+                one_line(
+                    &self.redact(&parsed.error_description, token),
+                    SERVER_TEXT_CHARS,
+                ),
                 String::new(),
             ),
             _ => {
