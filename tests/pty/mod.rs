@@ -1,4 +1,4 @@
-//! Shared test support: the real `roam` binary in a pseudo-terminal, read back through a
+//! Test support: the real `roam` binary in a pseudo-terminal, read back through a
 //! terminal emulator (vt100) that also records what the program asked the terminal to do.
 
 #![allow(dead_code)]
