@@ -2,6 +2,7 @@
 //! deployments. The binary is a thin layer over this library.
 
 pub mod client;
+pub mod demo;
 pub mod protocol;
 pub mod store;
 pub mod tui;
