@@ -2,4 +2,5 @@
 //! deployments. The binary is a thin layer over this library.
 
 pub mod protocol;
+pub mod server;
 pub mod store;
