@@ -766,3 +766,33 @@ fn ensure_conv(conn: &Connection, key: &str, kind: ChatType) -> Result<i64, Stor
         .prepare_cached("SELECT id FROM convs WHERE key = ?1")?
         .query_row([key], |r| r.get(0))?)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The page query must walk the (conv, time, id) index, not sort the conversation.
+    #[test]
+    fn history_pages_use_the_index_without_sorting() {
+        let store = Store::open_in_memory().expect("store");
+        for (cmp, order) in [("<=", "DESC"), (">=", "ASC")] {
+            let sql = format!(
+                "EXPLAIN QUERY PLAN SELECT id, json FROM messages WHERE conv = 1
+                 AND (time, id) {cmp} (5, 6) ORDER BY time {order}, id {order} LIMIT 51"
+            );
+            let mut stmt = store.conn.prepare(&sql).expect("prepare");
+            let plan: Vec<String> = stmt
+                .query_map([], |r| r.get::<_, String>(3))
+                .expect("plan")
+                .collect::<Result<_, _>>()
+                .expect("rows");
+            let plan = plan.join("\n");
+            assert!(plan.contains("messages_by_conv"), "{plan}");
+            assert!(plan.contains("time"), "range on time expected: {plan}");
+            assert!(
+                !plan.contains("TEMP B-TREE"),
+                "sorts instead of walking: {plan}"
+            );
+        }
+    }
+}
