@@ -453,8 +453,11 @@ pub(super) async fn not_found(State(state): Shared, req: Request) -> Response {
     error.into_response()
 }
 
-/// A known path with the wrong method.
-pub(super) async fn method_not_allowed(req: Request) -> Response {
+/// A known path with the wrong method (a wrong app is still the first thing to say).
+pub(super) async fn method_not_allowed(State(state): Shared, req: Request) -> Response {
+    if let Err(e) = check_app(&state, &segments(req.uri())) {
+        return e.into_response();
+    }
     let method: &Method = req.method();
     ApiError::method_not_allowed(method.as_str(), req.uri().path()).into_response()
 }
