@@ -85,7 +85,12 @@ fn custom(id: u64, time: i64, from: &str, to: &str) -> Message {
 }
 
 async fn start(config: ServerConfig) -> Fixture {
+    start_with(config, Vec::new()).await
+}
+
+async fn start_with(config: ServerConfig, extra: Vec<Message>) -> Fixture {
     let mut messages = alice_bob(N);
+    messages.extend(extra);
     messages.extend([
         text(
             BASE_ID + 10_001,
@@ -351,6 +356,52 @@ async fn legacy_lists_have_the_service_shape() {
             .await;
         assert_error(status, &body, 400, "illegal_argument");
     }
+}
+
+#[tokio::test]
+async fn the_legacy_list_holds_the_ten_most_recent_of_any_age() {
+    // Twelve more peers, all older than 2023 and older than the fixture's chats but carol's.
+    let extra = (0..12)
+        .map(|i| {
+            let time = 1_650_000_000_000 + i * 1000;
+            text(
+                BASE_ID + 20_000 + i as u64,
+                time,
+                &format!("peer{i}"),
+                "alice",
+                ChatType::Single,
+                "hi",
+            )
+        })
+        .collect();
+    let f = start_with(ServerConfig::new(APPKEY), extra).await;
+    let token = f.login("alice", "pw-alice").await;
+    let (status, body) = f.get(&token, "/users/alice/user_channels").await;
+    assert_eq!(status, StatusCode::OK);
+    let ids: Vec<&str> = body["data"]["channel_infos"]
+        .as_array()
+        .expect("array")
+        .iter()
+        .map(|e| e["channel_id"].as_str().expect("id"))
+        .collect();
+    let mut expected = vec![
+        "acme#chatapp_team@conference.easemob.com".to_string(),
+        "acme#chatapp_bob@easemob.com".to_string(),
+    ];
+    expected.extend(
+        (4..12)
+            .rev()
+            .map(|i| format!("acme#chatapp_peer{i}@easemob.com")),
+    );
+    assert_eq!(ids, expected);
+    // The cursor list has them all: 3 + 12.
+    let (_, body) = f
+        .get(&token, "/sdk/user/alice/user_channels/list?limit=50")
+        .await;
+    assert_eq!(
+        body["data"]["channel_infos"].as_array().map(Vec::len),
+        Some(15)
+    );
 }
 
 #[tokio::test]
