@@ -461,3 +461,20 @@ pub(super) async fn method_not_allowed(State(state): Shared, req: Request) -> Re
     let method: &Method = req.method();
     ApiError::method_not_allowed(method.as_str(), req.uri().path()).into_response()
 }
+
+/// Logs one line per request: method, path (never the query or headers, which may carry
+/// tokens), status and time taken.
+pub(super) async fn log_request(req: Request, next: axum::middleware::Next) -> Response {
+    let started = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().chars().take(200).collect::<String>();
+    let response = next.run(req).await;
+    tracing::debug!(
+        %method,
+        %path,
+        status = response.status().as_u16(),
+        micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
+        "request"
+    );
+    response
+}

@@ -140,6 +140,7 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
         )
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(axum::middleware::from_fn(handlers::log_request))
         .with_state(state))
 }
 
