@@ -132,7 +132,7 @@ pub struct StateSummary {
 /// The history database. One connection; share it between threads with [`StorePool`].
 pub struct Store {
     conn: Connection,
-    /// Conversation key → (row id, kind), kept across import batches so each message costs
+    /// Conversation key → row id, kept across import batches so each message costs
     /// one insert, not a lookup too. Cleared whenever a write transaction fails.
     conv_cache: HashMap<String, i64>,
 }
