@@ -4,5 +4,6 @@
 pub mod client;
 pub mod demo;
 pub mod protocol;
+pub mod server;
 pub mod store;
 pub mod tui;

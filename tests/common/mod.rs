@@ -1,0 +1,82 @@
+//! Shared test data: export lines and messages built from the protocol types.
+#![allow(dead_code)]
+
+use roam::protocol::json::ExportLine;
+use roam::protocol::{Attachment, ChatType, Content, Message};
+use serde_json::Map;
+
+/// A text message.
+pub fn text(id: u64, time: i64, from: &str, to: &str, kind: ChatType, body: &str) -> Message {
+    Message {
+        id,
+        from: from.into(),
+        to: to.into(),
+        chat_type: kind,
+        time,
+        content: Content::Text { text: body.into() },
+        ext: Map::new(),
+    }
+}
+
+/// An image message.
+pub fn image(id: u64, time: i64, from: &str, to: &str, kind: ChatType) -> Message {
+    Message {
+        content: Content::Image {
+            file: Attachment {
+                url: format!("https://files.example/{id}"),
+                secret: Some("s".into()),
+                filename: "a.png".into(),
+                file_length: Some(10),
+            },
+            size: None,
+            gif: false,
+        },
+        ..text(id, time, from, to, kind, "")
+    }
+}
+
+/// One export line (JSON, no newline).
+pub fn line(message: &Message) -> String {
+    serde_json::to_string(&ExportLine::from_message(message, "outgoing"))
+        .expect("export line serializes")
+}
+
+/// Base id: above 2^53, as real ids are.
+pub const BASE_ID: u64 = 1_300_000_000_000_000_000;
+
+/// A conversation of `n` text messages between alice and bob, alternating senders, with
+/// runs of equal timestamps (three messages per millisecond) and ids that do not follow
+/// time order inside a run, so ordering by (time, id) is really exercised.
+pub fn alice_bob(n: usize) -> Vec<Message> {
+    (0..n)
+        .map(|i| {
+            let time = 1_700_000_000_000 + (i / 3) as i64;
+            // Within a run of three, ids go 2,1,0: the id breaks the tie, not insertion.
+            let id = BASE_ID + (i / 3 * 3 + (2 - i % 3)) as u64;
+            let (from, to) = if i % 2 == 0 {
+                ("alice", "bob")
+            } else {
+                ("bob", "alice")
+            };
+            if i % 10 == 9 {
+                image(id, time, from, to, ChatType::Single)
+            } else {
+                text(
+                    id,
+                    time,
+                    from,
+                    to,
+                    ChatType::Single,
+                    &format!("message {i}"),
+                )
+            }
+        })
+        .collect()
+}
+
+/// Ids in (time, id) order, oldest first.
+pub fn ordered_ids(messages: &[Message]) -> Vec<u64> {
+    let mut v: Vec<(i64, u64)> = messages.iter().map(|m| (m.time, m.id)).collect();
+    v.sort();
+    v.into_iter().map(|(_, id)| id).collect()
+}
