@@ -929,7 +929,10 @@ mod tests {
         assert_eq!(truncate_to_width("你好世界", 5), "你好…");
         assert_eq!(truncate_to_width("你好世界", 4), "你…");
         assert_eq!(truncate_to_width("你好世界", 8), "你好世界");
-        assert_eq!(truncate_to_width("👩\u{200D}👩\u{200D}👧👍🏽x", 4), "👩\u{200D}👩\u{200D}👧…");
+        assert_eq!(
+            truncate_to_width("👩\u{200D}👩\u{200D}👧👍🏽x", 4),
+            "👩\u{200D}👩\u{200D}👧…"
+        );
         assert_eq!(truncate_to_width("abc", 1), "…");
         assert_eq!(truncate_to_width("abc", 0), "");
     }
@@ -972,12 +975,18 @@ mod tests {
         assert_eq!(wrapped("hi 你好世界", 6), ["hi 你", "好世界"]);
         let family = "👩\u{200D}👩\u{200D}👧";
         let text = format!("{family}{family}{family}");
-        assert_eq!(wrapped(&text, 5), [format!("{family}{family}"), family.to_owned()]);
+        assert_eq!(
+            wrapped(&text, 5),
+            [format!("{family}{family}"), family.to_owned()]
+        );
     }
 
     #[test]
     fn wrap_never_splits_graphemes() {
-        assert_eq!(wrapped("e\u{301}e\u{301}e\u{301}", 2), ["e\u{301}e\u{301}", "e\u{301}"]);
+        assert_eq!(
+            wrapped("e\u{301}e\u{301}e\u{301}", 2),
+            ["e\u{301}e\u{301}", "e\u{301}"]
+        );
         assert_eq!(wrapped("🇺🇸🇫🇷", 3), ["🇺🇸", "🇫🇷"]);
     }
 
@@ -995,16 +1004,39 @@ mod tests {
         assert_eq!(
             lines,
             [
-                WrappedLine { start: 0, end: 2, width: 2 },
-                WrappedLine { start: 3, end: 5, width: 2 },
-                WrappedLine { start: 6, end: 6, width: 0 },
-                WrappedLine { start: 7, end: 9, width: 2 },
+                WrappedLine {
+                    start: 0,
+                    end: 2,
+                    width: 2
+                },
+                WrappedLine {
+                    start: 3,
+                    end: 5,
+                    width: 2
+                },
+                WrappedLine {
+                    start: 6,
+                    end: 6,
+                    width: 0
+                },
+                WrappedLine {
+                    start: 7,
+                    end: 9,
+                    width: 2
+                },
             ]
         );
         assert_eq!(lines[3].range(), 7..9);
         assert_eq!(lines[3].as_str(text), "ef");
         assert_eq!(lines[3].as_str("short"), "");
-        assert_eq!(wrap("", 10), [WrappedLine { start: 0, end: 0, width: 0 }]);
+        assert_eq!(
+            wrap("", 10),
+            [WrappedLine {
+                start: 0,
+                end: 0,
+                width: 0
+            }]
+        );
         assert_eq!(wrapped("a\n", 10), ["a", ""]);
     }
 
@@ -1026,12 +1058,51 @@ mod tests {
     /// Pieces that exercise every branch: hostile controls, clusters of every
     /// width, whitespace of every kind, and plain words.
     const PIECES: &[&str] = &[
-        "a", "word", "longerword", " ", "  ", "\t", "\n", "\r\n", "\r", "\u{2028}", "\u{A0}",
-        "\u{3000}", "\x1b[2J", "\x1b]0;pwned\x07", "\u{9b}", "\u{202E}", "\u{2066}", "\u{200B}",
-        "\u{FEFF}", "\u{AD}", "\x7f", "\0", "\u{200E}", "\u{301}", "e\u{301}", "中", "你好",
-        "👩\u{200D}👩\u{200D}👧", "👍🏽", "🇺🇸", "🇺", "ᄀᄀᄀ", "\u{1161}", "ﾊﾞ", "ﾞ", "\u{E0067}",
-        "🏴\u{E0067}\u{E007F}", "\u{200D}", "\u{FE0F}", "x\u{1F3FD}", "क्षि", "שלום", "\u{600}",
-        "\u{FFF9}", "\u{FFFE}",
+        "a",
+        "word",
+        "longerword",
+        " ",
+        "  ",
+        "\t",
+        "\n",
+        "\r\n",
+        "\r",
+        "\u{2028}",
+        "\u{A0}",
+        "\u{3000}",
+        "\x1b[2J",
+        "\x1b]0;pwned\x07",
+        "\u{9b}",
+        "\u{202E}",
+        "\u{2066}",
+        "\u{200B}",
+        "\u{FEFF}",
+        "\u{AD}",
+        "\x7f",
+        "\0",
+        "\u{200E}",
+        "\u{301}",
+        "e\u{301}",
+        "中",
+        "你好",
+        "👩\u{200D}👩\u{200D}👧",
+        "👍🏽",
+        "🇺🇸",
+        "🇺",
+        "ᄀᄀᄀ",
+        "\u{1161}",
+        "ﾊﾞ",
+        "ﾞ",
+        "\u{E0067}",
+        "🏴\u{E0067}\u{E007F}",
+        "\u{200D}",
+        "\u{FE0F}",
+        "x\u{1F3FD}",
+        "क्षि",
+        "שלום",
+        "\u{600}",
+        "\u{FFF9}",
+        "\u{FFFE}",
     ];
 
     fn hostile_text() -> impl Strategy<Value = String> {
@@ -1075,7 +1146,10 @@ mod tests {
             prop_assert_eq!(usize::from(line.width), width_of(shown));
             if line.width > width {
                 // The one allowed overflow: a single cluster wider than the pane.
-                let visible = shown.graphemes(true).filter(|g| grapheme_width(g) > 0).count();
+                let visible = shown
+                    .graphemes(true)
+                    .filter(|g| grapheme_width(g) > 0)
+                    .count();
                 prop_assert_eq!(visible, 1, "{:?}", shown);
             }
             pos = line.end;
