@@ -3,7 +3,11 @@
 
 pub mod app;
 pub mod display;
+pub mod fetch;
 pub mod history;
 pub mod layout;
+pub mod run;
 pub mod search;
+pub mod terminal;
 pub mod text;
+pub mod view;
