@@ -183,3 +183,204 @@ mod client_source {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Mutex;
+    use std::time::Duration;
+
+    use super::*;
+    use crate::protocol::{ChatType, Conversation};
+    use crate::tui::app::ConversationKey;
+
+    /// A fake server: history of `slow` hangs for 30 s; everything else answers at once.
+    /// Remembers what it was asked.
+    #[derive(Default)]
+    struct Fake {
+        asked: Mutex<Vec<String>>,
+    }
+
+    impl Source for Fake {
+        async fn conversation_page(
+            &self,
+            cursor: &str,
+            limit: u32,
+        ) -> Result<ConversationPage, FetchError> {
+            if let Ok(mut asked) = self.asked.lock() {
+                asked.push(format!("list {cursor:?} {limit}"));
+            }
+            if cursor == "broken" {
+                return Err(FetchError::new("HTTP 503", true));
+            }
+            Ok(ConversationPage {
+                conversations: vec![Conversation {
+                    id: "bob".into(),
+                    kind: ChatType::Single,
+                    unread: 0,
+                    pinned: false,
+                    pinned_at: None,
+                    marks: Vec::new(),
+                    last_message: None,
+                }],
+                next_cursor: None,
+            })
+        }
+
+        async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, FetchError> {
+            if let Ok(mut asked) = self.asked.lock() {
+                asked.push(format!(
+                    "history {} {:?} {:?} {} {:?}",
+                    query.conversation, query.kind, query.cursor, query.page_size, query.direction
+                ));
+            }
+            if query.conversation == "slow" {
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            }
+            Ok(HistoryPage {
+                messages: Vec::new(),
+                next_cursor: None,
+                is_last: true,
+            })
+        }
+    }
+
+    fn key(id: &str) -> ConversationKey {
+        ConversationKey {
+            id: id.into(),
+            kind: ChatType::Group,
+        }
+    }
+
+    async fn next(handle: &mut FetchHandle) -> Event {
+        match tokio::time::timeout(Duration::from_secs(5), handle.events.recv()).await {
+            Ok(Some(event)) => event,
+            other => panic!("no answer in time: {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn answers_arrive_as_events_with_their_request_ids() {
+        let mut handle = spawn(Fake::default());
+        assert!(handle.send(FetchRequest::ConversationPage {
+            cursor: None,
+            request_id: 1,
+        }));
+        match next(&mut handle).await {
+            Event::ConversationPage {
+                request_id: 1,
+                result: Ok(page),
+            } => assert_eq!(page.conversations.len(), 1),
+            other => panic!("unexpected {other:?}"),
+        }
+        handle.send(FetchRequest::OlderPage {
+            conversation: key("team"),
+            cursor: Some("c1".into()),
+            request_id: 2,
+        });
+        match next(&mut handle).await {
+            Event::HistoryPage {
+                conversation,
+                cursor,
+                request_id: 2,
+                result: Ok(page),
+            } => {
+                assert_eq!(conversation, key("team"));
+                assert_eq!(cursor.as_deref(), Some("c1"));
+                assert!(page.is_last);
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        handle.send(FetchRequest::ConversationPage {
+            cursor: Some("broken".into()),
+            request_id: 3,
+        });
+        match next(&mut handle).await {
+            Event::ConversationPage {
+                request_id: 3,
+                result: Err(e),
+            } => assert!(e.retryable),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn requests_use_the_protocol_page_sizes_and_direction() {
+        let fake = Fake::default();
+        answer(
+            &fake,
+            FetchRequest::ConversationPage {
+                cursor: None,
+                request_id: 1,
+            },
+        )
+        .await;
+        answer(
+            &fake,
+            FetchRequest::OlderPage {
+                conversation: key("team"),
+                cursor: None,
+                request_id: 2,
+            },
+        )
+        .await;
+        let asked = fake.asked.lock().map(|a| a.clone()).unwrap_or_default();
+        assert_eq!(
+            asked,
+            vec![
+                format!("list \"\" {LIST_PAGE_SIZE}"),
+                format!("history team Group None {PAGE_SIZE} Up"),
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_hanging_history_request_does_not_block_the_list() {
+        let mut handle = spawn(Fake::default());
+        handle.send(FetchRequest::OlderPage {
+            conversation: key("slow"),
+            cursor: None,
+            request_id: 1,
+        });
+        handle.send(FetchRequest::ConversationPage {
+            cursor: None,
+            request_id: 2,
+        });
+        handle.send(FetchRequest::OlderPage {
+            conversation: key("fast"),
+            cursor: None,
+            request_id: 3,
+        });
+        let started = std::time::Instant::now();
+        let mut ids = vec![];
+        for _ in 0..2 {
+            ids.push(match next(&mut handle).await {
+                Event::ConversationPage { request_id, .. }
+                | Event::HistoryPage { request_id, .. } => request_id,
+                other => panic!("unexpected {other:?}"),
+            });
+        }
+        ids.sort_unstable();
+        assert_eq!(ids, vec![2, 3]);
+        assert!(started.elapsed() < Duration::from_secs(5));
+        // Dropping the handle aborts the hanging request with the task.
+        drop(handle);
+    }
+
+    #[tokio::test]
+    async fn the_task_stops_when_the_event_loop_goes_away() {
+        let (requests, rx) = mpsc::unbounded_channel();
+        let (tx, events) = mpsc::unbounded_channel();
+        let task = tokio::spawn(serve(Arc::new(Fake::default()), rx, tx));
+        requests
+            .send(FetchRequest::OlderPage {
+                conversation: key("slow"),
+                cursor: None,
+                request_id: 1,
+            })
+            .ok();
+        drop(events);
+        let stopped = tokio::time::timeout(Duration::from_secs(5), task).await;
+        assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
+        assert!(requests.is_closed());
+    }
+}

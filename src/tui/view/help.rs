@@ -15,7 +15,12 @@ const KEY_WIDTH: usize = 16;
 
 /// Draws the overlay centered in `area`.
 pub fn draw(area: Rect, frame: &mut Frame<'_>) {
-    let wanted_width = 64u16;
+    let longest = HELP
+        .iter()
+        .map(|(_, what)| text::width(what))
+        .max()
+        .unwrap_or(0);
+    let wanted_width = u16::try_from(KEY_WIDTH + 1 + longest + 2).unwrap_or(u16::MAX);
     let wanted_height = u16::try_from(HELP.len() + 2).unwrap_or(u16::MAX);
     let width = wanted_width.min(area.width);
     let height = wanted_height.min(area.height);
@@ -29,6 +34,17 @@ pub fn draw(area: Rect, frame: &mut Frame<'_>) {
         height,
     );
     frame.render_widget(Clear, r);
+    // A wide character just left of the box would reach under its border: blank it.
+    if let Some(left) = r.x.checked_sub(1) {
+        let buf = frame.buffer_mut();
+        for y in r.y..r.y + r.height {
+            if let Some(cell) = buf.cell_mut((left, y))
+                && text::width(cell.symbol()) > 1
+            {
+                cell.set_symbol(" ");
+            }
+        }
+    }
     let block = pane_block(true)
         .title(" keys ")
         .title_bottom(Line::styled(" Esc closes ", dim()).right_aligned());

@@ -23,6 +23,7 @@ use ratatui::text::{Line, Span};
 
 use super::list::kind_marker;
 use super::{dim, pane_block, sender_colour, spinner};
+use crate::protocol::ChatType;
 use crate::tui::app::App;
 use crate::tui::display;
 use crate::tui::history::{History, Row, TopRow, body_indent};
@@ -54,11 +55,13 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
     if let Some(key) = app.open_conversation() {
         let width = usize::from(area.width.saturating_sub(8));
         let name = text::one_line(&key.id, width);
-        block = block.title(Line::from(vec![
-            Span::raw(" "),
-            Span::styled(kind_marker(key.kind), dim()),
-            Span::raw(format!(" {name} ")),
-        ]));
+        let mut title = vec![Span::raw(" ")];
+        if key.kind != ChatType::Single {
+            title.push(Span::styled(kind_marker(key.kind), dim()));
+            title.push(Span::raw(" "));
+        }
+        title.push(Span::raw(format!("{name} ")));
+        block = block.title(Line::from(title));
     } else {
         block = block.title(" history ");
     }
