@@ -1019,3 +1019,93 @@ proptest! {
         }
     }
 }
+
+// ----- cost with a million messages (run: cargo test --release --test app -- --ignored) --
+
+#[test]
+#[ignore = "timing; run in release"]
+fn a_million_messages_cost_what_is_visible() {
+    use roam::tui::history::{History, Viewport};
+    use roam::tui::search::Search;
+    use std::time::{Duration, Instant};
+
+    let key = key_of("big");
+    let mut h = History::new(key.clone(), 0, TimeZone::UTC);
+    let words = ["alpha", "Beta", "gamma", "数据", "🎉", "delta", "Epsilon"];
+    let total: u64 = 1_000_000;
+    let mut next: u64 = total;
+    let mut times = Vec::new();
+    let mut request = 0;
+    while next > 0 {
+        request += 1;
+        let cursor = h.start_request(request).expect("may request");
+        assert_eq!(cursor.is_none(), next == total);
+        let messages: Vec<Message> = (0..50)
+            .filter_map(|k| next.checked_sub(k).filter(|&i| i > 0))
+            .map(|i| {
+                let w = words[(i % 7) as usize];
+                message(
+                    i,
+                    T0 + i as i64 * 1000,
+                    &format!("message {i} says {w} to you"),
+                )
+            })
+            .collect();
+        next = next.saturating_sub(50);
+        let page = HistoryPage {
+            messages,
+            next_cursor: (next > 0).then(|| next.to_string()),
+            is_last: next == 0,
+        };
+        let t = Instant::now();
+        h.receive(request, Ok(page));
+        times.push(t.elapsed());
+    }
+    assert_eq!(h.len(), total as usize);
+    times.sort();
+    println!(
+        "prepend of 50 onto up to 1M: median {:?}, p99 {:?}, max {:?}",
+        times[times.len() / 2],
+        times[times.len() * 99 / 100],
+        times.last().copied().unwrap_or(Duration::ZERO)
+    );
+
+    let vp = Viewport {
+        height: 50,
+        width: 120,
+    };
+    let t = Instant::now();
+    let rows = h.visible_rows(vp);
+    println!("visible rows at the newest: {:?}", t.elapsed());
+    assert_eq!(rows.len(), 50);
+    let t = Instant::now();
+    for _ in 0..100 {
+        h.scroll_up(49, vp);
+        let _ = h.visible_rows(vp);
+    }
+    println!("100 page-ups with drawing: {:?}", t.elapsed());
+    let t = Instant::now();
+    h.scroll_to_oldest(vp);
+    let rows = h.visible_rows(vp);
+    println!("to the oldest: {:?}", t.elapsed());
+    assert_eq!(rows[0], Row::Top(TopRow::Beginning));
+
+    let mut s = Search::new(key, None);
+    for c in "epsilon".chars() {
+        let t = Instant::now();
+        s.push(c, &h);
+        println!("typed {c:?}: {:?}, {} matches", t.elapsed(), s.count());
+    }
+    assert_eq!(s.count(), 142_857);
+    let mut s = Search::new(key_of("big"), None);
+    let t = Instant::now();
+    s.push('數', &h);
+    s.pop(&h);
+    for c in "数据".chars() {
+        s.push(c, &h);
+    }
+    println!("CJK search: {:?}, {} matches", t.elapsed(), s.count());
+    let t = Instant::now();
+    s.toggle_regex(&h);
+    println!("regex rescan: {:?}", t.elapsed());
+}

@@ -191,3 +191,160 @@ pub fn translate(event: TermEvent, app: &App) -> Vec<Event> {
         TermEvent::Paste(_) | TermEvent::FocusGained | TermEvent::FocusLost => Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use crossterm::event::{KeyEventState, MouseEvent, MouseEventKind};
+    use futures::channel::mpsc as fmpsc;
+    use ratatui::backend::TestBackend;
+
+    use super::*;
+    use crate::protocol::{ChatType, Conversation, ConversationPage, HistoryPage, HistoryQuery};
+    use crate::tui::app::FetchError;
+
+    /// One conversation, no history.
+    struct Fake;
+
+    impl Source for Fake {
+        async fn conversation_page(
+            &self,
+            _cursor: &str,
+            _limit: u32,
+        ) -> Result<ConversationPage, FetchError> {
+            Ok(ConversationPage {
+                conversations: vec![Conversation {
+                    id: "bob".into(),
+                    kind: ChatType::Single,
+                    unread: 0,
+                    pinned: false,
+                    pinned_at: None,
+                    marks: Vec::new(),
+                    last_message: None,
+                }],
+                next_cursor: None,
+            })
+        }
+
+        async fn history(&self, _query: HistoryQuery) -> Result<HistoryPage, FetchError> {
+            std::future::pending().await
+        }
+    }
+
+    fn key(c: char) -> io::Result<TermEvent> {
+        Ok(TermEvent::Key(KeyEvent::new(
+            KeyCode::Char(c),
+            KeyModifiers::NONE,
+        )))
+    }
+
+    fn screen(terminal: &Terminal<TestBackend>) -> String {
+        let buf = terminal.backend().buffer();
+        buf.content().iter().map(|c| c.symbol()).collect()
+    }
+
+    #[tokio::test]
+    async fn draws_answers_and_quits_on_q() {
+        let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
+        let (tx, rx) = fmpsc::unbounded();
+        let driver = async move {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            // Open bob: its history never answers, and the loop must not care.
+            let _ = tx.unbounded_send(Ok(TermEvent::Key(KeyEvent::new(
+                KeyCode::Enter,
+                KeyModifiers::NONE,
+            ))));
+            tokio::time::sleep(Duration::from_millis(100)).await;
+            let _ = tx.unbounded_send(key('q'));
+            tx
+        };
+        let (result, _tx) = tokio::join!(
+            event_loop(
+                &mut terminal,
+                rx,
+                fetch::spawn(Fake),
+                vec!["demo server on 127.0.0.1".into()],
+                TimeZone::UTC,
+                std::future::pending(),
+            ),
+            driver
+        );
+        assert!(result.is_ok(), "{result:?}");
+        let text = screen(&terminal);
+        assert!(text.contains("bob"), "the list page was drawn");
+        assert!(text.contains("loading older messages"), "history requested");
+        assert!(
+            !text.contains("demo server"),
+            "the notice went with the key"
+        );
+    }
+
+    #[tokio::test]
+    async fn shutdown_and_the_end_of_input_leave_the_loop() {
+        let mut terminal = Terminal::new(TestBackend::new(40, 10)).expect("test terminal");
+        let (_tx, rx) = fmpsc::unbounded::<io::Result<TermEvent>>();
+        let stop = tokio::time::sleep(Duration::from_millis(100));
+        let done = tokio::time::timeout(
+            Duration::from_secs(5),
+            event_loop(
+                &mut terminal,
+                rx,
+                fetch::spawn(Fake),
+                Vec::new(),
+                TimeZone::UTC,
+                stop,
+            ),
+        )
+        .await;
+        assert!(matches!(done, Ok(Ok(()))), "{done:?}");
+
+        let (tx, rx) = fmpsc::unbounded::<io::Result<TermEvent>>();
+        drop(tx);
+        let done = tokio::time::timeout(
+            Duration::from_secs(5),
+            event_loop(
+                &mut terminal,
+                rx,
+                fetch::spawn(Fake),
+                Vec::new(),
+                TimeZone::UTC,
+                std::future::pending(),
+            ),
+        )
+        .await;
+        assert!(matches!(done, Ok(Ok(()))), "{done:?}");
+    }
+
+    #[test]
+    fn terminal_events_become_app_events() {
+        let app = App::new(80, 24, TimeZone::UTC);
+        let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
+        release.kind = KeyEventKind::Release;
+        assert!(translate(TermEvent::Key(release), &app).is_empty());
+        let repeat = KeyEvent::new_with_kind_and_state(
+            KeyCode::Char('j'),
+            KeyModifiers::NONE,
+            KeyEventKind::Repeat,
+            KeyEventState::NONE,
+        );
+        assert_eq!(translate(TermEvent::Key(repeat), &app).len(), 1);
+        assert_eq!(
+            translate(TermEvent::Resize(100, 30), &app),
+            vec![Event::Resize(100, 30)]
+        );
+        let wheel = MouseEvent {
+            kind: MouseEventKind::ScrollDown,
+            column: 3,
+            row: 4,
+            modifiers: KeyModifiers::NONE,
+        };
+        assert_eq!(
+            translate(TermEvent::Mouse(wheel), &app),
+            vec![Event::Mouse(wheel)]
+        );
+        // Outside the search input a paste is not a string of commands.
+        assert!(translate(TermEvent::Paste("qqq".into()), &app).is_empty());
+        assert!(translate(TermEvent::FocusLost, &app).is_empty());
+    }
+}

@@ -233,17 +233,21 @@ impl Search {
         };
         let old = std::mem::take(&mut self.hits);
         let mut buf = Vec::new();
-        let mut last = None;
-        for hit in old {
-            if last == Some(hit.rev) {
+        // Walk the bodies in order alongside the old hits (also in rev order): stepping
+        // through the chunks is far cheaper than looking each candidate up.
+        let mut candidates = old.iter().map(|h| h.rev).peekable();
+        for (rev, body) in history.bodies_from(0) {
+            let Some(&next) = candidates.peek() else {
+                break;
+            };
+            let Ok(rev) = u32::try_from(rev) else {
+                break;
+            };
+            if rev < next {
                 continue;
             }
-            last = Some(hit.rev);
-            let rev = hit.rev as usize;
-            let Some(body) = history.index_of_rev(rev).and_then(|i| history.body(i)) else {
-                continue;
-            };
-            find_into(re, hit.rev, body, &mut buf, &mut self.hits);
+            while candidates.next_if(|&r| r <= rev).is_some() {}
+            find_into(re, rev, body, &mut buf, &mut self.hits);
         }
         self.select_near_origin();
     }
