@@ -679,3 +679,15 @@ fn hostile_text_is_inert_on_a_real_terminal() {
     assert!(contents.contains("⟨RLO⟩"), "{contents}");
     assert!(contents.contains("mallory"), "{contents}");
 }
+
+#[test]
+fn a_paste_types_into_the_search_input_without_controls() {
+    let mut app = project_open(80, 24, false);
+    send(&mut app, press(KeyCode::Char('/')));
+    let paste = crossterm::event::Event::Paste("dep\nloy\u{1b}[2J".into());
+    for event in roam::tui::run::translate(paste, &app) {
+        send(&mut app, event);
+    }
+    let query = app.search().map(|s| s.query().to_string());
+    assert_eq!(query.as_deref(), Some("dep loy[2J"));
+}
