@@ -98,7 +98,15 @@ pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
     let runtime = runtime()?;
     runtime.block_on(async {
         let session = session::connect(connection).await?;
-        crate::tui::run(session).await
+        // The embedded server (if any) lives in `session.embedded` until the browser closes.
+        let session::Session {
+            client,
+            embedded,
+            notices,
+        } = session;
+        let result = crate::tui::run::run(client, notices).await;
+        drop(embedded);
+        result
     })
 }
 
