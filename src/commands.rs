@@ -12,10 +12,10 @@ use jiff::tz::TimeZone;
 
 use crate::protocol::{ChatType, Direction, HistoryFilters, HistoryQuery, Message};
 use crate::server::ServerConfig;
+use crate::session;
 use crate::store::pool::StorePool;
 use crate::store::state::StateFile;
 use crate::store::{self, Store};
-use crate::session;
 use crate::tui::{display, text};
 
 pub use crate::session::Connection;
@@ -232,7 +232,8 @@ pub fn import(options: ImportOptions) -> Result<()> {
         .state
         .as_deref()
         .map(|path| {
-            StateFile::load(path).with_context(|| format!("cannot read the state file {}", path.display()))
+            StateFile::load(path)
+                .with_context(|| format!("cannot read the state file {}", path.display()))
         })
         .transpose()?;
     let mut store = Store::open(&options.db)
@@ -273,8 +274,14 @@ pub fn serve(options: ServeOptions) -> Result<()> {
         let server = crate::server::spawn(Arc::new(pool), config, Some(options.listen))
             .await
             .with_context(|| format!("cannot serve {}", options.db.display()))?;
-        eprintln!("roam: serving {} at {}", options.db.display(), server.base_url());
-        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
+        eprintln!(
+            "roam: serving {} at {}",
+            options.db.display(),
+            server.base_url()
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
         server.shutdown().await.context("shutdown failed")?;
         Ok(())
     })

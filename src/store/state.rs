@@ -11,7 +11,8 @@
 //!                       "pinned": true, "pinned_at": 1716900000000, "marks": ["mark_0"] }]
 //! }
 //! ```
-//! Every section is optional. A plain `password` is hashed on import and never stored.
+//! Every section is optional. A plain `password` is hashed on import and never stored; a
+//! user with neither `password` nor `password_hash` is skipped (they cannot log in).
 //! `type` is `chat` or `groupchat`; chat rooms never appear in conversation lists.
 
 use serde::{Deserialize, Serialize};
