@@ -115,6 +115,18 @@ pub enum TopRow {
     More,
 }
 
+impl TopRow {
+    /// What the row says.
+    pub fn label(self) -> &'static str {
+        match self {
+            TopRow::Beginning => "── beginning of conversation ──",
+            TopRow::Loading => "loading older messages…",
+            TopRow::Failed => "couldn't load older messages (R retries)",
+            TopRow::More => "older messages on the server",
+        }
+    }
+}
+
 /// One row of the history pane, as [`History::visible_rows`] returns them, top to bottom.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Row {
