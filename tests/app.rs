@@ -885,7 +885,7 @@ enum Step {
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         (-30i8..30).prop_map(Step::Scroll),
-        (0u8..12).prop_map(Step::Key),
+        (0u8..21).prop_map(Step::Key),
         (0u8..3, 0u8..60, 0u8..20).prop_map(|(conv, size, overlap)| Step::Page {
             conv,
             size,
@@ -933,7 +933,8 @@ proptest! {
         };
         let keys = [ch('j'), ch('k'), ch('g'), ch('G'), press(KeyCode::PageUp),
             press(KeyCode::PageDown), ctrl('u'), ctrl('d'), press(KeyCode::Tab), ch('R'),
-            ch('n'), ch('N')];
+            ch('n'), ch('N'), ch('/'), ch('e'), press(KeyCode::Enter), press(KeyCode::Esc),
+            ctrl('o'), ctrl('r'), ch('('), press(KeyCode::Backspace), ch('o')];
         for s in steps {
             let fx = match s {
                 Step::Scroll(n) => {

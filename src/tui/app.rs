@@ -378,6 +378,8 @@ impl App {
             });
         } else if self.list_loading() {
             parts.push("loading conversations…".to_string());
+        } else if self.list.complete && self.conversations.is_empty() {
+            parts.push("no conversations".to_string());
         }
         parts.join(" · ")
     }
@@ -424,14 +426,18 @@ impl App {
         self.selected = self
             .selected
             .min(self.conversations.len().saturating_sub(1));
-        let cap = self.layout().list_capacity().max(1);
-        if self.selected < self.list_offset {
-            self.list_offset = self.selected;
-        } else if self.selected >= self.list_offset + cap {
-            self.list_offset = self.selected + 1 - cap;
+        // Only scroll the list while it is shown: a hidden list has no height, and
+        // adjusting to that would pin the selection to the top when it comes back.
+        if self.layout().list.is_some() {
+            let cap = self.layout().list_capacity().max(1);
+            if self.selected < self.list_offset {
+                self.list_offset = self.selected;
+            } else if self.selected >= self.list_offset + cap {
+                self.list_offset = self.selected + 1 - cap;
+            }
+            let max_offset = self.conversations.len().saturating_sub(cap);
+            self.list_offset = self.list_offset.min(max_offset);
         }
-        let max_offset = self.conversations.len().saturating_sub(cap);
-        self.list_offset = self.list_offset.min(max_offset);
 
         let shown = self.layout().messages.is_some_and(|r| r.height > 0);
         let vp = self.history_viewport();
@@ -637,7 +643,8 @@ impl App {
         self.focus = Pane::History;
     }
 
-    /// Scrolls the open history so the current match is visible.
+    /// Scrolls the open history so the current match is visible; while typing, a query
+    /// that matches nothing goes back to where the search began.
     fn show_current_match(&mut self) {
         let vp = self.history_viewport();
         let (Some(s), Some(key)) = (self.search.as_ref(), self.open.as_ref()) else {
@@ -646,10 +653,14 @@ impl App {
         let Some(h) = self.histories.get_mut(key) else {
             return;
         };
-        if let Some((rev, range)) = s.current_hit()
-            && let Some(i) = h.index_of_rev(rev)
-        {
-            h.reveal(i, range.start, vp);
+        match s.current_hit() {
+            Some((rev, range)) => {
+                if let Some(i) = h.index_of_rev(rev) {
+                    h.reveal(i, range.start, vp);
+                }
+            }
+            None if s.is_editing() => h.restore_anchor(s.origin(), vp),
+            None => {}
         }
     }
 
@@ -875,6 +886,10 @@ impl App {
                     self.focus = Pane::History;
                 } else if over_list {
                     self.focus = Pane::List;
+                    // Keys should reach the list now, not the search input.
+                    if let Some(s) = self.search.as_mut() {
+                        s.finish_editing();
+                    }
                     let Some(inner) = l.list_inner.filter(|r| layout::contains(*r, col, row))
                     else {
                         return;

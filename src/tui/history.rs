@@ -115,6 +115,18 @@ pub enum TopRow {
     More,
 }
 
+impl TopRow {
+    /// What the row says.
+    pub fn label(self) -> &'static str {
+        match self {
+            TopRow::Beginning => "── beginning of conversation ──",
+            TopRow::Loading => "loading older messages…",
+            TopRow::Failed => "couldn't load older messages (R retries)",
+            TopRow::More => "older messages on the server",
+        }
+    }
+}
+
 /// One row of the history pane, as [`History::visible_rows`] returns them, top to bottom.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Row {
@@ -720,5 +732,217 @@ impl History {
             );
         }
         rows
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ChatType, Content};
+
+    const T0: i64 = 1_709_640_000_000; // 2024-03-05 12:00 UTC
+
+    fn msg(id: u64, time: i64, text: &str) -> Message {
+        Message {
+            id,
+            from: "bob".into(),
+            to: "alice".into(),
+            chat_type: ChatType::Single,
+            time,
+            content: Content::Text { text: text.into() },
+            ext: serde_json::Map::new(),
+        }
+    }
+
+    fn history(unread: u32) -> History {
+        let key = ConversationKey {
+            id: "bob".into(),
+            kind: ChatType::Single,
+        };
+        History::new(key, unread, TimeZone::UTC)
+    }
+
+    /// Loads `messages` (any order) as one page.
+    fn load(h: &mut History, id: u64, messages: Vec<Message>, is_last: bool) -> Receipt {
+        h.start_request(id);
+        h.receive(
+            id,
+            Ok(HistoryPage {
+                messages,
+                next_cursor: (!is_last).then(|| format!("c{id}")),
+                is_last,
+            }),
+        )
+    }
+
+    const VP: Viewport = Viewport {
+        height: 10,
+        width: 20,
+    };
+
+    #[test]
+    fn overlaps_and_newer_messages_are_dropped() {
+        let mut h = history(0);
+        let page = (5..=10).map(|i| msg(i, T0 + i as i64, "x")).collect();
+        assert_eq!(load(&mut h, 1, page, false), Receipt::Loaded { added: 6 });
+        let overlap = (3..=8).rev().map(|i| msg(i, T0 + i as i64, "x")).collect();
+        assert_eq!(
+            load(&mut h, 2, overlap, false),
+            Receipt::Loaded { added: 2 }
+        );
+        let ids: Vec<u64> = (0..h.len()).map(|i| h.message(i).unwrap().id).collect();
+        assert_eq!(ids, [3, 4, 5, 6, 7, 8, 9, 10]);
+        assert_eq!(h.pages(), 2);
+        // Only the request in flight is answered.
+        assert_eq!(
+            h.receive(2, Err(FetchError::new("x", false))),
+            Receipt::Stale
+        );
+    }
+
+    #[test]
+    fn a_cursor_that_does_not_move_ends_paging() {
+        let mut h = history(0);
+        load(&mut h, 1, vec![msg(9, T0, "x")], false);
+        assert_eq!(h.cursor(), Some("c1"));
+        h.start_request(2);
+        h.receive(
+            2,
+            Ok(HistoryPage {
+                messages: Vec::new(),
+                next_cursor: Some("c1".into()),
+                is_last: false,
+            }),
+        );
+        assert!(h.is_last() && !h.can_request());
+    }
+
+    #[test]
+    fn rows_have_separators_headers_and_wrapped_bodies() {
+        let mut h = history(1);
+        let day = 86_400_000;
+        let page = vec![
+            msg(1, T0, "first"),
+            msg(2, T0 + 1, "a body long enough to wrap twice"),
+            msg(3, T0 + day, "next day"),
+        ];
+        load(&mut h, 1, page, true);
+        let rows = h.visible_rows(Viewport {
+            height: 30,
+            width: 20,
+        });
+        let labels: Vec<String> = rows
+            .iter()
+            .map(|r| match r {
+                Row::Top(t) => t.label().to_string(),
+                Row::Day { label } => format!("day {label}"),
+                Row::Unread { count } => format!("unread {count}"),
+                Row::Header { index } => format!("header {index}"),
+                Row::Body { index, line, text } => {
+                    format!("{index}.{line} {}", text.as_str(h.body(*index).unwrap()))
+                }
+            })
+            .collect();
+        assert_eq!(
+            labels,
+            [
+                "── beginning of conversation ──",
+                "day 2024-03-05 Tue",
+                "header 0",
+                "0.0 first",
+                "header 1",
+                // Wrapped at body_width(20) = 18 columns.
+                "1.0 a body long enough",
+                "1.1 to wrap twice",
+                "day 2024-03-06 Wed",
+                "unread 1",
+                "header 2",
+                "2.0 next day",
+            ]
+        );
+    }
+
+    #[test]
+    fn line_counts_follow_the_width() {
+        let mut h = history(0);
+        let text = "word ".repeat(40);
+        load(&mut h, 1, vec![msg(1, T0, &text)], true);
+        let e = h.entry(0).unwrap();
+        let wide = h.body_lines(e, 100);
+        let narrow = h.body_lines(e, 20);
+        assert_eq!(e.lines.get(), (20, narrow as u32));
+        assert!(narrow > wide);
+        assert_eq!(narrow, text::wrap(&e.body, 20).len());
+        assert_eq!(h.body_lines(e, 0), 0);
+    }
+
+    #[test]
+    fn scrolling_stops_at_both_ends_and_keeps_the_view_full() {
+        let mut h = history(0);
+        let page = (1..=30).map(|i| msg(i, T0 + i as i64, "x")).collect();
+        load(&mut h, 1, page, true);
+        // 1 top row + 1 day + 30 × 2 = 62 rows; the view is 10.
+        h.scroll_up(1000, VP);
+        let rows = h.visible_rows(VP);
+        assert_eq!(rows.len(), 10);
+        assert_eq!(rows[0], Row::Top(TopRow::Beginning));
+        let top_anchor = h.anchor();
+        h.scroll_up(1, VP);
+        assert_eq!(h.anchor(), top_anchor, "no further than the top");
+        h.scroll_down(3, VP);
+        h.scroll_to_oldest(VP);
+        assert_eq!(h.anchor(), top_anchor);
+        h.scroll_down(1000, VP);
+        assert_eq!(h.anchor(), None, "at the newest the anchor is forgotten");
+        assert!(!h.scrolled_away());
+        // Short content: everything, fewer rows than the height.
+        let mut short = history(0);
+        load(&mut short, 1, vec![msg(1, T0, "x")], true);
+        short.scroll_up(5, VP);
+        assert_eq!(short.visible_rows(VP).len(), 4);
+        assert_eq!(short.anchor(), None);
+    }
+
+    #[test]
+    fn reveal_moves_only_when_needed() {
+        let mut h = history(0);
+        let page = (1..=30)
+            .map(|i| msg(i, T0 + i as i64, &format!("m{i}")))
+            .collect();
+        load(&mut h, 1, page, true);
+        h.reveal(29, 0, VP);
+        assert_eq!(h.anchor(), None, "the newest is visible already");
+        h.reveal(0, 0, VP);
+        let rows = h.visible_rows(VP);
+        assert!(rows.contains(&Row::Header { index: 0 }));
+        let a = h.anchor();
+        h.reveal(1, 0, VP);
+        assert_eq!(h.anchor(), a, "also visible: nothing moves");
+    }
+
+    #[test]
+    fn empty_and_degenerate_viewports() {
+        let mut h = history(0);
+        assert!(h.wants_older(VP), "nothing loaded: fetch the newest page");
+        for vp in [
+            Viewport::default(),
+            Viewport {
+                height: 1,
+                width: 1,
+            },
+        ] {
+            assert!(h.visible_rows(vp).len() <= 1);
+            h.scroll_up(3, vp);
+            h.scroll_down(3, vp);
+            h.normalize(vp);
+        }
+        load(&mut h, 1, vec![msg(1, T0, "你好🎉")], false);
+        let one = Viewport {
+            height: 1,
+            width: 1,
+        };
+        h.scroll_to_oldest(one);
+        assert_eq!(h.visible_rows(one).len(), 1);
+        assert!(!h.wants_older(Viewport::default()));
     }
 }

@@ -350,3 +350,109 @@ fn find_into(re: &Regex, rev: u32, body: &str, buf: &mut Vec<Hit>, out: &mut Vec
     }
     out.extend(buf.drain(..).rev());
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocol::{ChatType, Content, HistoryPage, Message};
+    use jiff::tz::TimeZone;
+
+    fn history(texts: &[&str]) -> History {
+        let key = ConversationKey {
+            id: "bob".into(),
+            kind: ChatType::Single,
+        };
+        let mut h = History::new(key, 0, TimeZone::UTC);
+        let messages = texts
+            .iter()
+            .enumerate()
+            .map(|(i, t)| Message {
+                id: i as u64 + 1,
+                from: "bob".into(),
+                to: "alice".into(),
+                chat_type: ChatType::Single,
+                time: i as i64,
+                content: Content::Text {
+                    text: t.to_string(),
+                },
+                ext: serde_json::Map::new(),
+            })
+            .collect();
+        h.start_request(1);
+        h.receive(
+            1,
+            Ok(HistoryPage {
+                messages,
+                next_cursor: None,
+                is_last: true,
+            }),
+        );
+        h
+    }
+
+    fn search(h: &History, q: &str) -> Search {
+        let mut s = Search::new(h.key().clone(), None);
+        for c in q.chars() {
+            s.push(c, h);
+        }
+        s
+    }
+
+    #[test]
+    fn matches_go_newest_first_and_up_the_screen() {
+        let h = history(&["ab ab", "xx", "AB"]);
+        let mut s = search(&h, "ab");
+        assert_eq!(s.count(), 3);
+        // Newest message (rev 0) first, then the older one's later match first.
+        assert_eq!(s.current_hit(), Some((0, 0..2)));
+        assert!(!s.next_older());
+        assert_eq!(s.current_hit(), Some((2, 3..5)));
+        assert!(!s.next_older());
+        assert_eq!(s.current_hit(), Some((2, 0..2)));
+        assert!(s.next_older(), "wrapped");
+        assert_eq!(s.position(), "1/3");
+        assert!(s.next_newer(), "wrapped the other way");
+        assert_eq!(s.position(), "3/3");
+        let hl = s.highlights(2);
+        assert_eq!(hl, vec![(0..2, true), (3..5, false)]);
+    }
+
+    #[test]
+    fn simple_case_folding_only() {
+        let h = history(&["Straße", "STRASSE", "ΣΟΦΙΑ", "Kelvin \u{212A}"]);
+        assert_eq!(search(&h, "straße").count(), 1, "ß does not fold to ss");
+        assert_eq!(search(&h, "σοφια").count(), 1);
+        assert_eq!(search(&h, "k").count(), 2, "the Kelvin sign folds to k");
+    }
+
+    #[test]
+    fn narrowing_agrees_with_a_fresh_scan() {
+        let texts: Vec<String> = (0..200).map(|i| format!("item {i} of {}", i * 7)).collect();
+        let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+        let h = history(&refs);
+        let mut typed = search(&h, "1");
+        for c in "4 of".chars() {
+            typed.push(c, &h);
+            let mut fresh = Search::new(h.key().clone(), None);
+            fresh.query = typed.query.clone();
+            fresh.rescan(&h);
+            assert_eq!(typed.hits, fresh.hits, "{}", typed.query);
+        }
+        assert!(typed.count() > 0);
+    }
+
+    #[test]
+    fn regex_errors_are_reported_and_empty_matches_skipped() {
+        let h = history(&["abc"]);
+        let mut s = Search::new(h.key().clone(), None);
+        s.toggle_regex(&h);
+        for c in "x*".chars() {
+            s.push(c, &h);
+        }
+        assert_eq!(s.count(), 0, "empty matches are not matches");
+        assert!(s.error().is_none());
+        s.push('(', &h);
+        assert!(s.error().is_some());
+        assert_eq!(s.position(), "no matches");
+    }
+}
