@@ -1,0 +1,139 @@
+//! The real `roam` binary in a pseudo-terminal against the embedded demo: keys in, screen
+//! text out, as a person would use it.
+
+mod pty;
+
+use std::time::Duration;
+
+use pty::Pty;
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// The number before " messages loaded" in the status line, if any.
+fn loaded(screen: &str) -> usize {
+    screen
+        .lines()
+        .find_map(|line| {
+            let end = line.find(" messages loaded").or_else(|| line.find(" loaded"))?;
+            let digits: String = line[..end]
+                .chars()
+                .rev()
+                .take_while(|c| c.is_ascii_digit() || *c == ',')
+                .filter(char::is_ascii_digit)
+                .collect();
+            digits.chars().rev().collect::<String>().parse().ok()
+        })
+        .unwrap_or(0)
+}
+
+fn open_team_roam(cache: &std::path::Path, cols: u16, rows: u16) -> Pty {
+    let mut term = Pty::spawn(&[], cols, rows, cache, &[]);
+    term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
+    // team-roam is pinned and newest, so it is the first row and selected.
+    term.send(b"\r");
+    term.wait_for("the newest page of team-roam", WAIT, |s| loaded(s) >= 50);
+    term
+}
+
+#[test]
+fn browse_scroll_back_three_pages_search_and_quit_restores_the_terminal() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut term = open_team_roam(cache.path(), 120, 40);
+    let first = term.text();
+    assert!(first.contains("team-roam"), "{first}");
+
+    // Scroll up until more than three pages beyond the first are loaded.
+    for _ in 0..200 {
+        if loaded(&term.text()) > 200 {
+            break;
+        }
+        term.send(b"\x1b[5~"); // PgUp
+        std::thread::sleep(Duration::from_millis(40));
+    }
+    let after = term.wait_for("four pages loaded", WAIT, |s| loaded(s) > 200);
+    assert!(after.contains("more on server"), "{after}");
+
+    // Search the loaded history: the input opens, matches are counted.
+    term.send(b"/");
+    term.send("的".as_bytes());
+    let searched = term.wait_for("a match count", WAIT, |s| {
+        s.lines().any(|l| l.contains('/') && l.chars().any(|c| c.is_ascii_digit()))
+    });
+    assert!(searched.contains("的"), "{searched}");
+    term.send(b"\r");
+    term.send(b"n");
+
+    term.send(b"q");
+    let status = term.wait_exit(Duration::from_secs(10)).expect("roam exits on q");
+    assert!(status.success(), "exit status {status:?}");
+    term.with_screen(|p| {
+        let screen = p.screen();
+        assert!(!screen.alternate_screen(), "left the alternate screen");
+        assert!(!screen.hide_cursor(), "cursor shown again");
+        assert!(!screen.bracketed_paste(), "bracketed paste off");
+        assert_eq!(
+            screen.mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None,
+            "mouse capture off"
+        );
+        assert!(p.callbacks().titles.is_empty(), "no title change");
+    });
+}
+
+#[test]
+fn sigterm_restores_the_terminal() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut term = Pty::spawn(&[], 100, 30, cache.path(), &[]);
+    term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
+    assert!(term.with_screen(|p| p.screen().alternate_screen()));
+    let pid = term.pid().expect("pid");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(killed.success());
+    term.wait_exit(Duration::from_secs(10)).expect("roam exits on SIGTERM");
+    term.with_screen(|p| {
+        assert!(!p.screen().alternate_screen());
+        assert!(!p.screen().hide_cursor());
+        assert_eq!(p.screen().mouse_protocol_mode(), vt100::MouseProtocolMode::None);
+    });
+}
+
+#[test]
+fn narrow_terminals_show_one_pane_and_resize_keeps_working() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut term = open_team_roam(cache.path(), 60, 20);
+    let narrow = term.text();
+    // One pane at a time below 80 columns: the list is not beside the history.
+    assert!(!narrow.contains("li.wei  ") || !narrow.contains("mallory"), "{narrow}");
+    term.resize(120, 40);
+    term.wait_for("both panes after resize", WAIT, |s| {
+        s.contains("mallory") && loaded(s) >= 50
+    });
+    term.resize(1, 1);
+    std::thread::sleep(Duration::from_millis(200));
+    term.resize(80, 24);
+    term.wait_for("a usable screen again", WAIT, |s| s.contains("team-roam"));
+    term.send(b"q");
+    assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+#[test]
+fn a_login_failure_is_one_clear_line_before_any_ui() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut term = Pty::spawn(
+        &["--api-url", "http://127.0.0.1:1", "--appkey", "a#b", "--user", "u"],
+        100,
+        30,
+        cache.path(),
+        &[("ROAM_PASSWORD", "not-the-password")],
+    );
+    let status = term.wait_exit(Duration::from_secs(30)).expect("roam gives up");
+    assert!(!status.success());
+    let text = term.text();
+    assert!(text.contains("roam:"), "{text}");
+    assert!(text.contains("127.0.0.1:1"), "{text}");
+    assert!(!text.contains("not-the-password"), "{text}");
+    assert!(!term.with_screen(|p| p.screen().alternate_screen()));
+}
