@@ -17,7 +17,11 @@
 // Usage: node read.mjs --api-url http://127.0.0.1:PORT --appkey org#app --user U --password P
 //                      [--conversation ID]... [--group G]... [--chatroom R]...
 //                      [--page-size N] [--list-page-size N] [--legacy-count N]
+//                      [--search-types T,T] [--search-from USER] [--search-window START,END]
 //                      [--timeout-ms MS] [--verbose]
+//
+// Each --search-* option adds one more read of every conversation with getHistoryMessages'
+// searchOptions (msgTypes, from, startTime/endTime), oldest first.
 
 import { createRequire } from 'node:module';
 import process from 'node:process';
@@ -30,7 +34,8 @@ const require = createRequire(import.meta.url);
 const USAGE =
   'usage: node read.mjs --api-url URL --appkey ORG#APP --user U --password P ' +
   '[--conversation ID]... [--group G]... [--chatroom R]... [--page-size N] ' +
-  '[--list-page-size N] [--legacy-count N] [--timeout-ms MS] [--verbose]';
+  '[--list-page-size N] [--legacy-count N] [--search-types T,T] [--search-from USER] ' +
+  '[--search-window START,END] [--timeout-ms MS] [--verbose]';
 
 function fail(code, message) {
   process.stderr.write(`read.mjs: ${message}\n`);
@@ -50,6 +55,7 @@ function parseArgs(argv) {
     listPageSize: 20,
     legacyCount: 20,
     timeoutMs: 10000,
+    searches: [],
     verbose: false,
   };
   const repeated = { '--conversation': 'conversations', '--group': 'groups', '--chatroom': 'chatrooms' };
@@ -67,6 +73,14 @@ function parseArgs(argv) {
     if (arg.startsWith('--') && eq > 0) {
       value = arg.slice(eq + 1);
       arg = arg.slice(0, eq);
+    }
+    if (arg.startsWith('--search-')) {
+      if (value === undefined) {
+        if (i + 1 >= argv.length) fail(64, `${arg} needs a value`);
+        value = argv[++i];
+      }
+      opts.searches.push(parseSearch(arg, value));
+      continue;
     }
     if (arg === '--verbose') {
       opts.verbose = true;
@@ -101,6 +115,23 @@ function parseArgs(argv) {
   opts.apiUrl = opts.apiUrl.replace(/\/+$/, '');
   opts.origin = url.origin;
   return opts;
+}
+
+/** One `searchOptions` of getHistoryMessages from a --search-* option. */
+function parseSearch(arg, value) {
+  switch (arg) {
+    case '--search-types':
+      return { msgTypes: value.split(',').filter(Boolean) };
+    case '--search-from':
+      return { from: value };
+    case '--search-window': {
+      const [start, end] = value.split(',').map(Number);
+      if (!Number.isInteger(start) || !Number.isInteger(end)) fail(64, `--search-window needs START,END in ms`);
+      return { startTime: start, endTime: end };
+    }
+    default:
+      return fail(64, `unknown argument ${arg}\n${USAGE}`);
+  }
 }
 
 const opts = parseArgs(process.argv.slice(2));
@@ -380,7 +411,7 @@ async function legacyLists(conn) {
   return { all: all.data.channel_infos.map(legacyConversation), paged, pages };
 }
 
-async function historyOneWay(conn, targetId, chatType, direction) {
+async function historyOneWay(conn, targetId, chatType, direction, searchOptions) {
   const messages = [];
   const pages = [];
   const cursors = [];
@@ -388,6 +419,7 @@ async function historyOneWay(conn, targetId, chatType, direction) {
   for (let page = 0; ; page++) {
     check(page < MAX_PAGES, `getHistoryMessages ${targetId} ${direction}: more than ${MAX_PAGES} pages`);
     const args = { targetId, chatType, pageSize: opts.pageSize, searchDirection: direction };
+    if (searchOptions) args.searchOptions = searchOptions;
     if (cursor !== undefined) args.cursor = cursor;
     const res = await call(`getHistoryMessages(${JSON.stringify(args)})`, () => conn.getHistoryMessages(args));
     check(res && Array.isArray(res.messages), `getHistoryMessages ${targetId}: no messages array`);
@@ -447,6 +479,11 @@ async function history(conn, targetId, chatType) {
     out.legacyBatches = legacy.batches;
     out.legacyRaw = legacyRaw.messages;
   }
+  out.searches = [];
+  for (const searchOptions of opts.searches) {
+    const found = await historyOneWay(conn, targetId, chatType, 'down', searchOptions);
+    out.searches.push({ searchOptions, messages: found.messages, pages: found.pages });
+  }
   return out;
 }
 
@@ -464,6 +501,9 @@ async function main() {
   });
 
   const loginInfo = await login(conn);
+  const expires = await call('getTokenExpireTimestamp', () => conn.getTokenExpireTimestamp(conn.token));
+  check(expires && typeof expires === 'object', 'getTokenExpireTimestamp: no response');
+  loginInfo.tokenExpires = { data: expires.data, type: expires.type };
 
   const cursor = await cursorList(conn, 'getServerConversations', (a) => conn.getServerConversations(a));
   const pinned = await cursorList(conn, 'getServerPinnedConversations', (a) => conn.getServerPinnedConversations(a));
