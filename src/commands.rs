@@ -4,15 +4,24 @@
 use std::io::{IsTerminal, Read, Write};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
+use jiff::tz::TimeZone;
 
 use crate::protocol::{ChatType, Direction, HistoryFilters, HistoryQuery, Message};
+use crate::server::ServerConfig;
 use crate::session;
+use crate::store::pool::StorePool;
+use crate::store::state::StateFile;
+use crate::store::{self, Store};
 use crate::tui::{display, text};
 
 pub use crate::session::Connection;
+
+/// SQLite connections the server keeps: one per core is plenty for a local server.
+const SERVER_CONNECTIONS: usize = 4;
 
 /// Options of `roam history`.
 #[derive(Debug)]
@@ -89,7 +98,15 @@ pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
     let runtime = runtime()?;
     runtime.block_on(async {
         let session = session::connect(connection).await?;
-        crate::tui::run(session).await
+        // The embedded server (if any) lives in `session.embedded` until the browser closes.
+        let session::Session {
+            client,
+            embedded,
+            notices,
+        } = session;
+        let result = crate::tui::run::run(client, notices).await;
+        drop(embedded);
+        result
     })
 }
 
@@ -104,6 +121,7 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
             .await
             .context("cannot read the conversation list")?;
         let mut out = std::io::stdout().lock();
+        let tz = TimeZone::system();
         if json {
             for c in &list {
                 writeln!(out, "{}", serde_json::to_string(c)?)?;
@@ -120,7 +138,7 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
             let preview = c
                 .last_message
                 .as_ref()
-                .map(|m| format!("{}: {}", m.from, display::preview(m)))
+                .map(|m| format!("{}: {}", m.from, display::preview(m, 80)))
                 .unwrap_or_default();
             writeln!(
                 out,
@@ -129,7 +147,7 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
                 c.unread,
                 c.last_message
                     .as_ref()
-                    .map(|m| display::format_time(m.time))
+                    .map(|m| display::date_time(m.time, &tz))
                     .unwrap_or_else(|| " ".repeat(16)),
                 text::one_line(&preview, 80)
             )?;
@@ -146,6 +164,7 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
         let mut cursor = options.cursor.clone();
         let mut printed = 0u32;
         let mut out = std::io::stdout().lock();
+        let tz = TimeZone::system();
         let mut next = None;
         while printed < options.limit {
             let page_size = (options.limit - printed).min(50);
@@ -163,7 +182,7 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot read the history of {}", options.id))?;
             for m in &page.messages {
-                print_message(&mut out, m, options.json)?;
+                print_message(&mut out, m, options.json, &tz)?;
                 printed += 1;
             }
             next = page.next_cursor.clone();
@@ -182,7 +201,7 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
     })
 }
 
-fn print_message(out: &mut impl Write, m: &Message, json: bool) -> Result<()> {
+fn print_message(out: &mut impl Write, m: &Message, json: bool, tz: &TimeZone) -> Result<()> {
     if json {
         writeln!(out, "{}", serde_json::to_string(m)?)?;
         return Ok(());
@@ -193,7 +212,7 @@ fn print_message(out: &mut impl Write, m: &Message, json: bool) -> Result<()> {
         out,
         "{}  {}  {}  {}",
         m.id,
-        display::format_time(m.time),
+        display::date_time(m.time, tz),
         text::one_line(&m.from, 32),
         lines.next().unwrap_or("")
     )?;
@@ -203,19 +222,37 @@ fn print_message(out: &mut impl Write, m: &Message, json: bool) -> Result<()> {
     Ok(())
 }
 
-/// `roam import`.
+/// `roam import`: messages first, then the state file, whose group members and unread
+/// counts refer to conversations the messages create.
 pub fn import(options: ImportOptions) -> Result<()> {
     if options.exports.is_empty() && options.state.is_none() {
         bail!("nothing to import: name export files and/or --state FILE");
     }
-    let summary = crate::store::import::import_paths(
-        &options.db,
-        &options.exports,
-        options.state.as_deref(),
-        !options.quiet && std::io::stderr().is_terminal(),
-    )
-    .with_context(|| format!("import into {} failed", options.db.display()))?;
-    eprintln!("{summary}");
+    let state = options
+        .state
+        .as_deref()
+        .map(|path| {
+            StateFile::load(path)
+                .with_context(|| format!("cannot read the state file {}", path.display()))
+        })
+        .transpose()?;
+    let mut store = Store::open(&options.db)
+        .with_context(|| format!("cannot open the database {}", options.db.display()))?;
+    if !options.exports.is_empty() {
+        let import_options = store::import::ImportOptions {
+            progress: !options.quiet && std::io::stderr().is_terminal(),
+            ..store::import::ImportOptions::default()
+        };
+        let summary = store::import::import_files(&mut store, &options.exports, &import_options)
+            .with_context(|| format!("import into {} failed", options.db.display()))?;
+        eprintln!("{summary}");
+    }
+    if let Some(state) = state {
+        let summary = store
+            .apply_state(&state)
+            .context("cannot apply the state file")?;
+        eprintln!("{summary}");
+    }
     Ok(())
 }
 
@@ -227,18 +264,25 @@ pub fn serve(options: ServeOptions) -> Result<()> {
         let appkey = options
             .appkey
             .unwrap_or_else(|| crate::demo::DEMO_APPKEY.to_string());
-        let config = crate::server::ServerConfig {
-            appkey,
+        let config = ServerConfig {
             token_ttl: Duration::from_secs(options.token_ttl_secs),
             rate_limit: options.rate_limit,
-            ..crate::server::ServerConfig::default()
+            ..ServerConfig::new(appkey)
         };
-        let server = crate::server::spawn(&options.db, options.listen, config)
+        let pool = StorePool::open(&options.db, SERVER_CONNECTIONS)
+            .with_context(|| format!("cannot open the database {}", options.db.display()))?;
+        let server = crate::server::spawn(Arc::new(pool), config, Some(options.listen))
             .await
             .with_context(|| format!("cannot serve {}", options.db.display()))?;
-        eprintln!("roam: serving {} on http://{}", options.db.display(), server.addr());
-        tokio::signal::ctrl_c().await.context("cannot wait for Ctrl-C")?;
-        server.shutdown().await;
+        eprintln!(
+            "roam: serving {} at {}",
+            options.db.display(),
+            server.base_url()
+        );
+        tokio::signal::ctrl_c()
+            .await
+            .context("cannot wait for Ctrl-C")?;
+        server.shutdown().await.context("shutdown failed")?;
         Ok(())
     })
 }
@@ -263,7 +307,7 @@ pub fn user_add(db: &Path, name: &str, password_stdin: bool) -> Result<()> {
     if password.is_empty() {
         bail!("the password is empty");
     }
-    let store = crate::store::Store::open(db).with_context(|| format!("cannot open {}", db.display()))?;
+    let mut store = Store::open(db).with_context(|| format!("cannot open {}", db.display()))?;
     store
         .set_password(name, &password)
         .with_context(|| format!("cannot set the password of {name}"))?;

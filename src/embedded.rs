@@ -3,13 +3,18 @@
 
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{Context, Result};
 use sha2::{Digest, Sha256};
 
 use crate::client::{ClientConfig, Credential};
 use crate::demo::{DEMO_APPKEY, DEMO_PASSWORD, DEMO_USER};
-use crate::server::{RunningServer, ServerConfig};
+use crate::server::{ServerConfig, ServerHandle};
+use crate::store::Store;
+use crate::store::import::{ImportOptions, import_reader};
+use crate::store::pool::StorePool;
+use crate::store::state::StateFile;
 
 /// The bundled demo export (gzip JSON lines).
 pub const DEMO_HISTORY: &[u8] = include_bytes!("../assets/demo-history.jsonl.gz");
@@ -24,7 +29,7 @@ pub const CACHE_DIR_ENV: &str = "ROAM_CACHE_DIR";
 
 /// The running demo server.
 pub struct EmbeddedDemo {
-    server: RunningServer,
+    server: ServerHandle,
 }
 
 impl EmbeddedDemo {
@@ -59,12 +64,9 @@ pub async fn start_demo() -> Result<EmbeddedDemo> {
     let db = tokio::task::spawn_blocking(|| demo_database(&cache_dir()))
         .await
         .context("demo import task failed")??;
-    let config = ServerConfig {
-        appkey: DEMO_APPKEY.to_string(),
-        ..ServerConfig::default()
-    };
-    let listen: SocketAddr = ([127, 0, 0, 1], 0).into();
-    let server = crate::server::spawn(&db, listen, config)
+    let pool = StorePool::open(&db, 2)
+        .with_context(|| format!("cannot open the demo database {}", db.display()))?;
+    let server = crate::server::spawn(Arc::new(pool), ServerConfig::new(DEMO_APPKEY), None)
         .await
         .with_context(|| format!("cannot serve {}", db.display()))?;
     Ok(EmbeddedDemo { server })
@@ -88,9 +90,25 @@ pub fn demo_database(dir: &Path) -> Result<PathBuf> {
         .with_context(|| format!("cannot create the cache directory {}", dir.display()))?;
     let tmp = dir.join(format!("demo-{tag}.{}.importing", std::process::id()));
     let _ = std::fs::remove_file(&tmp);
-    crate::store::import::import_demo(&tmp, DEMO_HISTORY, DEMO_STATE)
-        .context("cannot import the demo history")?;
+    import_demo(&tmp).context("cannot import the demo history")?;
     std::fs::rename(&tmp, &path)
         .with_context(|| format!("cannot move the demo database to {}", path.display()))?;
     Ok(path)
+}
+
+/// Imports the bundled history and state into a new database at `path`, closing it after so
+/// the file can be renamed.
+fn import_demo(path: &Path) -> Result<()> {
+    let state = StateFile::parse(DEMO_STATE).context("the bundled demo state is malformed")?;
+    let mut store = Store::open(path)?;
+    let options = ImportOptions {
+        progress: false,
+        ..ImportOptions::default()
+    };
+    let summary = import_reader(&mut store, "demo-history", DEMO_HISTORY, &options)?;
+    if summary.rejected_total > 0 {
+        anyhow::bail!("the bundled demo history has rejected lines: {summary}");
+    }
+    store.apply_state(&state)?;
+    Ok(())
 }

@@ -2,6 +2,12 @@
 //! deployments. The binary is a thin layer over this library.
 
 pub mod client;
+pub mod commands;
+pub mod demo;
+pub mod embedded;
+pub mod logging;
 pub mod protocol;
+pub mod server;
+pub mod session;
 pub mod store;
 pub mod tui;

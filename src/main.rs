@@ -38,7 +38,13 @@ struct ConnectionArgs {
     user: Option<String>,
     /// A user token instead of a password (the password otherwise comes from
     /// ROAM_PASSWORD or a prompt).
-    #[arg(long, global = true, value_name = "TOKEN", env = "ROAM_TOKEN", hide_env_values = true)]
+    #[arg(
+        long,
+        global = true,
+        value_name = "TOKEN",
+        env = "ROAM_TOKEN",
+        hide_env_values = true
+    )]
     token: Option<String>,
 }
 

@@ -36,7 +36,9 @@ pub async fn connect(connection: Connection) -> Result<Session> {
     let (config, embedded) = match connection.api_url {
         None => {
             if connection.user.is_some() || connection.token.is_some() {
-                bail!("--user and --token need --api-url and --appkey (without them roam opens the demo)");
+                bail!(
+                    "--user and --token need --api-url and --appkey (without them roam opens the demo)"
+                );
             }
             let demo = crate::embedded::start_demo()
                 .await

@@ -11,7 +11,8 @@
 //!                       "pinned": true, "pinned_at": 1716900000000, "marks": ["mark_0"] }]
 //! }
 //! ```
-//! Every section is optional. A plain `password` is hashed on import and never stored.
+//! Every section is optional. A plain `password` is hashed on import and never stored; a
+//! user with neither `password` nor `password_hash` is skipped (they cannot log in).
 //! `type` is `chat` or `groupchat`; chat rooms never appear in conversation lists.
 
 use serde::{Deserialize, Serialize};
@@ -79,4 +80,57 @@ pub struct ConversationState {
     /// Marks `mark_0`..`mark_19`.
     #[serde(default)]
     pub marks: Vec<String>,
+}
+
+/// Why a state file could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum StateError {
+    /// The file could not be read.
+    #[error("cannot read state file {path}: {source}")]
+    Io {
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The file is not a valid state file.
+    #[error("state file {path}:{line}:{column}: {message}")]
+    Parse {
+        /// The file.
+        path: std::path::PathBuf,
+        /// 1-based line of the problem.
+        line: usize,
+        /// 1-based column of the problem.
+        column: usize,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+impl StateFile {
+    /// Reads a state file, saying where it is wrong when it is.
+    pub fn load(path: &std::path::Path) -> Result<StateFile, StateError> {
+        let text = std::fs::read_to_string(path).map_err(|source| StateError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        StateFile::parse(&text).map_err(|e| StateError::Parse {
+            path: path.to_path_buf(),
+            line: e.line(),
+            column: e.column(),
+            // serde_json's text ends with the position, which the error already carries.
+            message: {
+                let text = e.to_string();
+                match text.rsplit_once(" at line ") {
+                    Some((head, _)) => head.to_string(),
+                    None => text,
+                }
+            },
+        })
+    }
+
+    /// Parses the JSON text of a state file.
+    pub fn parse(text: &str) -> Result<StateFile, serde_json::Error> {
+        serde_json::from_str(text)
+    }
 }

@@ -1,187 +1,82 @@
-//! Shared test support: the real `roam` binary in a pseudo-terminal, read back through a
-//! terminal emulator (vt100) that also records what the program asked the terminal to do.
-
+//! Shared test data: export lines and messages built from the protocol types.
 #![allow(dead_code)]
 
-use std::io::{Read, Write};
-use std::num::NonZeroU16;
-use std::path::Path;
-use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use roam::protocol::json::ExportLine;
+use roam::protocol::{Attachment, ChatType, Content, Message};
+use serde_json::Map;
 
-use portable_pty::{Child, CommandBuilder, MasterPty, PtySize, native_pty_system};
-
-/// What the program asked of the terminal beyond drawing text.
-#[derive(Default, Debug, Clone)]
-pub struct TerminalRequests {
-    /// Window title or icon name changes.
-    pub titles: Vec<Vec<u8>>,
-    /// Clipboard writes (OSC 52).
-    pub clipboard: usize,
-    /// Bells.
-    pub bells: usize,
-    /// Resize requests.
-    pub resizes: usize,
-    /// OSC sequences vt100 does not handle (OSC 8 links among them).
-    pub unhandled_osc: usize,
-}
-
-impl vt100::Callbacks for TerminalRequests {
-    fn audible_bell(&mut self, _: &mut vt100::Screen) {
-        self.bells += 1;
-    }
-    fn resize(&mut self, _: &mut vt100::Screen, _request: (u16, u16)) {
-        self.resizes += 1;
-    }
-    fn set_window_icon_name(&mut self, _: &mut vt100::Screen, name: &[u8]) {
-        self.titles.push(name.to_vec());
-    }
-    fn set_window_title(&mut self, _: &mut vt100::Screen, title: &[u8]) {
-        self.titles.push(title.to_vec());
-    }
-    fn copy_to_clipboard(&mut self, _: &mut vt100::Screen, _ty: &[u8], _data: &[u8]) {
-        self.clipboard += 1;
-    }
-    fn unhandled_osc(&mut self, _: &mut vt100::Screen, _params: &[&[u8]]) {
-        self.unhandled_osc += 1;
+/// A text message.
+pub fn text(id: u64, time: i64, from: &str, to: &str, kind: ChatType, body: &str) -> Message {
+    Message {
+        id,
+        from: from.into(),
+        to: to.into(),
+        chat_type: kind,
+        time,
+        content: Content::Text { text: body.into() },
+        ext: Map::new(),
     }
 }
 
-/// A terminal emulator of a given size with the requests it saw.
-pub fn emulator(cols: u16, rows: u16) -> vt100::Parser<TerminalRequests> {
-    let nz = |n: u16| NonZeroU16::new(n.max(1)).unwrap_or(NonZeroU16::MIN);
-    vt100::Parser::new_with_callbacks(nz(rows), nz(cols), 0, TerminalRequests::default())
+/// An image message.
+pub fn image(id: u64, time: i64, from: &str, to: &str, kind: ChatType) -> Message {
+    Message {
+        content: Content::Image {
+            file: Attachment {
+                url: format!("https://files.example/{id}"),
+                secret: Some("s".into()),
+                filename: "a.png".into(),
+                file_length: Some(10),
+            },
+            size: None,
+            gif: false,
+        },
+        ..text(id, time, from, to, kind, "")
+    }
 }
 
-/// The real binary in a pseudo-terminal.
-pub struct Pty {
-    master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
-    child: Box<dyn Child + Send + Sync>,
-    screen: Arc<Mutex<vt100::Parser<TerminalRequests>>>,
-    raw: Arc<Mutex<Vec<u8>>>,
+/// One export line (JSON, no newline).
+pub fn line(message: &Message) -> String {
+    serde_json::to_string(&ExportLine::from_message(message, "outgoing"))
+        .expect("export line serializes")
 }
 
-impl Pty {
-    /// Starts `roam` with `args` in a `cols`×`rows` terminal, with `env` added and the cache
-    /// directory pointed at `cache` so the test never touches the person's own.
-    pub fn spawn(args: &[&str], cols: u16, rows: u16, cache: &Path, env: &[(&str, &str)]) -> Pty {
-        let pair = native_pty_system()
-            .openpty(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("open a pseudo-terminal");
-        let mut cmd = CommandBuilder::new(env!("CARGO_BIN_EXE_roam"));
-        cmd.args(args);
-        cmd.env("TERM", "xterm-256color");
-        cmd.env("ROAM_CACHE_DIR", cache);
-        cmd.env("XDG_CACHE_HOME", cache);
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        let child = pair.slave.spawn_command(cmd).expect("start roam");
-        drop(pair.slave);
-        let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let writer = pair.master.take_writer().expect("pty writer");
-        let screen = Arc::new(Mutex::new(emulator(cols, rows)));
-        let raw = Arc::new(Mutex::new(Vec::new()));
-        let (screen2, raw2) = (screen.clone(), raw.clone());
-        std::thread::spawn(move || {
-            let mut buf = [0u8; 16384];
-            loop {
-                match reader.read(&mut buf) {
-                    Ok(0) | Err(_) => break,
-                    Ok(n) => {
-                        screen2.lock().unwrap().process(&buf[..n]);
-                        raw2.lock().unwrap().extend_from_slice(&buf[..n]);
-                    }
-                }
+/// Base id: above 2^53, as real ids are.
+pub const BASE_ID: u64 = 1_300_000_000_000_000_000;
+
+/// A conversation of `n` text messages between alice and bob, alternating senders, with
+/// runs of equal timestamps (three messages per millisecond) and ids that do not follow
+/// time order inside a run, so ordering by (time, id) is really exercised.
+pub fn alice_bob(n: usize) -> Vec<Message> {
+    (0..n)
+        .map(|i| {
+            let time = 1_700_000_000_000 + (i / 3) as i64;
+            // Within a run of three, ids go 2,1,0: the id breaks the tie, not insertion.
+            let id = BASE_ID + (i / 3 * 3 + (2 - i % 3)) as u64;
+            let (from, to) = if i % 2 == 0 {
+                ("alice", "bob")
+            } else {
+                ("bob", "alice")
+            };
+            if i % 10 == 9 {
+                image(id, time, from, to, ChatType::Single)
+            } else {
+                text(
+                    id,
+                    time,
+                    from,
+                    to,
+                    ChatType::Single,
+                    &format!("message {i}"),
+                )
             }
-        });
-        Pty {
-            master: pair.master,
-            writer,
-            child,
-            screen,
-            raw,
-        }
-    }
-
-    /// Types bytes (keys) into the terminal.
-    pub fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write to pty");
-        self.writer.flush().expect("flush pty");
-    }
-
-    /// The screen as text, one line per row.
-    pub fn text(&self) -> String {
-        self.screen.lock().unwrap().screen().contents()
-    }
-
-    /// Runs `f` over the emulator's state.
-    pub fn with_screen<T>(&self, f: impl FnOnce(&vt100::Parser<TerminalRequests>) -> T) -> T {
-        f(&self.screen.lock().unwrap())
-    }
-
-    /// Every byte the program wrote.
-    pub fn raw(&self) -> Vec<u8> {
-        self.raw.lock().unwrap().clone()
-    }
-
-    /// Waits until the screen satisfies `pred`; panics with the screen when it does not.
-    pub fn wait_for(&self, what: &str, timeout: Duration, pred: impl Fn(&str) -> bool) -> String {
-        let start = Instant::now();
-        loop {
-            let text = self.text();
-            if pred(&text) {
-                return text;
-            }
-            if start.elapsed() > timeout {
-                panic!("timed out waiting for {what}; the screen was:\n{text}");
-            }
-            std::thread::sleep(Duration::from_millis(30));
-        }
-    }
-
-    /// Waits for the program to exit; `None` when it did not in time.
-    pub fn wait_exit(&mut self, timeout: Duration) -> Option<portable_pty::ExitStatus> {
-        let start = Instant::now();
-        while start.elapsed() < timeout {
-            if let Ok(Some(status)) = self.child.try_wait() {
-                // Let the reader thread drain the last bytes.
-                std::thread::sleep(Duration::from_millis(100));
-                return Some(status);
-            }
-            std::thread::sleep(Duration::from_millis(30));
-        }
-        None
-    }
-
-    /// Resizes the terminal.
-    pub fn resize(&mut self, cols: u16, rows: u16) {
-        self.master
-            .resize(PtySize {
-                rows,
-                cols,
-                pixel_width: 0,
-                pixel_height: 0,
-            })
-            .expect("resize pty");
-        let nz = |n: u16| NonZeroU16::new(n.max(1)).unwrap_or(NonZeroU16::MIN);
-        self.screen.lock().unwrap().set_size(nz(rows), nz(cols));
-    }
-
-    /// The child's process id.
-    pub fn pid(&self) -> Option<u32> {
-        self.child.process_id()
-    }
+        })
+        .collect()
 }
 
-impl Drop for Pty {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-    }
+/// Ids in (time, id) order, oldest first.
+pub fn ordered_ids(messages: &[Message]) -> Vec<u64> {
+    let mut v: Vec<(i64, u64)> = messages.iter().map(|m| (m.time, m.id)).collect();
+    v.sort();
+    v.into_iter().map(|(_, id)| id).collect()
 }

@@ -1,0 +1,204 @@
+//! Error responses in the service's shape (PROTOCOL.md §6): every failure is a JSON body
+//! with `error`, `exception`, `timestamp`, `duration` and `error_description`, because the
+//! official SDK never settles a call whose error has no JSON body.
+
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+
+use crate::protocol::json::ErrorBody;
+use crate::store::StoreError;
+
+/// One error answer.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    /// HTTP status.
+    pub status: StatusCode,
+    /// The machine-readable code, e.g. `illegal_argument`.
+    pub error: &'static str,
+    /// The service's exception class name.
+    pub exception: &'static str,
+    /// Text for the person.
+    pub description: String,
+    /// Seconds to wait, sent as `Retry-After` (429).
+    pub retry_after: Option<u64>,
+}
+
+impl ApiError {
+    fn new(
+        status: StatusCode,
+        error: &'static str,
+        exception: &'static str,
+        description: impl Into<String>,
+    ) -> ApiError {
+        ApiError {
+            status,
+            error,
+            exception,
+            description: description.into(),
+            retry_after: None,
+        }
+    }
+
+    /// 400 `illegal_argument`: a bad parameter.
+    pub fn illegal_argument(description: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "illegal_argument",
+            "java.lang.IllegalArgumentException",
+            description,
+        )
+    }
+
+    /// 400 `json_parse`: a body that is not JSON.
+    pub fn json_parse(description: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "json_parse",
+            "com.fasterxml.jackson.core.JsonParseException",
+            description,
+        )
+    }
+
+    /// 400 `invalid_grant`: wrong user name or password.
+    pub fn invalid_grant() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "UnauthorizedException",
+            "invalid username or password",
+        )
+    }
+
+    /// 401 `unauthorized`: no token, or an expired one.
+    pub fn unauthorized(description: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "UnauthorizedException",
+            description,
+        )
+    }
+
+    /// 401 `auth_bad_access_token`: something that is not a token this server issued.
+    pub fn bad_access_token() -> ApiError {
+        ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "auth_bad_access_token",
+            "UnauthorizedException",
+            "Unable to authenticate due to corrupt access token",
+        )
+    }
+
+    /// 403 `forbidden_op`.
+    pub fn forbidden(description: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::FORBIDDEN,
+            "forbidden_op",
+            "ForbiddenOperationException",
+            description,
+        )
+    }
+
+    /// 404 `organization_application_not_found`.
+    pub fn app_not_found(org: &str, app: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "organization_application_not_found",
+            "OrganizationApplicationNotFoundException",
+            format!("Could not find application for {org}/{app} from URI: {org}/{app}"),
+        )
+    }
+
+    /// 404 `service_resource_not_found`.
+    pub fn resource_not_found(path: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            "service_resource_not_found",
+            "ServiceResourceNotFoundException",
+            format!("Service resource not found: {}", truncate(path, 200)),
+        )
+    }
+
+    /// 405: a known path with another method.
+    pub fn method_not_allowed(method: &str, path: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            "MethodNotAllowedException",
+            format!("{method} is not supported on {}", truncate(path, 200)),
+        )
+    }
+
+    /// 413: a body over the server's limit.
+    pub fn too_large(limit: usize) -> ApiError {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "request_entity_too_large",
+            "RequestEntityTooLargeException",
+            format!("request body is larger than {limit} bytes"),
+        )
+    }
+
+    /// 429 `reach_limit`, with the seconds to wait.
+    pub fn reach_limit(retry_after: u64) -> ApiError {
+        ApiError {
+            retry_after: Some(retry_after),
+            ..ApiError::new(
+                StatusCode::TOO_MANY_REQUESTS,
+                "reach_limit",
+                "ReachLimitException",
+                "This request has reached api limit",
+            )
+        }
+    }
+
+    /// 500: a failure of the server itself (details go to the log, not the client).
+    pub fn internal() -> ApiError {
+        ApiError::new(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            "internal_server_error",
+            "InternalServerErrorException",
+            "internal server error",
+        )
+    }
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> ApiError {
+        match e {
+            StoreError::BadCursor(_)
+            | StoreError::BadPageSize(_)
+            | StoreError::InvalidId(_)
+            | StoreError::EmptyPassword => ApiError::illegal_argument(e.to_string()),
+            StoreError::Forbidden { .. } => ApiError::forbidden(e.to_string()),
+            other => {
+                tracing::error!(error = %other, "store failure");
+                ApiError::internal()
+            }
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: self.error.to_string(),
+            exception: self.exception.to_string(),
+            timestamp: jiff::Timestamp::now().as_millisecond(),
+            duration: 0,
+            error_description: self.description,
+            error_code: None,
+        };
+        let mut response = (self.status, axum::Json(body)).into_response();
+        if let Some(secs) = self.retry_after
+            && let Ok(value) = HeaderValue::from_str(&secs.to_string())
+        {
+            response.headers_mut().insert(header::RETRY_AFTER, value);
+        }
+        response
+    }
+}

@@ -1,0 +1,212 @@
+//! The embedded Easemob-compatible server (PROTOCOL.md §2-§6) over a [`StorePool`].
+//!
+//! Routes live under `/{org}/{app}/...`. Every answer, errors included, is JSON in the
+//! service's shape; nothing a client sends can make it answer 500 or panic. SQLite work runs
+//! on the blocking pool, one pooled connection per request.
+//!
+//! roam's choices where the service differs or is silent:
+//! - the legacy list without paging returns the 10 most recent conversations regardless of
+//!   age (the service cuts at 7 days, which would empty it over old demo data);
+//! - another user's path is 403 `forbidden_op`;
+//! - tokens live in memory only: a restart logs everybody out;
+//! - chat rooms' history is readable by every user (see [`crate::store`]).
+
+mod auth;
+pub mod error;
+mod handlers;
+pub mod query;
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::Router;
+use axum::routing::{get, post};
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+
+use crate::store::StorePool;
+use auth::{RateLimiter, Tokens};
+
+/// Where the server listens unless told otherwise: loopback, an ephemeral port.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
+
+/// How the server behaves.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// The app key `org#app` the routes answer to.
+    pub appkey: String,
+    /// How long a token lives.
+    pub token_ttl: Duration,
+    /// Limit conversation-list calls to 5 per minute per user, as the service does.
+    pub rate_limit: bool,
+    /// The largest request body accepted; larger ones get 413.
+    pub max_body_bytes: usize,
+}
+
+impl ServerConfig {
+    /// A configuration for an app key with the defaults: tokens for 24 hours, no rate
+    /// limit, bodies up to 64 KiB.
+    pub fn new(appkey: impl Into<String>) -> ServerConfig {
+        ServerConfig {
+            appkey: appkey.into(),
+            token_ttl: Duration::from_secs(24 * 3600),
+            rate_limit: false,
+            max_body_bytes: 64 << 10,
+        }
+    }
+}
+
+/// Why the server could not start or stop cleanly.
+#[derive(Debug, thiserror::Error)]
+pub enum ServerError {
+    /// The app key is not `org#app`.
+    #[error("app key {0:?} must look like org#app")]
+    BadAppkey(String),
+    /// Binding the address failed.
+    #[error("cannot listen on {addr}: {source}")]
+    Bind {
+        /// The address.
+        addr: SocketAddr,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Serving failed.
+    #[error("server failed: {0}")]
+    Serve(#[from] std::io::Error),
+    /// The server task panicked or was cancelled.
+    #[error("server task ended abnormally: {0}")]
+    Task(String),
+}
+
+/// Everything the handlers share.
+pub(crate) struct AppState {
+    pub(crate) config: ServerConfig,
+    /// Lowercased org and app of the app key.
+    pub(crate) org: String,
+    pub(crate) app: String,
+    pub(crate) pool: Arc<StorePool>,
+    pub(crate) tokens: Tokens,
+    pub(crate) limiter: Option<RateLimiter>,
+}
+
+/// Splits and lowercases an app key.
+fn split_appkey(appkey: &str) -> Result<(String, String), ServerError> {
+    let bad = || ServerError::BadAppkey(appkey.to_string());
+    let (org, app) = appkey.split_once('#').ok_or_else(bad)?;
+    let ok = |s: &str| !s.is_empty() && !s.contains(['/', '#', '?', ' ']);
+    if !ok(org) || !ok(app) {
+        return Err(bad());
+    }
+    Ok((org.to_ascii_lowercase(), app.to_ascii_lowercase()))
+}
+
+/// The server's routes over a store pool, ready to serve (tests drive it directly).
+pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, ServerError> {
+    let (org, app) = split_appkey(&config.appkey)?;
+    let limiter = config
+        .rate_limit
+        .then(|| RateLimiter::new(5, Duration::from_secs(60)));
+    let state = Arc::new(AppState {
+        tokens: Tokens::new(config.token_ttl),
+        config,
+        org,
+        app,
+        pool,
+        limiter,
+    });
+    Ok(Router::new()
+        .route("/{org}/{app}/token", post(handlers::token))
+        .route(
+            "/{org}/{app}/users/{user}/user_channels",
+            get(handlers::legacy_list),
+        )
+        .route(
+            "/{org}/{app}/users/{user}/user_channels/page",
+            get(handlers::paged_list),
+        )
+        .route(
+            "/{org}/{app}/sdk/user/{user}/user_channels/list",
+            get(handlers::cursor_list),
+        )
+        .route(
+            "/{org}/{app}/users/{user}/messageroaming",
+            post(handlers::roaming),
+        )
+        .route(
+            "/{org}/{app}/sdk/users/{user}/token/expires",
+            get(handlers::token_expires),
+        )
+        .fallback(handlers::not_found)
+        .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(axum::middleware::from_fn(handlers::log_request))
+        .with_state(state))
+}
+
+/// A server running in the background. Dropping the handle stops it too.
+#[derive(Debug)]
+pub struct ServerHandle {
+    addr: SocketAddr,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl ServerHandle {
+    /// The address it listens on (with the real port when asked for port 0).
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    /// The base URL clients use: `http://addr`.
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets requests in flight finish, and waits for the server to end.
+    pub async fn shutdown(mut self) -> Result<(), ServerError> {
+        if let Some(tx) = self.shutdown.take() {
+            // The receiver is gone only when the server already stopped: nothing to do.
+            let _ = tx.send(());
+        }
+        match self.task.take() {
+            Some(task) => match task.await {
+                Ok(result) => Ok(result?),
+                Err(e) => Err(ServerError::Task(e.to_string())),
+            },
+            None => Ok(()),
+        }
+    }
+}
+
+/// Binds `addr` (loopback with an ephemeral port when `None`) and serves in the background
+/// on the current tokio runtime.
+pub async fn spawn(
+    pool: Arc<StorePool>,
+    config: ServerConfig,
+    addr: Option<SocketAddr>,
+) -> Result<ServerHandle, ServerError> {
+    let router = router(pool, config)?;
+    let addr = addr.unwrap_or(DEFAULT_LISTEN);
+    let listener = TcpListener::bind(addr)
+        .await
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    let bound = listener
+        .local_addr()
+        .map_err(|source| ServerError::Bind { addr, source })?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let task = tokio::spawn(async move {
+        axum::serve(listener, router)
+            .with_graceful_shutdown(async {
+                // Resolves on an explicit shutdown and when the handle is dropped.
+                let _ = rx.await;
+            })
+            .await
+    });
+    tracing::info!(addr = %bound, "history server listening");
+    Ok(ServerHandle {
+        addr: bound,
+        shutdown: Some(tx),
+        task: Some(task),
+    })
+}

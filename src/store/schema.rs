@@ -1,0 +1,142 @@
+//! The SQLite schema and the small encodings it relies on.
+//!
+//! Messages keep their JSON form (PROTOCOL.md §3.3) as text, next to the columns queries
+//! filter and sort on. Conversations get an integer key so the big index stays narrow, and
+//! a per-user table is maintained by import so listing a user's conversations never scans
+//! messages.
+
+use rusqlite::Connection;
+
+use crate::protocol::ChatType;
+
+/// The schema version written to `PRAGMA user_version`; a database with another version is
+/// refused rather than misread.
+pub const SCHEMA_VERSION: i64 = 1;
+
+/// Creates the tables when they do not exist.
+pub(crate) const CREATE: &str = r#"
+CREATE TABLE IF NOT EXISTS users (
+    name          TEXT PRIMARY KEY,
+    password_hash TEXT NOT NULL,          -- argon2id, PHC string; never a plain password
+    uuid          TEXT NOT NULL,
+    created       INTEGER NOT NULL,
+    modified      INTEGER NOT NULL
+);
+
+-- One row per conversation: a single chat (shared by both users), a group or a room.
+-- last_time/last_id point at the newest message, NULL while it has none.
+CREATE TABLE IF NOT EXISTS convs (
+    id        INTEGER PRIMARY KEY,
+    key       TEXT NOT NULL UNIQUE,       -- 'u:alice|bob' (sorted pair) or 'g:groupid'
+    kind      INTEGER NOT NULL,           -- 0 single, 1 group, 2 room
+    last_time INTEGER,
+    last_id   INTEGER
+);
+
+-- id holds the u64 message id with its top bit flipped, read as i64, so SQLite's signed
+-- order is the unsigned order even for ids at or above 2^63.
+CREATE TABLE IF NOT EXISTS messages (
+    id        INTEGER PRIMARY KEY,
+    conv      INTEGER NOT NULL,
+    chat_type INTEGER NOT NULL,
+    sender    TEXT NOT NULL,
+    receiver  TEXT NOT NULL,
+    time      INTEGER NOT NULL,
+    type      TEXT NOT NULL,              -- content type name: txt, img, ...
+    json      TEXT NOT NULL               -- the JSON message form
+);
+-- A page costs the page: the conversation prefix plus the (time, id) order.
+CREATE INDEX IF NOT EXISTS messages_by_conv ON messages(conv, time, id);
+
+-- A user's conversation list, maintained by import (single chats taken part in, groups
+-- sent to) and by the state file (group members, unread, pins, marks).
+CREATE TABLE IF NOT EXISTS user_convs (
+    user      TEXT NOT NULL,
+    conv      INTEGER NOT NULL,
+    peer      TEXT NOT NULL,              -- the other user, or the group id
+    unread    INTEGER NOT NULL DEFAULT 0,
+    pinned    INTEGER NOT NULL DEFAULT 0,
+    pinned_at INTEGER,
+    marks     TEXT NOT NULL DEFAULT '[]', -- JSON array of mark names
+    PRIMARY KEY (user, conv)
+) WITHOUT ROWID;
+"#;
+
+/// Creates or checks the schema on an open connection.
+pub(crate) fn init(conn: &Connection) -> rusqlite::Result<Result<(), i64>> {
+    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if version != 0 && version != SCHEMA_VERSION {
+        return Ok(Err(version));
+    }
+    conn.execute_batch(CREATE)?;
+    if version == 0 {
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
+    Ok(Ok(()))
+}
+
+/// A message id as stored: the top bit flipped so signed order equals unsigned order.
+pub fn id_to_sql(id: u64) -> i64 {
+    (id ^ (1 << 63)) as i64
+}
+
+/// The message id back from its stored form.
+pub fn id_from_sql(stored: i64) -> u64 {
+    (stored as u64) ^ (1 << 63)
+}
+
+/// The stored number of a chat type.
+pub fn kind_to_sql(kind: ChatType) -> i64 {
+    match kind {
+        ChatType::Single => 0,
+        ChatType::Group => 1,
+        ChatType::Room => 2,
+    }
+}
+
+/// A chat type from its stored number; unknown numbers read as a group, the most
+/// restrictive kind that still shows.
+pub fn kind_from_sql(n: i64) -> ChatType {
+    match n {
+        0 => ChatType::Single,
+        2 => ChatType::Room,
+        _ => ChatType::Group,
+    }
+}
+
+/// The conversation key of a single chat: both users share one key, whoever sent.
+pub fn single_key(a: &str, b: &str) -> String {
+    if a <= b {
+        format!("u:{a}|{b}")
+    } else {
+        format!("u:{b}|{a}")
+    }
+}
+
+/// The conversation key of a group or room. Both share the `conference` queue domain, so
+/// they share one key space too.
+pub fn conference_key(id: &str) -> String {
+    format!("g:{id}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_ids_keep_unsigned_order() {
+        let ids = [0u64, 1, (1 << 53) + 1, (1 << 63) - 1, 1 << 63, u64::MAX];
+        for pair in ids.windows(2) {
+            assert!(id_to_sql(pair[0]) < id_to_sql(pair[1]), "{pair:?}");
+        }
+        for id in ids {
+            assert_eq!(id_from_sql(id_to_sql(id)), id);
+        }
+    }
+
+    #[test]
+    fn single_keys_do_not_depend_on_who_sent() {
+        assert_eq!(single_key("bob", "alice"), single_key("alice", "bob"));
+        assert_ne!(single_key("bob", "alice"), conference_key("alice|bob"));
+    }
+}

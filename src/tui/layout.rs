@@ -1,0 +1,179 @@
+//! Where each part of the screen goes. The state machine uses it to map mouse clicks and to
+//! know how many rows the history shows; the views use the same function to draw, so a
+//! click always lands on what was drawn there.
+//!
+//! ```text
+//! ┌ conversations ─┐┌ history ─────────────────────┐
+//! │ name      time ││ bob  14:03                   │   list: one item = LIST_ITEM_HEIGHT rows
+//! │ preview        ││   message body, indented     │   history: rows from History::visible_rows
+//! │                ││ /search input (when open)    │
+//! └────────────────┘└──────────────────────────────┘
+//!  status line
+//! ```
+//! Below [`DUAL_MIN_WIDTH`] columns only the focused pane is shown, full width.
+
+use ratatui::layout::Rect;
+
+/// Narrower than this, the panes collapse to one at a time.
+pub const DUAL_MIN_WIDTH: u16 = 80;
+
+/// Rows each conversation takes in the list: name line and preview line.
+pub const LIST_ITEM_HEIGHT: u16 = 2;
+
+/// Which pane has the keyboard.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Pane {
+    /// The conversation list.
+    #[default]
+    List,
+    /// The history of the open conversation.
+    History,
+}
+
+/// The rectangles of one frame. Panes that are not shown are `None`; inner rectangles are
+/// inside a one-cell border.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Layout {
+    /// The conversation list pane, border included.
+    pub list: Option<Rect>,
+    /// Inside the list pane's border: where items are drawn.
+    pub list_inner: Option<Rect>,
+    /// The history pane, border included.
+    pub history: Option<Rect>,
+    /// Where the history rows go: inside the border, above the search input.
+    pub messages: Option<Rect>,
+    /// The search input line, when search is being typed.
+    pub search: Option<Rect>,
+    /// The status line at the bottom.
+    pub status: Rect,
+}
+
+/// The inside of a bordered rectangle.
+fn inner(r: Rect) -> Rect {
+    Rect {
+        x: r.x.saturating_add(1),
+        y: r.y.saturating_add(1),
+        width: r.width.saturating_sub(2),
+        height: r.height.saturating_sub(2),
+    }
+}
+
+/// True when both panes fit side by side.
+pub fn is_dual(width: u16) -> bool {
+    width >= DUAL_MIN_WIDTH
+}
+
+/// Computes the layout of a `width`×`height` terminal. In single-pane mode `focus` picks
+/// the pane shown; `search_open` reserves the last row of the history pane for the input.
+pub fn compute(width: u16, height: u16, focus: Pane, search_open: bool) -> Layout {
+    let status = Rect {
+        x: 0,
+        y: height.saturating_sub(1),
+        width,
+        height: height.min(1),
+    };
+    let main = Rect {
+        x: 0,
+        y: 0,
+        width,
+        height: height.saturating_sub(1),
+    };
+    let (list, history) = if is_dual(width) {
+        // A third of the screen, within reason: names and previews need about 24 columns,
+        // and more than 40 only steals room from the messages.
+        let list_width = (width / 3).clamp(24, 40);
+        let list = Rect {
+            width: list_width,
+            ..main
+        };
+        let history = Rect {
+            x: list_width,
+            width: width - list_width,
+            ..main
+        };
+        (Some(list), Some(history))
+    } else {
+        match focus {
+            Pane::List => (Some(main), None),
+            Pane::History => (None, Some(main)),
+        }
+    };
+    let (messages, search) = match history.map(inner) {
+        Some(area) if search_open && area.height > 0 => {
+            let messages = Rect {
+                height: area.height - 1,
+                ..area
+            };
+            let input = Rect {
+                y: area.y + area.height - 1,
+                height: 1,
+                ..area
+            };
+            (Some(messages), Some(input))
+        }
+        other => (other, None),
+    };
+    Layout {
+        list,
+        list_inner: list.map(inner),
+        history,
+        messages,
+        search,
+        status,
+    }
+}
+
+impl Layout {
+    /// How many conversations fit in the list.
+    pub fn list_capacity(&self) -> usize {
+        self.list_inner
+            .map_or(0, |r| usize::from(r.height / LIST_ITEM_HEIGHT))
+    }
+}
+
+/// True when the cell (`column`, `row`) is inside `r`.
+pub fn contains(r: Rect, column: u16, row: u16) -> bool {
+    column >= r.x
+        && row >= r.y
+        && u32::from(column) < u32::from(r.x) + u32::from(r.width)
+        && u32::from(row) < u32::from(r.y) + u32::from(r.height)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wide_screens_show_both_panes() {
+        let l = compute(120, 40, Pane::List, false);
+        let (list, history) = (l.list.unwrap(), l.history.unwrap());
+        assert_eq!(list.width, 40);
+        assert_eq!(list.width + history.width, 120);
+        assert_eq!(list.height, 39);
+        assert_eq!(l.status, Rect::new(0, 39, 120, 1));
+        assert_eq!(l.messages.unwrap(), Rect::new(41, 1, 78, 37));
+        let s = compute(120, 40, Pane::List, true);
+        assert_eq!(s.messages.unwrap().height, 36);
+        assert_eq!(s.search.unwrap(), Rect::new(41, 37, 78, 1));
+    }
+
+    #[test]
+    fn narrow_screens_show_the_focused_pane() {
+        let l = compute(60, 20, Pane::List, false);
+        assert!(l.history.is_none() && l.list.is_some());
+        let h = compute(60, 20, Pane::History, false);
+        assert!(h.list.is_none());
+        assert_eq!(h.history.unwrap().width, 60);
+    }
+
+    #[test]
+    fn degenerate_sizes_do_not_underflow() {
+        for (w, h) in [(0, 0), (1, 1), (2, 2), (80, 1), (1, 80)] {
+            let l = compute(w, h, Pane::History, true);
+            assert!(l.status.height <= 1);
+            assert_eq!(l.list_capacity(), 0);
+        }
+        assert!(contains(Rect::new(1, 1, 2, 2), 2, 2));
+        assert!(!contains(Rect::new(1, 1, 2, 2), 3, 1));
+    }
+}

@@ -1,0 +1,236 @@
+//! The history pane: the rows [`App::visible_rows`] gives, drawn top to bottom.
+//!
+//! ```text
+//! ┏ # project-x ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
+//! ┃       ── beginning of conversation ──         ┃
+//! ┃             ── 2024-03-05 Tue ──              ┃
+//! ┃ bob 14:03                                     ┃   sender in its own colour
+//! ┃   message body, wrapped, indented             ┃
+//! ┃                 ── 3 unread ──                ┃
+//! ┗━━━━━━━━━━━━━━━━━━━━━━━━━ ↓ jump to latest (G) ┛
+//! ```
+//! The rows come from walking up from the scroll anchor, so drawing costs what is visible,
+//! whatever is loaded. When everything loaded is shorter than the pane, the rows sit at
+//! the bottom, next to the newest message, so a page arriving above never moves them.
+//! Search matches are highlighted in place; the current one in a different colour.
+
+use std::ops::Range;
+
+use ratatui::Frame;
+use ratatui::layout::{Alignment, Rect};
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::list::kind_marker;
+use super::{dim, pane_block, sender_colour, spinner};
+use crate::protocol::ChatType;
+use crate::tui::app::App;
+use crate::tui::display;
+use crate::tui::history::{History, Row, TopRow, body_indent};
+use crate::tui::layout::Pane;
+use crate::tui::text::{self, WrappedLine};
+
+/// Search matches in one message: byte ranges of its body, each with whether it is the
+/// current match.
+type Marks = Vec<(Range<usize>, bool)>;
+
+/// A search match.
+fn match_style() -> Style {
+    Style::new().fg(Color::Black).bg(Color::Yellow)
+}
+
+/// The current search match.
+fn current_match_style() -> Style {
+    Style::new()
+        .fg(Color::Black)
+        .bg(Color::LightRed)
+        .add_modifier(Modifier::BOLD)
+}
+
+/// Draws the history pane: `area` with its border, `messages` the rows area inside it.
+pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>) {
+    let focused = app.focus() == Pane::History;
+    let mut block = pane_block(focused);
+    let history = app.current_history();
+    if let Some(key) = app.open_conversation() {
+        let width = usize::from(area.width.saturating_sub(8));
+        let name = text::one_line(&key.id, width);
+        let mut title = vec![Span::raw(" ")];
+        if key.kind != ChatType::Single {
+            title.push(Span::styled(kind_marker(key.kind), dim()));
+            title.push(Span::raw(" "));
+        }
+        title.push(Span::raw(format!("{name} ")));
+        block = block.title(Line::from(title));
+    } else {
+        block = block.title(" history ");
+    }
+    if history.is_some_and(History::scrolled_away) {
+        block = block.title_bottom(
+            Line::styled(
+                " ↓ jump to latest (G) ",
+                Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            )
+            .alignment(Alignment::Right),
+        );
+    }
+    frame.render_widget(block, area);
+    let Some(messages) = messages.filter(|m| !m.is_empty()) else {
+        return;
+    };
+    let Some(history) = history else {
+        let hint = if app.conversations().is_empty() {
+            ""
+        } else {
+            "Enter opens the selected conversation"
+        };
+        let y = messages.y + messages.height / 2;
+        let line = Line::styled(hint, dim()).alignment(Alignment::Center);
+        frame.render_widget(
+            line,
+            Rect {
+                y,
+                height: 1,
+                ..messages
+            },
+        );
+        return;
+    };
+    let rows = app.visible_rows();
+    let height = usize::from(messages.height);
+    // Fewer rows than the pane: they sit at the bottom.
+    let first_y = messages.y + u16::try_from(height.saturating_sub(rows.len())).unwrap_or(0);
+    let indent = body_indent(messages.width);
+    let mut highlights: Option<(usize, Marks)> = None;
+    for (i, row) in rows.iter().take(height).enumerate() {
+        let Ok(offset) = u16::try_from(i) else {
+            break;
+        };
+        let r = Rect::new(messages.x, first_y + offset, messages.width, 1);
+        let line = match row {
+            Row::Top(top) => top_line(*top, app.ticks()),
+            Row::Day { label } => rule(&text::one_line(label, usize::MAX), dim()),
+            Row::Unread { count } => rule(
+                &format!("{} unread", display::thousands(*count as usize)),
+                Style::new().fg(Color::LightRed),
+            ),
+            Row::Header { index } => header_line(history, *index),
+            Row::Body { index, text, .. } => {
+                if highlights.as_ref().is_none_or(|(i, _)| i != index) {
+                    highlights = Some((*index, app.highlights(*index)));
+                }
+                let marks = highlights.as_ref().map_or(&[][..], |(_, h)| &h[..]);
+                let body = history.body(*index).unwrap_or_default();
+                body_line(body, text, marks, indent)
+            }
+        };
+        frame.render_widget(line, r);
+    }
+}
+
+/// `── label ──`, centered.
+fn rule(label: &str, style: Style) -> Line<'static> {
+    Line::styled(format!("── {label} ──"), style).alignment(Alignment::Center)
+}
+
+/// The row above the oldest loaded message.
+fn top_line(top: TopRow, ticks: u64) -> Line<'static> {
+    match top {
+        TopRow::Beginning => rule("beginning of conversation", dim()),
+        TopRow::Loading => {
+            Line::styled(format!("{} loading older messages…", spinner(ticks)), dim())
+                .alignment(Alignment::Center)
+        }
+        TopRow::Failed => Line::styled(
+            "could not load older messages · R retries",
+            Style::new().fg(Color::LightRed),
+        )
+        .alignment(Alignment::Center),
+        TopRow::More => {
+            Line::styled("↑ older messages on the server", dim()).alignment(Alignment::Center)
+        }
+    }
+}
+
+/// `bob 14:03`: the sender in its colour, then the time.
+fn header_line(history: &History, index: usize) -> Line<'static> {
+    let Some(m) = history.message(index) else {
+        return Line::default();
+    };
+    let sender = if m.from.is_empty() {
+        "?".to_string()
+    } else {
+        text::one_line(&m.from, 32)
+    };
+    let colour = sender_colour(&m.from);
+    Line::from(vec![
+        Span::styled(sender, Style::new().fg(colour).add_modifier(Modifier::BOLD)),
+        Span::raw(" "),
+        Span::styled(display::clock(m.time, history.time_zone()), dim()),
+    ])
+}
+
+/// One wrapped body line after `indent` columns, with the parts of `marks` (byte ranges
+/// into `body`, current or not) that fall on it highlighted.
+fn body_line(
+    body: &str,
+    line: &WrappedLine,
+    marks: &[(Range<usize>, bool)],
+    indent: u16,
+) -> Line<'static> {
+    let mut spans = vec![Span::raw(" ".repeat(usize::from(indent)))];
+    let mut at = line.start;
+    let piece = |a: usize, b: usize| body.get(a..b).unwrap_or_default().to_string();
+    for (range, current) in marks {
+        let start = range.start.max(at);
+        let end = range.end.min(line.end);
+        if start >= end {
+            continue;
+        }
+        if start > at {
+            spans.push(Span::raw(piece(at, start)));
+        }
+        let style = if *current {
+            current_match_style()
+        } else {
+            match_style()
+        };
+        spans.push(Span::styled(piece(start, end), style));
+        at = end;
+    }
+    if at < line.end {
+        spans.push(Span::raw(piece(at, line.end)));
+    }
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn highlights_split_a_line_at_match_edges() {
+        let body = "hello world, hello";
+        let line = WrappedLine {
+            start: 6,
+            end: 18,
+            width: 12,
+        };
+        let marks = vec![(0..5, false), (6..11, true), (13..18, false)];
+        let l = body_line(body, &line, &marks, 2);
+        let parts: Vec<(&str, bool)> = l
+            .spans
+            .iter()
+            .map(|s| (s.content.as_ref(), s.style == current_match_style()))
+            .collect();
+        assert_eq!(
+            parts,
+            vec![
+                ("  ", false),
+                ("world", true),
+                (", ", false),
+                ("hello", false)
+            ]
+        );
+    }
+}

@@ -1,0 +1,153 @@
+//! The status line at the bottom of the screen and the search input line.
+//!
+//! ```text
+//! /hello█                                   3/17 · text      search input (history pane)
+//! 3/17 · 120 messages loaded · more on server         ? help   status line
+//! ```
+//! Both carry text that may have come from the server (error descriptions) or from a
+//! paste, so both go through [`text::one_line`].
+
+use ratatui::Frame;
+use ratatui::layout::Rect;
+use ratatui::style::{Color, Modifier, Style};
+use ratatui::text::{Line, Span};
+
+use super::{ViewContext, dim, spinner};
+use crate::tui::app::App;
+use crate::tui::history::History;
+use crate::tui::text;
+
+/// The hint at the right end of the status line.
+const HELP_HINT: &str = "? help";
+
+/// Draws the status line into `area` (one row).
+pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Frame<'_>) {
+    if area.is_empty() {
+        return;
+    }
+    let width = usize::from(area.width);
+    let mut status = app.status_line();
+    if let Some(notice) = ctx.notice.filter(|n| !n.is_empty()) {
+        status = if status.is_empty() {
+            notice.to_string()
+        } else {
+            format!("{notice} · {status}")
+        };
+    }
+    let failed = app.current_history().and_then(History::error).is_some()
+        || status.contains("press R to retry");
+    let busy = app.list_loading()
+        || app
+            .current_history()
+            .is_some_and(|h| h.in_flight().is_some());
+    let hint_width = text::width(HELP_HINT) + 1;
+    let show_hint = width >= hint_width + 20;
+    let mut spans = Vec::new();
+    let mut used = 0;
+    if busy && width > 2 {
+        spans.push(Span::styled(format!("{} ", spinner(app.ticks())), dim()));
+        used += 2;
+    }
+    let room = width.saturating_sub(used + if show_hint { hint_width } else { 0 });
+    let status = text::one_line(&status, room);
+    used += text::width(&status);
+    let style = if failed {
+        Style::new()
+            .fg(Color::LightRed)
+            .add_modifier(Modifier::BOLD)
+    } else {
+        Style::new()
+    };
+    spans.push(Span::styled(status, style));
+    if show_hint {
+        spans.push(Span::raw(
+            " ".repeat(width.saturating_sub(used + hint_width) + 1),
+        ));
+        spans.push(Span::styled(HELP_HINT, dim()));
+    }
+    frame.render_widget(Line::from(spans), area);
+}
+
+/// Draws the search input line into `area` (one row): the query after `/` with a cursor
+/// block, and at the right the match position and the mode (`text` or `regex`).
+pub fn draw_search(app: &App, area: Rect, frame: &mut Frame<'_>) {
+    let Some(search) = app.search() else {
+        return;
+    };
+    if area.is_empty() {
+        return;
+    }
+    let width = usize::from(area.width);
+    let position = search.position();
+    let mode = if search.is_regex() { "regex" } else { "text" };
+    let mut right = vec![];
+    let mut right_width = 0;
+    if width >= 30 {
+        if !position.is_empty() {
+            let style = if search.count() == 0 {
+                Style::new().fg(Color::LightRed)
+            } else {
+                Style::new()
+            };
+            right_width += text::width(&position) + 3;
+            right.push(Span::styled(position, style));
+            right.push(Span::styled(" · ", dim()));
+        }
+        right_width += mode.len() + 1;
+        let mode_style = if search.is_regex() {
+            Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD)
+        } else {
+            dim()
+        };
+        right.push(Span::styled(mode, mode_style));
+        right.push(Span::raw(" "));
+    }
+    // The end of a long query is what is being typed: keep it, cut the front.
+    let room = width.saturating_sub(right_width + 2);
+    let query = text::one_line(search.query(), usize::MAX);
+    let query = tail_to_width(&query, room);
+    let used = 1 + text::width(&query) + 1;
+    let prompt_style = if search.error().is_some() {
+        Style::new().fg(Color::LightRed)
+    } else {
+        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+    };
+    let mut spans = vec![
+        Span::styled("/", prompt_style),
+        Span::raw(query),
+        Span::styled(" ", Style::new().add_modifier(Modifier::REVERSED)),
+    ];
+    spans.push(Span::raw(
+        " ".repeat(width.saturating_sub(used + right_width)),
+    ));
+    spans.extend(right);
+    frame.render_widget(Line::from(spans), area);
+}
+
+/// The end of `s`, at most `max` columns, starting with `…` when cut.
+fn tail_to_width(s: &str, max: usize) -> String {
+    if text::width(s) <= max {
+        return s.to_string();
+    }
+    let reversed: String = s.chars().rev().collect();
+    // Cutting the reversed string keeps whole characters; ZWJ sequences may lose their
+    // head, which only affects the visible start of an over-long query.
+    let cut = text::truncate_to_width(&reversed, max);
+    let body: String = cut.trim_end_matches('…').chars().rev().collect();
+    if max == 0 {
+        return String::new();
+    }
+    format!("…{body}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_queries_keep_their_end() {
+        assert_eq!(tail_to_width("hello", 10), "hello");
+        assert_eq!(tail_to_width("hello world", 6), "…world");
+        assert_eq!(tail_to_width("hello", 0), "");
+    }
+}

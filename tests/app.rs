@@ -1,0 +1,1022 @@
+//! The TUI state machine, driven by events with no terminal and no server: effects and
+//! state out. A tiny in-memory "server" answers fetches the way PROTOCOL.md §4 pages.
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
+use jiff::tz::TimeZone;
+use proptest::prelude::*;
+use roam::protocol::{ChatType, Content, Conversation, ConversationPage, HistoryPage, Message};
+use roam::tui::app::{App, ConversationKey, Effect, Event, FetchError, FetchRequest};
+use roam::tui::history::{Row, TopRow};
+use roam::tui::layout::Pane;
+use serde_json::Map;
+
+const T0: i64 = 1_709_640_000_000; // 2024-03-05 12:00 UTC
+
+fn message(id: u64, time: i64, text: &str) -> Message {
+    Message {
+        id,
+        from: "bob".into(),
+        to: "alice".into(),
+        chat_type: ChatType::Single,
+        time,
+        content: Content::Text { text: text.into() },
+        ext: Map::new(),
+    }
+}
+
+fn conversation(id: &str, pinned: bool, last: i64, unread: u32) -> Conversation {
+    Conversation {
+        id: id.into(),
+        kind: ChatType::Single,
+        unread,
+        pinned,
+        pinned_at: None,
+        marks: Vec::new(),
+        last_message: Some(message(1, last, "hi")),
+    }
+}
+
+fn key_of(id: &str) -> ConversationKey {
+    ConversationKey {
+        id: id.into(),
+        kind: ChatType::Single,
+    }
+}
+
+fn press(code: KeyCode) -> Event {
+    Event::Key(KeyEvent::new(code, KeyModifiers::NONE))
+}
+
+fn ch(c: char) -> Event {
+    press(KeyCode::Char(c))
+}
+
+fn ctrl(c: char) -> Event {
+    Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
+}
+
+/// One conversation's history on the "server": messages oldest first.
+struct Server {
+    messages: Vec<Message>,
+    page: usize,
+}
+
+impl Server {
+    /// `n` messages, ids 1..=n, a minute apart, text from `text(i)`.
+    fn new(n: u64, text: impl Fn(u64) -> String) -> Server {
+        let messages = (1..=n)
+            .map(|i| message(i, T0 + i as i64 * 60_000, &text(i)))
+            .collect();
+        Server { messages, page: 50 }
+    }
+
+    /// The page starting at cursor (an id, inclusive) going older, newest first.
+    fn page(&self, cursor: Option<&str>) -> HistoryPage {
+        let end = match cursor {
+            None => self.messages.len(),
+            Some(c) => {
+                let id: u64 = c.parse().expect("cursor is an id");
+                self.messages
+                    .iter()
+                    .position(|m| m.id == id)
+                    .expect("known id")
+                    + 1
+            }
+        };
+        let start = end.saturating_sub(self.page);
+        let mut messages: Vec<Message> = self.messages[start..end].to_vec();
+        messages.reverse();
+        let is_last = start == 0;
+        HistoryPage {
+            messages,
+            next_cursor: (!is_last).then(|| self.messages[start - 1].id.to_string()),
+            is_last,
+        }
+    }
+}
+
+fn older_pages(fx: &[Effect]) -> Vec<(ConversationKey, Option<String>, u64)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Fetch(FetchRequest::OlderPage {
+                conversation,
+                cursor,
+                request_id,
+            }) => Some((conversation.clone(), cursor.clone(), *request_id)),
+            _ => None,
+        })
+        .collect()
+}
+
+fn list_requests(fx: &[Effect]) -> Vec<(Option<String>, u64)> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Fetch(FetchRequest::ConversationPage { cursor, request_id }) => {
+                Some((cursor.clone(), *request_id))
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Answers every history fetch in `fx` from `server`, once; returns the new effects.
+fn answer(app: &mut App, fx: &[Effect], server: &Server) -> Vec<Effect> {
+    let mut out = Vec::new();
+    for (conversation, cursor, request_id) in older_pages(fx) {
+        let result = Ok(server.page(cursor.as_deref()));
+        out.extend(app.update(Event::HistoryPage {
+            conversation,
+            cursor,
+            request_id,
+            result,
+        }));
+    }
+    out
+}
+
+/// An app of `w`×`h` with conversations `ids` (newest first) loaded.
+fn app_with(w: u16, h: u16, ids: &[&str]) -> App {
+    let mut app = App::new(w, h, TimeZone::UTC);
+    let fx = app.start();
+    let (_, request_id) = list_requests(&fx)[0].clone();
+    let conversations = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| conversation(id, false, T0 - i as i64, 0))
+        .collect();
+    let fx = app.update(Event::ConversationPage {
+        request_id,
+        result: Ok(ConversationPage {
+            conversations,
+            next_cursor: None,
+        }),
+    });
+    assert!(fx.is_empty());
+    app
+}
+
+/// Opens conversation `id` (which must be in the list) and answers its first page.
+fn open(app: &mut App, id: &str, server: &Server) -> Vec<Effect> {
+    let index = app
+        .conversations()
+        .iter()
+        .position(|c| c.id == id)
+        .expect("listed");
+    app.update(ch('h'));
+    app.update(press(KeyCode::Home));
+    let mut fx = Vec::new();
+    for _ in 0..index {
+        fx.extend(app.update(ch('j')));
+    }
+    fx.extend(app.update(press(KeyCode::Enter)));
+    answer(app, &fx, server)
+}
+
+/// Message ids on screen, top to bottom, deduplicated.
+fn ids_on_screen(app: &App) -> Vec<u64> {
+    let h = app.current_history().expect("open");
+    let mut ids: Vec<u64> = app
+        .visible_rows()
+        .iter()
+        .filter_map(|r| match r {
+            Row::Header { index } | Row::Body { index, .. } => h.message(*index).map(|m| m.id),
+            _ => None,
+        })
+        .collect();
+    ids.dedup();
+    ids
+}
+
+fn loaded_ids(app: &App, key: &ConversationKey) -> Vec<u64> {
+    let h = app.history(key).expect("opened");
+    (0..h.len())
+        .filter_map(|i| h.message(i).map(|m| m.id))
+        .collect()
+}
+
+#[test]
+fn opening_emits_one_fetch_of_the_newest_page() {
+    let mut app = app_with(100, 30, &["bob"]);
+    let fx = app.update(press(KeyCode::Enter));
+    let pages = older_pages(&fx);
+    assert_eq!(pages.len(), 1);
+    assert_eq!(pages[0].0, key_of("bob"));
+    assert_eq!(pages[0].1, None);
+    assert_eq!(app.focus(), Pane::History);
+    assert_eq!(
+        app.visible_rows(),
+        vec![Row::Top(TopRow::Loading)],
+        "an empty history says it is loading"
+    );
+    // Nothing more while it is in flight, whatever the person does.
+    for e in [ch('k'), ch('g'), press(KeyCode::PageUp), Event::Tick] {
+        assert!(older_pages(&app.update(e)).is_empty());
+    }
+}
+
+#[test]
+fn paging_prepends_in_order_and_stops_at_the_beginning() {
+    let server = Server::new(120, |i| format!("message {i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    let fx = open(&mut app, "bob", &server);
+    assert!(
+        fx.is_empty(),
+        "50 messages fill the screen: no prefetch yet"
+    );
+    assert_eq!(
+        loaded_ids(&app, &key_of("bob")),
+        (71..=120).collect::<Vec<_>>()
+    );
+    assert!(
+        app.status_line()
+            .contains("50 messages loaded · more on server")
+    );
+    // Going to the oldest loaded message brings it within a screen of the top.
+    let mut fx = app.update(ch('g'));
+    let mut rounds = 0;
+    while !older_pages(&fx).is_empty() {
+        assert_eq!(older_pages(&fx).len(), 1);
+        fx = answer(&mut app, &fx, &server);
+        fx.extend(app.update(ch('g')));
+        rounds += 1;
+        assert!(rounds < 10);
+    }
+    assert_eq!(
+        loaded_ids(&app, &key_of("bob")),
+        (1..=120).collect::<Vec<_>>()
+    );
+    let h = app.current_history().unwrap();
+    assert!(h.is_last());
+    assert_eq!(app.visible_rows()[0], Row::Top(TopRow::Beginning));
+    assert!(app.status_line().contains("all 120 loaded"));
+    for e in [ch('g'), ch('k'), press(KeyCode::PageUp)] {
+        assert!(
+            older_pages(&app.update(e)).is_empty(),
+            "no fetch after is_last"
+        );
+    }
+}
+
+#[test]
+fn prepending_never_moves_what_is_read() {
+    let server = Server::new(200, |i| format!("line {i}\nsecond line of {i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    // Scroll up until a prefetch is asked for, but do not answer it yet.
+    let mut fx = Vec::new();
+    for _ in 0..200 {
+        fx = app.update(ch('k'));
+        if !older_pages(&fx).is_empty() {
+            break;
+        }
+    }
+    assert_eq!(
+        older_pages(&fx).len(),
+        1,
+        "prefetch within a screen of the top"
+    );
+    let anchor = app.current_history().unwrap().anchor().expect("scrolled");
+    let screen = ids_on_screen(&app);
+    let rows = app.visible_rows();
+    answer(&mut app, &fx, &server);
+    let h = app.current_history().unwrap();
+    assert_eq!(h.len(), 100);
+    let after = h.anchor().unwrap();
+    assert_eq!(
+        (after.id, after.lines_below),
+        (anchor.id, anchor.lines_below)
+    );
+    assert_eq!(ids_on_screen(&app), screen);
+    // Same rows apart from message indices shifting by the page.
+    let shift = |rows: Vec<Row>, by: usize| -> Vec<String> {
+        rows.into_iter()
+            .map(|r| match r {
+                Row::Header { index } => format!("h{}", index + by),
+                Row::Body { index, line, .. } => format!("b{}:{line}", index + by),
+                other => format!("{other:?}"),
+            })
+            .collect()
+    };
+    let now: Vec<String> = shift(app.visible_rows(), 0)
+        .into_iter()
+        .filter(|r| !r.starts_with("Top"))
+        .collect();
+    let before: Vec<String> = shift(rows, 50)
+        .into_iter()
+        .filter(|r| !r.starts_with("Top"))
+        .collect();
+    assert_eq!(now, before);
+}
+
+#[test]
+fn stale_and_unknown_answers_are_ignored() {
+    let server = Server::new(100, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    let fx = app.update(press(KeyCode::Enter));
+    let (conversation, cursor, request_id) = older_pages(&fx)[0].clone();
+    let stale = app.update(Event::HistoryPage {
+        conversation: conversation.clone(),
+        cursor: cursor.clone(),
+        request_id: request_id + 100,
+        result: Ok(server.page(None)),
+    });
+    assert!(stale.is_empty());
+    assert_eq!(app.current_history().unwrap().len(), 0);
+    assert!(app.current_history().unwrap().in_flight().is_some());
+    // A page for a conversation never opened is dropped.
+    app.update(Event::HistoryPage {
+        conversation: key_of("nobody"),
+        cursor: None,
+        request_id,
+        result: Ok(server.page(None)),
+    });
+    assert!(app.history(&key_of("nobody")).is_none());
+    // The real answer still lands, once.
+    answer(&mut app, &fx, &server);
+    assert_eq!(app.current_history().unwrap().len(), 50);
+    answer(&mut app, &fx, &server);
+    assert_eq!(
+        app.current_history().unwrap().len(),
+        50,
+        "a repeat is stale"
+    );
+}
+
+#[test]
+fn a_page_for_a_conversation_left_is_kept_there_and_position_is_restored() {
+    let a = Server::new(100, |i| format!("alpha {i}"));
+    let b = Server::new(100, |i| format!("beta {i}"));
+    let mut app = app_with(100, 30, &["a", "b"]);
+    let fx_a = app.update(press(KeyCode::Enter));
+    assert_eq!(older_pages(&fx_a)[0].0, key_of("a"));
+    // Leave before it answers; open b.
+    app.update(ch('h'));
+    app.update(ch('j'));
+    let fx_b = app.update(press(KeyCode::Enter));
+    assert_eq!(older_pages(&fx_b)[0].0, key_of("b"));
+    // a's page arrives while b is shown.
+    let fx = answer(&mut app, &fx_a, &a);
+    assert!(fx.is_empty(), "no prefetch for a conversation not shown");
+    assert_eq!(app.history(&key_of("a")).unwrap().len(), 50);
+    assert_eq!(app.open_conversation(), Some(&key_of("b")));
+    assert_eq!(app.visible_rows(), vec![Row::Top(TopRow::Loading)]);
+    answer(&mut app, &fx_b, &b);
+    let h = app.current_history().unwrap();
+    assert!((0..h.len()).all(|i| h.body(i).unwrap().starts_with("beta")));
+    // Scroll b, go to a, come back: b is where it was.
+    for _ in 0..7 {
+        app.update(ch('k'));
+    }
+    let anchor = app.current_history().unwrap().anchor();
+    let screen = ids_on_screen(&app);
+    app.update(press(KeyCode::Tab));
+    app.update(ch('k'));
+    let fx = app.update(press(KeyCode::Enter));
+    assert!(older_pages(&fx).is_empty(), "a is loaded already");
+    assert_eq!(app.open_conversation(), Some(&key_of("a")));
+    assert!(app.current_history().unwrap().anchor().is_none());
+    app.update(ch('h'));
+    app.update(ch('j'));
+    app.update(press(KeyCode::Enter));
+    assert_eq!(app.current_history().unwrap().anchor(), anchor);
+    assert_eq!(ids_on_screen(&app), screen);
+}
+
+#[test]
+fn failures_show_the_reason_keep_content_and_retry_with_r() {
+    let server = Server::new(100, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let fx = app.update(ch('g'));
+    let (conversation, cursor, request_id) = older_pages(&fx)[0].clone();
+    assert_eq!(cursor.as_deref(), Some("50"));
+    let fx = app.update(Event::HistoryPage {
+        conversation,
+        cursor,
+        request_id,
+        result: Err(FetchError::new("This request has reached api limit", true)),
+    });
+    assert!(fx.is_empty(), "failures are not retried on their own");
+    let status = app.status_line();
+    assert!(
+        status.contains("This request has reached api limit"),
+        "{status}"
+    );
+    assert!(status.contains("press R to retry"), "{status}");
+    assert_eq!(app.current_history().unwrap().len(), 50, "content stays");
+    assert_eq!(app.visible_rows()[0], Row::Top(TopRow::Failed));
+    assert!(older_pages(&app.update(ch('k'))).is_empty());
+    let fx = app.update(ch('R'));
+    let retry = older_pages(&fx);
+    assert_eq!(retry.len(), 1);
+    assert_eq!(retry[0].1.as_deref(), Some("50"), "same cursor");
+    assert!(!app.status_line().contains("retry"));
+    answer(&mut app, &fx, &server);
+    assert_eq!(app.current_history().unwrap().len(), 100);
+}
+
+#[test]
+fn prefetch_starts_within_a_screen_of_the_top() {
+    // One-line messages: each block is a header and one body line (plus day separators).
+    let server = Server::new(500, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let h = app.current_history().unwrap();
+    assert_eq!(h.len(), 50);
+    // 50 messages ≈ 100 rows + separators; the view is 27 rows tall. Scroll a line at a
+    // time and note where the fetch starts.
+    let mut scrolled = 0;
+    loop {
+        let fx = app.update(ch('k'));
+        scrolled += 1;
+        if !older_pages(&fx).is_empty() {
+            break;
+        }
+        assert!(scrolled < 200);
+    }
+    // The top of the view is then less than a screen (27 rows) below the top row.
+    let rows_total = 1 + 1 + 50 * 2; // top row, one day separator, 50 blocks of 2
+    let top_of_view = rows_total - 27 - scrolled;
+    assert!(
+        top_of_view < 27,
+        "fetch began {top_of_view} rows from the top"
+    );
+    assert!(top_of_view >= 25, "but not much earlier: {top_of_view}");
+}
+
+#[test]
+fn resize_keeps_the_anchor() {
+    let server = Server::new(100, |i| format!("message {i} ").repeat(i as usize % 7 + 1));
+    let mut app = app_with(120, 40, &["bob"]);
+    open(&mut app, "bob", &server);
+    for _ in 0..10 {
+        app.update(ch('k'));
+    }
+    let anchor = app.current_history().unwrap().anchor().expect("scrolled");
+    for (w, h) in [(60, 20), (200, 60), (0, 0), (1, 1), (81, 10), (120, 40)] {
+        app.update(Event::Resize(w, h));
+        let a = app.current_history().unwrap().anchor().expect("kept");
+        assert_eq!(a.id, anchor.id, "at {w}×{h}");
+        let _ = app.visible_rows();
+    }
+    assert_eq!(
+        app.current_history().unwrap().anchor().unwrap().id,
+        anchor.id
+    );
+}
+
+#[test]
+fn narrow_terminals_show_one_pane() {
+    let server = Server::new(10, |i| format!("m{i}"));
+    let mut app = app_with(60, 20, &["bob"]);
+    assert!(app.layout().history.is_none());
+    open(&mut app, "bob", &server);
+    let l = app.layout();
+    assert!(l.list.is_none() && l.history.is_some());
+    app.update(press(KeyCode::Tab));
+    assert!(app.layout().history.is_none());
+}
+
+#[test]
+fn list_pages_are_merged_sorted_and_keep_the_selection() {
+    let mut app = App::new(100, 30, TimeZone::UTC);
+    let fx = app.start();
+    let (cursor, id1) = list_requests(&fx)[0].clone();
+    assert_eq!(cursor, None);
+    let fx = app.update(Event::ConversationPage {
+        request_id: id1,
+        result: Ok(ConversationPage {
+            conversations: vec![
+                conversation("old", false, T0 - 5000, 0),
+                conversation("new", false, T0, 3),
+            ],
+            next_cursor: Some("c2".into()),
+        }),
+    });
+    let ids: Vec<&str> = app.conversations().iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["new", "old"]);
+    let (cursor, id2) = list_requests(&fx)[0].clone();
+    assert_eq!(cursor.as_deref(), Some("c2"));
+    app.update(ch('j'));
+    assert_eq!(app.selected_conversation().unwrap().id, "old");
+    let fx = app.update(Event::ConversationPage {
+        request_id: id2,
+        result: Ok(ConversationPage {
+            conversations: vec![
+                conversation("pinned", true, T0 - 9000, 0),
+                conversation("newest", false, T0 + 1, 0),
+            ],
+            next_cursor: None,
+        }),
+    });
+    assert!(fx.is_empty());
+    let ids: Vec<&str> = app.conversations().iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["pinned", "newest", "new", "old"]);
+    assert_eq!(
+        app.selected_conversation().unwrap().id,
+        "old",
+        "selection follows"
+    );
+    // Reload: the old generation's answers are ignored, the new one replaces the list.
+    let fx = app.update(ch('r'));
+    let (cursor, id3) = list_requests(&fx)[0].clone();
+    assert_eq!(cursor, None);
+    app.update(Event::ConversationPage {
+        request_id: id2,
+        result: Ok(ConversationPage {
+            conversations: vec![conversation("ghost", false, T0, 0)],
+            next_cursor: None,
+        }),
+    });
+    assert!(app.conversations().iter().all(|c| c.id != "ghost"));
+    app.update(Event::ConversationPage {
+        request_id: id3,
+        result: Ok(ConversationPage {
+            conversations: vec![
+                conversation("old", false, T0 + 10, 0),
+                conversation("new", false, T0, 0),
+            ],
+            next_cursor: None,
+        }),
+    });
+    let ids: Vec<&str> = app.conversations().iter().map(|c| c.id.as_str()).collect();
+    assert_eq!(ids, ["old", "new"]);
+    assert_eq!(app.selected_conversation().unwrap().id, "old");
+}
+
+#[test]
+fn list_failure_is_shown_and_retried() {
+    let mut app = App::new(100, 30, TimeZone::UTC);
+    let fx = app.start();
+    let (_, id) = list_requests(&fx)[0].clone();
+    app.update(Event::ConversationPage {
+        request_id: id,
+        result: Err(FetchError::new("messageroaming function not open", false)),
+    });
+    assert!(
+        app.status_line()
+            .contains("messageroaming function not open")
+    );
+    let fx = app.update(ch('R'));
+    assert_eq!(list_requests(&fx).len(), 1);
+}
+
+#[test]
+fn unread_divider_stays_and_nothing_marks_read() {
+    let server = Server::new(30, |i| format!("m{i}"));
+    let mut app = App::new(100, 80, TimeZone::UTC);
+    let fx = app.start();
+    let (_, id) = list_requests(&fx)[0].clone();
+    app.update(Event::ConversationPage {
+        request_id: id,
+        result: Ok(ConversationPage {
+            conversations: vec![conversation("bob", false, T0, 3)],
+            next_cursor: None,
+        }),
+    });
+    let fx = app.update(press(KeyCode::Enter));
+    answer(&mut app, &fx, &server);
+    let h = app.current_history().unwrap();
+    let rows = app.visible_rows();
+    let divider = rows
+        .iter()
+        .position(|r| *r == Row::Unread { count: 3 })
+        .expect("divider");
+    assert_eq!(rows[divider + 1], Row::Header { index: h.len() - 3 });
+    assert_eq!(app.conversations()[0].unread, 3);
+    assert!(rows.contains(&Row::Day {
+        label: "2024-03-05 Tue".into()
+    }));
+}
+
+#[test]
+fn quit_keys_and_help() {
+    let mut app = App::new(100, 30, TimeZone::UTC);
+    assert_eq!(app.update(ch('q')), vec![Effect::Quit]);
+    assert_eq!(app.update(ctrl('c')), vec![Effect::Quit]);
+    app.update(ch('?'));
+    assert!(app.help_visible());
+    assert!(app.update(ch('j')).is_empty());
+    app.update(press(KeyCode::Esc));
+    assert!(!app.help_visible());
+}
+
+#[test]
+fn mouse_wheel_scrolls_and_click_opens() {
+    let server = Server::new(100, |i| format!("m{i}"));
+    let mut app = app_with(120, 40, &["a", "b", "c"]);
+    let layout = app.layout();
+    let inner = layout.list_inner.unwrap();
+    // Click the second conversation (items are two rows).
+    let fx = app.update(Event::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: inner.x + 1,
+        row: inner.y + 2,
+        modifiers: KeyModifiers::NONE,
+    }));
+    assert_eq!(older_pages(&fx)[0].0, key_of("b"));
+    answer(&mut app, &fx, &server);
+    let messages = app.layout().messages.unwrap();
+    app.update(Event::Mouse(MouseEvent {
+        kind: MouseEventKind::ScrollUp,
+        column: messages.x + 3,
+        row: messages.y + 3,
+        modifiers: KeyModifiers::NONE,
+    }));
+    let a = app.current_history().unwrap().anchor().expect("scrolled");
+    // Three lines up from the bottom: past message 100 (header + one line) to the
+    // header of 99, which has one line below it.
+    assert_eq!((a.id, a.lines_below), (99, 1));
+    assert!(app.current_history().unwrap().scrolled_away());
+    app.update(ch('G'));
+    assert!(!app.current_history().unwrap().scrolled_away());
+}
+
+// ----- search --------------------------------------------------------------------------
+
+fn type_text(app: &mut App, s: &str) -> Vec<Effect> {
+    s.chars().flat_map(|c| app.update(ch(c))).collect()
+}
+
+fn searched_app(texts: &[&str]) -> (App, Server) {
+    let owned: Vec<String> = texts.iter().map(|s| s.to_string()).collect();
+    let server = Server::new(texts.len() as u64, move |i| owned[i as usize - 1].clone());
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    (app, server)
+}
+
+#[test]
+fn search_is_incremental_and_case_insensitive_across_scripts() {
+    let (mut app, _) = searched_app(&[
+        "Hello WORLD",
+        "你好世界",
+        "emoji 🎉 party",
+        "ÉCOLE",
+        "nothing here",
+        "world again, World",
+    ]);
+    app.update(ch('/'));
+    type_text(&mut app, "w");
+    let s = app.search().unwrap();
+    assert_eq!(s.count(), 3, "WORLD, world and World");
+    type_text(&mut app, "orld");
+    assert_eq!(app.search().unwrap().count(), 3);
+    assert_eq!(app.search().unwrap().position(), "1/3");
+    app.update(press(KeyCode::Backspace));
+    assert_eq!(app.search().unwrap().query(), "worl");
+    for (q, n) in [
+        ("世界", 1),
+        ("🎉", 1),
+        ("école", 1),
+        ("HELLO", 1),
+        ("zzz", 0),
+    ] {
+        app.update(press(KeyCode::Esc));
+        app.update(ch('/'));
+        type_text(&mut app, q);
+        assert_eq!(app.search().unwrap().count(), n, "{q}");
+    }
+    assert!(app.status_line().contains("no matches"));
+    // Matches are byte ranges of the display body, for highlighting in place.
+    app.update(press(KeyCode::Esc));
+    app.update(ch('/'));
+    type_text(&mut app, "world");
+    let h = app.current_history().unwrap();
+    let index = h.len() - 1;
+    let hl = app.highlights(index);
+    let body = h.body(index).unwrap();
+    let texts: Vec<&str> = hl.iter().map(|(r, _)| &body[r.clone()]).collect();
+    assert_eq!(texts, ["world", "World"]);
+    assert_eq!(hl.iter().filter(|(_, cur)| *cur).count(), 1);
+}
+
+#[test]
+fn regex_toggle_and_invalid_patterns() {
+    let (mut app, _) = searched_app(&["order 123", "order abc", "order 7"]);
+    app.update(ch('/'));
+    type_text(&mut app, "order \\d+");
+    assert_eq!(
+        app.search().unwrap().count(),
+        0,
+        "plain: backslash is literal"
+    );
+    app.update(ctrl('r'));
+    assert!(app.search().unwrap().is_regex());
+    assert_eq!(app.search().unwrap().count(), 2);
+    type_text(&mut app, "(");
+    let s = app.search().unwrap();
+    assert!(s.error().is_some());
+    assert_eq!(s.count(), 0);
+    assert!(
+        app.status_line().contains("regex:"),
+        "{}",
+        app.status_line()
+    );
+    app.update(press(KeyCode::Backspace));
+    assert_eq!(app.search().unwrap().count(), 2);
+    assert!(app.search().unwrap().error().is_none());
+}
+
+#[test]
+fn n_and_shift_n_walk_matches_and_wrap() {
+    let texts: Vec<String> = (0..40)
+        .map(|i| {
+            if i % 2 == 0 {
+                format!("needle {i}")
+            } else {
+                format!("hay {i}")
+            }
+        })
+        .collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let (mut app, _) = searched_app(&refs);
+    app.update(ch('/'));
+    type_text(&mut app, "needle");
+    assert_eq!(app.search().unwrap().position(), "1/20");
+    app.update(press(KeyCode::Enter));
+    assert!(!app.search().unwrap().is_editing());
+    app.update(ch('n'));
+    app.update(ch('n'));
+    assert_eq!(app.search().unwrap().position(), "3/20");
+    assert!(app.status_line().contains("3/20"));
+    // The current match is on screen.
+    let (rev, _) = app.search().unwrap().current_hit().unwrap();
+    let h = app.current_history().unwrap();
+    let id = h.message(h.len() - 1 - rev).unwrap().id;
+    assert!(ids_on_screen(&app).contains(&id));
+    app.update(ch('N'));
+    app.update(ch('N'));
+    app.update(ch('N'));
+    assert_eq!(app.search().unwrap().position(), "20/20");
+    assert!(app.status_line().contains("wrapped"));
+    app.update(ch('n'));
+    assert_eq!(app.search().unwrap().position(), "1/20");
+    // The oldest match is far up: jumping there moves the view.
+    app.update(ch('N'));
+    let (rev, _) = app.search().unwrap().current_hit().unwrap();
+    let h = app.current_history().unwrap();
+    let id = h.message(h.len() - 1 - rev).unwrap().id;
+    assert!(ids_on_screen(&app).contains(&id));
+    assert!(h.scrolled_away());
+}
+
+#[test]
+fn esc_returns_to_where_the_search_began() {
+    let texts: Vec<String> = (0..50).map(|i| format!("text {i}")).collect();
+    let refs: Vec<&str> = texts.iter().map(String::as_str).collect();
+    let (mut app, _) = searched_app(&refs);
+    for _ in 0..3 {
+        app.update(ch('k'));
+    }
+    let before = app.current_history().unwrap().anchor();
+    app.update(ch('/'));
+    type_text(&mut app, "text 1 ");
+    type_text(&mut app, "\u{8}");
+    app.update(press(KeyCode::Backspace));
+    app.update(press(KeyCode::Backspace));
+    type_text(&mut app, "2");
+    assert_eq!(app.search().unwrap().query(), "text 12");
+    assert_ne!(app.current_history().unwrap().anchor(), before, "jumped");
+    app.update(press(KeyCode::Esc));
+    assert!(app.search().is_none());
+    assert_eq!(app.current_history().unwrap().anchor(), before);
+    // Enter stays at the match instead.
+    app.update(ch('/'));
+    type_text(&mut app, "text 3");
+    let at = app.current_history().unwrap().anchor();
+    app.update(press(KeyCode::Enter));
+    assert_eq!(app.current_history().unwrap().anchor(), at);
+}
+
+#[test]
+fn continuing_into_older_history_fetches_until_a_match_and_esc_cancels() {
+    let server = Server::new(300, |i| {
+        if i == 20 {
+            "the rare word".into()
+        } else {
+            format!("ordinary {i}")
+        }
+    });
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    app.update(ch('/'));
+    type_text(&mut app, "rare");
+    assert_eq!(app.search().unwrap().count(), 0);
+    let mut fx = app.update(ctrl('o'));
+    assert_eq!(older_pages(&fx).len(), 1);
+    let mut pages = 0;
+    while !older_pages(&fx).is_empty() {
+        fx = answer(&mut app, &fx, &server);
+        pages += 1;
+        if app.search().unwrap().continuing().is_some() {
+            assert!(app.status_line().contains("searching older history…"));
+        }
+        assert!(pages < 10);
+    }
+    // 300 messages, 50 a page, the match is message 20: pages 2..=6 were needed.
+    assert_eq!(pages, 5);
+    let s = app.search().unwrap();
+    assert_eq!(s.continuing(), None);
+    assert_eq!(s.position(), "1/1");
+    assert!(ids_on_screen(&app).contains(&20));
+
+    // Esc stops a continuation; the page in flight still lands, nothing more is asked.
+    let server = Server::new(300, |i| format!("ordinary {i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    app.update(ch('/'));
+    type_text(&mut app, "nowhere");
+    let fx = app.update(ctrl('o'));
+    let fx2 = answer(&mut app, &fx, &server);
+    assert_eq!(older_pages(&fx2).len(), 1);
+    app.update(press(KeyCode::Esc));
+    assert_eq!(app.search().unwrap().continuing(), None);
+    assert!(app.search().unwrap().is_editing(), "first Esc only stops");
+    let fx3 = answer(&mut app, &fx2, &server);
+    assert!(older_pages(&fx3).is_empty());
+    assert_eq!(app.current_history().unwrap().len(), 150);
+}
+
+#[test]
+fn continuing_stops_at_the_beginning() {
+    let server = Server::new(120, |i| format!("ordinary {i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    app.update(ch('/'));
+    type_text(&mut app, "nowhere");
+    app.update(press(KeyCode::Enter));
+    let mut fx = app.update(ch('o'));
+    while !older_pages(&fx).is_empty() {
+        fx = answer(&mut app, &fx, &server);
+    }
+    assert!(app.current_history().unwrap().is_last());
+    assert_eq!(app.search().unwrap().continuing(), None);
+    assert!(
+        app.status_line().contains("beginning"),
+        "{}",
+        app.status_line()
+    );
+}
+
+// ----- invariants under random use --------------------------------------------------------
+
+#[derive(Clone, Debug)]
+enum Step {
+    Scroll(i8),
+    Key(u8),
+    /// Answer the newest request of conversation `conv` with a page of `size` messages
+    /// overlapping the loaded ones by `overlap`.
+    Page {
+        conv: u8,
+        size: u8,
+        overlap: u8,
+    },
+    Fail {
+        conv: u8,
+    },
+    Stale {
+        conv: u8,
+    },
+    Switch(u8),
+    Resize(u16, u16),
+}
+
+fn step() -> impl Strategy<Value = Step> {
+    prop_oneof![
+        (-30i8..30).prop_map(Step::Scroll),
+        (0u8..21).prop_map(Step::Key),
+        (0u8..3, 0u8..60, 0u8..20).prop_map(|(conv, size, overlap)| Step::Page {
+            conv,
+            size,
+            overlap
+        }),
+        (0u8..3).prop_map(|conv| Step::Fail { conv }),
+        (0u8..3).prop_map(|conv| Step::Stale { conv }),
+        (0u8..3).prop_map(Step::Switch),
+        prop_oneof![
+            Just((0u16, 0u16)),
+            Just((1, 1)),
+            Just((2, 3)),
+            (1u16..200, 1u16..70)
+        ]
+        .prop_map(|(w, h)| Step::Resize(w, h)),
+    ]
+}
+
+const NAMES: [&str; 3] = ["a", "b", "c"];
+
+/// Every history page the app asked for, by conversation: (cursor, request id).
+type Pending = Vec<Vec<(Option<String>, u64)>>;
+
+fn track(pending: &mut Pending, fx: &[Effect]) {
+    for (conv, cursor, id) in older_pages(fx) {
+        let i = NAMES.iter().position(|n| *n == conv.id).expect("known");
+        // Never two requests for the same cursor while one is waiting.
+        assert!(
+            pending[i].iter().all(|(c, _)| *c != cursor),
+            "duplicate request for {cursor:?}"
+        );
+        pending[i].push((cursor, id));
+    }
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(96))]
+    #[test]
+    fn random_use_keeps_the_invariants(steps in prop::collection::vec(step(), 1..80)) {
+        let mut app = app_with(100, 30, &NAMES);
+        let mut pending: Pending = vec![Vec::new(); 3];
+        // Ids descend as pages go older; text length varies so wrapping varies.
+        let make = |conv: usize, id: u64| {
+            message(id, T0 + id as i64 * 1000, &format!("{conv}:{id} ").repeat(id as usize % 9 + 1))
+        };
+        let keys = [ch('j'), ch('k'), ch('g'), ch('G'), press(KeyCode::PageUp),
+            press(KeyCode::PageDown), ctrl('u'), ctrl('d'), press(KeyCode::Tab), ch('R'),
+            ch('n'), ch('N'), ch('/'), ch('e'), press(KeyCode::Enter), press(KeyCode::Esc),
+            ctrl('o'), ctrl('r'), ch('('), press(KeyCode::Backspace), ch('o')];
+        for s in steps {
+            let fx = match s {
+                Step::Scroll(n) => {
+                    let e = if n < 0 { ch('k') } else { ch('j') };
+                    let mut fx = Vec::new();
+                    for _ in 0..n.unsigned_abs() { fx.extend(app.update(e.clone())); }
+                    fx
+                }
+                Step::Key(k) => app.update(keys[k as usize].clone()),
+                Step::Page { conv, size, overlap } => {
+                    let conv = conv as usize;
+                    let Some((cursor, id)) = pending[conv].pop() else { continue };
+                    // The "server" continues below the oldest loaded id, with overlap.
+                    let oldest = app.history(&key_of(NAMES[conv]))
+                        .and_then(|h| h.message(0).map(|m| m.id))
+                        .unwrap_or(10_000);
+                    let top = oldest.saturating_sub(1) + u64::from(overlap);
+                    let messages: Vec<Message> = (0..u64::from(size))
+                        .filter_map(|k| top.checked_sub(k))
+                        .filter(|&i| i > 0)
+                        .map(|i| make(conv, i))
+                        .collect();
+                    let bottom = top.saturating_sub(u64::from(size));
+                    let is_last = bottom == 0;
+                    app.update(Event::HistoryPage {
+                        conversation: key_of(NAMES[conv]),
+                        cursor,
+                        request_id: id,
+                        result: Ok(HistoryPage {
+                            messages,
+                            next_cursor: (!is_last).then(|| bottom.to_string()),
+                            is_last,
+                        }),
+                    })
+                }
+                Step::Fail { conv } => {
+                    let conv = conv as usize;
+                    let Some((cursor, id)) = pending[conv].pop() else { continue };
+                    app.update(Event::HistoryPage {
+                        conversation: key_of(NAMES[conv]),
+                        cursor,
+                        request_id: id,
+                        result: Err(FetchError::new("busy", true)),
+                    })
+                }
+                Step::Stale { conv } => app.update(Event::HistoryPage {
+                    conversation: key_of(NAMES[conv as usize]),
+                    cursor: None,
+                    request_id: 1_000_000,
+                    result: Ok(HistoryPage { messages: vec![make(0, 5)], next_cursor: None, is_last: true }),
+                }),
+                Step::Switch(i) => {
+                    app.update(ch('h'));
+                    app.update(press(KeyCode::Home));
+                    for _ in 0..i { app.update(ch('j')); }
+                    app.update(press(KeyCode::Enter))
+                }
+                Step::Resize(w, h) => app.update(Event::Resize(w, h)),
+            };
+            track(&mut pending, &fx);
+            // Invariants.
+            prop_assert!(app.selected() < app.conversations().len());
+            for name in NAMES {
+                if let Some(h) = app.history(&key_of(name)) {
+                    let ids: Vec<u64> = (0..h.len()).map(|i| h.message(i).unwrap().id).collect();
+                    prop_assert!(ids.windows(2).all(|w| w[0] < w[1]), "ordered, no duplicates");
+                    let waiting = pending[NAMES.iter().position(|n| *n == name).unwrap()].len();
+                    prop_assert!(waiting <= 1, "at most one request in flight");
+                    prop_assert_eq!(waiting == 1, h.in_flight().is_some());
+                }
+            }
+            let rows = app.visible_rows();
+            let height = app.layout().messages.map_or(0, |r| r.height as usize);
+            prop_assert!(rows.len() <= height);
+            if let Some(h) = app.current_history() {
+                for r in &rows {
+                    if let Row::Body { index, text, .. } = r {
+                        prop_assert!(h.body(*index).unwrap().get(text.range()).is_some());
+                    }
+                }
+            }
+            let _ = app.status_line();
+        }
+    }
+}

@@ -1,0 +1,457 @@
+//! The store on its own: users and passwords, conversation lists, history paging, filters,
+//! access rules and the state file.
+
+mod common;
+
+use common::*;
+use roam::protocol::{ChatType, Direction, HistoryFilters, HistoryQuery, Message};
+use roam::store::state::{StateError, StateFile};
+use roam::store::{Store, StoreError};
+
+fn store_with(messages: &[Message]) -> Store {
+    let mut store = Store::open_in_memory().expect("in-memory store");
+    store.insert_messages(messages).expect("insert");
+    store
+}
+
+fn query(conversation: &str, kind: ChatType, size: u32, direction: Direction) -> HistoryQuery {
+    HistoryQuery {
+        conversation: conversation.into(),
+        kind,
+        cursor: None,
+        page_size: size,
+        direction,
+        filters: HistoryFilters::default(),
+    }
+}
+
+/// Walks every page and returns the ids seen, checking that cursors always move on.
+fn walk(store: &Store, user: &str, mut q: HistoryQuery) -> Vec<u64> {
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let page = store.history(user, &q).expect("page");
+        assert!(page.messages.len() <= q.page_size as usize);
+        seen.extend(page.messages.iter().map(|m| m.id));
+        pages += 1;
+        assert!(pages < 10_000, "paging does not end");
+        if page.is_last {
+            assert_eq!(page.next_cursor, None);
+            break;
+        }
+        let next = page.next_cursor.expect("a cursor when not last");
+        assert_ne!(Some(&next), q.cursor.as_ref(), "cursor must move forward");
+        q.cursor = Some(next);
+    }
+    seen
+}
+
+#[test]
+fn paging_visits_every_message_once_in_order_both_ways() {
+    let messages = alice_bob(301);
+    let store = store_with(&messages);
+    let oldest_first = ordered_ids(&messages);
+    let mut newest_first = oldest_first.clone();
+    newest_first.reverse();
+    for size in [1, 7, 20, 50] {
+        let up = walk(
+            &store,
+            "alice",
+            query("bob", ChatType::Single, size, Direction::Up),
+        );
+        assert_eq!(up, newest_first, "up, page size {size}");
+        // The other participant reads the same conversation.
+        let down = walk(
+            &store,
+            "bob",
+            query("alice", ChatType::Single, size, Direction::Down),
+        );
+        assert_eq!(down, oldest_first, "down, page size {size}");
+    }
+}
+
+#[test]
+fn a_page_carries_whole_messages_and_exact_cursors() {
+    let messages = alice_bob(10);
+    let store = store_with(&messages);
+    let order = ordered_ids(&messages);
+    let page = store
+        .history("alice", &query("bob", ChatType::Single, 4, Direction::Down))
+        .expect("page");
+    assert_eq!(
+        page.messages.iter().map(|m| m.id).collect::<Vec<_>>(),
+        order[..4]
+    );
+    // The cursor is the first message of the next page, inclusive.
+    assert_eq!(page.next_cursor, Some(order[4].to_string()));
+    assert!(!page.is_last);
+    let original = messages
+        .iter()
+        .find(|m| m.id == order[0])
+        .expect("message exists");
+    assert_eq!(&page.messages[0], original);
+}
+
+#[test]
+fn filters_keep_types_sender_and_time_range() {
+    let messages = alice_bob(100);
+    let store = store_with(&messages);
+    let mut q = query("bob", ChatType::Single, 50, Direction::Down);
+    q.filters.types = vec!["img".into()];
+    let ids = walk(&store, "alice", q.clone());
+    let expected: Vec<u64> = ordered_ids(
+        &messages
+            .iter()
+            .filter(|m| m.content.type_name() == "img")
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    assert_eq!(ids, expected);
+    assert_eq!(ids.len(), 10);
+
+    q.filters.types = vec!["txt".into(), "img".into()];
+    q.filters.sender = Some("BOB".into());
+    let ids = walk(&store, "alice", q.clone());
+    assert_eq!(ids.len(), 50);
+    assert!(
+        ids.iter()
+            .all(|id| messages.iter().any(|m| m.id == *id && m.from == "bob"))
+    );
+
+    let (lo, hi) = (1_700_000_000_010, 1_700_000_000_019);
+    let q = HistoryQuery {
+        filters: HistoryFilters {
+            start_time: Some(lo),
+            end_time: Some(hi),
+            ..HistoryFilters::default()
+        },
+        ..query("bob", ChatType::Single, 7, Direction::Up)
+    };
+    let ids = walk(&store, "alice", q);
+    let mut expected = ordered_ids(
+        &messages
+            .iter()
+            .filter(|m| (lo..=hi).contains(&m.time))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
+    expected.reverse();
+    assert_eq!(ids, expected);
+    assert_eq!(ids.len(), 30);
+}
+
+#[test]
+fn bad_cursors_and_page_sizes_are_errors() {
+    let store = store_with(&alice_bob(10));
+    let mut q = query("bob", ChatType::Single, 5, Direction::Up);
+    q.cursor = Some("not-a-number".into());
+    assert!(matches!(
+        store.history("alice", &q),
+        Err(StoreError::BadCursor(_))
+    ));
+    // A real id, but of no message in this conversation.
+    q.cursor = Some("42".into());
+    assert!(matches!(
+        store.history("alice", &q),
+        Err(StoreError::BadCursor(_))
+    ));
+    q.cursor = None;
+    q.page_size = 0;
+    assert!(matches!(
+        store.history("alice", &q),
+        Err(StoreError::BadPageSize(0))
+    ));
+    q.page_size = 51;
+    assert!(matches!(
+        store.history("alice", &q),
+        Err(StoreError::BadPageSize(51))
+    ));
+}
+
+fn mixed() -> Vec<Message> {
+    vec![
+        text(
+            BASE_ID + 1,
+            1000,
+            "alice",
+            "bob",
+            ChatType::Single,
+            "hi bob",
+        ),
+        text(
+            BASE_ID + 2,
+            2000,
+            "carol",
+            "alice",
+            ChatType::Single,
+            "hi alice",
+        ),
+        text(
+            BASE_ID + 3,
+            3000,
+            "alice",
+            "team",
+            ChatType::Group,
+            "hi team",
+        ),
+        text(
+            BASE_ID + 4,
+            4000,
+            "dave",
+            "lobby",
+            ChatType::Room,
+            "hi room",
+        ),
+        text(
+            BASE_ID + 5,
+            5000,
+            "bob",
+            "secret",
+            ChatType::Group,
+            "members only",
+        ),
+        text(BASE_ID + 6, 500, "Dave", "Carol", ChatType::Single, "case"),
+    ]
+}
+
+#[test]
+fn conversation_lists_follow_participation_membership_and_state() {
+    let mut store = store_with(&mixed());
+    let list = store.conversations("alice").expect("list");
+    let ids: Vec<(&str, ChatType)> = list.iter().map(|c| (c.id.as_str(), c.kind)).collect();
+    // Newest first; never the room; not the group alice is no member of.
+    assert_eq!(
+        ids,
+        [
+            ("team", ChatType::Group),
+            ("carol", ChatType::Single),
+            ("bob", ChatType::Single)
+        ]
+    );
+    assert_eq!(
+        list[0].last_message.as_ref().map(|m| m.id),
+        Some(BASE_ID + 3)
+    );
+    assert!(store.conversations("nobody").expect("list").is_empty());
+    // Ids were lowercased on the way in.
+    let carol: Vec<String> = store
+        .conversations("CAROL")
+        .expect("list")
+        .into_iter()
+        .map(|c| c.id)
+        .collect();
+    assert_eq!(carol, ["alice", "dave"]);
+
+    let state = StateFile::parse(
+        r#"{"groups":[{"id":"secret","members":["alice"]}],
+            "conversations":[{"user":"alice","id":"bob","type":"chat","unread":3,
+                              "pinned":true,"pinned_at":77,"marks":["mark_0","mark_19"]}]}"#,
+    )
+    .expect("state parses");
+    let summary = store.apply_state(&state).expect("state applies");
+    assert_eq!((summary.memberships, summary.conversations), (1, 1));
+    let list = store.conversations("alice").expect("list");
+    let ids: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
+    // Pinned first, then newest; the group alice just joined shows.
+    assert_eq!(ids, ["bob", "secret", "team", "carol"]);
+    let bob = &list[0];
+    assert_eq!((bob.unread, bob.pinned, bob.pinned_at), (3, true, Some(77)));
+    assert_eq!(bob.marks, ["mark_0", "mark_19"]);
+    assert_eq!(list[1].unread, 0);
+}
+
+#[test]
+fn access_rules_for_groups_rooms_and_single_chats() {
+    let mut store = store_with(&mixed());
+    let q = |id: &str| query(id, ChatType::Group, 20, Direction::Up);
+    // Sent to it: allowed.
+    assert_eq!(
+        store
+            .history("alice", &q("team"))
+            .expect("team")
+            .messages
+            .len(),
+        1
+    );
+    // Not a member, never sent: forbidden.
+    assert!(matches!(
+        store.history("alice", &q("secret")),
+        Err(StoreError::Forbidden { .. })
+    ));
+    // Rooms: any user.
+    assert_eq!(
+        store
+            .history("erin", &q("lobby"))
+            .expect("room")
+            .messages
+            .len(),
+        1
+    );
+    // A single chat is always the asker's own pair: someone else sees nothing of it.
+    let single = query("bob", ChatType::Single, 20, Direction::Up);
+    assert!(
+        store
+            .history("erin", &single)
+            .expect("empty")
+            .messages
+            .is_empty()
+    );
+    assert_eq!(
+        store
+            .history("bob", &query("alice", ChatType::Single, 20, Direction::Up))
+            .expect("own")
+            .messages
+            .len(),
+        1
+    );
+    // Membership from the state file opens the group.
+    let state = StateFile::parse(r#"{"groups":[{"id":"secret","members":["Alice"]}]}"#)
+        .expect("state parses");
+    store.apply_state(&state).expect("applies");
+    assert_eq!(
+        store
+            .history("alice", &q("secret"))
+            .expect("member")
+            .messages
+            .len(),
+        1
+    );
+}
+
+#[test]
+fn passwords_are_hashed_and_verified() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("roam.db");
+    {
+        let mut store = Store::open(&path).expect("open");
+        store.set_password("Alice", "correct horse").expect("set");
+        assert!(
+            store
+                .verify_password("alice", "correct horse")
+                .expect("verify")
+        );
+        assert!(
+            store
+                .verify_password("ALICE", "correct horse")
+                .expect("verify")
+        );
+        assert!(!store.verify_password("alice", "wrong").expect("verify"));
+        assert!(
+            !store
+                .verify_password("nobody", "correct horse")
+                .expect("verify")
+        );
+        assert!(!store.verify_password("bad id!", "x").expect("verify"));
+        assert!(matches!(
+            store.set_password("a b", "x"),
+            Err(StoreError::InvalidId(_))
+        ));
+        assert!(matches!(
+            store.set_password("bob", ""),
+            Err(StoreError::EmptyPassword)
+        ));
+        let user = store.user("alice").expect("query").expect("exists");
+        assert_eq!(user.name, "alice");
+        assert_eq!(user.uuid.len(), 36);
+    }
+    let conn = rusqlite::Connection::open(&path).expect("raw open");
+    let hash: String = conn
+        .query_row(
+            "SELECT password_hash FROM users WHERE name='alice'",
+            [],
+            |r| r.get(0),
+        )
+        .expect("row");
+    assert!(hash.starts_with("$argon2id$"), "{hash}");
+    assert!(!hash.contains("correct horse"));
+    let journal: String = conn
+        .query_row("PRAGMA journal_mode", [], |r| r.get(0))
+        .expect("pragma");
+    assert_eq!(journal, "wal");
+}
+
+#[test]
+fn state_users_accept_plain_passwords_and_argon2id_hashes_only() {
+    let mut store = Store::open_in_memory().expect("store");
+    store.set_password("template", "pw2").expect("set");
+    let state =
+        StateFile::parse(r#"{"users":[{"name":"demo","password":"roam-demo"}]}"#).expect("parses");
+    store.apply_state(&state).expect("applies");
+    assert!(store.verify_password("demo", "roam-demo").expect("verify"));
+
+    for (bad, why) in [
+        (
+            r#"{"users":[{"name":"x","password_hash":"plain"}]}"#,
+            "not a PHC",
+        ),
+        (r#"{"users":[{"name":"x"}]}"#, "password"),
+        (
+            r#"{"users":[{"name":"no way","password":"p"}]}"#,
+            "invalid user id",
+        ),
+        (
+            r#"{"conversations":[{"user":"a","id":"r","type":"chatroom"}]}"#,
+            "chatroom",
+        ),
+        (
+            r#"{"conversations":[{"user":"a","id":"b","type":"chat","marks":["mark_20"]}]}"#,
+            "mark_20",
+        ),
+    ] {
+        let state = StateFile::parse(bad).expect("parses");
+        let err = store.apply_state(&state).expect_err(bad).to_string();
+        assert!(err.contains(why), "{bad}: {err}");
+    }
+    // A failing state file changes nothing: the valid group before the bad entry is gone.
+    let state = StateFile::parse(
+        r#"{"groups":[{"id":"g1","members":["demo"]}],
+            "conversations":[{"user":"demo","id":"g1","type":"nope"}]}"#,
+    )
+    .expect("parses");
+    assert!(store.apply_state(&state).is_err());
+    store
+        .insert_messages(&[text(BASE_ID, 1, "bob", "g1", ChatType::Group, "x")])
+        .expect("insert");
+    assert!(matches!(
+        store.history("demo", &query("g1", ChatType::Group, 5, Direction::Up)),
+        Err(StoreError::Forbidden { .. })
+    ));
+}
+
+#[test]
+fn state_file_loader_says_where_it_is_wrong() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("missing.json");
+    assert!(matches!(
+        StateFile::load(&missing),
+        Err(StateError::Io { .. })
+    ));
+    let bad = dir.path().join("bad.json");
+    std::fs::write(&bad, "{\n  \"users\": [],\n  \"colour\": 1\n}\n").expect("write");
+    match StateFile::load(&bad) {
+        Err(StateError::Parse { line, message, .. }) => {
+            assert_eq!(line, 3);
+            assert!(message.contains("colour"), "{message}");
+        }
+        other => panic!("expected a parse error, got {other:?}"),
+    }
+    let good = dir.path().join("good.json");
+    std::fs::write(&good, r#"{"users":[{"name":"demo","password":"x"}]}"#).expect("write");
+    assert_eq!(StateFile::load(&good).expect("loads").users.len(), 1);
+}
+
+#[test]
+fn reopening_a_file_keeps_everything() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("roam.db");
+    let messages = alice_bob(30);
+    {
+        let mut store = Store::open(&path).expect("open");
+        store.insert_messages(&messages).expect("insert");
+    }
+    let mut store = Store::open(&path).expect("reopen");
+    assert_eq!(store.message_count().expect("count"), 30);
+    let again = store.insert_messages(&messages).expect("insert again");
+    assert_eq!((again.new, again.duplicates), (0, 30));
+    assert_eq!(store.conversations("bob").expect("list").len(), 1);
+}
