@@ -131,6 +131,31 @@ fn every_kind() -> Vec<Content> {
             level: Some(1),
             text: "[Chat history]".into(),
         },
+        // Optional parts left out.
+        Content::Location {
+            address: "nowhere in particular".into(),
+            lat: -33.8688,
+            lng: 151.2093,
+            building: None,
+        },
+        Content::File {
+            file: attachment("open.txt", None, None),
+        },
+        Content::Video {
+            file: attachment("bare.mp4", None, None),
+            duration: None,
+            thumb: None,
+            thumb_secret: None,
+            size: None,
+        },
+        Content::Audio {
+            file: attachment("bare.amr", None, None),
+            duration: None,
+        },
+        Content::Custom {
+            event: "ping".into(),
+            exts: Map::new(),
+        },
         Content::Text {
             text: "multi\nline, \"quoted\", <b>not bold</b>, 你好 👋".into(),
         },
@@ -172,7 +197,14 @@ fn fixture() -> Fixture {
     };
     // The oldest conversation.
     push("dave", ME, ChatType::Single, text("are you there?"));
-    push(ME, "dave", ChatType::Single, text("yes"));
+    let mut exts = Map::new();
+    exts.insert("colour".into(), json!("red"));
+    exts.insert("size".into(), json!("xl"));
+    let custom = Content::Custom {
+        event: "order".into(),
+        exts,
+    };
+    push(ME, "dave", ChatType::Single, custom);
     // Every kind twice with bob, interleaved with the group and the room, which get every
     // kind too (shifted) between plain texts.
     let kinds = every_kind();
@@ -194,7 +226,15 @@ fn fixture() -> Fixture {
         }
     }
     // The newest conversation.
-    push("carol", ME, ChatType::Single, text("hello from carol"));
+    let picture = Content::Image {
+        file: attachment("carol.png", Some("carol-secret"), Some(2048)),
+        size: Some(Size {
+            width: 100.0,
+            height: 50.0,
+        }),
+        gif: false,
+    };
+    push("carol", ME, ChatType::Single, picture);
 
     let user = |name: &str, password: &str| UserState {
         name: name.into(),
@@ -730,9 +770,25 @@ fn sdk_history_message(base: &str, m: &Message) -> Value {
     v
 }
 
-/// The fields of a conversation's last message that both lists must carry as the SDK
-/// reads them from the JSON form (`chatType` spelled as that list spells it).
-fn sdk_list_message_subset(m: &Message, chat_type: &str) -> Value {
+/// Which conversation list a last message comes from.
+#[derive(Clone, Copy, PartialEq)]
+enum List {
+    /// `getServerConversations` and `getServerPinnedConversations`.
+    Cursor,
+    /// `getConversationlist`, with and without paging.
+    Legacy,
+}
+
+/// The fields of a conversation's last message as the SDK reads them from the JSON form of
+/// the lists. Unlike history, the download URL carries no share secret (the SDK looks for
+/// `secretKey`, which the JSON form does not have) and a GIF flag is always present.
+fn sdk_list_message(base: &str, m: &Message, list: List) -> Value {
+    // The cursor list maps the chat type; the legacy list leaves it as sent, except `chat`.
+    let chat_type = match (list, m.chat_type) {
+        (_, ChatType::Single) => "singleChat",
+        (List::Cursor, kind) => sdk_chat_type(kind),
+        (List::Legacy, kind) => kind.wire_name(),
+    };
     let mut v = json!({
         "id": m.id.to_string(),
         "type": m.content.type_name(),
@@ -742,10 +798,89 @@ fn sdk_list_message_subset(m: &Message, chat_type: &str) -> Value {
         "time": m.time,
         "ext": m.ext,
     });
-    if let Content::Text { text } = &m.content {
-        v["msg"] = json!(text);
+    let o = v.as_object_mut().expect("object");
+    let url = |f: &Attachment| format!("{}?em-redirect=true", sdk_rebase(base, &f.url));
+    let secret = |f: &Attachment| f.secret.clone().unwrap_or_default();
+    let len = |f: &Attachment| f.file_length.unwrap_or(0);
+    match &m.content {
+        Content::Text { text } => {
+            o.insert("msg".into(), json!(text));
+        }
+        Content::Image { file, size, gif } => {
+            let (w, h) = size.as_ref().map_or((0.0, 0.0), |s| (s.width, s.height));
+            o.insert("url".into(), json!(url(file)));
+            o.insert(
+                "thumb".into(),
+                json!(format!("{}&thumbnail=true", url(file))),
+            );
+            o.insert("secret".into(), json!(secret(file)));
+            o.insert("width".into(), json!(w));
+            o.insert("height".into(), json!(h));
+            o.insert("file_length".into(), json!(len(file)));
+            o.insert("isGif".into(), json!(gif));
+        }
+        Content::Video { file, .. } | Content::Audio { file, .. } | Content::File { file } => {
+            o.insert("url".into(), json!(url(file)));
+            o.insert("secret".into(), json!(secret(file)));
+            o.insert("filename".into(), json!(file.filename));
+            o.insert("file_length".into(), json!(len(file)));
+        }
+        Content::Location {
+            address,
+            lat,
+            lng,
+            building,
+        } => {
+            o.insert("addr".into(), json!(address));
+            o.insert("lat".into(), json!(lat));
+            o.insert("lng".into(), json!(lng));
+            o.insert(
+                "buildingName".into(),
+                json!(building.clone().unwrap_or_default()),
+            );
+        }
+        Content::Command { action } => {
+            o.insert("action".into(), json!(action));
+        }
+        Content::Custom { event, exts } => {
+            o.insert("customEvent".into(), json!(event));
+            // The cursor list merges the one-key objects; the legacy list keeps the array.
+            if list == List::Cursor {
+                o.insert("customExts".into(), json!(exts));
+            }
+        }
+        Content::Combined {
+            title,
+            summary,
+            file,
+            ..
+        } => {
+            o.insert("title".into(), json!(title));
+            o.insert("summary".into(), json!(summary));
+            o.insert("url".into(), json!(url(file)));
+            o.insert("secret".into(), json!(secret(file)));
+            o.insert("filename".into(), json!(file.filename));
+            o.insert("file_length".into(), json!(len(file)));
+        }
     }
     v
+}
+
+/// A legacy list's custom `customExts`: the JSON form's array of one-key objects, as sent.
+fn assert_legacy_custom_exts(what: &str, got: &Value, m: &Message) {
+    let Content::Custom { exts, .. } = &m.content else {
+        return;
+    };
+    let items = got["customExts"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{what}: customExts is no array: {got}"));
+    let mut merged = Map::new();
+    for item in items {
+        let one = item.as_object().expect("customExts item");
+        assert_eq!(one.len(), 1, "{what}: customExts item {item}");
+        merged.extend(one.clone());
+    }
+    assert_eq!(&merged, exts, "{what}: customExts");
 }
 
 /// JSON as JavaScript sees it: a number is a number, whether written `640` or `640.0`.
@@ -782,7 +917,7 @@ fn channel_id(c: &Conversation) -> String {
     format!("{APPKEY}_{}@{domain}", c.id)
 }
 
-fn assert_cursor_list(what: &str, got: &Value, want: &[Conversation]) {
+fn assert_cursor_list(base: &str, what: &str, got: &Value, want: &[Conversation]) {
     let got = got
         .as_array()
         .unwrap_or_else(|| panic!("{what}: not an array"));
@@ -821,12 +956,12 @@ fn assert_cursor_list(what: &str, got: &Value, want: &[Conversation]) {
         assert_subset(
             &format!("{what} lastMessage"),
             &g["lastMessage"],
-            &sdk_list_message_subset(last, sdk_chat_type(last.chat_type)),
+            &sdk_list_message(base, last, List::Cursor),
         );
     }
 }
 
-fn assert_legacy_list(what: &str, got: &Value, want: &[Conversation]) {
+fn assert_legacy_list(base: &str, what: &str, got: &Value, want: &[Conversation]) {
     let got = got
         .as_array()
         .unwrap_or_else(|| panic!("{what}: not an array"));
@@ -843,16 +978,10 @@ fn assert_legacy_list(what: &str, got: &Value, want: &[Conversation]) {
             .last_message
             .as_ref()
             .expect("fixture conversations have messages");
-        // The legacy list leaves the payload's chat type as it is, except `chat`.
-        let chat_type = match last.chat_type {
-            ChatType::Single => "singleChat",
-            other => other.wire_name(),
-        };
-        assert_subset(
-            &format!("{what} lastMessage"),
-            &g["lastMessage"],
-            &sdk_list_message_subset(last, chat_type),
-        );
+        let what = format!("{what} lastMessage");
+        let got = &g["lastMessage"];
+        assert_subset(&what, got, &sdk_list_message(base, last, List::Legacy));
+        assert_legacy_custom_exts(&what, got, last);
     }
 }
 
@@ -948,6 +1077,7 @@ async fn official_sdk_reads_the_fixture() {
 
     let conversations = fx.conversations(true);
     assert_cursor_list(
+        &base,
         "getServerConversations",
         &doc["conversations"],
         &conversations,
@@ -959,13 +1089,20 @@ async fn official_sdk_reads_the_fixture() {
     );
     let pinned: Vec<Conversation> = conversations.iter().filter(|c| c.pinned).cloned().collect();
     assert_cursor_list(
+        &base,
         "getServerPinnedConversations",
         &doc["pinnedConversations"],
         &pinned,
     );
     let legacy = fx.conversations(false);
-    assert_legacy_list("getConversationlist", &doc["legacyConversations"], &legacy);
     assert_legacy_list(
+        &base,
+        "getConversationlist",
+        &doc["legacyConversations"],
+        &legacy,
+    );
+    assert_legacy_list(
+        &base,
         "getConversationlist(paged)",
         &doc["legacyPagedConversations"],
         &legacy,
