@@ -384,7 +384,6 @@ fn state_users_accept_plain_passwords_and_argon2id_hashes_only() {
             r#"{"users":[{"name":"x","password_hash":"plain"}]}"#,
             "not a PHC",
         ),
-        (r#"{"users":[{"name":"x"}]}"#, "password"),
         (
             r#"{"users":[{"name":"no way","password":"p"}]}"#,
             "invalid user id",
@@ -402,6 +401,11 @@ fn state_users_accept_plain_passwords_and_argon2id_hashes_only() {
         let err = store.apply_state(&state).expect_err(bad).to_string();
         assert!(err.contains(why), "{bad}: {err}");
     }
+    // A user named without any password is skipped: listed for completeness, never a login.
+    let state = StateFile::parse(r#"{"users":[{"name":"nopass"}]}"#).expect("parses");
+    assert_eq!(store.apply_state(&state).expect("applies").users, 0);
+    assert!(store.user("nopass").expect("query").is_none());
+    assert!(!store.verify_password("nopass", "").expect("query"));
     // A failing state file changes nothing: the valid group before the bad entry is gone.
     let state = StateFile::parse(
         r#"{"groups":[{"id":"g1","members":["demo"]}],
