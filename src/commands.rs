@@ -245,6 +245,17 @@ pub fn import(options: ImportOptions) -> Result<()> {
         };
         let summary = store::import::import_files(&mut store, &options.exports, &import_options)
             .with_context(|| format!("import into {} failed", options.db.display()))?;
+        // Each skipped line by file and number, so the person can find and fix it.
+        for rejection in &summary.rejected {
+            eprintln!(
+                "roam: skipped {}",
+                text::one_line(&rejection.to_string(), 400)
+            );
+        }
+        let unlisted = summary.rejected_total - summary.rejected.len() as u64;
+        if unlisted > 0 {
+            eprintln!("roam: skipped {unlisted} more malformed lines (not listed)");
+        }
         eprintln!("{summary}");
     }
     if let Some(state) = state {
