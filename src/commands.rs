@@ -269,7 +269,7 @@ pub fn import(options: ImportOptions) -> Result<()> {
 
 /// `roam serve`.
 pub fn serve(options: ServeOptions) -> Result<()> {
-    let _log = crate::logging::to_stderr();
+    crate::logging::to_stderr();
     let runtime = runtime()?;
     runtime.block_on(async {
         let appkey = options
