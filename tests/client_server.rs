@@ -1294,6 +1294,11 @@ fn control_chars(s: &str) -> Vec<char> {
         .collect()
 }
 
+/// Bidi embedding, override and isolate controls, and the directional marks.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{61c}' | '\u{200e}' | '\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
 #[test]
 fn cli_history_neutralises_hostile_text() {
     let count = demo()
@@ -1310,6 +1315,10 @@ fn cli_history_neutralises_hostile_text() {
         Vec::<char>::new(),
         "control characters in the output"
     );
+    assert!(
+        !out.chars().any(is_bidi_control),
+        "bidi controls in the output"
+    );
     assert_eq!(printed_ids(&o).len(), count);
 
     // JSON lines parse, and the hostile text is escaped, not raw, in them.
@@ -1317,16 +1326,34 @@ fn cli_history_neutralises_hostile_text() {
     assert_success(&o);
     assert!(!o.stdout.contains(&0x1b), "raw ESC in JSON output");
     let out = stdout(&o);
+    assert_eq!(
+        control_chars(&out),
+        Vec::<char>::new(),
+        "raw controls in JSON"
+    );
+    assert!(
+        !out.chars().any(is_bidi_control),
+        "raw bidi controls in JSON"
+    );
     let messages: Vec<Message> = out
         .lines()
         .map(|l| serde_json::from_str(l).expect("a JSON message per line"))
         .collect();
     assert_eq!(messages.len(), count);
-    let hostile = messages.iter().any(|m| match &m.content {
-        Content::Text { text } => text.contains('\u{1b}'),
-        _ => false,
-    });
-    assert!(hostile, "the JSON keeps the text itself, escaped");
+    // Escaped, not dropped: the parsed text is the hostile text itself.
+    let texts: String = messages
+        .iter()
+        .filter_map(|m| match &m.content {
+            Content::Text { text } => Some(text.as_str()),
+            _ => None,
+        })
+        .collect();
+    assert!(texts.contains('\u{1b}'), "ESC kept, escaped");
+    assert!(texts.contains('\u{9b}'), "C1 CSI kept, escaped");
+    assert!(
+        texts.chars().any(is_bidi_control),
+        "bidi controls kept, escaped"
+    );
 }
 
 #[test]
