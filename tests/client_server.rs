@@ -939,7 +939,7 @@ async fn other_peoples_conversations_are_not_readable() {
 
 #[tokio::test]
 async fn an_expired_token_means_one_transparent_login_with_a_password_and_a_clear_error_without() {
-    const TTL: Duration = Duration::from_millis(1500);
+    const TTL: Duration = Duration::from_millis(2500);
     let f = start(ServerConfig {
         token_ttl: TTL,
         ..ServerConfig::new(APPKEY)
