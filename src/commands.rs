@@ -124,7 +124,7 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
         let tz = TimeZone::system();
         if json {
             for c in &list {
-                writeln!(out, "{}", serde_json::to_string(c)?)?;
+                writeln!(out, "{}", terminal_safe_json(c)?)?;
             }
             return Ok(());
         }
@@ -201,9 +201,39 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
     })
 }
 
+/// JSON for a terminal. serde_json escapes C0 controls but leaves DEL, C1 controls (U+0080 to
+/// U+009F, e.g. U+009B, a one-character CSI) and bidi controls raw inside strings, where a
+/// terminal may act on them or reorder the line. They are written as `\uXXXX` escapes
+/// instead: outside strings JSON holds only ASCII, so this changes no structure, and any
+/// JSON reader decodes the same text.
+fn terminal_safe_json<T: serde::Serialize>(value: &T) -> serde_json::Result<String> {
+    fn unsafe_char(c: char) -> bool {
+        matches!(c,
+            '\u{7f}'..='\u{9f}'
+            | '\u{61c}'
+            | '\u{200e}'
+            | '\u{200f}'
+            | '\u{202a}'..='\u{202e}'
+            | '\u{2066}'..='\u{2069}')
+    }
+    let json = serde_json::to_string(value)?;
+    if !json.chars().any(unsafe_char) {
+        return Ok(json);
+    }
+    let mut out = String::with_capacity(json.len() + 32);
+    for c in json.chars() {
+        if unsafe_char(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    Ok(out)
+}
+
 fn print_message(out: &mut impl Write, m: &Message, json: bool, tz: &TimeZone) -> Result<()> {
     if json {
-        writeln!(out, "{}", serde_json::to_string(m)?)?;
+        writeln!(out, "{}", terminal_safe_json(m)?)?;
         return Ok(());
     }
     let body = display::body(m);
@@ -245,6 +275,17 @@ pub fn import(options: ImportOptions) -> Result<()> {
         };
         let summary = store::import::import_files(&mut store, &options.exports, &import_options)
             .with_context(|| format!("import into {} failed", options.db.display()))?;
+        // Each skipped line by file and number, so the person can find and fix it.
+        for rejection in &summary.rejected {
+            eprintln!(
+                "roam: skipped {}",
+                text::one_line(&rejection.to_string(), 400)
+            );
+        }
+        let unlisted = summary.rejected_total - summary.rejected.len() as u64;
+        if unlisted > 0 {
+            eprintln!("roam: skipped {unlisted} more malformed lines (not listed)");
+        }
         eprintln!("{summary}");
     }
     if let Some(state) = state {
@@ -313,4 +354,30 @@ pub fn user_add(db: &Path, name: &str, password_stdin: bool) -> Result<()> {
         .with_context(|| format!("cannot set the password of {name}"))?;
     eprintln!("roam: {name} can now log in");
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_safe_json_escapes_controls_and_reads_back_the_same() {
+        let text = "a\u{1b}[31m\u{7f}\u{85}\u{9b}2J\u{202e}evil\u{2066}\u{200f}\u{61c}é中\u{a0}z";
+        let json = terminal_safe_json(&text).expect("serializes");
+        assert!(
+            !json.chars().any(|c| c.is_control()
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+                || ('\u{202a}'..='\u{202e}').contains(&c)),
+            "{json}"
+        );
+        assert!(
+            json.contains("\\u009b") && json.contains("\\u202e"),
+            "{json}"
+        );
+        assert!(json.contains('é') && json.contains('中') && json.contains('\u{a0}'));
+        let back: String = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, text);
+        // Nothing to escape: unchanged.
+        assert_eq!(terminal_safe_json(&"plain").expect("ok"), "\"plain\"");
+    }
 }
