@@ -141,8 +141,36 @@ enum DirectionArg {
     Down,
 }
 
+/// Clap's usage errors span several lines (the error, usage, a hint); a person gets the
+/// error itself on one line, with where to look for more.
+fn parse_arguments() -> Result<Cli, ExitCode> {
+    match Cli::try_parse() {
+        Ok(cli) => Ok(cli),
+        Err(error) if !error.use_stderr() => {
+            // --help and --version print to stdout and succeed.
+            let _ = error.print();
+            Err(ExitCode::SUCCESS)
+        }
+        Err(error) => {
+            let text = error.render().to_string();
+            let message: Vec<&str> = text
+                .lines()
+                .take_while(|line| !line.trim().is_empty())
+                .map(str::trim)
+                .collect();
+            let message = message.join(" ");
+            let message = message.strip_prefix("error: ").unwrap_or(&message);
+            eprintln!("roam: {message} (roam --help lists the options)");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match parse_arguments() {
+        Ok(cli) => cli,
+        Err(code) => return code,
+    };
     let connection = Connection {
         api_url: cli.connection.api_url,
         appkey: cli.connection.appkey,
