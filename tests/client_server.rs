@@ -1397,8 +1397,9 @@ fn assert_clear_failure(o: &Output, needle: &str) -> String {
 #[test]
 fn cli_bad_flags_exit_non_zero_with_a_clear_line() {
     let o = roam(&["history"]);
-    let line = assert_clear_failure(&o, "error:");
-    assert!(stderr(&o).contains("<ID>"), "{line}");
+    let line = assert_clear_failure(&o, "<ID>");
+    assert!(line.starts_with("roam: "), "{line}");
+    assert_eq!(stderr(&o).lines().count(), 1, "one line: {}", stderr(&o));
     assert_eq!(o.status.code(), Some(2));
 
     let o = roam(&["--bogus"]);
