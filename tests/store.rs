@@ -459,3 +459,15 @@ fn reopening_a_file_keeps_everything() {
     assert_eq!((again.new, again.duplicates), (0, 30));
     assert_eq!(store.conversations("bob").expect("list").len(), 1);
 }
+
+#[cfg(unix)]
+#[test]
+fn a_new_database_is_private_to_its_owner() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("h.sqlite");
+    let store = Store::open(&path).expect("open");
+    drop(store);
+    let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
+}

@@ -50,6 +50,14 @@ pub enum StoreError {
         /// Why.
         source: rusqlite::Error,
     },
+    /// A new database file could not be made private to its owner.
+    #[error("cannot make database {path} private (mode 0600): {source}")]
+    Permissions {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
     /// The database was written by another schema version.
     #[error("database {path} has schema version {found}, this roam expects {expected}")]
     SchemaVersion {
@@ -137,6 +145,19 @@ impl std::fmt::Display for StateSummary {
             self.users, self.memberships, self.conversations
         )
     }
+}
+
+/// A database holds password hashes: a new one is readable by its owner only. SQLite gives
+/// its `-wal` and `-shm` files the same permissions.
+fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+    Ok(())
 }
 
 /// The history database. One connection; share it between threads with [`StorePool`].
@@ -260,7 +281,14 @@ impl Store {
             path: path.to_path_buf(),
             source,
         };
+        let new_file = !path.exists();
         let conn = Connection::open(path).map_err(open_err)?;
+        if new_file {
+            restrict_to_owner(path).map_err(|source| StoreError::Permissions {
+                path: path.to_path_buf(),
+                source,
+            })?;
+        }
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // WAL lets the server's readers go on while an import writes.
         conn.pragma_update(None, "journal_mode", "WAL")
