@@ -249,7 +249,11 @@ fn bench_search(c: &mut Criterion, app: &mut App, label: &str) {
             );
         });
         // (Nothing ran when a filter skipped the case.)
-        if let Some(s) = app.borrow().search() {
+        if let Some(s) = app
+            .borrow()
+            .search()
+            .filter(|s| s.query() == format!("{prefix}{keys}"))
+        {
             eprintln!(
                 "search/{name}/{label}: {:?} → {} matches",
                 s.query(),
