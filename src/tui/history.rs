@@ -37,13 +37,16 @@
 //! messages something walked over.
 
 use std::cell::Cell;
+use std::collections::HashSet;
+use std::sync::Arc;
 
 use jiff::tz::TimeZone;
+use serde_json::{Map, Value};
 
 use super::app::{ConversationKey, FetchError};
 use super::display;
 use super::text::{self, WrappedLine};
-use crate::protocol::{HistoryPage, Message};
+use crate::protocol::{ChatType, Content, HistoryPage, Message};
 
 /// Columns body lines are indented by, under the header line.
 pub const BODY_INDENT: u16 = 2;
@@ -173,12 +176,23 @@ pub enum Receipt {
     Failed,
 }
 
-/// One loaded message with what the pane needs to show it cheaply.
+/// One loaded message with what the pane needs to show it cheaply, kept small: a million
+/// of them are loaded at times. The common message (text that needs no sanitizing, no
+/// extension fields) is its display body plus fixed fields; names are shared; anything
+/// else is kept in [`Extra`], so [`History::message`] gives back exactly what arrived.
 #[derive(Debug)]
 struct Entry {
-    msg: Message,
+    id: u64,
+    time: i64,
+    /// Sender, shared with every other message of the same sender.
+    from: Arc<str>,
+    /// Receiver, shared likewise.
+    to: Arc<str>,
+    chat_type: ChatType,
     /// The display body ([`display::body`]): what is wrapped, drawn and searched.
     body: Box<str>,
+    /// What the body and the fields above do not hold; `None` for the common message.
+    extra: Option<Box<Extra>>,
     /// The day it falls on, for separators ([`display::day_number`]).
     day: i64,
     /// `(body width, wrapped line count)` of the last width it was wrapped at; width 0 =
@@ -186,9 +200,36 @@ struct Entry {
     lines: Cell<(u16, u32)>,
 }
 
+/// The rest of a message that is not plain text.
+#[derive(Debug)]
+struct Extra {
+    /// The content, unless it is text equal to the display body.
+    content: Option<Content>,
+    /// The extension fields (may be empty).
+    ext: Map<String, Value>,
+}
+
 impl Entry {
     fn key(&self) -> (i64, u64) {
-        (self.msg.time, self.msg.id)
+        (self.time, self.id)
+    }
+
+    /// The message as it arrived.
+    fn message(&self) -> Message {
+        let extra = self.extra.as_deref();
+        Message {
+            id: self.id,
+            from: self.from.to_string(),
+            to: self.to.to_string(),
+            chat_type: self.chat_type,
+            time: self.time,
+            content: extra
+                .and_then(|x| x.content.clone())
+                .unwrap_or_else(|| Content::Text {
+                    text: self.body.to_string(),
+                }),
+            ext: extra.map(|x| x.ext.clone()).unwrap_or_default(),
+        }
     }
 }
 
@@ -224,6 +265,8 @@ pub struct History {
     unread: u32,
     pages: usize,
     tz: TimeZone,
+    /// Sender and receiver names, each stored once.
+    names: HashSet<Arc<str>>,
 }
 
 impl History {
@@ -243,6 +286,7 @@ impl History {
             unread,
             pages: 0,
             tz,
+            names: HashSet::new(),
         }
     }
 
@@ -320,9 +364,21 @@ impl History {
         self.entry_rev(self.len.checked_sub(index + 1)?)
     }
 
-    /// Message `index` (0 = oldest loaded).
-    pub fn message(&self, index: usize) -> Option<&Message> {
-        self.entry(index).map(|e| &e.msg)
+    /// Message `index` (0 = oldest loaded), rebuilt as it arrived. The view's accessors
+    /// ([`sender`](Self::sender), [`time`](Self::time), [`body`](Self::body)) cost no
+    /// copies.
+    pub fn message(&self, index: usize) -> Option<Message> {
+        self.entry(index).map(Entry::message)
+    }
+
+    /// The sender of message `index`.
+    pub fn sender(&self, index: usize) -> Option<&str> {
+        self.entry(index).map(|e| &*e.from)
+    }
+
+    /// The time of message `index`, milliseconds since the epoch.
+    pub fn time(&self, index: usize) -> Option<i64> {
+        self.entry(index).map(|e| e.time)
     }
 
     /// The display body of message `index`: sanitized, what rows and highlights index into.
@@ -421,16 +477,36 @@ impl History {
         if messages.is_empty() {
             return 0;
         }
-        let tz = &self.tz;
-        let chunk: Vec<Entry> = messages
+        let mut chunk: Vec<Entry> = messages
             .into_iter()
-            .map(|msg| Entry {
-                body: display::body(&msg).into_boxed_str(),
-                day: display::day_number(msg.time, tz),
-                lines: Cell::new((0, 0)),
-                msg,
+            .map(|msg| {
+                let body = display::body(&msg);
+                let content = match msg.content {
+                    Content::Text { text } if text == body => None,
+                    other => Some(other),
+                };
+                let extra = (content.is_some() || !msg.ext.is_empty()).then(|| {
+                    Box::new(Extra {
+                        content,
+                        ext: msg.ext,
+                    })
+                });
+                Entry {
+                    id: msg.id,
+                    time: msg.time,
+                    from: intern(&mut self.names, msg.from),
+                    to: intern(&mut self.names, msg.to),
+                    chat_type: msg.chat_type,
+                    body: body.into_boxed_str(),
+                    extra,
+                    day: display::day_number(msg.time, &self.tz),
+                    lines: Cell::new((0, 0)),
+                }
             })
             .collect();
+        // The collect reuses the page's buffer (entries are smaller than messages): give
+        // back what the entries do not use.
+        chunk.shrink_to_fit();
         let added = chunk.len();
         self.starts.push(self.len);
         self.len += added;
@@ -530,7 +606,7 @@ impl History {
             return;
         }
         let rev = self.len - pos.block;
-        let id = self.entry_rev(rev).map_or(0, |e| e.msg.id);
+        let id = self.entry_rev(rev).map_or(0, |e| e.id);
         self.anchor = Some(Anchor {
             id,
             lines_below: pos.below,
@@ -716,7 +792,7 @@ impl History {
         let (day, unread) = self.decorations(index);
         if day {
             rows.push(Row::Day {
-                label: display::day_label(e.msg.time, &self.tz),
+                label: display::day_label(e.time, &self.tz),
             });
         }
         if unread {
@@ -733,6 +809,16 @@ impl History {
         }
         rows
     }
+}
+
+/// The shared copy of `name`, stored on first sight.
+fn intern(names: &mut HashSet<Arc<str>>, name: String) -> Arc<str> {
+    if let Some(shared) = names.get(name.as_str()) {
+        return Arc::clone(shared);
+    }
+    let shared: Arc<str> = Arc::from(name);
+    names.insert(Arc::clone(&shared));
+    shared
 }
 
 #[cfg(test)]
@@ -944,5 +1030,64 @@ mod tests {
         h.scroll_to_oldest(one);
         assert_eq!(h.visible_rows(one).len(), 1);
         assert!(!h.wants_older(Viewport::default()));
+    }
+}
+
+#[cfg(test)]
+mod compact_tests {
+    use super::*;
+    use crate::protocol::Attachment;
+
+    fn text(id: u64, text: &str) -> Message {
+        Message {
+            id,
+            from: "bob".into(),
+            to: "team".into(),
+            chat_type: ChatType::Group,
+            time: 1_709_640_000_000 + id as i64,
+            content: Content::Text { text: text.into() },
+            ext: Map::new(),
+        }
+    }
+
+    #[test]
+    fn messages_come_back_as_they_arrived() {
+        let key = ConversationKey {
+            id: "team".into(),
+            kind: ChatType::Group,
+        };
+        let mut h = History::new(key, 0, TimeZone::UTC);
+        let mut ext = Map::new();
+        ext.insert("em_ignore_notification".into(), Value::Bool(true));
+        let sent = vec![
+            text(1, "plain 你好 👋\nsecond line"),
+            text(2, "hostile \u{1b}[31mred\u{202e}"),
+            Message {
+                ext,
+                ..text(3, "with ext")
+            },
+            Message {
+                content: Content::Image {
+                    file: Attachment::default(),
+                    size: None,
+                    gif: false,
+                },
+                ..text(4, "")
+            },
+        ];
+        assert_eq!(h.start_request(9), Some(None));
+        let page = HistoryPage {
+            messages: sent.iter().rev().cloned().collect(),
+            next_cursor: None,
+            is_last: true,
+        };
+        assert_eq!(h.receive(9, Ok(page)), Receipt::Loaded { added: 4 });
+        let back: Vec<Message> = (0..h.len()).filter_map(|i| h.message(i)).collect();
+        assert_eq!(back, sent);
+        assert_eq!(h.sender(3), Some("bob"));
+        assert_eq!(h.time(0), Some(1_709_640_000_001));
+        assert_eq!(h.body(0), Some("plain 你好 👋\nsecond line"));
+        assert!(!h.body(1).unwrap_or_default().contains('\u{1b}'));
+        assert_eq!(h.names.len(), 2, "names are stored once");
     }
 }

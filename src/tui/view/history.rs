@@ -154,19 +154,19 @@ fn top_line(top: TopRow, ticks: u64) -> Line<'static> {
 
 /// `bob 14:03`: the sender in its colour, then the time.
 fn header_line(history: &History, index: usize) -> Line<'static> {
-    let Some(m) = history.message(index) else {
+    let (Some(from), Some(time)) = (history.sender(index), history.time(index)) else {
         return Line::default();
     };
-    let sender = if m.from.is_empty() {
+    let sender = if from.is_empty() {
         "?".to_string()
     } else {
-        text::one_line(&m.from, 32)
+        text::one_line(from, 32)
     };
-    let colour = sender_colour(&m.from);
+    let colour = sender_colour(from);
     Line::from(vec![
         Span::styled(sender, Style::new().fg(colour).add_modifier(Modifier::BOLD)),
         Span::raw(" "),
-        Span::styled(display::clock(m.time, history.time_zone()), dim()),
+        Span::styled(display::clock(time, history.time_zone()), dim()),
     ])
 }
 

@@ -1,0 +1,280 @@
+//! The browser's speed goals, measured on the real state machine and views:
+//!
+//! - `start`: the steps `roam` takes from launch to the first drawn conversation list on
+//!   the demo, with the demo database already cached (the second run): goal < 300 ms.
+//! - `draw`: one 200×60 frame (ratatui `TestBackend`) of a conversation with 1,000,000
+//!   loaded messages, at the newest end and mid-way up after scrolling: goal < 2 ms and
+//!   within 2× of the same frame with 1,000 loaded. `scroll_draw` adds the key press.
+//! - `prepend`: `update(Event::HistoryPage)` merging an older 50-message page into
+//!   1,000,000 loaded: goal < 1 ms.
+//! - `search`: keystrokes in the search input over 1,000,000 loaded: goal < 200 ms.
+//!
+//! Histories are built through `App::update`, page by page, as the event loop would.
+//! Memory per message is `benches/memory.rs`.
+
+mod common;
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use common::{
+    CTX, HEIGHT, WIDTH, answer, ch, ctrl, loaded_app, older_page, press, scroll_to_middle,
+};
+use criterion::{BatchSize, Criterion, SamplingMode, criterion_group, criterion_main};
+use crossterm::event::KeyCode;
+use jiff::tz::TimeZone;
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use roam::client::{Client, ClientConfig, Credential};
+use roam::demo::{DEMO_APPKEY, DEMO_PASSWORD, DEMO_USER};
+use roam::embedded::demo_database;
+use roam::server::{ServerConfig, ServerHandle, spawn};
+use roam::store::StorePool;
+use roam::tui::app::{App, Effect, FetchRequest};
+use roam::tui::fetch;
+use roam::tui::view;
+
+/// The big conversation: a million loaded out of two on the "server", so older pages
+/// remain to be prepended.
+const MILLION: u64 = 1_000_000;
+const THOUSAND: u64 = 1_000;
+const TOTAL: u64 = 2_000_000;
+
+fn terminal() -> Terminal<TestBackend> {
+    Terminal::new(TestBackend::new(WIDTH, HEIGHT)).expect("test terminal")
+}
+
+fn draw(terminal: &mut Terminal<TestBackend>, app: &App) {
+    terminal
+        .draw(|frame| view::draw(app, &CTX, frame))
+        .expect("draw");
+}
+
+/// Builds the app and says how long that took.
+fn build(loaded: u64) -> App {
+    let started = Instant::now();
+    let app = loaded_app(loaded, TOTAL);
+    eprintln!(
+        "loaded {loaded} messages through update in {:.2?}",
+        started.elapsed()
+    );
+    app
+}
+
+// ----- start ---------------------------------------------------------------------------
+
+/// What `roam` does before its first frame with conversations, in-process: the cached
+/// demo database, the embedded server, login, the first list page through the fetch
+/// path, and the frames the event loop draws (loading, then the list).
+async fn start(cache: &Path, terminal: &mut Terminal<TestBackend>) -> (ServerHandle, App) {
+    let dir = cache.to_path_buf();
+    let db = tokio::task::spawn_blocking(move || demo_database(&dir))
+        .await
+        .expect("task")
+        .expect("demo database");
+    let pool = StorePool::open(&db, 2).expect("pool");
+    let server = spawn(Arc::new(pool), ServerConfig::new(DEMO_APPKEY), None)
+        .await
+        .expect("server");
+    let client = Client::new(ClientConfig::new(
+        server.base_url(),
+        DEMO_APPKEY.to_string(),
+        DEMO_USER.to_string(),
+        Credential::Password(DEMO_PASSWORD.to_string()),
+    ))
+    .expect("client");
+    client.login().await.expect("login");
+    let tz = TimeZone::try_system().unwrap_or(TimeZone::UTC);
+    let mut app = App::new(WIDTH, HEIGHT, tz);
+    let mut fx = app.start();
+    draw(terminal, &app);
+    while app.conversations().is_empty() {
+        let request = fx
+            .iter()
+            .find_map(|e| match e {
+                Effect::Fetch(r @ FetchRequest::ConversationPage { .. }) => Some(r.clone()),
+                _ => None,
+            })
+            .expect("a list request");
+        let event = fetch::answer(&client, request).await;
+        fx = app.update(event);
+    }
+    draw(terminal, &app);
+    (server, app)
+}
+
+fn bench_start(c: &mut Criterion) {
+    let cache = tempfile::tempdir().expect("temp dir");
+    // The first run imports the demo; what is measured is every run after it.
+    let started = Instant::now();
+    demo_database(cache.path()).expect("first import");
+    eprintln!("first run: demo imported in {:.2?}", started.elapsed());
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+
+    let mut group = c.benchmark_group("start");
+    group.sample_size(20);
+    group.bench_function("demo_to_first_list_frame", |b| {
+        b.iter_custom(|iters| {
+            let mut total = Duration::ZERO;
+            for _ in 0..iters {
+                let mut terminal = terminal();
+                let t = Instant::now();
+                let (server, app) = rt.block_on(start(cache.path(), &mut terminal));
+                total += t.elapsed();
+                assert!(!app.conversations().is_empty());
+                rt.block_on(server.shutdown()).expect("shutdown");
+            }
+            total
+        });
+    });
+    group.finish();
+}
+
+// ----- draw, prepend, search -----------------------------------------------------------
+
+fn bench_draw(c: &mut Criterion, app: &mut App, label: &str) {
+    let mut group = c.benchmark_group("draw");
+    let mut t = terminal();
+    group.bench_function(format!("newest/{label}"), |b| b.iter(|| draw(&mut t, app)));
+
+    // One line up and back down, and the frame after each: what holding a key costs.
+    let mut up = true;
+    group.bench_function(format!("scroll_line_and_draw/{label}"), |b| {
+        b.iter(|| {
+            let key = if up { KeyCode::Up } else { KeyCode::Down };
+            up = !up;
+            app.update(press(key));
+            draw(&mut t, app);
+        });
+    });
+    app.update(press(KeyCode::End));
+
+    let started = Instant::now();
+    scroll_to_middle(app);
+    eprintln!(
+        "{label}: scrolled to the middle (rev {}) in {:.2?}",
+        app.current_history()
+            .and_then(|h| h.anchor())
+            .map_or(0, |a| a.rev()),
+        started.elapsed()
+    );
+    group.bench_function(format!("middle/{label}"), |b| b.iter(|| draw(&mut t, app)));
+    app.update(press(KeyCode::End));
+    group.finish();
+}
+
+/// Merging the next older page: the request is put in flight outside the measurement
+/// (`Home` scrolls to the top, which asks for it), the answer's `update` is measured.
+fn bench_prepend(c: &mut Criterion, app: &mut App, label: &str) {
+    let app = RefCell::new(app);
+    let before = app.borrow().current_history().map_or(0, |h| h.len());
+    let mut group = c.benchmark_group("prepend");
+    // Every iteration adds 50 messages for good: keep their number bounded (a few
+    // thousand iterations, so 1M grows by about a quarter; the figure printed after says).
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(300));
+    group.bench_function(format!("page_of_50/{label}"), |b| {
+        b.iter_batched(
+            || {
+                let mut app = app.borrow_mut();
+                let in_flight = app
+                    .current_history()
+                    .and_then(|h| h.in_flight())
+                    .map(|f| (f.cursor.clone(), f.request_id));
+                let (cursor, id) = in_flight
+                    .or_else(|| older_page(&app.update(press(KeyCode::Home))))
+                    .expect("a request for an older page");
+                answer(cursor, id, TOTAL)
+            },
+            |event| app.borrow_mut().update(event),
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+    let after = app.borrow().current_history().map_or(0, |h| h.len());
+    eprintln!("prepend/{label}: {before} loaded before, {after} after");
+}
+
+/// Opens a fresh search input, types `prefix` (plain mode), then turns regex mode on if
+/// asked: the state before the measured keystroke(s).
+fn fresh_search(app: &mut App, prefix: &str, regex: bool) {
+    app.update(press(KeyCode::Esc));
+    app.update(ch('/'));
+    for c in prefix.chars() {
+        app.update(ch(c));
+    }
+    if regex {
+        app.update(ctrl('r'));
+    }
+}
+
+fn bench_search(c: &mut Criterion, app: &mut App, label: &str) {
+    let app = RefCell::new(app);
+    let mut group = c.benchmark_group("search");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .measurement_time(Duration::from_secs(2));
+    // (name, prefix typed before, regex mode, the keys measured)
+    let cases: [(&str, &str, bool, &str); 6] = [
+        // Plain: the first character scans everything; later ones only narrow.
+        ("plain_rare/first_key", "", false, "q"),
+        ("plain_rare/whole_query", "", false, "quokka"),
+        ("plain_often/first_key", "", false, "t"),
+        ("plain_often/whole_query", "", false, "the"),
+        // Regex: every keystroke scans everything; measured: the one completing it.
+        ("regex_rare/last_key", "qu[o0]k+", true, "a"),
+        ("regex_often/last_key", "the|我", true, "们"),
+    ];
+    for (name, prefix, regex, keys) in cases {
+        group.bench_function(format!("{name}/{label}"), |b| {
+            b.iter_batched(
+                || fresh_search(&mut app.borrow_mut(), prefix, regex),
+                |()| {
+                    let mut app = app.borrow_mut();
+                    for c in keys.chars() {
+                        app.update(ch(c));
+                    }
+                },
+                BatchSize::PerIteration,
+            );
+        });
+        // (Nothing ran when a filter skipped the case.)
+        if let Some(s) = app
+            .borrow()
+            .search()
+            .filter(|s| s.query() == format!("{prefix}{keys}"))
+        {
+            eprintln!(
+                "search/{name}/{label}: {:?} → {} matches",
+                s.query(),
+                s.count()
+            );
+        }
+    }
+    group.finish();
+    app.borrow_mut().update(press(KeyCode::Esc));
+}
+
+fn bench_history(c: &mut Criterion) {
+    let mut small = build(THOUSAND);
+    bench_draw(c, &mut small, "1k");
+    drop(small);
+
+    let mut big = build(MILLION);
+    bench_draw(c, &mut big, "1m");
+    bench_search(c, &mut big, "1m");
+    bench_prepend(c, &mut big, "1m");
+}
+
+criterion_group!(benches, bench_start, bench_history);
+criterion_main!(benches);
