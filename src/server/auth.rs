@@ -63,7 +63,13 @@ impl Tokens {
             expires_ms,
         };
         let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
-        grants.retain(|_, g| g.expires + REMEMBER_EXPIRED > now);
+        // checked: a token lifetime near the end of `Instant`'s range (`--token-ttl` is any
+        // u64) must not overflow here; such a grant is simply kept.
+        grants.retain(|_, g| {
+            g.expires
+                .checked_add(REMEMBER_EXPIRED)
+                .is_none_or(|forget| forget > now)
+        });
         grants.insert(token.clone(), grant);
         token
     }
@@ -170,6 +176,32 @@ mod tests {
             tokens.check(Some(header.as_bytes())).map_err(|e| e.error),
             Err("unauthorized")
         );
+    }
+
+    #[test]
+    fn a_lifetime_at_the_end_of_time_does_not_overflow() {
+        // The longest lifetime `Instant` can still add, found by bisection, less a margin.
+        let now = Instant::now();
+        let (mut fits, mut overflows) = (0u64, u64::MAX);
+        while overflows - fits > 1 {
+            let mid = fits + (overflows - fits) / 2;
+            if now.checked_add(Duration::from_secs(mid)).is_some() {
+                fits = mid;
+            } else {
+                overflows = mid;
+            }
+        }
+        let tokens = Tokens::new(Duration::from_secs(fits - 60));
+        let first = tokens.issue("alice");
+        // The second issue sweeps old grants, adding to the first one's expiry.
+        let second = tokens.issue("bob");
+        for (token, user) in [(first, "alice"), (second, "bob")] {
+            let header = format!("Bearer {token}");
+            assert_eq!(
+                tokens.check(Some(header.as_bytes())).map(|t| t.0),
+                Ok(user.into())
+            );
+        }
     }
 
     #[test]

@@ -182,7 +182,7 @@ async fn token_inner(state: Arc<AppState>, req: Request) -> Answer {
     let token = state.tokens.issue(&user.name);
     tracing::info!(user = %user.name, "token issued");
     let ttl = state.config.token_ttl;
-    let expires_in = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+    let expires_in = ttl.as_secs().saturating_add(u64::from(ttl.subsec_nanos() > 0));
     Ok(axum::Json(json!({
         "access_token": token,
         "expires_in": expires_in,
