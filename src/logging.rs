@@ -33,6 +33,14 @@ pub fn to_file(path: Option<&Path>) -> Result<PathBuf> {
     let file = options
         .open(&path)
         .with_context(|| format!("cannot open the log file {}", path.display()))?;
+    // `mode` only applies when the file is created: a log left readable by others (by an
+    // older roam, or by hand) is tightened too, since it names users and conversations.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        file.set_permissions(std::fs::Permissions::from_mode(0o600))
+            .with_context(|| format!("cannot make the log file {} private", path.display()))?;
+    }
     // Ignore a second init (tests may set up logging more than once).
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
@@ -48,4 +56,24 @@ pub fn to_stderr() {
         .with_env_filter(filter())
         .with_writer(std::io::stderr)
         .try_init();
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    #[test]
+    fn an_existing_log_file_is_made_private() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("roam.log");
+        std::fs::write(&path, "old line\n").expect("write");
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+        let used = super::to_file(Some(&path)).expect("log file");
+        assert_eq!(used, path);
+        let mode = std::fs::metadata(&path)
+            .expect("metadata")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600, "{mode:o}");
+    }
 }

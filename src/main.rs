@@ -12,7 +12,7 @@ use roam::protocol::{ChatType, Direction};
 ///
 /// With no arguments roam opens a bundled demo history served by an embedded server on
 /// 127.0.0.1. With --api-url, --appkey and --user it opens a real deployment.
-#[derive(Parser, Debug)]
+#[derive(Parser)]
 #[command(name = "roam", version, about, long_about = None)]
 struct Cli {
     #[command(flatten)]
@@ -25,7 +25,8 @@ struct Cli {
 }
 
 /// Where to read history from: a real deployment, or (all absent) the embedded demo.
-#[derive(Args, Debug)]
+/// Not `Debug`: it holds the token.
+#[derive(Args)]
 struct ConnectionArgs {
     /// Base URL of the deployment's REST API, e.g. https://a1.easemob.com.
     #[arg(long, global = true, value_name = "URL", requires_all = ["appkey", "user"])]

@@ -6,7 +6,7 @@ use crate::client::{Client, ClientConfig, Credential};
 use crate::embedded::EmbeddedDemo;
 
 /// Where to connect, as the person gave it on the command line.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Connection {
     /// Base URL of a real deployment; `None` = the embedded demo.
     pub api_url: Option<String>,
@@ -16,6 +16,18 @@ pub struct Connection {
     pub user: Option<String>,
     /// A token instead of a password.
     pub token: Option<String>,
+}
+
+/// The token is redacted: a `{:?}` of the settings must not put it in a log or an error.
+impl std::fmt::Debug for Connection {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connection")
+            .field("api_url", &self.api_url)
+            .field("appkey", &self.appkey)
+            .field("user", &self.user)
+            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .finish()
+    }
 }
 
 /// A logged-in client, and the embedded server when it serves the demo.
@@ -78,4 +90,21 @@ async fn read_password(user: &str) -> Result<String> {
         .await
         .context("password prompt failed")?
         .context("cannot read the password")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Connection;
+
+    #[test]
+    fn debug_never_shows_the_token() {
+        let connection = Connection {
+            user: Some("alice".into()),
+            token: Some("YWMtsecret".into()),
+            ..Connection::default()
+        };
+        let shown = format!("{connection:?}");
+        assert!(!shown.contains("YWMtsecret"), "{shown}");
+        assert!(shown.contains("alice"), "{shown}");
+    }
 }

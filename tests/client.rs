@@ -2,6 +2,8 @@
 //! decoding, retries, timeouts, limits and secrecy. Each mock records every request so
 //! tests can count calls and read exactly what the client sent.
 
+mod common;
+
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
 
@@ -15,10 +17,8 @@ use base64::engine::general_purpose::STANDARD;
 use prost::Message as _;
 use roam::client::{Client, ClientConfig, ClientError, Credential};
 use roam::protocol::pb::{MessageBody, Meta, message_body, meta};
-use roam::protocol::{
-    ChatType, Content, Direction, HistoryFilters, HistoryQuery, Message, encode_entry,
-};
-use serde_json::{Map, Value, json};
+use roam::protocol::{ChatType, Direction, HistoryFilters, HistoryQuery, Message, encode_entry};
+use serde_json::{Value, json};
 
 const APPKEY: &str = "acme#chatapp";
 const PREFIX: &str = "/acme/chatapp/";
@@ -233,16 +233,9 @@ fn token_reply(token: &str) -> Reply {
     )
 }
 
-fn text_message(id: u64, from: &str, to: &str, kind: ChatType, text: &str) -> Message {
-    Message {
-        id,
-        from: from.into(),
-        to: to.into(),
-        chat_type: kind,
-        time: 1_700_000_000_000 + (id % 1_000_000) as i64,
-        content: Content::Text { text: text.into() },
-        ext: Map::new(),
-    }
+fn text_message(id: u64, from: &str, to: &str, kind: ChatType, body: &str) -> Message {
+    let time = 1_700_000_000_000 + (id % 1_000_000) as i64;
+    common::text(id, time, from, to, kind, body)
 }
 
 fn entry(message: &Message) -> Value {

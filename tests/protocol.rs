@@ -5,7 +5,8 @@ use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 use proptest::prelude::*;
 use roam::protocol::json::{
-    BodyJson, CursorEntry, ExportLine, LegacyEntry, MessageJson, RoamingRequest,
+    BodyJson, CursorEntry, ExportLine, LegacyEntry, MessageJson, RoamingRequest, TokenRequest,
+    TokenResponse,
 };
 use roam::protocol::{ChatType, Content, Message, decode_entry, encode_entry};
 use serde_json::{Map, Value, json};
@@ -610,4 +611,25 @@ proptest! {
     fn decoding_arbitrary_bytes_never_panics(bytes in proptest::collection::vec(any::<u8>(), 0..256)) {
         let _ = decode_entry(&STANDARD.encode(&bytes));
     }
+}
+
+#[test]
+fn token_bodies_never_show_their_secrets_in_debug() {
+    let request: TokenRequest = serde_json::from_value(
+        json!({"grant_type":"password","username":"alice","password":"pw-secret"}),
+    )
+    .expect("token request");
+    let shown = format!("{request:?}");
+    assert!(
+        !shown.contains("pw-secret") && shown.contains("alice"),
+        "{shown}"
+    );
+    let response: TokenResponse =
+        serde_json::from_value(json!({"access_token":"YWMt-secret","expires_in":60}))
+            .expect("token response");
+    let shown = format!("{response:?}");
+    assert!(
+        !shown.contains("YWMt-secret") && shown.contains("60"),
+        "{shown}"
+    );
 }

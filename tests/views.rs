@@ -3,6 +3,8 @@
 //! the buffer as text. Hostile server text is also drawn through the real crossterm
 //! backend and the bytes parsed by a terminal emulator (vt100) to prove they are inert.
 
+mod common;
+
 use std::cell::RefCell;
 use std::io::Write;
 use std::num::NonZeroU16;
@@ -16,10 +18,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::{TerminalOptions, Viewport};
-use roam::protocol::{ChatType, Content, Conversation, ConversationPage, HistoryPage, Message};
+use roam::protocol::{ChatType, Conversation, ConversationPage, HistoryPage, Message};
 use roam::tui::app::{App, Effect, Event, FetchError, FetchRequest};
 use roam::tui::view::{self, ViewContext};
-use serde_json::Map;
 use unicode_width::UnicodeWidthStr;
 
 /// 2024-03-05 12:00 UTC, a Tuesday: the clock of every screen here.
@@ -38,16 +39,8 @@ const HOSTILE: &str = "\u{1b}]0;pwned-title\u{7}\u{1b}]52;c;ZXZpbA==\u{7}\u{1b}[
     \u{9b}6n\u{9d}2;c1-title\u{9c}\u{1b}]8;;http://evil.example/\u{1b}\\link\u{1b}]8;;\u{1b}\\ \
     invoice_\u{202e}fdp.exe\u{202c} \u{1b}[31mred\u{1b}[0m\u{7}\u{8}\u{8}\u{8}\u{1b}[1;1HX";
 
-fn text_message(id: u64, from: &str, to: &str, kind: ChatType, time: i64, text: &str) -> Message {
-    Message {
-        id,
-        from: from.into(),
-        to: to.into(),
-        chat_type: kind,
-        time,
-        content: Content::Text { text: text.into() },
-        ext: Map::new(),
-    }
+fn text_message(id: u64, from: &str, to: &str, kind: ChatType, time: i64, body: &str) -> Message {
+    common::text(id, time, from, to, kind, body)
 }
 
 fn conversation(

@@ -483,8 +483,8 @@ pub struct Envelope<T> {
     pub duration: Option<i64>,
 }
 
-/// `POST /token` request.
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// `POST /token` request. Its `Debug` hides the password.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct TokenRequest {
     /// `password`.
     pub grant_type: String,
@@ -497,8 +497,8 @@ pub struct TokenRequest {
     pub timestamp: Option<i64>,
 }
 
-/// `POST /token` response (not under `data`).
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// `POST /token` response (not under `data`). Its `Debug` hides the token.
+#[derive(Clone, Serialize, Deserialize)]
 pub struct TokenResponse {
     /// The bearer token.
     pub access_token: String,
@@ -507,6 +507,27 @@ pub struct TokenResponse {
     /// The user.
     #[serde(default)]
     pub user: Option<TokenUser>,
+}
+
+impl std::fmt::Debug for TokenRequest {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenRequest")
+            .field("grant_type", &self.grant_type)
+            .field("username", &self.username)
+            .field("password", &"<redacted>")
+            .field("timestamp", &self.timestamp)
+            .finish()
+    }
+}
+
+impl std::fmt::Debug for TokenResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TokenResponse")
+            .field("access_token", &"<redacted>")
+            .field("expires_in", &self.expires_in)
+            .field("user", &self.user)
+            .finish()
+    }
 }
 
 /// The user part of a token response.

@@ -21,10 +21,20 @@ struct Grant {
 }
 
 /// The tokens this server issued.
-#[derive(Debug)]
 pub struct Tokens {
     ttl: Duration,
     grants: Mutex<HashMap<String, Grant>>,
+}
+
+/// The tokens are the keys of `grants`: `Debug` shows how many there are, never them.
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let live = self.grants.lock().map_or(0, |g| g.len());
+        f.debug_struct("Tokens")
+            .field("ttl", &self.ttl)
+            .field("grants", &live)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Tokens {
@@ -53,7 +63,13 @@ impl Tokens {
             expires_ms,
         };
         let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
-        grants.retain(|_, g| g.expires + REMEMBER_EXPIRED > now);
+        // checked: a token lifetime near the end of `Instant`'s range (`--token-ttl` is any
+        // u64) must not overflow here; such a grant is simply kept.
+        grants.retain(|_, g| {
+            g.expires
+                .checked_add(REMEMBER_EXPIRED)
+                .is_none_or(|forget| forget > now)
+        });
         grants.insert(token.clone(), grant);
         token
     }
@@ -143,7 +159,7 @@ mod tests {
 
     #[test]
     fn tokens_distinguish_missing_expired_and_garbage() {
-        let tokens = Tokens::new(Duration::from_millis(30));
+        let tokens = Tokens::new(Duration::from_secs(3600));
         let token = tokens.issue("alice");
         let header = format!("Bearer {token}");
         assert_eq!(
@@ -155,11 +171,48 @@ mod tests {
             tokens.check(Some(b"Bearer nope")).map_err(|e| e.error),
             Err("auth_bad_access_token")
         );
-        std::thread::sleep(Duration::from_millis(40));
+        // A zero lifetime is expired the moment it is issued: no sleeping on the clock.
+        let expired = Tokens::new(Duration::ZERO);
+        let header = format!("Bearer {}", expired.issue("alice"));
         assert_eq!(
-            tokens.check(Some(header.as_bytes())).map_err(|e| e.error),
+            expired.check(Some(header.as_bytes())).map_err(|e| e.error),
             Err("unauthorized")
         );
+    }
+
+    #[test]
+    fn a_lifetime_at_the_end_of_time_does_not_overflow() {
+        // The longest lifetime `Instant` can still add, found by bisection, less a margin.
+        let now = Instant::now();
+        let (mut fits, mut overflows) = (0u64, u64::MAX);
+        while overflows - fits > 1 {
+            let mid = fits + (overflows - fits) / 2;
+            if now.checked_add(Duration::from_secs(mid)).is_some() {
+                fits = mid;
+            } else {
+                overflows = mid;
+            }
+        }
+        let tokens = Tokens::new(Duration::from_secs(fits - 60));
+        let first = tokens.issue("alice");
+        // The second issue sweeps old grants, adding to the first one's expiry.
+        let second = tokens.issue("bob");
+        for (token, user) in [(first, "alice"), (second, "bob")] {
+            let header = format!("Bearer {token}");
+            assert_eq!(
+                tokens.check(Some(header.as_bytes())).map(|t| t.0),
+                Ok(user.into())
+            );
+        }
+    }
+
+    #[test]
+    fn debug_never_shows_a_token() {
+        let tokens = Tokens::new(Duration::from_secs(60));
+        let token = tokens.issue("alice");
+        let shown = format!("{tokens:?}");
+        assert!(!shown.contains(&token), "{shown}");
+        assert!(shown.contains("grants: 1"), "{shown}");
     }
 
     #[test]

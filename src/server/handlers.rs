@@ -182,7 +182,9 @@ async fn token_inner(state: Arc<AppState>, req: Request) -> Answer {
     let token = state.tokens.issue(&user.name);
     tracing::info!(user = %user.name, "token issued");
     let ttl = state.config.token_ttl;
-    let expires_in = ttl.as_secs() + u64::from(ttl.subsec_nanos() > 0);
+    let expires_in = ttl
+        .as_secs()
+        .saturating_add(u64::from(ttl.subsec_nanos() > 0));
     Ok(axum::Json(json!({
         "access_token": token,
         "expires_in": expires_in,
@@ -243,10 +245,13 @@ fn by_activity(mut list: Vec<Conversation>) -> Vec<Conversation> {
     list
 }
 
-fn legacy_entries(state: &AppState, list: &[Conversation]) -> Vec<LegacyEntry> {
-    list.iter()
+/// The answer of both legacy lists: `list` as legacy entries.
+fn legacy_answer(state: &AppState, started: Instant, list: &[Conversation]) -> Response {
+    let channel_infos = list
+        .iter()
         .map(|c| LegacyEntry::from_conversation(&state.config.appkey, c))
-        .collect()
+        .collect();
+    envelope("get", started, LegacyList { channel_infos })
 }
 
 /// A number parameter: absent or empty takes the default; otherwise it must be in range.
@@ -280,14 +285,8 @@ pub(super) async fn legacy_list(State(state): Shared, req: Request) -> Response 
     respond(
         async {
             let list = by_activity(load_list(&state, &req, 3).await?);
-            let entries = legacy_entries(&state, &list[..list.len().min(LEGACY_LIST_LEN)]);
-            Ok(envelope(
-                "get",
-                started,
-                LegacyList {
-                    channel_infos: entries,
-                },
-            ))
+            let shown = list.len().min(LEGACY_LIST_LEN);
+            Ok(legacy_answer(&state, started, &list[..shown]))
         }
         .await,
     )
@@ -305,14 +304,7 @@ pub(super) async fn paged_list(State(state): Shared, req: Request) -> Response {
             let list = by_activity(load_list(&state, &req, 3).await?);
             let start = (page_num - 1).saturating_mul(page_size).min(list.len());
             let end = start.saturating_add(page_size).min(list.len());
-            let entries = legacy_entries(&state, &list[start..end]);
-            Ok(envelope(
-                "get",
-                started,
-                LegacyList {
-                    channel_infos: entries,
-                },
-            ))
+            Ok(legacy_answer(&state, started, &list[start..end]))
         }
         .await,
     )

@@ -50,14 +50,6 @@ pub enum StoreError {
         /// Why.
         source: rusqlite::Error,
     },
-    /// A new database file could not be made private to its owner.
-    #[error("cannot make database {path} private (mode 0600): {source}")]
-    Permissions {
-        /// The file.
-        path: PathBuf,
-        /// Why.
-        source: std::io::Error,
-    },
     /// The database was written by another schema version.
     #[error("database {path} has schema version {found}, this roam expects {expected}")]
     SchemaVersion {
@@ -145,19 +137,6 @@ impl std::fmt::Display for StateSummary {
             self.users, self.memberships, self.conversations
         )
     }
-}
-
-/// A database holds password hashes: a new one is readable by its owner only. SQLite gives
-/// its `-wal` and `-shm` files the same permissions.
-fn restrict_to_owner(path: &Path) -> std::io::Result<()> {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))?;
-    }
-    #[cfg(not(unix))]
-    let _ = path;
-    Ok(())
 }
 
 /// The history database. One connection; share it between threads with [`StorePool`].
@@ -275,20 +254,14 @@ fn key_of(message: &Message) -> String {
 
 impl Store {
     /// Opens (creating when missing) a database file: WAL journal, a busy timeout, and the
-    /// schema checked or created.
+    /// schema checked or created. A new file is readable by its owner only.
     pub fn open(path: &Path) -> Result<Store, StoreError> {
         let open_err = |source| StoreError::Open {
             path: path.to_path_buf(),
             source,
         };
-        let new_file = !path.exists();
+        create_private(path);
         let conn = Connection::open(path).map_err(open_err)?;
-        if new_file {
-            restrict_to_owner(path).map_err(|source| StoreError::Permissions {
-                path: path.to_path_buf(),
-                source,
-            })?;
-        }
         conn.busy_timeout(BUSY_TIMEOUT).map_err(open_err)?;
         // WAL lets the server's readers go on while an import writes.
         conn.pragma_update(None, "journal_mode", "WAL")
@@ -789,6 +762,30 @@ impl Store {
     }
 }
 
+/// Creates a missing database file with mode 0600 before SQLite opens it: it holds password
+/// hashes and everybody's history, and SQLite's default would follow the umask (often
+/// world-readable). SQLite gives the `-wal` and `-shm` files the database file's mode.
+/// Best effort: when this fails, opening reports the real problem.
+fn create_private(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let name = path.as_os_str();
+        // `:memory:` and `file:` URIs are SQLite's to interpret, not file names.
+        let uri = name.to_str().is_some_and(|n| n.starts_with("file:"));
+        if name.is_empty() || name == ":memory:" || uri {
+            return;
+        }
+        let _ = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(path);
+    }
+    #[cfg(not(unix))]
+    let _ = path;
+}
+
 fn has_upper(s: &str) -> bool {
     s.bytes().any(|b| b.is_ascii_uppercase())
 }
@@ -805,6 +802,20 @@ fn ensure_conv(conn: &Connection, key: &str, kind: ChatType) -> Result<i64, Stor
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn a_new_database_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("roam.sqlite");
+        let mut store = Store::open(&path).expect("store");
+        store.set_password("alice", "pw").expect("user");
+        for file in [path.clone(), dir.path().join("roam.sqlite-wal")] {
+            let mode = std::fs::metadata(&file).expect("file").permissions().mode();
+            assert_eq!(mode & 0o777, 0o600, "{} {mode:o}", file.display());
+        }
+    }
 
     /// The page query must walk the (conv, time, id) index, not sort the conversation.
     #[test]

@@ -143,8 +143,8 @@ pub async fn answer<S: Source>(source: &S, request: FetchRequest) -> Event {
 }
 
 // ---------------------------------------------------------------------------------------
-// The HTTP client as a Source. `crate::client` is on branch `main`; remove the `cfg` line
-// when merging. Retrying stays the person's call (R): `retryable` only changes the words.
+// The HTTP client as a Source. Retrying stays the person's call (R): `retryable` only
+// changes the words.
 // ---------------------------------------------------------------------------------------
 
 mod client_source {

@@ -194,18 +194,25 @@ pub fn translate(event: TermEvent, app: &App) -> Vec<Event> {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
     use std::time::Duration;
 
     use crossterm::event::{KeyEventState, MouseEvent, MouseEventKind};
     use futures::channel::mpsc as fmpsc;
     use ratatui::backend::TestBackend;
+    use tokio::sync::Notify;
 
     use super::*;
     use crate::protocol::{ChatType, Conversation, ConversationPage, HistoryPage, HistoryQuery};
     use crate::tui::app::FetchError;
 
-    /// One conversation, no history.
-    struct Fake;
+    /// One conversation whose history never answers. Tells the test when the list has
+    /// been answered and when history was asked for, so the test never guesses with sleeps.
+    #[derive(Default)]
+    struct Fake {
+        listed: Arc<Notify>,
+        history_asked: Arc<Notify>,
+    }
 
     impl Source for Fake {
         async fn conversation_page(
@@ -213,7 +220,7 @@ mod tests {
             _cursor: &str,
             _limit: u32,
         ) -> Result<ConversationPage, FetchError> {
-            Ok(ConversationPage {
+            let page = ConversationPage {
                 conversations: vec![Conversation {
                     id: "bob".into(),
                     kind: ChatType::Single,
@@ -224,10 +231,14 @@ mod tests {
                     last_message: None,
                 }],
                 next_cursor: None,
-            })
+            };
+            // No await between this and the answer being sent to the event loop.
+            self.listed.notify_one();
+            Ok(page)
         }
 
         async fn history(&self, _query: HistoryQuery) -> Result<HistoryPage, FetchError> {
+            self.history_asked.notify_one();
             std::future::pending().await
         }
     }
@@ -248,14 +259,20 @@ mod tests {
     async fn draws_answers_and_quits_on_q() {
         let mut terminal = Terminal::new(TestBackend::new(80, 24)).expect("test terminal");
         let (tx, rx) = fmpsc::unbounded();
+        let fake = Fake::default();
+        let (listed, history_asked) = (Arc::clone(&fake.listed), Arc::clone(&fake.history_asked));
         let driver = async move {
-            tokio::time::sleep(Duration::from_millis(300)).await;
+            // The list's answer is waiting for the loop now; one pause lets the loop (joined
+            // on this same task) take it before the key arrives.
+            listed.notified().await;
+            tokio::time::sleep(Duration::from_millis(10)).await;
             // Open bob: its history never answers, and the loop must not care.
             let _ = tx.unbounded_send(Ok(TermEvent::Key(KeyEvent::new(
                 KeyCode::Enter,
                 KeyModifiers::NONE,
             ))));
-            tokio::time::sleep(Duration::from_millis(100)).await;
+            // Asked after the loop took the key and drew the frame that says so.
+            history_asked.notified().await;
             let _ = tx.unbounded_send(key('q'));
             tx
         };
@@ -263,7 +280,7 @@ mod tests {
             event_loop(
                 &mut terminal,
                 rx,
-                fetch::spawn(Fake),
+                fetch::spawn(fake),
                 vec!["demo server on 127.0.0.1".into()],
                 TimeZone::UTC,
                 std::future::pending(),
@@ -290,7 +307,7 @@ mod tests {
             event_loop(
                 &mut terminal,
                 rx,
-                fetch::spawn(Fake),
+                fetch::spawn(Fake::default()),
                 Vec::new(),
                 TimeZone::UTC,
                 stop,
@@ -306,7 +323,7 @@ mod tests {
             event_loop(
                 &mut terminal,
                 rx,
-                fetch::spawn(Fake),
+                fetch::spawn(Fake::default()),
                 Vec::new(),
                 TimeZone::UTC,
                 std::future::pending(),

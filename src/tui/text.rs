@@ -46,6 +46,8 @@ use std::fmt::Write as _;
 use std::ops::Range;
 
 use unicode_segmentation::UnicodeSegmentation;
+
+use super::display::human_size;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// The most bytes of sanitized text shown for one message.
@@ -296,28 +298,13 @@ fn sanitize_with(s: &str, mode: Mode, cap: usize) -> Cow<'_, str> {
                 if !o.is_empty() && !o.ends_with('\n') {
                     o.push('\n');
                 }
+                let total = u64::try_from(total).unwrap_or(u64::MAX);
                 let _ = write!(o, "… [message truncated: {} total]", human_size(total));
             }
             Mode::OneLine => o.push('…'),
         }
     }
     out.into_cow()
-}
-
-/// A byte count for people: `812 B`, `64.0 kB`, `1.2 MB` (decimal units).
-fn human_size(bytes: usize) -> String {
-    const UNITS: [&str; 4] = ["kB", "MB", "GB", "TB"];
-    if bytes < 1000 {
-        return format!("{bytes} B");
-    }
-    let mut value = bytes as f64 / 1000.0;
-    let mut unit = 0;
-    // 999.95 and up would print as "1000.0".
-    while value >= 999.95 && unit + 1 < UNITS.len() {
-        value /= 1000.0;
-        unit += 1;
-    }
-    format!("{value:.1} {}", UNITS.get(unit).unwrap_or(&"TB"))
 }
 
 /// Sanitizes a multi-line message body, without a length cap.
@@ -885,27 +872,17 @@ mod tests {
         let body = out.split('\n').next().unwrap_or_default();
         assert!(body.chars().all(|c| c == '中'));
         assert_eq!(body.len(), MESSAGE_CAP.div_ceil(3) * 3);
-        assert!(out.ends_with("… [message truncated: 90.0 kB total]"));
+        assert!(out.ends_with("… [message truncated: 90 kB total]"));
 
         // Expansion counts too: escapes grow, the output stays near the cap.
         let escapes = "\u{9b}".repeat(MESSAGE_CAP);
         let out = sanitize_message(&escapes);
         assert!(out.len() < MESSAGE_CAP + 100);
-        assert!(out.ends_with("[message truncated: 131.1 kB total]"));
+        assert!(out.ends_with("[message truncated: 131 kB total]"));
 
         // Nothing visible was lost: no marker.
         let invisible_tail = format!("{}{}", "a".repeat(MESSAGE_CAP), "\u{200B}".repeat(10));
         assert_eq!(sanitize_message(&invisible_tail), "a".repeat(MESSAGE_CAP));
-    }
-
-    #[test]
-    fn human_sizes() {
-        assert_eq!(human_size(999), "999 B");
-        assert_eq!(human_size(1000), "1.0 kB");
-        assert_eq!(human_size(65_536), "65.5 kB");
-        assert_eq!(human_size(999_999), "1.0 MB");
-        assert_eq!(human_size(1_234_567), "1.2 MB");
-        assert_eq!(human_size(3_000_000_000), "3.0 GB");
     }
 
     #[test]
