@@ -282,7 +282,9 @@ pub fn import(options: ImportOptions) -> Result<()> {
                 text::one_line(&rejection.to_string(), 400)
             );
         }
-        let unlisted = summary.rejected_total - summary.rejected.len() as u64;
+        let unlisted = summary
+            .rejected_total
+            .saturating_sub(summary.rejected.len() as u64);
         if unlisted > 0 {
             eprintln!("roam: skipped {unlisted} more malformed lines (not listed)");
         }

@@ -86,8 +86,9 @@ enum Command {
         /// Apply the service's documented list rate limit (5 calls per minute per user).
         #[arg(long)]
         rate_limit: bool,
-        /// Token lifetime in seconds.
-        #[arg(long, value_name = "SECONDS", default_value_t = 7 * 24 * 3600)]
+        /// Token lifetime in seconds (at most ten years).
+        #[arg(long, value_name = "SECONDS", default_value_t = 7 * 24 * 3600,
+              value_parser = clap::value_parser!(u64).range(1..=10 * 365 * 24 * 3600))]
         token_ttl: u64,
     },
     /// Manage the users of a database.
