@@ -255,7 +255,7 @@ fn bench_search(c: &mut Criterion, app: &mut App, label: &str) {
             .filter(|s| s.query() == format!("{prefix}{keys}"))
         {
             eprintln!(
-                "search/{name}/{label}: {:?} → {} matches",
+                "search/{name}/{label}: {:?} → {} matching messages",
                 s.query(),
                 s.count()
             );

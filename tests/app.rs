@@ -659,10 +659,10 @@ fn search_is_incremental_and_case_insensitive_across_scripts() {
     app.update(ch('/'));
     type_text(&mut app, "w");
     let s = app.search().unwrap();
-    assert_eq!(s.count(), 3, "WORLD, world and World");
+    assert_eq!(s.count(), 2, "messages: WORLD, and world … World");
     type_text(&mut app, "orld");
-    assert_eq!(app.search().unwrap().count(), 3);
-    assert_eq!(app.search().unwrap().position(), "1/3");
+    assert_eq!(app.search().unwrap().count(), 2);
+    assert_eq!(app.search().unwrap().position(), "1/2 messages");
     app.update(press(KeyCode::Backspace));
     assert_eq!(app.search().unwrap().query(), "worl");
     for (q, n) in [
@@ -688,7 +688,37 @@ fn search_is_incremental_and_case_insensitive_across_scripts() {
     let body = h.body(index).unwrap();
     let texts: Vec<&str> = hl.iter().map(|(r, _)| &body[r.clone()]).collect();
     assert_eq!(texts, ["world", "World"]);
-    assert_eq!(hl.iter().filter(|(_, cur)| *cur).count(), 1);
+    assert_eq!(hl, [(0..5, false), (13..18, true)], "the later one first");
+    assert_eq!(app.highlights(index - 1), [], "nothing here");
+    let hello = index - 5;
+    assert_eq!(app.highlights(hello), [(6..11, false)]);
+    // n walks up the screen: the earlier match in the same message, then older messages.
+    app.update(press(KeyCode::Enter));
+    app.update(ch('n'));
+    assert_eq!(app.search().unwrap().position(), "1/2 messages");
+    assert_eq!(app.highlights(index), [(0..5, true), (13..18, false)]);
+    assert_eq!(
+        app.search().unwrap().current_hit(),
+        Some((0, 0..5)),
+        "rev 0, bytes 0..5"
+    );
+    app.update(ch('n'));
+    assert_eq!(app.search().unwrap().position(), "2/2 messages");
+    assert_eq!(app.highlights(hello), [(6..11, true)]);
+    assert_eq!(app.highlights(index), [(0..5, false), (13..18, false)]);
+    app.update(ch('n'));
+    assert_eq!(app.search().unwrap().current_hit(), Some((0, 13..18)));
+    assert!(app.status_line().contains("wrapped"));
+    // N walks down: nothing is newer than the newest message's last match, so it wraps to
+    // the oldest, then enters the newer message at its first match.
+    app.update(ch('N'));
+    assert_eq!(app.search().unwrap().current_hit(), Some((5, 6..11)));
+    assert!(app.status_line().contains("wrapped to the oldest"));
+    app.update(ch('N'));
+    assert_eq!(app.search().unwrap().current_hit(), Some((0, 0..5)));
+    app.update(ch('N'));
+    assert_eq!(app.search().unwrap().current_hit(), Some((0, 13..18)));
+    assert_eq!(app.search().unwrap().position(), "1/2 messages");
 }
 
 #[test]
@@ -733,13 +763,13 @@ fn n_and_shift_n_walk_matches_and_wrap() {
     let (mut app, _) = searched_app(&refs);
     app.update(ch('/'));
     type_text(&mut app, "needle");
-    assert_eq!(app.search().unwrap().position(), "1/20");
+    assert_eq!(app.search().unwrap().position(), "1/20 messages");
     app.update(press(KeyCode::Enter));
     assert!(!app.search().unwrap().is_editing());
     app.update(ch('n'));
     app.update(ch('n'));
-    assert_eq!(app.search().unwrap().position(), "3/20");
-    assert!(app.status_line().contains("3/20"));
+    assert_eq!(app.search().unwrap().position(), "3/20 messages");
+    assert!(app.status_line().contains("3/20 messages"));
     // The current match is on screen.
     let (rev, _) = app.search().unwrap().current_hit().unwrap();
     let h = app.current_history().unwrap();
@@ -748,10 +778,10 @@ fn n_and_shift_n_walk_matches_and_wrap() {
     app.update(ch('N'));
     app.update(ch('N'));
     app.update(ch('N'));
-    assert_eq!(app.search().unwrap().position(), "20/20");
+    assert_eq!(app.search().unwrap().position(), "20/20 messages");
     assert!(app.status_line().contains("wrapped"));
     app.update(ch('n'));
-    assert_eq!(app.search().unwrap().position(), "1/20");
+    assert_eq!(app.search().unwrap().position(), "1/20 messages");
     // The oldest match is far up: jumping there moves the view.
     app.update(ch('N'));
     let (rev, _) = app.search().unwrap().current_hit().unwrap();
@@ -818,7 +848,12 @@ fn continuing_into_older_history_fetches_until_a_match_and_esc_cancels() {
     assert_eq!(pages, 5);
     let s = app.search().unwrap();
     assert_eq!(s.continuing(), None);
-    assert_eq!(s.position(), "1/1");
+    assert_eq!(s.position(), "1/1 message");
+    assert_eq!(
+        s.current_hit(),
+        Some((280, 4..8)),
+        "message 20 of 300: \"rare\""
+    );
     assert!(ids_on_screen(&app).contains(&20));
 
     // Esc stops a continuation; the page in flight still lands, nothing more is asked.

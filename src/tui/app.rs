@@ -151,7 +151,7 @@ pub const HELP: &[(&str, &str)] = &[
         "  stay at the match / go back to where you were",
     ),
     ("  Ctrl-n Ctrl-p", "  next older / newer match while typing"),
-    ("n N", "next older / newer match"),
+    ("n N", "next older / newer match (status counts messages)"),
     (
         "o Ctrl-o",
         "continue the search into older history (Esc stops)",
@@ -329,10 +329,10 @@ impl App {
     /// each is the current one: byte ranges into [`History::body`].
     pub fn highlights(&self, index: usize) -> Vec<(Range<usize>, bool)> {
         match (self.search(), self.current_history()) {
-            (Some(s), Some(h)) => h
-                .len()
-                .checked_sub(index + 1)
-                .map_or_else(Vec::new, |rev| s.highlights(rev)),
+            (Some(s), Some(h)) => match (h.len().checked_sub(index + 1), h.body(index)) {
+                (Some(rev), Some(body)) => s.highlights(rev, body),
+                _ => Vec::new(),
+            },
             _ => Vec::new(),
         }
     }
@@ -598,7 +598,7 @@ impl App {
                     return;
                 }
                 s.count_page();
-                if s.take_continued_match() {
+                if s.take_continued_match(h) {
                     if let Some((rev, range)) = s.current_hit()
                         && let Some(i) = h.index_of_rev(rev)
                     {
@@ -678,7 +678,10 @@ impl App {
     }
 
     fn step_match(&mut self, older: bool) {
-        let Some(s) = self.search.as_mut() else {
+        let (Some(s), Some(h)) = (
+            self.search.as_mut(),
+            self.open.as_ref().and_then(|k| self.histories.get(k)),
+        ) else {
             return;
         };
         if s.count() == 0 {
@@ -686,9 +689,9 @@ impl App {
             return;
         }
         let wrapped = if older {
-            s.next_older()
+            s.next_older(h)
         } else {
-            s.next_newer()
+            s.next_newer(h)
         };
         if wrapped {
             let more = self.current_history().is_some_and(|h| !h.is_last());

@@ -415,6 +415,33 @@ impl History {
             .skip_while(move |&(rev, _)| rev < from_rev)
     }
 
+    /// The bodies of the messages at `revs` (counted from the newest, best in ascending
+    /// order), with their rev; revs not loaded are skipped. Ascending revs cost one step
+    /// each plus one per chunk passed, however far apart they are: what narrowing a search
+    /// to its previous hits walks.
+    pub fn bodies_at<'a>(
+        &'a self,
+        revs: impl IntoIterator<Item = usize> + 'a,
+    ) -> impl Iterator<Item = (usize, &'a str)> + 'a {
+        let mut k = 0;
+        revs.into_iter().filter_map(move |rev| {
+            if rev >= self.len {
+                return None;
+            }
+            if self.starts.get(k).is_none_or(|&s| s > rev) {
+                // Out of order: look the chunk up.
+                k = self.starts.partition_point(|&s| s <= rev).checked_sub(1)?;
+            }
+            while self.starts.get(k + 1).is_some_and(|&s| s <= rev) {
+                k += 1;
+            }
+            let chunk = self.chunks.get(k)?;
+            let within = rev.checked_sub(*self.starts.get(k)?)?;
+            let e = chunk.get(chunk.len().checked_sub(1 + within)?)?;
+            Some((rev, &*e.body))
+        })
+    }
+
     // ----- paging -------------------------------------------------------------------
 
     /// Whether a request for an older page may start now: not at the beginning, nothing in
@@ -884,6 +911,36 @@ mod tests {
             h.receive(2, Err(FetchError::new("x", false))),
             Receipt::Stale
         );
+    }
+
+    #[test]
+    fn bodies_at_walks_chunks_and_skips_what_is_not_loaded() {
+        let mut h = history(0);
+        // Three pages of 3, 2 and 4 messages; bodies name their ids; rev 0 = id 9.
+        let mut id = 1;
+        for (n, size) in [(1, 3), (2, 2), (3, 4)] {
+            let first = 10 - id - size + 1;
+            let page = (first..first + size)
+                .map(|i| msg(i, T0 + i as i64, &format!("m{i}")))
+                .collect();
+            load(&mut h, n, page, n == 3);
+            id += size;
+        }
+        assert_eq!(h.len(), 9);
+        let want = |revs: &[usize]| -> Vec<(usize, String)> {
+            revs.iter().map(|&r| (r, format!("m{}", 9 - r))).collect()
+        };
+        let got = |revs: Vec<usize>| -> Vec<(usize, String)> {
+            h.bodies_at(revs).map(|(r, b)| (r, b.to_string())).collect()
+        };
+        let all: Vec<usize> = (0..9).collect();
+        assert_eq!(got(all.clone()), want(&all));
+        assert_eq!(got(vec![0, 3, 8]), want(&[0, 3, 8]), "sparse");
+        assert_eq!(got(vec![2, 9, 40]), want(&[2]), "not loaded");
+        assert_eq!(got(vec![7, 1, 5]), want(&[7, 1, 5]), "out of order");
+        let from: Vec<(usize, String)> =
+            h.bodies_from(0).map(|(r, b)| (r, b.to_string())).collect();
+        assert_eq!(from, want(&all));
     }
 
     #[test]

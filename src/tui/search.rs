@@ -8,14 +8,23 @@
 //!   match, CJK and emoji match themselves, and multi-character foldings such as `ß`/`SS`
 //!   do not.
 //! - **Regex** (Ctrl-r while typing): the `regex` crate's syntax, also case-insensitive
-//!   (`(?-i)` turns that off). An invalid pattern shows its error and matches nothing.
+//!   (`(?-i)` turns that off). An invalid pattern shows its error and matches nothing; an
+//!   empty match is no match.
 //!
-//! Matches are kept newest first; `n` goes to the next *older* match (up the screen), `N`
-//! to the next newer one, both wrapping around. Each match is 12 bytes, addressed by its
-//! message's position from the newest end, which never changes as older pages arrive, so
-//! pages merged during a search are scanned and their matches appended in order.
+//! A scan only asks of each message *whether* it matches, and keeps one hit per matching
+//! message: 4 bytes, its position from the newest end, which never changes as older pages
+//! arrive (pages merged during a search are scanned and their hits appended in order). So
+//! a search costs what it reads, not how often the query occurs: `t` over a million
+//! messages keeps a million small hits, not millions of ranges. Where the matches are in
+//! a message is found when it is needed: for the messages drawn ([`Search::highlights`])
+//! and for the current match.
 //!
-//! Typing more of a plain query only rescans the messages that matched the shorter one.
+//! `n` goes to the next *older* match (up the screen; within a message, to the earlier
+//! match first), `N` to the next newer one, both wrapping around. The position counts
+//! matching messages (`3/17 messages`): counting every match would cost the full
+//! enumeration this avoids.
+//!
+//! Typing more of a plain query only rechecks the messages that matched the shorter one.
 
 use std::ops::Range;
 
@@ -28,13 +37,12 @@ use super::history::{Anchor, History};
 /// by a person, and the limit keeps a pasted blob from stalling the UI.
 const MAX_QUERY: usize = 1000;
 
-/// One match: a byte range of one message's display body.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Hit {
-    /// The message, counted from the newest (0).
-    rev: u32,
-    start: u32,
-    end: u32,
+/// The current match: which matching message, and where in its display body.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Current {
+    /// Index into [`Search::hits`].
+    pos: usize,
+    range: Range<usize>,
 }
 
 /// A search in progress or finished, tied to one conversation.
@@ -46,9 +54,10 @@ pub struct Search {
     editing: bool,
     error: Option<String>,
     matcher: Option<Regex>,
-    /// Newest message first; within a message, later text first (the order `n` walks).
-    hits: Vec<Hit>,
-    current: Option<usize>,
+    /// The matching messages, each by its position from the newest (0), ascending: newest
+    /// first, the order `n` walks.
+    hits: Vec<u32>,
+    current: Option<Current>,
     origin: Option<Anchor>,
     /// Messages `rev < scanned` have been searched.
     scanned: usize,
@@ -103,23 +112,27 @@ impl Search {
         self.error.as_deref()
     }
 
-    /// Number of matches in what has been searched.
+    /// Number of messages that match, in what has been searched.
     pub fn count(&self) -> usize {
         self.hits.len()
     }
 
-    /// The current match, 0-based, in newest-first order.
+    /// The message of the current match, 0-based among the matching messages, newest
+    /// first.
     pub fn current(&self) -> Option<usize> {
-        self.current
+        self.current.as_ref().map(|c| c.pos)
     }
 
-    /// `3/17`, or `no matches`; empty for an empty query.
+    /// `3/17 messages` (the current match is in the 3rd of 17 matching messages, newest
+    /// first), or `no matches`; empty for an empty query.
     pub fn position(&self) -> String {
-        match (self.current, self.hits.len()) {
+        let n = self.hits.len();
+        let messages = if n == 1 { "message" } else { "messages" };
+        match &self.current {
             _ if self.query.is_empty() => String::new(),
-            (_, 0) => "no matches".to_string(),
-            (Some(i), n) => format!("{}/{n}", i + 1),
-            (None, n) => format!("{n} matches"),
+            _ if n == 0 => "no matches".to_string(),
+            Some(c) => format!("{}/{n} {messages}", c.pos + 1),
+            None => format!("{n} {messages}"),
         }
     }
 
@@ -133,28 +146,34 @@ impl Search {
         self.continuing
     }
 
-    /// The current match as (message rev, byte range).
+    /// The current match as (message rev, byte range of its display body).
     pub fn current_hit(&self) -> Option<(usize, Range<usize>)> {
-        let hit = self.hits.get(self.current?)?;
-        Some((hit.rev as usize, hit.start as usize..hit.end as usize))
+        let c = self.current.as_ref()?;
+        let rev = *self.hits.get(c.pos)?;
+        Some((rev as usize, c.range.clone()))
     }
 
-    /// Matches in the message `rev` places from the newest, in text order, each with
-    /// whether it is the current match: what the view highlights.
-    pub fn highlights(&self, rev: usize) -> Vec<(Range<usize>, bool)> {
-        let Ok(rev) = u32::try_from(rev) else {
+    /// Matches in `body`, the display body of the message `rev` places from the newest,
+    /// in text order, each with whether it is the current match: what the view
+    /// highlights. Found now, in this message only.
+    pub fn highlights(&self, rev: usize, body: &str) -> Vec<(Range<usize>, bool)> {
+        let (Some(re), Ok(r)) = (&self.matcher, u32::try_from(rev)) else {
             return Vec::new();
         };
-        let from = self.hits.partition_point(|h| h.rev < rev);
-        let to = self.hits.partition_point(|h| h.rev <= rev);
-        let mut out: Vec<(Range<usize>, bool)> = (from..to)
-            .filter_map(|i| {
-                let h = self.hits.get(i)?;
-                Some((h.start as usize..h.end as usize, Some(i) == self.current))
+        let Ok(pos) = self.hits.binary_search(&r) else {
+            return Vec::new();
+        };
+        let current = self
+            .current
+            .as_ref()
+            .filter(|c| c.pos == pos)
+            .map(|c| c.range.clone());
+        matches_in(re, body)
+            .map(|m| {
+                let is_current = current.as_ref() == Some(&m);
+                (m, is_current)
             })
-            .collect();
-        out.reverse();
-        out
+            .collect()
     }
 
     /// Closes the input line, keeping matches and position (Enter).
@@ -214,95 +233,154 @@ impl Search {
         }
     }
 
+    /// Whether `body` has a (non-empty) match. A plain query is never empty, so any match
+    /// will do and the search may stop at the first; a regex may match empty text, which
+    /// does not count.
+    fn is_hit(&self, re: &Regex, body: &str) -> bool {
+        if self.regex_mode {
+            re.find_iter(body).any(|m| !m.is_empty())
+        } else {
+            re.is_match(body)
+        }
+    }
+
     /// Searches everything loaded from scratch and picks the match nearest the origin.
     pub fn rescan(&mut self, history: &History) {
         self.compile();
         self.hits.clear();
         self.scanned = 0;
         self.scan_more(history);
-        self.select_near_origin();
+        self.select_near_origin(history);
     }
 
     /// After typing extends a plain query: only messages that matched before can match.
     fn narrow(&mut self, history: &History) {
         self.compile();
-        let Some(re) = &self.matcher else {
-            self.hits.clear();
-            self.current = None;
-            return;
-        };
         let old = std::mem::take(&mut self.hits);
-        let mut buf = Vec::new();
-        // Walk the bodies in order alongside the old hits (also in rev order): stepping
-        // through the chunks is far cheaper than looking each candidate up.
-        let mut candidates = old.iter().map(|h| h.rev).peekable();
-        for (rev, body) in history.bodies_from(0) {
-            let Some(&next) = candidates.peek() else {
-                break;
-            };
-            let Ok(rev) = u32::try_from(rev) else {
-                break;
-            };
-            if rev < next {
-                continue;
+        if let Some(re) = &self.matcher {
+            let mut hits = Vec::new();
+            for (rev, body) in history.bodies_at(old.iter().map(|&r| r as usize)) {
+                if self.is_hit(re, body) {
+                    hits.extend(u32::try_from(rev));
+                }
             }
-            while candidates.next_if(|&r| r <= rev).is_some() {}
-            find_into(re, rev, body, &mut buf, &mut self.hits);
+            self.hits = hits;
         }
-        self.select_near_origin();
+        self.select_near_origin(history);
     }
 
     /// Searches messages loaded since the last scan (older pages); returns how many new
-    /// matches were found. Existing matches and the current one stay.
+    /// matching messages were found. Existing hits and the current match stay.
     pub fn scan_more(&mut self, history: &History) -> usize {
         let before = self.hits.len();
         if let Some(re) = &self.matcher {
-            let mut buf = Vec::new();
+            let mut hits = std::mem::take(&mut self.hits);
             for (rev, body) in history.bodies_from(self.scanned) {
                 let Ok(rev) = u32::try_from(rev) else {
                     break;
                 };
-                find_into(re, rev, body, &mut buf, &mut self.hits);
+                if self.is_hit(re, body) {
+                    hits.push(rev);
+                }
             }
+            self.hits = hits;
         }
         self.scanned = history.len();
         self.hits.len() - before
     }
 
-    fn select_near_origin(&mut self) {
+    /// The matches of hit `pos`'s message, in text order.
+    fn matches_of(&self, pos: usize, history: &History) -> Vec<Range<usize>> {
+        let (Some(re), Some(&rev)) = (&self.matcher, self.hits.get(pos)) else {
+            return Vec::new();
+        };
+        history
+            .index_of_rev(rev as usize)
+            .and_then(|i| history.body(i))
+            .map_or_else(Vec::new, |body| matches_in(re, body).collect())
+    }
+
+    /// Makes a match of hit `pos`'s message current: its last one when coming from
+    /// newer messages (`n` walks up the screen), else its first.
+    fn select(&mut self, pos: usize, from_newer: bool, history: &History) {
+        let matches = self.matches_of(pos, history);
+        let range = if from_newer {
+            matches.last()
+        } else {
+            matches.first()
+        };
+        self.current = Some(Current {
+            pos,
+            range: range.cloned().unwrap_or(0..0),
+        });
+    }
+
+    fn select_near_origin(&mut self, history: &History) {
         if self.hits.is_empty() {
             self.current = None;
             return;
         }
         // The first match at or above the bottom of the view where the search began.
         let origin = self.origin.map_or(0, |a| a.rev());
-        let i = self.hits.partition_point(|h| (h.rev as usize) < origin);
-        self.current = Some(if i < self.hits.len() { i } else { 0 });
+        let i = self.hits.partition_point(|&r| (r as usize) < origin);
+        self.select(if i < self.hits.len() { i } else { 0 }, true, history);
     }
 
-    /// Moves to the next older match; `true` when it wrapped around to the newest.
-    pub fn next_older(&mut self) -> bool {
+    /// Where the current match is among its message's matches, and those matches.
+    fn within_current(&self, history: &History) -> Option<(usize, usize, Vec<Range<usize>>)> {
+        let c = self.current.as_ref()?;
+        let matches = self.matches_of(c.pos, history);
+        let k = matches.iter().position(|m| *m == c.range)?;
+        Some((c.pos, k, matches))
+    }
+
+    /// Moves to the next older match (the earlier one in the same message, else the last
+    /// of the next older matching message); `true` when it wrapped around to the newest.
+    pub fn next_older(&mut self, history: &History) -> bool {
         let n = self.hits.len();
         if n == 0 {
             return false;
         }
-        let i = self.current.map_or(0, |i| i + 1);
-        self.current = Some(i % n);
-        i >= n
+        match self.within_current(history) {
+            Some((pos, k, matches)) if k > 0 => {
+                self.current = Some(Current {
+                    pos,
+                    range: matches[k - 1].clone(),
+                });
+                false
+            }
+            _ => {
+                let i = self.current.as_ref().map_or(0, |c| c.pos + 1);
+                self.select(i % n, true, history);
+                i >= n
+            }
+        }
     }
 
-    /// Moves to the next newer match; `true` when it wrapped around to the oldest.
-    pub fn next_newer(&mut self) -> bool {
+    /// Moves to the next newer match (the later one in the same message, else the first
+    /// of the next newer matching message); `true` when it wrapped around to the oldest.
+    pub fn next_newer(&mut self, history: &History) -> bool {
         let n = self.hits.len();
         if n == 0 {
             return false;
         }
-        let (i, wrapped) = match self.current {
-            Some(0) | None => (n - 1, true),
-            Some(i) => (i - 1, false),
-        };
-        self.current = Some(i);
-        wrapped
+        match self.within_current(history) {
+            Some((pos, k, matches)) if k + 1 < matches.len() => {
+                self.current = Some(Current {
+                    pos,
+                    range: matches[k + 1].clone(),
+                });
+                false
+            }
+            _ => {
+                let (i, wrapped) = match self.current.as_ref().map(|c| c.pos) {
+                    Some(0) | None => (n - 1, true),
+                    Some(i) => (i - 1, false),
+                };
+                self.select(i, false, history);
+                wrapped
+            }
+        }
     }
 
     /// Starts continuing into older history; the app fetches pages until a new match or
@@ -326,9 +404,9 @@ impl Search {
 
     /// While continuing: moves to the first match found since it started, if any, and
     /// stops. `true` when one was found.
-    pub fn take_continued_match(&mut self) -> bool {
+    pub fn take_continued_match(&mut self, history: &History) -> bool {
         if self.continuing.is_some() && self.hits.len() > self.continue_from {
-            self.current = Some(self.continue_from);
+            self.select(self.continue_from, true, history);
             self.continuing = None;
             return true;
         }
@@ -336,19 +414,11 @@ impl Search {
     }
 }
 
-/// Appends the non-empty matches of `re` in `body` as hits of message `rev`, last first.
-fn find_into(re: &Regex, rev: u32, body: &str, buf: &mut Vec<Hit>, out: &mut Vec<Hit>) {
-    buf.clear();
-    for m in re.find_iter(body) {
-        if m.is_empty() {
-            continue;
-        }
-        // Bodies are capped near 64 KiB, so offsets fit; skip rather than wrap if not.
-        if let (Ok(start), Ok(end)) = (u32::try_from(m.start()), u32::try_from(m.end())) {
-            buf.push(Hit { rev, start, end });
-        }
-    }
-    out.extend(buf.drain(..).rev());
+/// The non-empty matches of `re` in `body`, in text order.
+fn matches_in<'a>(re: &'a Regex, body: &'a str) -> impl Iterator<Item = Range<usize>> + 'a {
+    re.find_iter(body)
+        .filter(|m| !m.is_empty())
+        .map(|m| m.range())
 }
 
 #[cfg(test)]
@@ -398,23 +468,48 @@ mod tests {
         s
     }
 
+    /// The display body of the message `rev` places from the newest.
+    fn body(h: &History, rev: usize) -> &str {
+        h.body(h.index_of_rev(rev).unwrap()).unwrap()
+    }
+
     #[test]
     fn matches_go_newest_first_and_up_the_screen() {
         let h = history(&["ab ab", "xx", "AB"]);
         let mut s = search(&h, "ab");
-        assert_eq!(s.count(), 3);
+        assert_eq!(s.count(), 2, "two messages match");
+        assert_eq!(s.position(), "1/2 messages");
         // Newest message (rev 0) first, then the older one's later match first.
         assert_eq!(s.current_hit(), Some((0, 0..2)));
-        assert!(!s.next_older());
+        assert!(!s.next_older(&h));
         assert_eq!(s.current_hit(), Some((2, 3..5)));
-        assert!(!s.next_older());
+        assert_eq!(s.position(), "2/2 messages");
+        assert!(!s.next_older(&h));
         assert_eq!(s.current_hit(), Some((2, 0..2)));
-        assert!(s.next_older(), "wrapped");
-        assert_eq!(s.position(), "1/3");
-        assert!(s.next_newer(), "wrapped the other way");
-        assert_eq!(s.position(), "3/3");
-        let hl = s.highlights(2);
-        assert_eq!(hl, vec![(0..2, true), (3..5, false)]);
+        assert_eq!(s.position(), "2/2 messages", "same message");
+        assert_eq!(
+            s.highlights(2, body(&h, 2)),
+            vec![(0..2, true), (3..5, false)]
+        );
+        assert!(s.next_older(&h), "wrapped");
+        assert_eq!(s.current_hit(), Some((0, 0..2)));
+        assert_eq!(s.position(), "1/2 messages");
+        assert_eq!(s.highlights(0, body(&h, 0)), vec![(0..2, true)]);
+        assert_eq!(s.highlights(1, body(&h, 1)), vec![], "no match in xx");
+        // N enters an older message at its first match and walks down through it.
+        assert!(s.next_newer(&h), "wrapped the other way");
+        assert_eq!(s.current_hit(), Some((2, 0..2)));
+        assert!(!s.next_newer(&h));
+        assert_eq!(s.current_hit(), Some((2, 3..5)));
+        assert_eq!(
+            s.highlights(2, body(&h, 2)),
+            vec![(0..2, false), (3..5, true)]
+        );
+        assert!(!s.next_newer(&h));
+        assert_eq!(s.current_hit(), Some((0, 0..2)));
+        assert_eq!(s.position(), "1/2 messages");
+        let one = search(&h, "xx");
+        assert_eq!(one.position(), "1/1 message");
     }
 
     #[test]
@@ -422,7 +517,13 @@ mod tests {
         let h = history(&["Straße", "STRASSE", "ΣΟΦΙΑ", "Kelvin \u{212A}"]);
         assert_eq!(search(&h, "straße").count(), 1, "ß does not fold to ss");
         assert_eq!(search(&h, "σοφια").count(), 1);
-        assert_eq!(search(&h, "k").count(), 2, "the Kelvin sign folds to k");
+        let s = search(&h, "k");
+        assert_eq!(s.count(), 1, "one message");
+        assert_eq!(
+            s.highlights(0, body(&h, 0)),
+            vec![(0..1, false), (7..10, true)],
+            "the Kelvin sign (3 bytes) folds to k"
+        );
     }
 
     #[test]
@@ -451,6 +552,18 @@ mod tests {
         }
         assert_eq!(s.count(), 0, "empty matches are not matches");
         assert!(s.error().is_none());
+        s.pop(&h);
+        s.push('?', &h);
+        assert_eq!(s.count(), 0, "x? only matches empty text");
+        s.push('b', &h);
+        assert_eq!(s.query(), "x?b");
+        assert_eq!(s.count(), 1, "x? then b: a non-empty match");
+        assert_eq!(s.highlights(0, body(&h, 0)), vec![(1..2, true)]);
+        assert_eq!(s.current_hit(), Some((0, 1..2)));
+        s.pop(&h);
+        s.pop(&h);
+        s.push('*', &h);
+        assert_eq!(s.query(), "x*");
         s.push('(', &h);
         assert!(s.error().is_some());
         assert_eq!(s.position(), "no matches");
