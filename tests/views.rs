@@ -684,3 +684,40 @@ fn a_paste_types_into_the_search_input_without_controls() {
     let query = app.search().map(|s| s.query().to_string());
     assert_eq!(query.as_deref(), Some("dep loy[2J"));
 }
+
+#[test]
+fn a_narrow_list_drops_the_time_and_pin_before_the_unread_count() {
+    let g = ChatType::Group;
+    let mut app = App::new(120, 40, TimeZone::UTC);
+    let fx = app.start();
+    let id = request_id(&fx).expect("the list is requested at start");
+    let last = text_message(1, "bob", "engineering-all", g, NOW - 400 * DAY, "hi");
+    send(
+        &mut app,
+        Event::ConversationPage {
+            request_id: id,
+            result: Ok(ConversationPage {
+                conversations: vec![conversation("engineering-all", g, 1350, true, last)],
+                next_cursor: None,
+            }),
+        },
+    );
+    let wide = screen(&app, 120, 40);
+    let row = wide
+        .lines()
+        .find(|l| l.contains("engineering-all"))
+        .unwrap_or("");
+    assert!(
+        row.contains("📌") && row.contains("99+") && row.contains("2023-"),
+        "{row}"
+    );
+    // At 80 columns the list pane cannot hold the name, the pin, the count and the time.
+    send(&mut app, Event::Resize(80, 24));
+    let narrow = screen(&app, 80, 24);
+    let row = narrow
+        .lines()
+        .find(|l| l.contains("engineeri"))
+        .unwrap_or("");
+    assert!(row.contains("99+"), "the unread count stays: {row}");
+    assert!(!row.contains("2023-"), "the date goes first: {row}");
+}

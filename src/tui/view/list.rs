@@ -102,35 +102,42 @@ fn item_lines(
         .map(|m| relative_time(m.time, ctx.now_ms, app.time_zone()))
         .unwrap_or_default();
     let badge = (c.unread > 0).then(|| unread_badge(c.unread));
-    let mut right: Vec<Span<'static>> = Vec::new();
-    let mut right_width = 0;
-    let mut add = |right: &mut Vec<Span<'static>>, s: String, style: Style| {
-        right_width += text::width(&s) + 1;
-        right.push(Span::raw(" "));
-        right.push(Span::styled(s, style));
-    };
+    // In display order; when space runs short the time goes first, then the pin, and the
+    // unread count last, since it is what the list is for.
+    let mut pieces: Vec<(u8, String, Style)> = Vec::new();
     if c.pinned {
-        add(&mut right, "📌".to_string(), Style::new());
+        pieces.push((1, "📌".to_string(), Style::new()));
     }
     if let Some(b) = badge {
-        add(
-            &mut right,
-            b,
-            Style::new()
-                .fg(Color::Black)
-                .bg(Color::Yellow)
-                .add_modifier(Modifier::BOLD),
-        );
+        let style = Style::new()
+            .fg(Color::Black)
+            .bg(Color::Yellow)
+            .add_modifier(Modifier::BOLD);
+        pieces.push((2, b, style));
     }
     if !time.is_empty() {
-        add(&mut right, time, dim());
+        pieces.push((0, time, dim()));
     }
     let prefix = 3; // gutter, marker, space
     let min_name = 6;
-    if prefix + min_name + right_width > width {
-        right.clear();
-        right_width = 0;
+    let width_of = |pieces: &[(u8, String, Style)]| -> usize {
+        pieces.iter().map(|(_, s, _)| text::width(s) + 1).sum()
+    };
+    while !pieces.is_empty() && prefix + min_name + width_of(&pieces) > width {
+        if let Some(least) = pieces
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (keep, _, _))| *keep)
+            .map(|(i, _)| i)
+        {
+            pieces.remove(least);
+        }
     }
+    let right_width = width_of(&pieces);
+    let right: Vec<Span<'static>> = pieces
+        .into_iter()
+        .flat_map(|(_, s, style)| [Span::raw(" "), Span::styled(s, style)])
+        .collect();
     let name_max = width.saturating_sub(prefix + right_width);
     let name = text::one_line(&c.id, name_max);
     let pad = width.saturating_sub(prefix + text::width(&name) + right_width);
