@@ -155,3 +155,83 @@ fn a_login_failure_is_one_clear_line_before_any_ui() {
     assert!(!text.contains("not-the-password"), "{text}");
     assert!(!term.with_screen(|p| p.screen().alternate_screen()));
 }
+
+/// A deployment whose history endpoint stalls for 30 s: login and the list answer at once.
+/// Returns its base URL; the server lives on its own thread until the test process ends.
+fn stalling_deployment() -> String {
+    use axum::Json;
+    use axum::routing::{get, post};
+    use serde_json::json;
+
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(async move {
+            let app = axum::Router::new()
+                .route(
+                    "/a/b/token",
+                    post(|| async { Json(json!({"access_token": "t0k3n", "expires_in": 3600})) }),
+                )
+                .route(
+                    "/a/b/sdk/user/u/user_channels/list",
+                    get(|| async {
+                        Json(json!({"data": {"cursor": "", "channel_infos": [{
+                            "session_to": "stalled-peer", "session_type": "chat",
+                            "is_top": false, "unread_num": 3, "marks": [], "meta": {}
+                        }]}}))
+                    }),
+                )
+                .route(
+                    "/a/b/users/u/messageroaming",
+                    post(|| async {
+                        tokio::time::sleep(Duration::from_secs(30)).await;
+                        Json(json!({"data": {"msgs": [], "next_key": "", "is_last": true}}))
+                    }),
+                );
+            let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                .await
+                .expect("bind loopback");
+            let addr = listener.local_addr().expect("address");
+            tx.send(format!("http://{addr}"))
+                .expect("hand over the address");
+            axum::serve(listener, app).await.expect("serve");
+        });
+    });
+    rx.recv_timeout(Duration::from_secs(10))
+        .expect("server started")
+}
+
+#[test]
+fn input_stays_answered_while_the_server_stalls() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let base = stalling_deployment();
+    let mut term = Pty::spawn(
+        &["--api-url", &base, "--appkey", "a#b", "--user", "u"],
+        100,
+        30,
+        cache.path(),
+        &[("ROAM_PASSWORD", "pw")],
+    );
+    term.wait_for("the list", WAIT, |s| s.contains("stalled-peer"));
+    term.send(b"\r");
+    term.wait_for("the history request in flight", WAIT, |s| {
+        s.contains("loading")
+    });
+    // The request hangs for 30 s; the help overlay still opens and closes at once.
+    term.send(b"?");
+    term.wait_for("the help overlay", Duration::from_secs(5), |s| {
+        s.contains("quit")
+    });
+    term.send(b"\x1b");
+    term.send(b"\t");
+    term.send(b"q");
+    let started = std::time::Instant::now();
+    let status = term
+        .wait_exit(Duration::from_secs(10))
+        .expect("q quits while the request hangs");
+    assert!(status.success());
+    assert!(started.elapsed() < Duration::from_secs(10));
+}
