@@ -49,6 +49,15 @@ pub async fn run<S: Source>(source: S, notices: Vec<String>) -> anyhow::Result<(
         }
     };
     let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
+    // Before anything is loaded: sanitized text depends on how this terminal draws emoji.
+    if let Some(whole) = super::terminal::emoji_sequences_drawn_whole() {
+        super::text::set_emoji_sequences(whole);
+        tracing::info!(emoji_sequences_drawn_whole = whole, "terminal probed");
+    }
+    guard
+        .terminal
+        .clear()
+        .context("cannot clear the terminal")?;
     let tz = TimeZone::try_system().unwrap_or(TimeZone::UTC);
     let result = event_loop(
         &mut guard.terminal,

@@ -87,3 +87,27 @@ fn install_panic_hook() {
         }));
     });
 }
+
+/// Asks the terminal how wide it draws emoji sequences: each probe is printed at the top
+/// left and the cursor position read back (a DSR query). `Some(true)` when every one is two
+/// columns as Unicode says, `Some(false)` when one is drawn wider (its parts one by one),
+/// `None` when the terminal does not answer. Call it on the alternate screen, before the
+/// first frame, and clear the screen after.
+pub fn emoji_sequences_drawn_whole() -> Option<bool> {
+    // A ZWJ family, a skin tone and an emoji variation selector: three separate features
+    // terminals gained at different times.
+    const PROBES: [&str; 3] = [
+        "\u{1F469}\u{200D}\u{1F469}\u{200D}\u{1F467}",
+        "\u{1F44D}\u{1F3FD}",
+        "\u{2764}\u{FE0F}",
+    ];
+    let mut stdout = io::stdout();
+    for probe in PROBES {
+        execute!(stdout, cursor::MoveTo(0, 0), crossterm::style::Print(probe)).ok()?;
+        let (column, _) = cursor::position().ok()?;
+        if column != 2 {
+            return Some(false);
+        }
+    }
+    Some(true)
+}

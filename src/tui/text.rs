@@ -44,6 +44,7 @@
 use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use unicode_segmentation::UnicodeSegmentation;
 
@@ -59,6 +60,27 @@ pub const MESSAGE_CAP: usize = 64 * 1024;
 
 /// Tab stops are every this many columns.
 pub const TAB_WIDTH: usize = 4;
+
+/// Whether the terminal draws emoji sequences (ZWJ families, skin tones, VS16) as one
+/// two-column glyph, as Unicode says. Some terminals (tmux 3.3, older emulators) draw each
+/// part on its own, which would shift the rest of the row; for them the sequences are split
+/// into their parts before any widget sees them. Set once at start-up from a probe.
+static EMOJI_SEQUENCES: AtomicBool = AtomicBool::new(true);
+
+/// Tells sanitizing whether the terminal draws emoji sequences as one glyph (the default).
+pub fn set_emoji_sequences(supported: bool) {
+    EMOJI_SEQUENCES.store(supported, Ordering::Relaxed);
+}
+
+/// Whether emoji sequences are kept whole (see [`set_emoji_sequences`]).
+pub fn emoji_sequences() -> bool {
+    EMOJI_SEQUENCES.load(Ordering::Relaxed)
+}
+
+/// Whether `c` is something an emoji ZWJ sequence joins: a pictograph or a modifier.
+fn is_emoji_part(c: char) -> bool {
+    matches!(c, '\u{2600}'..='\u{27BF}' | '\u{2B00}'..='\u{2BFF}' | '\u{1F000}'..='\u{1FAFF}')
+}
 
 /// Shown in front of a zero-width character that would otherwise start a line.
 const DOTTED_CIRCLE: char = '\u{25CC}';
@@ -197,6 +219,12 @@ impl<'a> Out<'a> {
 /// The shared sanitizer. Stops once the output reaches `cap` bytes (at a
 /// character boundary) and then appends a marker saying so.
 fn sanitize_with(s: &str, mode: Mode, cap: usize) -> Cow<'_, str> {
+    sanitize_for(s, mode, cap, emoji_sequences())
+}
+
+/// [`sanitize_with`] for a terminal that does (`sequences`) or does not draw emoji
+/// sequences as one glyph.
+fn sanitize_for(s: &str, mode: Mode, cap: usize, sequences: bool) -> Cow<'_, str> {
     // Fast path: printable ASCII (and LF in bodies) needs nothing, and most
     // chat text is like that. This loop vectorizes well.
     let newline_ok = mode == Mode::Message;
@@ -227,6 +255,16 @@ fn sanitize_with(s: &str, mode: Mode, cap: usize) -> Cow<'_, str> {
             break;
         }
         match classify(c) {
+            // On a terminal that draws the parts of an emoji sequence one by one, the
+            // joiners, skin tones and emoji variation selectors go, leaving each pictograph
+            // as wide on screen as it is measured here.
+            Action::Keep
+                if !sequences
+                    && (matches!(c, '\u{1F3FB}'..='\u{1F3FF}' | '\u{FE0F}')
+                        || (c == '\u{200D}' && prev.is_some_and(is_emoji_part))) =>
+            {
+                out.owned();
+            }
             Action::Keep => {
                 if matches!(prev, None | Some('\n')) && !c.is_ascii() && c.width() == Some(0) {
                     out.owned().push(DOTTED_CIRCLE);
@@ -1186,5 +1224,23 @@ mod tests {
                 prop_assert_eq!(x, line.width, "{:?}", line.as_str(&clean));
             }
         }
+    }
+
+    #[test]
+    fn emoji_sequences_split_into_parts_for_terminals_that_draw_them_apart() {
+        let split = |s: &str| sanitize_for(s, Mode::Message, MESSAGE_CAP, false).into_owned();
+        assert_eq!(split("👩\u{200D}👩\u{200D}👧"), "👩👩👧");
+        assert_eq!(split("👍🏽 ok"), "👍 ok");
+        assert_eq!(split("👨🏽\u{200D}💻"), "👨💻");
+        assert_eq!(split("❤\u{FE0F}\u{200D}🔥"), "❤🔥");
+        assert_eq!(split("🙇\u{200D}♀\u{FE0F}"), "🙇♀");
+        // A joiner between letters (Indic conjuncts, Persian) is not an emoji's: it stays.
+        assert_eq!(split("क्\u{200D}ष"), "क्\u{200D}ष");
+        // Measured as the parts the terminal draws, one cluster each.
+        assert_eq!(width(&split("👩\u{200D}👩\u{200D}👧")), 6);
+        // Terminals that draw sequences whole keep them whole.
+        let whole = sanitize_for("👍🏽", Mode::Message, MESSAGE_CAP, true);
+        assert_eq!(whole, "👍🏽");
+        assert_eq!(width(&whole), 2);
     }
 }

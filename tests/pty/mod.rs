@@ -56,7 +56,7 @@ pub fn emulator(cols: u16, rows: u16) -> vt100::Parser<TerminalRequests> {
 /// The real binary in a pseudo-terminal.
 pub struct Pty {
     master: Box<dyn MasterPty + Send>,
-    writer: Box<dyn Write + Send>,
+    writer: Arc<Mutex<Box<dyn Write + Send>>>,
     child: Box<dyn Child + Send + Sync>,
     screen: Arc<Mutex<vt100::Parser<TerminalRequests>>>,
     raw: Arc<Mutex<Vec<u8>>>,
@@ -85,18 +85,33 @@ impl Pty {
         let child = pair.slave.spawn_command(cmd).expect("start roam");
         drop(pair.slave);
         let mut reader = pair.master.try_clone_reader().expect("pty reader");
-        let writer = pair.master.take_writer().expect("pty writer");
+        let writer = Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
         let screen = Arc::new(Mutex::new(emulator(cols, rows)));
         let raw = Arc::new(Mutex::new(Vec::new()));
-        let (screen2, raw2) = (screen.clone(), raw.clone());
+        let (screen2, raw2, answers) = (screen.clone(), raw.clone(), writer.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 16384];
             loop {
                 match reader.read(&mut buf) {
                     Ok(0) | Err(_) => break,
                     Ok(n) => {
-                        screen2.lock().unwrap().process(&buf[..n]);
                         raw2.lock().unwrap().extend_from_slice(&buf[..n]);
+                        // Answer cursor position queries (DSR) as a terminal does, from
+                        // the emulator's cursor at the moment of the query.
+                        let mut rest = &buf[..n];
+                        while let Some(at) = find(rest, b"\x1b[6n") {
+                            let (before, after) = rest.split_at(at + 4);
+                            let mut parser = screen2.lock().unwrap();
+                            parser.process(before);
+                            let (row, col) = parser.screen().cursor_position();
+                            drop(parser);
+                            let answer = format!("\x1b[{};{}R", row + 1, col + 1);
+                            let mut w = answers.lock().unwrap();
+                            let _ = w.write_all(answer.as_bytes());
+                            let _ = w.flush();
+                            rest = after;
+                        }
+                        screen2.lock().unwrap().process(rest);
                     }
                 }
             }
@@ -112,8 +127,9 @@ impl Pty {
 
     /// Types bytes (keys) into the terminal.
     pub fn send(&mut self, bytes: &[u8]) {
-        self.writer.write_all(bytes).expect("write to pty");
-        self.writer.flush().expect("flush pty");
+        let mut writer = self.writer.lock().unwrap();
+        writer.write_all(bytes).expect("write to pty");
+        writer.flush().expect("flush pty");
     }
 
     /// The screen as text, one line per row.
@@ -178,6 +194,11 @@ impl Pty {
     pub fn pid(&self) -> Option<u32> {
         self.child.process_id()
     }
+}
+
+/// Where `needle` starts in `haystack`.
+fn find(haystack: &[u8], needle: &[u8]) -> Option<usize> {
+    haystack.windows(needle.len()).position(|w| w == needle)
 }
 
 impl Drop for Pty {
