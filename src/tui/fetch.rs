@@ -184,11 +184,27 @@ mod client_source {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::sync::Mutex;
     use std::time::Duration;
 
     use super::*;
+
+    /// A list page holding one empty single chat with `bob`: the fake sources' answer.
+    pub(crate) fn bob_only() -> ConversationPage {
+        ConversationPage {
+            conversations: vec![Conversation {
+                id: "bob".into(),
+                kind: ChatType::Single,
+                unread: 0,
+                pinned: false,
+                pinned_at: None,
+                marks: Vec::new(),
+                last_message: None,
+            }],
+            next_cursor: None,
+        }
+    }
     use crate::protocol::{ChatType, Conversation};
     use crate::tui::app::ConversationKey;
 
@@ -211,18 +227,7 @@ mod tests {
             if cursor == "broken" {
                 return Err(FetchError::new("HTTP 503", true));
             }
-            Ok(ConversationPage {
-                conversations: vec![Conversation {
-                    id: "bob".into(),
-                    kind: ChatType::Single,
-                    unread: 0,
-                    pinned: false,
-                    pinned_at: None,
-                    marks: Vec::new(),
-                    last_message: None,
-                }],
-                next_cursor: None,
-            })
+            Ok(bob_only())
         }
 
         async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, FetchError> {

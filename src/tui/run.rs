@@ -212,7 +212,7 @@ mod tests {
     use tokio::sync::Notify;
 
     use super::*;
-    use crate::protocol::{ChatType, Conversation, ConversationPage, HistoryPage, HistoryQuery};
+    use crate::protocol::{ConversationPage, HistoryPage, HistoryQuery};
     use crate::tui::app::FetchError;
 
     /// One conversation whose history never answers. Tells the test when the list has
@@ -229,18 +229,7 @@ mod tests {
             _cursor: &str,
             _limit: u32,
         ) -> Result<ConversationPage, FetchError> {
-            let page = ConversationPage {
-                conversations: vec![Conversation {
-                    id: "bob".into(),
-                    kind: ChatType::Single,
-                    unread: 0,
-                    pinned: false,
-                    pinned_at: None,
-                    marks: Vec::new(),
-                    last_message: None,
-                }],
-                next_cursor: None,
-            };
+            let page = crate::tui::fetch::tests::bob_only();
             // No await between this and the answer being sent to the event loop.
             self.listed.notify_one();
             Ok(page)
