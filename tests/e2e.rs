@@ -85,28 +85,121 @@ fn browse_scroll_back_three_pages_search_and_quit_restores_the_terminal() {
     });
 }
 
+/// Sends `signal` (a `kill` name such as `TERM`) to the process.
+fn kill(pid: u32, signal: &str) {
+    let sent = std::process::Command::new("kill")
+        .args([&format!("-{signal}"), &pid.to_string()])
+        .status()
+        .expect("run kill");
+    assert!(sent.success(), "kill -{signal}");
+}
+
+/// Whether the terminal is back as the shell left it: main screen, cursor shown, no mouse
+/// reporting, no bracketed paste.
+fn assert_restored(term: &Pty, after: &str) {
+    term.with_screen(|p| {
+        let screen = p.screen();
+        assert!(
+            !screen.alternate_screen(),
+            "{after}: still on the alternate screen"
+        );
+        assert!(!screen.hide_cursor(), "{after}: cursor still hidden");
+        assert!(
+            !screen.bracketed_paste(),
+            "{after}: bracketed paste still on"
+        );
+        assert_eq!(
+            screen.mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None,
+            "{after}: mouse reporting still on"
+        );
+    });
+}
+
 #[test]
-fn sigterm_restores_the_terminal() {
+fn every_ending_signal_restores_the_terminal() {
+    for signal in ["TERM", "HUP", "INT", "QUIT"] {
+        let cache = tempfile::tempdir().expect("temp dir");
+        let mut term = Pty::spawn(&[], 100, 30, cache.path(), &[]);
+        term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
+        assert!(term.with_screen(|p| p.screen().alternate_screen()));
+        kill(term.pid().expect("pid"), signal);
+        term.wait_exit(Duration::from_secs(10))
+            .unwrap_or_else(|| panic!("roam exits on SIG{signal}"));
+        assert_restored(&term, &format!("SIG{signal}"));
+    }
+}
+
+/// The process state letter from /proc: `T` when stopped.
+fn process_state(pid: u32) -> Option<char> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    // The command name is in parentheses and may hold spaces: the state follows the last ')'.
+    stat.rsplit_once(')')?.1.trim_start().chars().next()
+}
+
+#[test]
+fn a_stop_gives_the_terminal_back_and_continuing_takes_it_again() {
     let cache = tempfile::tempdir().expect("temp dir");
     let mut term = Pty::spawn(&[], 100, 30, cache.path(), &[]);
     term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
-    assert!(term.with_screen(|p| p.screen().alternate_screen()));
     let pid = term.pid().expect("pid");
-    let killed = std::process::Command::new("kill")
-        .args(["-TERM", &pid.to_string()])
-        .status()
-        .expect("run kill");
-    assert!(killed.success());
-    term.wait_exit(Duration::from_secs(10))
-        .expect("roam exits on SIGTERM");
-    term.with_screen(|p| {
-        assert!(!p.screen().alternate_screen());
-        assert!(!p.screen().hide_cursor());
-        assert_eq!(
-            p.screen().mouse_protocol_mode(),
-            vt100::MouseProtocolMode::None
-        );
+    kill(pid, "TSTP");
+    let start = std::time::Instant::now();
+    while process_state(pid) != Some('T') {
+        assert!(start.elapsed() < WAIT, "roam did not stop on SIGTSTP");
+        std::thread::sleep(Duration::from_millis(30));
+    }
+    assert_restored(&term, "SIGTSTP");
+    // The shell writes while roam is stopped; continuing must draw over all of it.
+    term.with_screen_mut(|p| p.process(b"\x1b[2J\x1b[Hshell$ fg"));
+    kill(pid, "CONT");
+    let back = term.wait_for("the list drawn again", WAIT, |s| {
+        s.contains("team-roam") && !s.contains("shell$")
     });
+    assert!(
+        term.with_screen(|p| p.screen().alternate_screen()),
+        "{back}"
+    );
+    // And it still answers keys.
+    term.send(b"?");
+    term.wait_for("the help overlay", WAIT, |s| s.contains("quit"));
+    term.send(b"\x1bq");
+    assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+    assert_restored(&term, "q after a stop");
+}
+
+#[test]
+fn a_terminal_that_never_answers_the_cursor_query_still_gets_the_browser() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut term = Pty::spawn_with(&[], 100, 30, cache.path(), &[], false);
+    term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
+    term.send(b"q");
+    let status = term.wait_exit(Duration::from_secs(10)).expect("exits");
+    assert!(status.success(), "{status:?}");
+    // One unanswered question, then roam stopped asking.
+    let raw = term.raw();
+    let asked = raw.windows(4).filter(|w| w == b"\x1b[6n").count();
+    assert_eq!(asked, 1, "cursor queries sent");
+}
+
+#[test]
+fn the_emoji_setting_skips_the_terminal_probe() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut term = Pty::spawn(
+        &[],
+        100,
+        30,
+        cache.path(),
+        &[("ROAM_EMOJI_SEQUENCES", "parts")],
+    );
+    term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
+    term.send(b"q");
+    assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+    let raw = term.raw();
+    assert!(
+        !raw.windows(4).any(|w| w == b"\x1b[6n"),
+        "the terminal was asked"
+    );
 }
 
 #[test]

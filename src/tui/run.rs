@@ -4,16 +4,16 @@
 //! crossterm EventStream ─┐
 //! fetch task answers ────┼─> App::update ─> effects: Fetch → fetch task, Quit → leave
 //! render tick (250 ms) ──┤                 frame drawn when something changed
-//! SIGTERM / SIGHUP ──────┘─> leave
+//! signals ───────────────┘─> SIGTERM, SIGHUP, SIGINT, SIGQUIT: leave;
+//!                            SIGTSTP: give the terminal back, stop, redraw when continued
 //! ```
 //! The loop never awaits the network: requests are handed to the fetch task over a
 //! channel that never blocks, and answers arrive as events like key presses do. The
 //! terminal is restored by [`TerminalGuard`] on every way out: return, error, panic (its
-//! hook) and the signals (they end the loop, then the guard drops).
+//! hook) and the signals (they end the loop, then the guard drops). In raw mode Ctrl-c and
+//! Ctrl-z are keys, not signals; the signals come from `kill` and the like.
 
-use std::future::Future;
 use std::io;
-use std::pin::pin;
 use std::time::Duration;
 
 use anyhow::{Context, anyhow};
@@ -23,6 +23,7 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
+use tokio::sync::mpsc;
 use tokio::time::MissedTickBehavior;
 
 use super::app::{App, Effect, Event};
@@ -36,24 +37,24 @@ pub const TICK: Duration = Duration::from_millis(250);
 /// The most characters of one paste typed into the search input.
 const PASTE_LIMIT: usize = 256;
 
+/// What a signal asks of the event loop.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Interrupt {
+    /// Leave, restoring the terminal: SIGTERM, SIGHUP, SIGINT, SIGQUIT.
+    Quit,
+    /// Give the terminal back and stop until continued, then redraw: SIGTSTP.
+    Suspend,
+}
+
 /// Runs the browser over `source` in the real terminal until the person quits or a signal
 /// arrives. `notices` are shown in the status line until the first key press.
 pub async fn run<S: Source>(source: S, notices: Vec<String>) -> anyhow::Result<()> {
-    use tokio::signal::unix::{SignalKind, signal};
-    let mut sigterm = signal(SignalKind::terminate()).context("cannot watch SIGTERM")?;
-    let mut sighup = signal(SignalKind::hangup()).context("cannot watch SIGHUP")?;
-    let shutdown = async move {
-        tokio::select! {
-            _ = sigterm.recv() => {}
-            _ = sighup.recv() => {}
-        }
-    };
+    let interrupts = watch_signals()?;
     let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
     // Before anything is loaded: sanitized text depends on how this terminal draws emoji.
-    if let Some(whole) = super::terminal::emoji_sequences_drawn_whole() {
-        super::text::set_emoji_sequences(whole);
-        tracing::info!(emoji_sequences_drawn_whole = whole, "terminal probed");
-    }
+    let probe = super::terminal::emoji_sequences_drawn_whole();
+    super::text::set_emoji_sequences(probe.whole());
+    tracing::info!(?probe, "emoji sequences");
     guard
         .terminal
         .clear()
@@ -65,30 +66,63 @@ pub async fn run<S: Source>(source: S, notices: Vec<String>) -> anyhow::Result<(
         fetch::spawn(source),
         notices,
         tz,
-        shutdown,
+        interrupts,
+        &mut super::terminal::suspend,
     )
     .await;
     drop(guard);
     result
 }
 
+/// Turns the catchable signals that end or stop a terminal program into [`Interrupt`]s.
+/// Catching them is what lets the terminal be restored: their default actions would end
+/// or stop the process with raw mode, the alternate screen and mouse reporting still on.
+fn watch_signals() -> anyhow::Result<mpsc::UnboundedReceiver<Interrupt>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = mpsc::unbounded_channel();
+    let watched = [
+        (SignalKind::terminate(), "SIGTERM", Interrupt::Quit),
+        (SignalKind::hangup(), "SIGHUP", Interrupt::Quit),
+        (SignalKind::interrupt(), "SIGINT", Interrupt::Quit),
+        (SignalKind::quit(), "SIGQUIT", Interrupt::Quit),
+        (
+            // tokio names only the common signals.
+            SignalKind::from_raw(rustix::process::Signal::TSTP.as_raw()),
+            "SIGTSTP",
+            Interrupt::Suspend,
+        ),
+    ];
+    for (kind, name, interrupt) in watched {
+        let mut stream = signal(kind).with_context(|| format!("cannot watch {name}"))?;
+        let tx = tx.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if tx.send(interrupt).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    Ok(rx)
+}
+
 /// The loop itself, over any backend and event stream, so tests can drive it with a
 /// `TestBackend` and a stream of synthetic events. Returns when the state asks to quit,
-/// the event stream ends, or `shutdown` completes.
-pub async fn event_loop<B, E, F>(
+/// the event stream ends, or an [`Interrupt::Quit`] arrives; on [`Interrupt::Suspend`] it
+/// calls `suspend` (which returns once the process is continued) and redraws everything.
+pub async fn event_loop<B, E>(
     terminal: &mut Terminal<B>,
     mut events: E,
     mut fetch: FetchHandle,
     notices: Vec<String>,
     tz: TimeZone,
-    shutdown: F,
+    mut interrupts: mpsc::UnboundedReceiver<Interrupt>,
+    suspend: &mut dyn FnMut() -> io::Result<()>,
 ) -> anyhow::Result<()>
 where
     B: Backend,
     E: Stream<Item = io::Result<TermEvent>> + Unpin,
-    F: Future<Output = ()>,
 {
-    let mut shutdown = pin!(shutdown);
     let size = terminal
         .size()
         .map_err(|e| anyhow!("cannot read the terminal size: {e}"))?;
@@ -126,7 +160,17 @@ where
         }
         let mut quit = false;
         tokio::select! {
-            () = &mut shutdown => return Ok(()),
+            Some(interrupt) = interrupts.recv() => match interrupt {
+                Interrupt::Quit => return Ok(()),
+                Interrupt::Suspend => {
+                    suspend().context("cannot take the terminal back after a stop")?;
+                    // The screen holds whatever the shell drew meanwhile.
+                    terminal
+                        .clear()
+                        .map_err(|e| anyhow!("cannot clear the terminal: {e}"))?;
+                    dirty = true;
+                }
+            },
             event = events.next() => {
                 let Some(event) = event else { return Ok(()) };
                 let event = event.context("cannot read terminal events")?;
@@ -203,6 +247,8 @@ pub fn translate(event: TermEvent, app: &App) -> Vec<Event> {
 
 #[cfg(test)]
 mod tests {
+    use std::cell::{Cell, RefCell};
+    use std::rc::Rc;
     use std::sync::Arc;
     use std::time::Duration;
 
@@ -274,6 +320,7 @@ mod tests {
             let _ = tx.unbounded_send(key('q'));
             tx
         };
+        let mut never_stopped = || Ok(());
         let (result, _tx) = tokio::join!(
             event_loop(
                 &mut terminal,
@@ -281,7 +328,8 @@ mod tests {
                 fetch::spawn(fake),
                 vec!["demo server on 127.0.0.1".into()],
                 TimeZone::UTC,
-                std::future::pending(),
+                mpsc::unbounded_channel().1,
+                &mut never_stopped,
             ),
             driver
         );
@@ -296,10 +344,11 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn shutdown_and_the_end_of_input_leave_the_loop() {
+    async fn a_quit_signal_and_the_end_of_input_leave_the_loop() {
         let mut terminal = Terminal::new(TestBackend::new(40, 10)).expect("test terminal");
         let (_tx, rx) = fmpsc::unbounded::<io::Result<TermEvent>>();
-        let stop = tokio::time::sleep(Duration::from_millis(100));
+        let (signals, interrupts) = mpsc::unbounded_channel();
+        signals.send(Interrupt::Quit).expect("send");
         let done = tokio::time::timeout(
             Duration::from_secs(5),
             event_loop(
@@ -308,7 +357,8 @@ mod tests {
                 fetch::spawn(Fake::default()),
                 Vec::new(),
                 TimeZone::UTC,
-                stop,
+                interrupts,
+                &mut || Ok(()),
             ),
         )
         .await;
@@ -324,11 +374,132 @@ mod tests {
                 fetch::spawn(Fake::default()),
                 Vec::new(),
                 TimeZone::UTC,
-                std::future::pending(),
+                mpsc::unbounded_channel().1,
+                &mut || Ok(()),
             ),
         )
         .await;
         assert!(matches!(done, Ok(Ok(()))), "{done:?}");
+    }
+
+    /// A test screen the "shell" can scribble on while roam is stopped.
+    #[derive(Clone)]
+    struct SharedScreen(Rc<RefCell<TestBackend>>);
+
+    impl SharedScreen {
+        fn scribble(&self) {
+            let mut backend = self.0.borrow_mut();
+            let area = backend.buffer().area;
+            let mut shell = ratatui::buffer::Buffer::empty(area);
+            for cell in &mut shell.content {
+                cell.set_symbol("$");
+            }
+            let cells: Vec<_> = shell
+                .content
+                .iter()
+                .enumerate()
+                .map(|(i, c)| (i as u16 % area.width, i as u16 / area.width, c.clone()))
+                .collect();
+            let _ = backend.draw(cells.iter().map(|(x, y, c)| (*x, *y, c)));
+        }
+    }
+
+    impl Backend for SharedScreen {
+        type Error = std::convert::Infallible;
+        fn draw<'a, I>(&mut self, content: I) -> Result<(), Self::Error>
+        where
+            I: Iterator<Item = (u16, u16, &'a ratatui::buffer::Cell)>,
+        {
+            self.0.borrow_mut().draw(content)
+        }
+        fn hide_cursor(&mut self) -> Result<(), Self::Error> {
+            self.0.borrow_mut().hide_cursor()
+        }
+        fn show_cursor(&mut self) -> Result<(), Self::Error> {
+            self.0.borrow_mut().show_cursor()
+        }
+        fn get_cursor_position(&mut self) -> Result<ratatui::layout::Position, Self::Error> {
+            self.0.borrow_mut().get_cursor_position()
+        }
+        fn set_cursor_position<P: Into<ratatui::layout::Position>>(
+            &mut self,
+            position: P,
+        ) -> Result<(), Self::Error> {
+            self.0.borrow_mut().set_cursor_position(position)
+        }
+        fn clear(&mut self) -> Result<(), Self::Error> {
+            self.0.borrow_mut().clear()
+        }
+        fn clear_region(
+            &mut self,
+            clear_type: ratatui::backend::ClearType,
+        ) -> Result<(), Self::Error> {
+            self.0.borrow_mut().clear_region(clear_type)
+        }
+        fn size(&self) -> Result<ratatui::layout::Size, Self::Error> {
+            self.0.borrow().size()
+        }
+        fn window_size(&mut self) -> Result<ratatui::backend::WindowSize, Self::Error> {
+            self.0.borrow_mut().window_size()
+        }
+        fn flush(&mut self) -> Result<(), Self::Error> {
+            self.0.borrow_mut().flush()
+        }
+    }
+
+    /// A stop hands the terminal over; once continued, everything is drawn again. The
+    /// screen then holds whatever the shell printed meanwhile, which a diff against the
+    /// last frame would leave standing.
+    #[tokio::test]
+    async fn a_suspend_signal_stops_and_then_redraws_the_whole_screen() {
+        let shared = SharedScreen(Rc::new(RefCell::new(TestBackend::new(40, 10))));
+        let mut terminal = Terminal::new(shared.clone()).expect("test terminal");
+        let (tx, rx) = fmpsc::unbounded::<io::Result<TermEvent>>();
+        let (signals, interrupts) = mpsc::unbounded_channel();
+        let fake = Fake::default();
+        let listed = Arc::clone(&fake.listed);
+        let suspended = Cell::new(0);
+        let shell = shared.clone();
+        let mut suspend = || {
+            suspended.set(suspended.get() + 1);
+            shell.scribble();
+            Ok(())
+        };
+        let driver = async {
+            listed.notified().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            signals.send(Interrupt::Suspend).expect("send");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = tx.unbounded_send(key('q'));
+        };
+        let (result, ()) = tokio::join!(
+            event_loop(
+                &mut terminal,
+                rx,
+                fetch::spawn(fake),
+                Vec::new(),
+                TimeZone::UTC,
+                interrupts,
+                &mut suspend,
+            ),
+            driver
+        );
+        assert!(result.is_ok(), "{result:?}");
+        assert_eq!(suspended.get(), 1);
+        let text: String = {
+            let backend = shared.0.borrow();
+            backend
+                .buffer()
+                .content()
+                .iter()
+                .map(|c| c.symbol())
+                .collect()
+        };
+        assert!(text.contains("bob"), "{text}");
+        assert!(
+            !text.contains('$'),
+            "the shell's output is still on screen: {text}"
+        );
     }
 
     #[test]

@@ -1,9 +1,16 @@
 //! Putting the terminal into the browser's modes and, on every exit path, back: quit,
-//! error, panic (a chained panic hook) and signals.
+//! error, panic (a chained panic hook) and signals; and giving it back for a while when
+//! the person suspends roam (SIGTSTP), taking it again when continued.
+//!
+//! roam never needs to ask the terminal anything to draw: [`ScreenBackend`] answers
+//! ratatui's cursor question from memory, and the one question roam does ask (how emoji
+//! sequences are drawn) has a short timeout, so a terminal that never answers costs a
+//! fraction of a second at start, not a failure.
 
 use std::io::{self, Write};
 use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::{Duration, Instant};
 
 use crossterm::event::{
     DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
@@ -13,17 +20,28 @@ use crossterm::terminal::{
 };
 use crossterm::{cursor, execute};
 use ratatui::Terminal;
-use ratatui::backend::CrosstermBackend;
+use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
+use ratatui::buffer::Cell;
+use ratatui::layout::{Position, Size};
 
 /// Whether the terminal is currently in the browser's modes; restoring twice is harmless
 /// but noisy, so restore only once.
 static ACTIVE: AtomicBool = AtomicBool::new(false);
 static HOOK: Once = Once::new();
 
+/// The environment variable that tells roam how the terminal draws emoji sequences
+/// (`whole` or `parts`) and so skips asking it.
+pub const EMOJI_ENV: &str = "ROAM_EMOJI_SEQUENCES";
+
+/// How long roam waits for the terminal to answer one cursor-position question. Terminals
+/// answer in microseconds locally and a round trip over a network otherwise; one that has
+/// not answered by then is taken not to answer at all.
+const PROBE_TIMEOUT: Duration = Duration::from_millis(300);
+
 /// The browser's terminal, restored when dropped.
 pub struct TerminalGuard {
     /// The ratatui terminal over standard output.
-    pub terminal: Terminal<CrosstermBackend<io::Stdout>>,
+    pub terminal: Terminal<ScreenBackend>,
 }
 
 impl TerminalGuard {
@@ -31,20 +49,8 @@ impl TerminalGuard {
     /// the panic hook that undoes them before the panic message is printed.
     pub fn enter() -> io::Result<TerminalGuard> {
         install_panic_hook();
-        enable_raw_mode()?;
-        ACTIVE.store(true, Ordering::SeqCst);
-        let mut stdout = io::stdout();
-        if let Err(e) = execute!(
-            stdout,
-            EnterAlternateScreen,
-            EnableMouseCapture,
-            EnableBracketedPaste,
-            cursor::Hide
-        ) {
-            restore();
-            return Err(e);
-        }
-        let terminal = match Terminal::new(CrosstermBackend::new(stdout)) {
+        enter_modes()?;
+        let terminal = match Terminal::new(ScreenBackend::new(io::stdout())) {
             Ok(t) => t,
             Err(e) => {
                 restore();
@@ -59,6 +65,25 @@ impl Drop for TerminalGuard {
     fn drop(&mut self) {
         restore();
     }
+}
+
+/// Raw mode, the alternate screen, mouse capture, bracketed paste, no cursor; undone
+/// again when any step fails.
+fn enter_modes() -> io::Result<()> {
+    enable_raw_mode()?;
+    ACTIVE.store(true, Ordering::SeqCst);
+    let mut stdout = io::stdout();
+    if let Err(e) = execute!(
+        stdout,
+        EnterAlternateScreen,
+        EnableMouseCapture,
+        EnableBracketedPaste,
+        cursor::Hide
+    ) {
+        restore();
+        return Err(e);
+    }
+    Ok(())
 }
 
 /// Leaves every mode the browser entered. Safe to call from any exit path, more than once.
@@ -78,6 +103,18 @@ pub fn restore() {
     let _ = stdout.flush();
 }
 
+/// Gives the terminal back to the shell and stops the process, as the default action of
+/// SIGTSTP would (roam catches that signal so it can restore the terminal first). Returns
+/// once the process is continued (SIGCONT), with the browser's modes entered again: the
+/// caller redraws the whole screen.
+pub fn suspend() -> io::Result<()> {
+    restore();
+    // SIGSTOP cannot be caught: the process stops here until it is continued. Sending it
+    // to ourselves cannot fail in a way worth reporting: then roam simply carries on.
+    let _ = rustix::process::kill_process(rustix::process::getpid(), rustix::process::Signal::STOP);
+    enter_modes()
+}
+
 fn install_panic_hook() {
     HOOK.call_once(|| {
         let previous = std::panic::take_hook();
@@ -88,12 +125,95 @@ fn install_panic_hook() {
     });
 }
 
-/// Asks the terminal how wide it draws emoji sequences: each probe is printed at the top
-/// left and the cursor position read back (a DSR query). `Some(true)` when every one is two
-/// columns as Unicode says, `Some(false)` when one is drawn wider (its parts one by one),
-/// `None` when the terminal does not answer. Call it on the alternate screen, before the
-/// first frame, and clear the screen after.
-pub fn emoji_sequences_drawn_whole() -> Option<bool> {
+/// The crossterm backend, except that it never asks the terminal where the cursor is.
+///
+/// ratatui asks before clearing the screen so it can put the cursor back; roam hides the
+/// cursor, so the question only costs a round trip, and against a terminal that never
+/// answers, crossterm's two-second timeout and an error. The answer here is where roam
+/// last put the cursor.
+pub struct ScreenBackend {
+    inner: CrosstermBackend<io::Stdout>,
+    cursor: Position,
+}
+
+impl ScreenBackend {
+    /// A backend drawing to `stdout`.
+    pub fn new(stdout: io::Stdout) -> ScreenBackend {
+        ScreenBackend {
+            inner: CrosstermBackend::new(stdout),
+            cursor: Position::ORIGIN,
+        }
+    }
+}
+
+impl Backend for ScreenBackend {
+    type Error = io::Error;
+
+    fn draw<'a, I>(&mut self, content: I) -> io::Result<()>
+    where
+        I: Iterator<Item = (u16, u16, &'a Cell)>,
+    {
+        self.inner.draw(content)
+    }
+
+    fn append_lines(&mut self, n: u16) -> io::Result<()> {
+        self.inner.append_lines(n)
+    }
+
+    fn hide_cursor(&mut self) -> io::Result<()> {
+        self.inner.hide_cursor()
+    }
+
+    fn show_cursor(&mut self) -> io::Result<()> {
+        self.inner.show_cursor()
+    }
+
+    fn get_cursor_position(&mut self) -> io::Result<Position> {
+        Ok(self.cursor)
+    }
+
+    fn set_cursor_position<P: Into<Position>>(&mut self, position: P) -> io::Result<()> {
+        let position = position.into();
+        self.inner.set_cursor_position(position)?;
+        self.cursor = position;
+        Ok(())
+    }
+
+    fn clear(&mut self) -> io::Result<()> {
+        self.inner.clear()
+    }
+
+    fn clear_region(&mut self, clear_type: ClearType) -> io::Result<()> {
+        self.inner.clear_region(clear_type)
+    }
+
+    fn size(&self) -> io::Result<Size> {
+        self.inner.size()
+    }
+
+    fn window_size(&mut self) -> io::Result<WindowSize> {
+        self.inner.window_size()
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Backend::flush(&mut self.inner)
+    }
+}
+
+/// How this terminal draws emoji sequences: `true` when each is two columns as Unicode
+/// says, `false` when it draws their parts one by one (then roam shows the parts, so rows
+/// stay aligned).
+///
+/// [`EMOJI_ENV`] decides when set; otherwise roam asks the terminal: each probe is printed
+/// at the top left and the cursor position read back (a DSR query). A terminal that does
+/// not answer within [`PROBE_TIMEOUT`] gets the safe answer, `false`. Call it on the
+/// alternate screen, before the first frame, and clear the screen after.
+pub fn emoji_sequences_drawn_whole() -> EmojiProbe {
+    match std::env::var(EMOJI_ENV).as_deref() {
+        Ok("whole") => return EmojiProbe::Told(true),
+        Ok("parts") => return EmojiProbe::Told(false),
+        _ => {}
+    }
     // A ZWJ family, a skin tone and an emoji variation selector: three separate features
     // terminals gained at different times.
     const PROBES: [&str; 3] = [
@@ -103,11 +223,122 @@ pub fn emoji_sequences_drawn_whole() -> Option<bool> {
     ];
     let mut stdout = io::stdout();
     for probe in PROBES {
-        execute!(stdout, cursor::MoveTo(0, 0), crossterm::style::Print(probe)).ok()?;
-        let (column, _) = cursor::position().ok()?;
-        if column != 2 {
-            return Some(false);
+        let asked = execute!(stdout, cursor::MoveTo(0, 0), crossterm::style::Print(probe));
+        match asked.ok().and_then(|()| cursor_column(PROBE_TIMEOUT)) {
+            Some(2) => {}
+            Some(_) => return EmojiProbe::Answered(false),
+            None => return EmojiProbe::NoAnswer,
         }
     }
-    Some(true)
+    EmojiProbe::Answered(true)
+}
+
+/// What [`emoji_sequences_drawn_whole`] found out, and how.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum EmojiProbe {
+    /// [`EMOJI_ENV`] said so; the terminal was not asked.
+    Told(bool),
+    /// The terminal answered.
+    Answered(bool),
+    /// The terminal did not answer in time: draw the parts, which is always aligned.
+    NoAnswer,
+}
+
+impl EmojiProbe {
+    /// Whether to draw emoji sequences whole.
+    pub fn whole(self) -> bool {
+        match self {
+            EmojiProbe::Told(whole) | EmojiProbe::Answered(whole) => whole,
+            EmojiProbe::NoAnswer => false,
+        }
+    }
+}
+
+/// Asks the terminal for the cursor position and reads the answer (`ESC [ row ; col R`)
+/// straight from the terminal's input, waiting at most `timeout`. The 0-based column, or
+/// `None` without an answer. Anything else read meanwhile (keys typed during start) is
+/// dropped. crossterm's own query waits a fixed two seconds, hence this one.
+fn cursor_column(timeout: Duration) -> Option<u16> {
+    use std::io::IsTerminal;
+    use std::os::fd::AsFd;
+
+    let mut stdout = io::stdout();
+    stdout.write_all(b"\x1b[6n").ok()?;
+    stdout.flush().ok()?;
+    // The terminal's input: standard input when it is the terminal, as crossterm reads it,
+    // else the controlling terminal.
+    let stdin = io::stdin();
+    let tty;
+    let input = if stdin.is_terminal() {
+        stdin.as_fd()
+    } else {
+        tty = std::fs::File::open("/dev/tty").ok()?;
+        tty.as_fd()
+    };
+    let deadline = Instant::now() + timeout;
+    let mut seen = Vec::with_capacity(32);
+    loop {
+        let left = deadline.saturating_duration_since(Instant::now());
+        if left.is_zero() {
+            return None;
+        }
+        let wait = rustix::event::Timespec::try_from(left).ok()?;
+        let mut fds = [rustix::event::PollFd::from_borrowed_fd(
+            input,
+            rustix::event::PollFlags::IN,
+        )];
+        match rustix::event::poll(&mut fds, Some(&wait)) {
+            Ok(0) => return None,
+            Ok(_) => {}
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(_) => return None,
+        }
+        let mut buf = [0u8; 64];
+        let n = rustix::io::read(input, &mut buf).ok()?;
+        if n == 0 {
+            return None;
+        }
+        seen.extend_from_slice(&buf[..n]);
+        if let Some(column) = position_answer(&seen) {
+            return Some(column);
+        }
+        // Typing during start must not grow this without bound.
+        if seen.len() > 256 {
+            seen.drain(..seen.len() - 32);
+        }
+    }
+}
+
+/// The 0-based column of the last complete cursor-position answer in `bytes`.
+fn position_answer(bytes: &[u8]) -> Option<u16> {
+    let end = bytes.iter().rposition(|&b| b == b'R')?;
+    let start = bytes[..end].iter().rposition(|&b| b == 0x1b)?;
+    let body = bytes[start..end].strip_prefix(b"\x1b[")?;
+    let text = std::str::from_utf8(body).ok()?;
+    let (row, column) = text.split_once(';')?;
+    row.parse::<u16>().ok()?;
+    column.parse::<u16>().ok()?.checked_sub(1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn position_answers_are_read_among_other_input() {
+        assert_eq!(position_answer(b"\x1b[1;3R"), Some(2));
+        assert_eq!(position_answer(b"jk\x1b[12;80R"), Some(79));
+        assert_eq!(position_answer(b"\x1b[1;3"), None);
+        assert_eq!(position_answer(b"\x1b[A\x1b[1;1R"), Some(0));
+        assert_eq!(position_answer(b"\x1b[;R"), None);
+        assert_eq!(position_answer(b"\x1b[1;0R"), None);
+        assert_eq!(position_answer(b"R"), None);
+    }
+
+    #[test]
+    fn no_answer_means_parts() {
+        assert!(!EmojiProbe::NoAnswer.whole());
+        assert!(EmojiProbe::Told(true).whole());
+        assert!(!EmojiProbe::Answered(false).whole());
+    }
 }

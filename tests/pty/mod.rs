@@ -66,6 +66,19 @@ impl Pty {
     /// Starts `roam` with `args` in a `cols`×`rows` terminal, with `env` added and the cache
     /// directory pointed at `cache` so the test never touches the person's own.
     pub fn spawn(args: &[&str], cols: u16, rows: u16, cache: &Path, env: &[(&str, &str)]) -> Pty {
+        Pty::spawn_with(args, cols, rows, cache, env, true)
+    }
+
+    /// As [`Pty::spawn`], with a terminal that answers cursor-position queries or, when
+    /// `answers` is false, one that never does (some terminals and multiplexers don't).
+    pub fn spawn_with(
+        args: &[&str],
+        cols: u16,
+        rows: u16,
+        cache: &Path,
+        env: &[(&str, &str)],
+        answers: bool,
+    ) -> Pty {
         let pair = native_pty_system()
             .openpty(PtySize {
                 rows,
@@ -88,7 +101,7 @@ impl Pty {
         let writer = Arc::new(Mutex::new(pair.master.take_writer().expect("pty writer")));
         let screen = Arc::new(Mutex::new(emulator(cols, rows)));
         let raw = Arc::new(Mutex::new(Vec::new()));
-        let (screen2, raw2, answers) = (screen.clone(), raw.clone(), writer.clone());
+        let (screen2, raw2, replies) = (screen.clone(), raw.clone(), writer.clone());
         std::thread::spawn(move || {
             let mut buf = [0u8; 16384];
             loop {
@@ -99,14 +112,14 @@ impl Pty {
                         // Answer cursor position queries (DSR) as a terminal does, from
                         // the emulator's cursor at the moment of the query.
                         let mut rest = &buf[..n];
-                        while let Some(at) = find(rest, b"\x1b[6n") {
+                        while let Some(at) = find(rest, b"\x1b[6n").filter(|_| answers) {
                             let (before, after) = rest.split_at(at + 4);
                             let mut parser = screen2.lock().unwrap();
                             parser.process(before);
                             let (row, col) = parser.screen().cursor_position();
                             drop(parser);
                             let answer = format!("\x1b[{};{}R", row + 1, col + 1);
-                            let mut w = answers.lock().unwrap();
+                            let mut w = replies.lock().unwrap();
                             let _ = w.write_all(answer.as_bytes());
                             let _ = w.flush();
                             rest = after;
@@ -140,6 +153,15 @@ impl Pty {
     /// Runs `f` over the emulator's state.
     pub fn with_screen<T>(&self, f: impl FnOnce(&vt100::Parser<TerminalRequests>) -> T) -> T {
         f(&self.screen.lock().unwrap())
+    }
+
+    /// Runs `f` over the emulator's state, mutably: a test can write to the screen as
+    /// another program sharing the terminal would.
+    pub fn with_screen_mut<T>(
+        &self,
+        f: impl FnOnce(&mut vt100::Parser<TerminalRequests>) -> T,
+    ) -> T {
+        f(&mut self.screen.lock().unwrap())
     }
 
     /// Every byte the program wrote.
