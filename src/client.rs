@@ -27,15 +27,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{Mutex, RwLock};
 
 use crate::protocol::json::{
-    CursorList, Envelope, ErrorBody, LegacyList, RoamingPage, TokenRequest, TokenResponse,
+    CursorList, Envelope, ErrorBody, LegacyList, RoamingPage, RoamingRequest, TokenRequest,
+    TokenResponse,
 };
 use crate::protocol::{
-    ChatType, Conversation, ConversationPage, Direction, HistoryPage, HistoryQuery, Message,
-    decode_entry, normalize_id, queue_for,
+    ChatType, Conversation, ConversationPage, HistoryPage, HistoryQuery, Message, decode_entry,
+    normalize_id, queue_for,
 };
 
 /// Default time allowed to open a TCP (and TLS) connection.
@@ -811,22 +812,28 @@ impl Client {
             (Some(sender), _) => Some(conversation_id(sender)?),
         };
         let cursor = query.cursor.as_deref().filter(|c| !c.is_empty());
-        let body = json!({
-            "queue": queue_for(&id, query.kind),
-            "start": cursor.map_or(json!(-1), |c| json!(c)),
-            "end": -1,
-            "pull_number": query.page_size,
-            "is_positive": query.direction == Direction::Down,
-            "msgType": query.filters.types.join(","),
-            "startTime": query.filters.start_time,
-            "endTime": query.filters.end_time,
-            "userId": sender,
-        });
-        self.roaming(body, cursor).await
+        let mut body = RoamingRequest::paged(
+            queue_for(&id, query.kind),
+            cursor,
+            query.page_size,
+            query.direction,
+        );
+        body.msg_type = Some(query.filters.types.join(","));
+        body.start_time = query.filters.start_time;
+        body.end_time = query.filters.end_time;
+        body.user_id = sender;
+        self.roaming(&body, cursor).await
     }
 
     /// Posts one `messageroaming` body and decodes the page.
-    async fn roaming(&self, body: Value, cursor: Option<&str>) -> Result<HistoryPage, ClientError> {
+    async fn roaming(
+        &self,
+        body: &RoamingRequest,
+        cursor: Option<&str>,
+    ) -> Result<HistoryPage, ClientError> {
+        let body = serde_json::to_value(body).map_err(|e| {
+            ClientError::InvalidArgument(format!("cannot encode the history request: {e}"))
+        })?;
         let call = Call {
             method: Method::POST,
             path: format!("users/{}/messageroaming", self.user),
@@ -909,12 +916,8 @@ impl Client {
                 break;
             }
             let start = state.cursor.as_deref();
-            let body = json!({
-                "queue": queue,
-                "start": start.map_or(json!(-1), |c| json!(c)),
-                "end": -1,
-            });
-            let page = match self.roaming(body, start).await {
+            let body = RoamingRequest::legacy(queue.clone(), start);
+            let page = match self.roaming(&body, start).await {
                 Ok(page) => page,
                 Err(e) => {
                     // Keep what this call took, in order, for the next call.
