@@ -10,7 +10,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use jiff::tz::TimeZone;
 
-use crate::protocol::{ChatType, Direction, HistoryFilters, HistoryQuery, Message};
+use crate::protocol::{
+    ChatType, Direction, HistoryFilters, HistoryQuery, Message, PageLimits, PageWalk, PagingStop,
+};
 use crate::server::ServerConfig;
 use crate::session;
 use crate::store::pool::StorePool;
@@ -156,16 +158,20 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
     })
 }
 
-/// `roam history ID`.
+/// `roam history ID`: pages until `limit` messages are printed or the history ends. What
+/// it says on stderr: where to continue, how many entries were left out as undecodable, and
+/// why it stopped early when the server's cursors would not end (then it fails).
 pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
     let runtime = runtime()?;
     runtime.block_on(async {
         let session = session::connect(connection).await?;
         let mut cursor = options.cursor.clone();
+        let mut walk = PageWalk::starting_at(PageLimits::HISTORY, cursor.as_deref());
         let mut printed = 0u32;
+        let mut undecodable = 0u64;
+        let mut stopped = None;
         let mut out = std::io::stdout().lock();
         let tz = TimeZone::system();
-        let mut next = None;
         while printed < options.limit {
             let page_size = (options.limit - printed).min(50);
             let query = HistoryQuery {
@@ -183,22 +189,67 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
                 .with_context(|| format!("cannot read the history of {}", options.id))?;
             for m in &page.messages {
                 print_message(&mut out, m, options.json, &tz)?;
-                printed += 1;
+                printed = printed.saturating_add(1);
             }
-            next = page.next_cursor.clone();
-            if page.is_last || next.is_none() {
-                next = None;
+            undecodable += page.undecodable;
+            let next = page.next_cursor.filter(|_| !page.is_last);
+            if let Err(stop) = walk.step(page.messages.len(), next.as_deref()) {
+                stopped = Some((stop, next));
                 break;
             }
-            cursor = next.clone();
+            cursor = next;
+            if cursor.is_none() {
+                break;
+            }
         }
         drop(out);
-        match next {
-            Some(c) => eprintln!("next cursor: {c}  (continue with --cursor {c})"),
+        if undecodable > 0 {
+            eprintln!(
+                "roam: left out {undecodable} history entr{} that could not be decoded",
+                if undecodable == 1 { "y" } else { "ies" }
+            );
+        }
+        if let Some((stop, next)) = stopped {
+            // Empty pages may end some day: say where to go on. A repeating cursor will not.
+            let resume = match (&stop, next) {
+                (PagingStop::EmptyPages { .. }, Some(next)) => {
+                    format!(" (continue with --cursor {})", shown_cursor(&next))
+                }
+                _ => String::new(),
+            };
+            bail!(
+                "stopped reading the history of {}: {stop}{resume}",
+                text::one_line(&options.id, 64)
+            );
+        }
+        if undecodable > 0 && printed == 0 {
+            let resume = cursor.map_or(String::new(), |c| {
+                format!(" (continue with --cursor {})", shown_cursor(&c))
+            });
+            bail!(
+                "no history entry of {} could be decoded{resume}",
+                text::one_line(&options.id, 64)
+            );
+        }
+        match cursor {
+            Some(c) => {
+                let c = shown_cursor(&c);
+                eprintln!("next cursor: {c}  (continue with --cursor {c})");
+            }
             None => eprintln!("end of history in this direction"),
         }
         Ok(())
     })
+}
+
+/// A server's cursor as it may be shown: cursors are opaque, but one that is not plain
+/// printable ASCII could act on the terminal, and could not be typed back anyway.
+fn shown_cursor(cursor: &str) -> String {
+    if cursor.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+        cursor.to_string()
+    } else {
+        format!("{:?} (not printable as given)", text::one_line(cursor, 80))
+    }
 }
 
 /// JSON for a terminal. serde_json escapes C0 controls but leaves DEL, C1 controls (U+0080 to
