@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use roam::commands::{self, Connection, HistoryOptions, ImportOptions, ServeOptions};
 use roam::protocol::{ChatType, Direction};
 
@@ -38,12 +39,13 @@ struct ConnectionArgs {
     #[arg(long, global = true, value_name = "NAME")]
     user: Option<String>,
     /// A user token instead of a password (the password otherwise comes from
-    /// ROAM_PASSWORD or a prompt).
+    /// ROAM_PASSWORD or a prompt). Set ROAM_TOKEN rather than giving --token: a command
+    /// line can be read by every user of the machine (ps).
     #[arg(
         long,
         global = true,
         value_name = "TOKEN",
-        env = "ROAM_TOKEN",
+        env = TOKEN_ENV,
         hide_env_values = true
     )]
     token: Option<String>,
@@ -143,11 +145,26 @@ enum DirectionArg {
     Down,
 }
 
+/// The environment variable a token may come from, out of sight of `ps`.
+const TOKEN_ENV: &str = "ROAM_TOKEN";
+
 /// Clap's usage errors span several lines (the error, usage, a hint); a person gets the
-/// error itself on one line, with where to look for more.
+/// error itself on one line, with where to look for more. A token given on the command line
+/// is warned about here, before anything else runs.
 fn parse_arguments() -> Result<Cli, ExitCode> {
-    match Cli::try_parse() {
-        Ok(cli) => Ok(cli),
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    match parsed {
+        Ok((cli, matches)) => {
+            if token_on_command_line(&matches) {
+                eprintln!(
+                    "roam: warning: --token on the command line can be read by other users \
+                     (ps); set {TOKEN_ENV} instead"
+                );
+            }
+            Ok(cli)
+        }
         Err(error) if !error.use_stderr() => {
             // --help and --version print to stdout and succeed.
             let _ = error.print();
@@ -166,6 +183,19 @@ fn parse_arguments() -> Result<Cli, ExitCode> {
             Err(ExitCode::from(2))
         }
     }
+}
+
+/// Whether `--token` came from the command line rather than ROAM_TOKEN. It is global, so it
+/// may sit after the subcommand: look there too.
+fn token_on_command_line(matches: &ArgMatches) -> bool {
+    let mut level = Some(matches);
+    while let Some(m) = level {
+        if m.value_source("token") == Some(ValueSource::CommandLine) {
+            return true;
+        }
+        level = m.subcommand().map(|(_, sub)| sub);
+    }
+    false
 }
 
 fn main() -> ExitCode {

@@ -1441,6 +1441,39 @@ fn cli_an_unreachable_server_fails_quickly_naming_the_address() {
 }
 
 #[test]
+fn cli_a_token_on_the_command_line_is_warned_about_and_never_printed() {
+    const SECRET: &str = "YWMt-cli-secret-token-81f2";
+    let deployment = [
+        "--api-url",
+        "http://127.0.0.1:1",
+        "--appkey",
+        "a#b",
+        "--user",
+        "u",
+    ];
+    let warning = "roam: warning: --token on the command line can be read by other users (ps); \
+                   set ROAM_TOKEN instead";
+    // Before or after the subcommand: the warning comes first, on one line.
+    for args in [
+        [&deployment[..], &["--token", SECRET, "conversations"]].concat(),
+        [&deployment[..], &["conversations", "--token", SECRET]].concat(),
+    ] {
+        let o = roam(&args);
+        let err = stderr(&o);
+        assert_eq!(err.lines().next(), Some(warning), "{err}");
+        assert_eq!(err.lines().count(), 2, "the warning and the error: {err}");
+        assert!(!err.contains(SECRET) && !stdout(&o).contains(SECRET));
+    }
+    // From ROAM_TOKEN: the same call, no warning.
+    let o = run(
+        roam_command(&[&deployment[..], &["conversations"]].concat()).env("ROAM_TOKEN", SECRET),
+    );
+    let err = stderr(&o);
+    assert!(!err.contains("warning") && !err.contains(SECRET), "{err}");
+    assert!(err.contains("127.0.0.1:1"), "the token was used: {err}");
+}
+
+#[test]
 fn cli_import_reports_bad_lines_and_imports_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("export.jsonl");
