@@ -252,31 +252,26 @@ fn shown_cursor(cursor: &str) -> String {
     }
 }
 
-/// JSON for a terminal. serde_json escapes C0 controls but leaves DEL, C1 controls (U+0080 to
-/// U+009F, e.g. U+009B, a one-character CSI) and bidi controls raw inside strings, where a
-/// terminal may act on them or reorder the line. They are written as `\uXXXX` escapes
-/// instead: outside strings JSON holds only ASCII, so this changes no structure, and any
-/// JSON reader decodes the same text.
+/// JSON for a terminal. serde_json escapes C0 controls but leaves the rest raw inside
+/// strings: DEL, C1 controls (U+009B is a one-character CSI), bidi controls that reorder the
+/// line, U+2028/U+2029 that break it, and invisible formatters (U+200B, U+2060, U+FEFF,
+/// U+00AD...) that hide text. Every character the display-text function would not show as
+/// it is ([`text::shown_as_is`], one list for both) is written as a `\uXXXX` escape instead
+/// (a surrogate pair beyond the BMP): outside strings JSON holds only ASCII, so this changes
+/// no structure, and any JSON reader decodes the same text.
 fn terminal_safe_json<T: serde::Serialize>(value: &T) -> serde_json::Result<String> {
-    fn unsafe_char(c: char) -> bool {
-        matches!(c,
-            '\u{7f}'..='\u{9f}'
-            | '\u{61c}'
-            | '\u{200e}'
-            | '\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}')
-    }
     let json = serde_json::to_string(value)?;
-    if !json.chars().any(unsafe_char) {
+    if json.chars().all(text::shown_as_is) {
         return Ok(json);
     }
     let mut out = String::with_capacity(json.len() + 32);
     for c in json.chars() {
-        if unsafe_char(c) {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
-        } else {
+        if text::shown_as_is(c) {
             out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
         }
     }
     Ok(out)
@@ -432,5 +427,31 @@ mod tests {
         assert_eq!(back, text);
         // Nothing to escape: unchanged.
         assert_eq!(terminal_safe_json(&"plain").expect("ok"), "\"plain\"");
+    }
+
+    #[test]
+    fn terminal_safe_json_escapes_line_separators_and_invisible_formatters() {
+        let text = "line\u{2028}para\u{2029}ad\u{200b}min\u{200c}\u{200d}\u{2060}\u{2064}\u{feff}\
+                    soft\u{ad}hy\u{180e}\u{e0041}tag\u{fff9}👨\u{200d}👩";
+        let json = terminal_safe_json(&text).expect("serializes");
+        for escaped in [
+            "\\u2028",
+            "\\u2029",
+            "\\u200b",
+            "\\u2060",
+            "\\u2064",
+            "\\ufeff",
+            "\\u00ad",
+            "\\u180e",
+            "\\udb40\\udc41",
+            "\\ufff9",
+        ] {
+            assert!(json.contains(escaped), "{escaped} not in {json}");
+        }
+        // Nothing invisible is left raw; the joiners emoji and shaping need stay.
+        assert!(json.chars().all(text::shown_as_is), "{json:?}");
+        assert!(json.contains("👨\u{200d}👩"), "{json:?}");
+        let back: String = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, text);
     }
 }

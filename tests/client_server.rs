@@ -1357,6 +1357,36 @@ fn cli_history_neutralises_hostile_text() {
 }
 
 #[test]
+fn cli_history_json_escapes_invisible_formatters() {
+    let count = demo()
+        .conversation(HOSTILE_CONVERSATION)
+        .expect("mallory")
+        .messages
+        .to_string();
+    let o = roam(&["history", HOSTILE_CONVERSATION, "--limit", &count, "--json"]);
+    assert_success(&o);
+    let out = stdout(&o);
+    let raw: Vec<char> = out
+        .lines()
+        .flat_map(str::chars)
+        .filter(|&c| !roam::tui::text::shown_as_is(c))
+        .collect();
+    assert!(raw.is_empty(), "raw in JSON: {raw:?}");
+    let texts: String = out
+        .lines()
+        .map(|l| serde_json::from_str::<Message>(l).expect("a JSON message per line"))
+        .filter_map(|m| match m.content {
+            Content::Text { text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        texts.contains('\u{200b}') && texts.contains('\u{feff}'),
+        "escaped, not dropped"
+    );
+}
+
+#[test]
 fn cli_history_json_lines_are_the_messages() {
     let o = roam(&[
         "history",
