@@ -112,10 +112,28 @@ pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
     })
 }
 
+/// A reader that closed standard output early (`roam conversations | head`) has what it
+/// wanted: that ends the command quietly and successfully. Only the two commands that print
+/// to standard output use this; nothing else of theirs does I/O that can break a pipe.
+fn quiet_when_output_closed(result: Result<()>) -> Result<()> {
+    match result {
+        Err(error)
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// `roam conversations`.
 pub fn conversations(connection: Connection, json: bool) -> Result<()> {
     let runtime = runtime()?;
-    runtime.block_on(async {
+    quiet_when_output_closed(runtime.block_on(async {
         let session = session::connect(connection).await?;
         let list = session
             .client
@@ -128,6 +146,7 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
             for c in &list {
                 writeln!(out, "{}", terminal_safe_json(c)?)?;
             }
+            out.flush()?;
             return Ok(());
         }
         for c in &list {
@@ -154,8 +173,9 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
                 text::one_line(&preview, 80)
             )?;
         }
+        out.flush()?;
         Ok(())
-    })
+    }))
 }
 
 /// `roam history ID`: pages until `limit` messages are printed or the history ends. What
@@ -163,7 +183,7 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
 /// why it stopped early when the server's cursors would not end (then it fails).
 pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
     let runtime = runtime()?;
-    runtime.block_on(async {
+    quiet_when_output_closed(runtime.block_on(async {
         let session = session::connect(connection).await?;
         let mut cursor = options.cursor.clone();
         let mut walk = PageWalk::starting_at(PageLimits::HISTORY, cursor.as_deref());
@@ -202,6 +222,7 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
                 break;
             }
         }
+        out.flush()?;
         drop(out);
         if undecodable > 0 {
             eprintln!(
@@ -239,7 +260,7 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
             None => eprintln!("end of history in this direction"),
         }
         Ok(())
-    })
+    }))
 }
 
 /// A server's cursor as it may be shown: cursors are opaque, but one that is not plain

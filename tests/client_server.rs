@@ -1504,6 +1504,25 @@ fn cli_a_token_on_the_command_line_is_warned_about_and_never_printed() {
 }
 
 #[test]
+fn cli_a_closed_pipe_ends_quietly_with_status_0() {
+    use std::io::BufRead;
+    // Far more than a pipe holds, so roam is still writing when the reader goes away.
+    let mut child = roam_command(&["history", BIG_CONVERSATION, "--group", "--limit", "5000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("roam starts");
+    let mut first = String::new();
+    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    reader.read_line(&mut first).expect("a first line");
+    assert!(!first.is_empty());
+    drop(reader);
+    let o = child.wait_with_output().expect("roam ends");
+    assert!(o.status.success(), "exit {:?}: {}", o.status, stderr(&o));
+    assert_eq!(stderr(&o), "", "quiet");
+}
+
+#[test]
 fn cli_import_reports_bad_lines_and_imports_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("export.jsonl");
