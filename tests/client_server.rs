@@ -1523,6 +1523,72 @@ fn cli_a_closed_pipe_ends_quietly_with_status_0() {
 }
 
 #[test]
+fn cli_each_subcommand_shows_and_takes_only_its_own_flags() {
+    // The flags a help text lists, as whole words (`--token-ttl` is not `--token`).
+    let help = |args: &[&str]| {
+        let o = roam(args);
+        assert_success(&o);
+        stdout(&o)
+            .split_whitespace()
+            .filter(|w| w.starts_with("--"))
+            .map(|w| w.trim_end_matches([',', '.']).to_string())
+            .collect::<Vec<String>>()
+    };
+    let connection = ["--api-url", "--appkey", "--user", "--token"];
+    let import = help(&["import", "--help"]);
+    let user_add = help(&["user", "add", "--help"]);
+    for flag in connection.iter().chain(&["--log"]) {
+        let flag = flag.to_string();
+        assert!(!import.contains(&flag), "import: {import:?}");
+        assert!(!user_add.contains(&flag), "user add: {user_add:?}");
+    }
+    let serve = help(&["serve", "--help"]);
+    for flag in ["--api-url", "--user", "--token", "--log"] {
+        assert!(!serve.contains(&flag.to_string()), "serve: {serve:?}");
+    }
+    assert!(serve.contains(&"--appkey".to_string()), "{serve:?}");
+    for args in [&["conversations", "--help"][..], &["history", "--help"]] {
+        let text = help(args);
+        for flag in connection {
+            assert!(text.contains(&flag.to_string()), "{args:?}: {text:?}");
+        }
+    }
+
+    // A flag before a subcommand it does not apply to is a usage error, in one line.
+    for (args, flag) in [
+        (
+            &["--user", "bob", "import", "--db", "x.sqlite"][..],
+            "--user",
+        ),
+        (
+            &["--appkey", "a#b", "serve", "--db", "x.sqlite"],
+            "--appkey",
+        ),
+        (&["--log", "x.log", "history", "bob"], "--log"),
+        (&["import", "--token", "t", "--db", "x.sqlite"], "--token"),
+    ] {
+        let o = roam(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("roam: ") && err.contains(flag), "{err}");
+    }
+    // Connection flags still go before conversations and history, or after.
+    let o = run(roam_command(&[
+        "--api-url",
+        "http://127.0.0.1:1",
+        "history",
+        "bob",
+        "--appkey",
+        "a#b",
+        "--user",
+        "u",
+    ])
+    .env("ROAM_TOKEN", "t"));
+    assert_clear_failure(&o, "127.0.0.1:1");
+}
+
+#[test]
 fn cli_import_reports_bad_lines_and_imports_once() {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("export.jsonl");
