@@ -19,7 +19,7 @@
 //! - **Secrets stay secret**: the token and password never appear in `Debug`, in errors or in
 //!   logs. Server text that echoes them back is redacted before it becomes an error.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -27,15 +27,16 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 use reqwest::header::{HeaderMap, RETRY_AFTER};
 use reqwest::{Method, StatusCode, Url};
 use serde::de::DeserializeOwned;
-use serde_json::{Value, json};
+use serde_json::Value;
 use tokio::sync::{Mutex, RwLock};
 
 use crate::protocol::json::{
-    CursorList, Envelope, ErrorBody, LegacyList, RoamingPage, TokenRequest, TokenResponse,
+    CursorList, Envelope, ErrorBody, LegacyList, RoamingPage, RoamingRequest, TokenRequest,
+    TokenResponse,
 };
 use crate::protocol::{
-    ChatType, Conversation, ConversationPage, Direction, HistoryPage, HistoryQuery, Message,
-    decode_entry, normalize_id, queue_for,
+    ChatType, Conversation, ConversationPage, HistoryPage, HistoryQuery, Message, PageLimits,
+    PageWalk, PagingStop, decode_entry, normalize_id, queue_for,
 };
 
 /// Default time allowed to open a TCP (and TLS) connection.
@@ -68,9 +69,6 @@ const ERROR_BODY_LIMIT: usize = 64 * 1024;
 const EXCERPT_CHARS: usize = 120;
 /// How long one line of server text in an error may get.
 const SERVER_TEXT_CHARS: usize = 300;
-/// A loop guard for "all pages" calls: the service keeps at most 100 conversations, so a
-/// list that needs this many pages is a server that never ends its cursor chain.
-const MAX_PAGES: usize = 1000;
 
 // ---------------------------------------------------------------------------------------
 // Secrets and configuration
@@ -667,34 +665,27 @@ impl Client {
         self.all_cursor_pages(true).await
     }
 
+    /// Follows the list's cursors within [`PageLimits::LIST`]: a server whose cursor repeats,
+    /// whose pages stay empty or that never ends is an error, not an endless loop.
     async fn all_cursor_pages(&self, pinned: bool) -> Result<Vec<Conversation>, ClientError> {
         let mut all = Vec::new();
         let mut cursor = String::new();
-        let mut seen = HashSet::new();
-        for _ in 0..MAX_PAGES {
+        let mut walk = PageWalk::new(PageLimits::LIST);
+        loop {
             let page = self
                 .cursor_list_page(&cursor, MAX_CURSOR_LIST_LIMIT, pinned)
                 .await?;
-            all.extend(page.conversations);
-            let Some(next) = page.next_cursor else {
-                return Ok(all);
-            };
-            // A server that hands back a cursor it gave before would make this loop forever.
-            if !seen.insert(next.clone()) {
-                return Err(ClientError::Malformed {
+            walk.step(page.conversations.len(), page.next_cursor.as_deref())
+                .map_err(|stop| ClientError::Malformed {
                     endpoint: format!("GET {}", self.cursor_list_path()),
-                    reason: format!(
-                        "the server repeated the list cursor {:?}; stopped instead of looping",
-                        one_line(&next, 60)
-                    ),
-                });
+                    reason: format!("conversation list: {stop}"),
+                })?;
+            all.extend(page.conversations);
+            match page.next_cursor {
+                Some(next) => cursor = next,
+                None => return Ok(all),
             }
-            cursor = next;
         }
-        Err(ClientError::Malformed {
-            endpoint: format!("GET {}", self.cursor_list_path()),
-            reason: format!("the conversation list did not end after {MAX_PAGES} pages"),
-        })
     }
 
     fn cursor_list_path(&self) -> String {
@@ -811,22 +802,28 @@ impl Client {
             (Some(sender), _) => Some(conversation_id(sender)?),
         };
         let cursor = query.cursor.as_deref().filter(|c| !c.is_empty());
-        let body = json!({
-            "queue": queue_for(&id, query.kind),
-            "start": cursor.map_or(json!(-1), |c| json!(c)),
-            "end": -1,
-            "pull_number": query.page_size,
-            "is_positive": query.direction == Direction::Down,
-            "msgType": query.filters.types.join(","),
-            "startTime": query.filters.start_time,
-            "endTime": query.filters.end_time,
-            "userId": sender,
-        });
-        self.roaming(body, cursor).await
+        let mut body = RoamingRequest::paged(
+            queue_for(&id, query.kind),
+            cursor,
+            query.page_size,
+            query.direction,
+        );
+        body.msg_type = Some(query.filters.types.join(","));
+        body.start_time = query.filters.start_time;
+        body.end_time = query.filters.end_time;
+        body.user_id = sender;
+        self.roaming(&body, cursor).await
     }
 
     /// Posts one `messageroaming` body and decodes the page.
-    async fn roaming(&self, body: Value, cursor: Option<&str>) -> Result<HistoryPage, ClientError> {
+    async fn roaming(
+        &self,
+        body: &RoamingRequest,
+        cursor: Option<&str>,
+    ) -> Result<HistoryPage, ClientError> {
+        let body = serde_json::to_value(body).map_err(|e| {
+            ClientError::InvalidArgument(format!("cannot encode the history request: {e}"))
+        })?;
         let call = Call {
             method: Method::POST,
             path: format!("users/{}/messageroaming", self.user),
@@ -845,12 +842,14 @@ impl Client {
         cursor: Option<&str>,
     ) -> Result<HistoryPage, ClientError> {
         let mut messages = Vec::with_capacity(page.msgs.len());
+        let mut undecodable = 0;
         for (index, entry) in page.msgs.iter().enumerate() {
             match decode_entry(&entry.msg) {
                 Ok(Some(message)) => messages.push(message),
                 // Events (acks, recalls, edits) and other namespaces: not messages (§5).
                 Ok(None) => {}
                 Err(e) => {
+                    undecodable += 1;
                     self.undecodable.fetch_add(1, Ordering::Relaxed);
                     tracing::warn!(%endpoint, index, error = %e, "skipped an undecodable history entry");
                 }
@@ -874,6 +873,7 @@ impl Client {
             messages,
             next_cursor: (!is_last).then_some(page.next_key),
             is_last,
+            undecodable,
         })
     }
 
@@ -897,7 +897,7 @@ impl Client {
         let mut cursors = self.legacy_cursors.lock().await;
         let state = cursors.entry(queue.clone()).or_default();
         let mut out = Vec::with_capacity(count.min(1024));
-        let mut seen = HashSet::new();
+        let mut walk = PageWalk::starting_at(PageLimits::HISTORY, state.cursor.as_deref());
         loop {
             while out.len() < count {
                 match state.buffered.pop_front() {
@@ -909,12 +909,8 @@ impl Client {
                 break;
             }
             let start = state.cursor.as_deref();
-            let body = json!({
-                "queue": queue,
-                "start": start.map_or(json!(-1), |c| json!(c)),
-                "end": -1,
-            });
-            let page = match self.roaming(body, start).await {
+            let body = RoamingRequest::legacy(queue.clone(), start);
+            let page = match self.roaming(&body, start).await {
                 Ok(page) => page,
                 Err(e) => {
                     // Keep what this call took, in order, for the next call.
@@ -924,23 +920,23 @@ impl Client {
                     return Err(e);
                 }
             };
-            if let Some(next) = &page.next_cursor
-                && !seen.insert(next.clone())
-            {
+            let step = walk.step(page.messages.len(), page.next_cursor.as_deref());
+            // A page whose cursor was seen before may repeat messages: it is not kept. Any
+            // other page is, so the next call goes on from there.
+            if !matches!(step, Err(PagingStop::RepeatedCursor { .. })) {
+                state.buffered.extend(page.messages);
+                state.exhausted = page.is_last;
+                state.cursor = page.next_cursor;
+            }
+            if let Err(stop) = step {
                 for message in out.into_iter().rev() {
                     state.buffered.push_front(message);
                 }
                 return Err(ClientError::Malformed {
                     endpoint: format!("POST users/{}/messageroaming", self.user),
-                    reason: format!(
-                        "the server repeated the history cursor {:?}; stopped instead of looping",
-                        one_line(next, 60)
-                    ),
+                    reason: format!("history: {stop}"),
                 });
             }
-            state.buffered.extend(page.messages);
-            state.exhausted = page.is_last;
-            state.cursor = page.next_cursor;
         }
         out.reverse();
         Ok(out)

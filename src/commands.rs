@@ -10,7 +10,9 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use jiff::tz::TimeZone;
 
-use crate::protocol::{ChatType, Direction, HistoryFilters, HistoryQuery, Message};
+use crate::protocol::{
+    ChatType, Direction, HistoryFilters, HistoryQuery, Message, PageLimits, PageWalk, PagingStop,
+};
 use crate::server::ServerConfig;
 use crate::session;
 use crate::store::pool::StorePool;
@@ -110,10 +112,28 @@ pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
     })
 }
 
+/// A reader that closed standard output early (`roam conversations | head`) has what it
+/// wanted: that ends the command quietly and successfully. Only the two commands that print
+/// to standard output use this; nothing else of theirs does I/O that can break a pipe.
+fn quiet_when_output_closed(result: Result<()>) -> Result<()> {
+    match result {
+        Err(error)
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            Ok(())
+        }
+        other => other,
+    }
+}
+
 /// `roam conversations`.
 pub fn conversations(connection: Connection, json: bool) -> Result<()> {
     let runtime = runtime()?;
-    runtime.block_on(async {
+    quiet_when_output_closed(runtime.block_on(async {
         let session = session::connect(connection).await?;
         let list = session
             .client
@@ -126,6 +146,7 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
             for c in &list {
                 writeln!(out, "{}", terminal_safe_json(c)?)?;
             }
+            out.flush()?;
             return Ok(());
         }
         for c in &list {
@@ -152,20 +173,25 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
                 text::one_line(&preview, 80)
             )?;
         }
+        out.flush()?;
         Ok(())
-    })
+    }))
 }
 
-/// `roam history ID`.
+/// `roam history ID`: pages until `limit` messages are printed or the history ends. What
+/// it says on stderr: where to continue, how many entries were left out as undecodable, and
+/// why it stopped early when the server's cursors would not end (then it fails).
 pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
     let runtime = runtime()?;
-    runtime.block_on(async {
+    quiet_when_output_closed(runtime.block_on(async {
         let session = session::connect(connection).await?;
         let mut cursor = options.cursor.clone();
+        let mut walk = PageWalk::starting_at(PageLimits::HISTORY, cursor.as_deref());
         let mut printed = 0u32;
+        let mut undecodable = 0u64;
+        let mut stopped = None;
         let mut out = std::io::stdout().lock();
         let tz = TimeZone::system();
-        let mut next = None;
         while printed < options.limit {
             let page_size = (options.limit - printed).min(50);
             let query = HistoryQuery {
@@ -183,49 +209,90 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
                 .with_context(|| format!("cannot read the history of {}", options.id))?;
             for m in &page.messages {
                 print_message(&mut out, m, options.json, &tz)?;
-                printed += 1;
+                printed = printed.saturating_add(1);
             }
-            next = page.next_cursor.clone();
-            if page.is_last || next.is_none() {
-                next = None;
+            undecodable += page.undecodable;
+            let next = page.next_cursor.filter(|_| !page.is_last);
+            if let Err(stop) = walk.step(page.messages.len(), next.as_deref()) {
+                stopped = Some((stop, next));
                 break;
             }
-            cursor = next.clone();
+            cursor = next;
+            if cursor.is_none() {
+                break;
+            }
         }
+        out.flush()?;
         drop(out);
-        match next {
-            Some(c) => eprintln!("next cursor: {c}  (continue with --cursor {c})"),
+        if undecodable > 0 {
+            eprintln!(
+                "roam: left out {undecodable} history entr{} that could not be decoded",
+                if undecodable == 1 { "y" } else { "ies" }
+            );
+        }
+        if let Some((stop, next)) = stopped {
+            // Empty pages may end some day: say where to go on. A repeating cursor will not.
+            let resume = match (&stop, next) {
+                (PagingStop::EmptyPages { .. }, Some(next)) => {
+                    format!(" (continue with --cursor {})", shown_cursor(&next))
+                }
+                _ => String::new(),
+            };
+            bail!(
+                "stopped reading the history of {}: {stop}{resume}",
+                text::one_line(&options.id, 64)
+            );
+        }
+        if undecodable > 0 && printed == 0 {
+            let resume = cursor.map_or(String::new(), |c| {
+                format!(" (continue with --cursor {})", shown_cursor(&c))
+            });
+            bail!(
+                "no history entry of {} could be decoded{resume}",
+                text::one_line(&options.id, 64)
+            );
+        }
+        match cursor {
+            Some(c) => {
+                let c = shown_cursor(&c);
+                eprintln!("next cursor: {c}  (continue with --cursor {c})");
+            }
             None => eprintln!("end of history in this direction"),
         }
         Ok(())
-    })
+    }))
 }
 
-/// JSON for a terminal. serde_json escapes C0 controls but leaves DEL, C1 controls (U+0080 to
-/// U+009F, e.g. U+009B, a one-character CSI) and bidi controls raw inside strings, where a
-/// terminal may act on them or reorder the line. They are written as `\uXXXX` escapes
-/// instead: outside strings JSON holds only ASCII, so this changes no structure, and any
-/// JSON reader decodes the same text.
-fn terminal_safe_json<T: serde::Serialize>(value: &T) -> serde_json::Result<String> {
-    fn unsafe_char(c: char) -> bool {
-        matches!(c,
-            '\u{7f}'..='\u{9f}'
-            | '\u{61c}'
-            | '\u{200e}'
-            | '\u{200f}'
-            | '\u{202a}'..='\u{202e}'
-            | '\u{2066}'..='\u{2069}')
+/// A server's cursor as it may be shown: cursors are opaque, but one that is not plain
+/// printable ASCII could act on the terminal, and could not be typed back anyway.
+fn shown_cursor(cursor: &str) -> String {
+    if cursor.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
+        cursor.to_string()
+    } else {
+        format!("{:?} (not printable as given)", text::one_line(cursor, 80))
     }
+}
+
+/// JSON for a terminal. serde_json escapes C0 controls but leaves the rest raw inside
+/// strings: DEL, C1 controls (U+009B is a one-character CSI), bidi controls that reorder the
+/// line, U+2028/U+2029 that break it, and invisible formatters (U+200B, U+2060, U+FEFF,
+/// U+00AD...) that hide text. Every character the display-text function would not show as
+/// it is ([`text::shown_as_is`], one list for both) is written as a `\uXXXX` escape instead
+/// (a surrogate pair beyond the BMP): outside strings JSON holds only ASCII, so this changes
+/// no structure, and any JSON reader decodes the same text.
+fn terminal_safe_json<T: serde::Serialize>(value: &T) -> serde_json::Result<String> {
     let json = serde_json::to_string(value)?;
-    if !json.chars().any(unsafe_char) {
+    if json.chars().all(text::shown_as_is) {
         return Ok(json);
     }
     let mut out = String::with_capacity(json.len() + 32);
     for c in json.chars() {
-        if unsafe_char(c) {
-            out.push_str(&format!("\\u{:04x}", u32::from(c)));
-        } else {
+        if text::shown_as_is(c) {
             out.push(c);
+        } else {
+            for unit in c.encode_utf16(&mut [0; 2]) {
+                out.push_str(&format!("\\u{unit:04x}"));
+            }
         }
     }
     Ok(out)
@@ -381,5 +448,31 @@ mod tests {
         assert_eq!(back, text);
         // Nothing to escape: unchanged.
         assert_eq!(terminal_safe_json(&"plain").expect("ok"), "\"plain\"");
+    }
+
+    #[test]
+    fn terminal_safe_json_escapes_line_separators_and_invisible_formatters() {
+        let text = "line\u{2028}para\u{2029}ad\u{200b}min\u{200c}\u{200d}\u{2060}\u{2064}\u{feff}\
+                    soft\u{ad}hy\u{180e}\u{e0041}tag\u{fff9}👨\u{200d}👩";
+        let json = terminal_safe_json(&text).expect("serializes");
+        for escaped in [
+            "\\u2028",
+            "\\u2029",
+            "\\u200b",
+            "\\u2060",
+            "\\u2064",
+            "\\ufeff",
+            "\\u00ad",
+            "\\u180e",
+            "\\udb40\\udc41",
+            "\\ufff9",
+        ] {
+            assert!(json.contains(escaped), "{escaped} not in {json}");
+        }
+        // Nothing invisible is left raw; the joiners emoji and shaping need stay.
+        assert!(json.chars().all(text::shown_as_is), "{json:?}");
+        assert!(json.contains("👨\u{200d}👩"), "{json:?}");
+        let back: String = serde_json::from_str(&json).expect("parses");
+        assert_eq!(back, text);
     }
 }

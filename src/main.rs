@@ -4,7 +4,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::parser::ValueSource;
+use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use roam::commands::{self, Connection, HistoryOptions, ImportOptions, ServeOptions};
 use roam::protocol::{ChatType, Direction};
 
@@ -12,47 +13,79 @@ use roam::protocol::{ChatType, Direction};
 ///
 /// With no arguments roam opens a bundled demo history served by an embedded server on
 /// 127.0.0.1. With --api-url, --appkey and --user it opens a real deployment.
+///
+/// Each subcommand takes only its own flags (`roam import --help`); the connection flags
+/// may also come before `conversations` and `history`, as before the browser's.
 #[derive(Parser)]
 #[command(name = "roam", version, about, long_about = None)]
 struct Cli {
     #[command(flatten)]
     connection: ConnectionArgs,
     /// Write the log here (default: roam.log in the cache directory).
-    #[arg(long, global = true, value_name = "FILE")]
+    #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
     #[command(subcommand)]
     command: Option<Command>,
 }
 
-/// Where to read history from: a real deployment, or (all absent) the embedded demo.
+/// Where to read history from: a real deployment, or (all absent) the embedded demo. Used
+/// by the browser, `conversations` and `history`, and by nothing else.
 /// Not `Debug`: it holds the token.
 #[derive(Args)]
 struct ConnectionArgs {
     /// Base URL of the deployment's REST API, e.g. https://a1.easemob.com.
-    #[arg(long, global = true, value_name = "URL", requires_all = ["appkey", "user"])]
+    #[arg(long, value_name = "URL")]
     api_url: Option<String>,
-    /// The app key, `org#app` (for `serve`: the app key it answers to; default the demo's).
-    #[arg(long, global = true, value_name = "ORG#APP")]
+    /// The app key, `org#app`.
+    #[arg(long, value_name = "ORG#APP")]
     appkey: Option<String>,
     /// The user whose history to read.
-    #[arg(long, global = true, value_name = "NAME")]
+    #[arg(long, value_name = "NAME")]
     user: Option<String>,
     /// A user token instead of a password (the password otherwise comes from
-    /// ROAM_PASSWORD or a prompt).
-    #[arg(
-        long,
-        global = true,
-        value_name = "TOKEN",
-        env = "ROAM_TOKEN",
-        hide_env_values = true
-    )]
+    /// ROAM_PASSWORD or a prompt). Set ROAM_TOKEN rather than giving --token: a command
+    /// line can be read by every user of the machine (ps).
+    #[arg(long, value_name = "TOKEN", env = TOKEN_ENV, hide_env_values = true)]
     token: Option<String>,
 }
 
-#[derive(Subcommand, Debug)]
+impl ConnectionArgs {
+    /// These flags, each taken from `before` (the flags given before the subcommand) where
+    /// it is absent here.
+    fn or(self, before: ConnectionArgs) -> ConnectionArgs {
+        ConnectionArgs {
+            api_url: self.api_url.or(before.api_url),
+            appkey: self.appkey.or(before.appkey),
+            user: self.user.or(before.user),
+            token: self.token.or(before.token),
+        }
+    }
+
+    fn into_connection(self) -> Connection {
+        Connection {
+            api_url: self.api_url,
+            appkey: self.appkey,
+            user: self.user,
+            token: self.token,
+        }
+    }
+}
+
+/// The flags before a subcommand, and the subcommands they apply to besides the browser.
+const LEADING_FLAGS: &[(&str, &[&str])] = &[
+    ("api_url", &["conversations", "history"]),
+    ("appkey", &["conversations", "history"]),
+    ("user", &["conversations", "history"]),
+    ("token", &["conversations", "history"]),
+    ("log", &[]),
+];
+
+#[derive(Subcommand)]
 enum Command {
     /// List the user's conversations with unread counts.
     Conversations {
+        #[command(flatten)]
+        connection: ConnectionArgs,
         /// Print JSON instead of text.
         #[arg(long)]
         json: bool,
@@ -86,6 +119,9 @@ enum Command {
         /// Apply the service's documented list rate limit (5 calls per minute per user).
         #[arg(long)]
         rate_limit: bool,
+        /// The app key to answer to, `org#app` (default: the demo's).
+        #[arg(long, value_name = "ORG#APP")]
+        appkey: Option<String>,
         /// Token lifetime in seconds (at most ten years).
         #[arg(long, value_name = "SECONDS", default_value_t = 7 * 24 * 3600,
               value_parser = clap::value_parser!(u64).range(1..=10 * 365 * 24 * 3600))]
@@ -113,8 +149,10 @@ enum UserCommand {
     },
 }
 
-#[derive(Args, Debug)]
+#[derive(Args)]
 struct HistoryArgs {
+    #[command(flatten)]
+    connection: ConnectionArgs,
     /// The conversation: the peer's user id, or a group or room id.
     id: String,
     /// The conversation is a group.
@@ -143,11 +181,30 @@ enum DirectionArg {
     Down,
 }
 
+/// The environment variable a token may come from, out of sight of `ps`.
+const TOKEN_ENV: &str = "ROAM_TOKEN";
+
 /// Clap's usage errors span several lines (the error, usage, a hint); a person gets the
-/// error itself on one line, with where to look for more.
+/// error itself on one line, with where to look for more. A token given on the command line
+/// is warned about here, before anything else runs.
 fn parse_arguments() -> Result<Cli, ExitCode> {
-    match Cli::try_parse() {
-        Ok(cli) => Ok(cli),
+    let parsed = Cli::command()
+        .try_get_matches()
+        .and_then(|matches| Ok((Cli::from_arg_matches(&matches)?, matches)));
+    match parsed {
+        Ok((cli, matches)) => {
+            if let Some(line) = misplaced_flag(&matches) {
+                eprintln!("roam: {line}");
+                return Err(ExitCode::from(2));
+            }
+            if token_on_command_line(&matches) {
+                eprintln!(
+                    "roam: warning: --token on the command line can be read by other users \
+                     (ps); set {TOKEN_ENV} instead"
+                );
+            }
+            Ok(cli)
+        }
         Err(error) if !error.use_stderr() => {
             // --help and --version print to stdout and succeed.
             let _ = error.print();
@@ -168,22 +225,53 @@ fn parse_arguments() -> Result<Cli, ExitCode> {
     }
 }
 
+/// A flag given before a subcommand it does not apply to (`roam --user bob import`), said
+/// in one line. Flags from the environment (ROAM_TOKEN) do not count.
+fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
+    let (name, _) = matches.subcommand()?;
+    LEADING_FLAGS
+        .iter()
+        .find(|(id, applies)| given_on_command_line(matches, id) && !applies.contains(&name))
+        .map(|(id, _)| {
+            format!(
+                "--{} does not apply to `roam {name}` (roam {name} --help lists its options)",
+                id.replace('_', "-")
+            )
+        })
+}
+
+/// Whether `--token` came from the command line rather than ROAM_TOKEN, before the
+/// subcommand or after it.
+fn token_on_command_line(matches: &ArgMatches) -> bool {
+    let mut level = Some(matches);
+    while let Some(m) = level {
+        if given_on_command_line(m, "token") {
+            return true;
+        }
+        level = m.subcommand().map(|(_, sub)| sub);
+    }
+    false
+}
+
+/// Whether the flag `id` was typed on this level of the command line (not taken from the
+/// environment). Levels that do not know the flag have not been given it.
+fn given_on_command_line(matches: &ArgMatches, id: &str) -> bool {
+    matches.ids().any(|known| known.as_str() == id)
+        && matches.value_source(id) == Some(ValueSource::CommandLine)
+}
+
 fn main() -> ExitCode {
     let cli = match parse_arguments() {
         Ok(cli) => cli,
         Err(code) => return code,
     };
-    let connection = Connection {
-        api_url: cli.connection.api_url,
-        appkey: cli.connection.appkey,
-        user: cli.connection.user,
-        token: cli.connection.token,
-    };
     let result = match cli.command {
-        None => commands::browse(connection, cli.log),
-        Some(Command::Conversations { json }) => commands::conversations(connection, json),
+        None => commands::browse(cli.connection.into_connection(), cli.log),
+        Some(Command::Conversations { connection, json }) => {
+            commands::conversations(connection.or(cli.connection).into_connection(), json)
+        }
         Some(Command::History(args)) => commands::history(
-            connection,
+            args.connection.or(cli.connection).into_connection(),
             HistoryOptions {
                 id: args.id,
                 kind: if args.group {
@@ -217,11 +305,12 @@ fn main() -> ExitCode {
             db,
             listen,
             rate_limit,
+            appkey,
             token_ttl,
         }) => commands::serve(ServeOptions {
             db,
             listen,
-            appkey: connection.appkey,
+            appkey,
             rate_limit,
             token_ttl_secs: token_ttl,
         }),

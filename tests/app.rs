@@ -91,6 +91,7 @@ impl Server {
             messages,
             next_cursor: (!is_last).then(|| self.messages[start - 1].id.to_string()),
             is_last,
+            undecodable: 0,
         }
     }
 }
@@ -561,6 +562,102 @@ fn list_failure_is_shown_and_retried() {
     assert_eq!(list_requests(&fx).len(), 1);
 }
 
+/// Answers the list requests of a whole load with `page(n, cursor)` for the n-th page (from
+/// 0) until the app asks for no more or `budget` pages were answered; returns the count.
+fn load_list(
+    app: &mut App,
+    budget: usize,
+    page: impl Fn(usize, Option<&str>) -> ConversationPage,
+) -> usize {
+    let mut fx = app.start();
+    let mut answered = 0;
+    while let Some((cursor, request_id)) = list_requests(&fx).pop() {
+        if answered == budget {
+            break;
+        }
+        fx = app.update(Event::ConversationPage {
+            request_id,
+            result: Ok(page(answered, cursor.as_deref())),
+        });
+        answered += 1;
+    }
+    answered
+}
+
+#[test]
+fn a_list_whose_cursor_never_ends_stops_loading_and_says_so() {
+    // A fresh cursor and a fresh conversation on every page, forever.
+    let mut app = App::new(100, 30, TimeZone::UTC);
+    let pages = load_list(&mut app, 1_000, |n, _| ConversationPage {
+        conversations: vec![conversation(&format!("c{n}"), false, T0 - n as i64, 0)],
+        next_cursor: Some(format!("cursor-{n}")),
+    });
+    assert!(pages <= 200, "{pages} list pages");
+    assert!(!app.list_loading());
+    assert_eq!(app.conversations().len(), pages, "what came is kept");
+    let status = app.status_line();
+    assert!(
+        status.contains("conversation list incomplete") && status.contains("no end after"),
+        "{status}"
+    );
+    // A reload starts a fresh load.
+    let fx = app.update(ch('r'));
+    assert_eq!(list_requests(&fx).len(), 1);
+    assert!(!app.status_line().contains("incomplete"));
+}
+
+#[test]
+fn a_list_of_empty_pages_with_changing_cursors_stops() {
+    let mut app = App::new(100, 30, TimeZone::UTC);
+    let pages = load_list(&mut app, 1_000, |n, _| ConversationPage {
+        conversations: Vec::new(),
+        next_cursor: Some(format!("e{n}")),
+    });
+    assert!(pages <= 10, "{pages} empty list pages");
+    assert!(!app.list_loading());
+    let status = app.status_line();
+    assert!(status.contains("empty but not the last"), "{status}");
+}
+
+#[test]
+fn a_list_cursor_cycle_longer_than_one_page_stops() {
+    // a -> b -> c -> a: each page's cursor differs from the one it was asked with.
+    let mut app = App::new(100, 30, TimeZone::UTC);
+    let pages = load_list(&mut app, 1_000, |n, _| ConversationPage {
+        conversations: vec![conversation("bob", false, T0, 0)],
+        next_cursor: Some(["a", "b", "c"][n % 3].to_string()),
+    });
+    assert_eq!(pages, 4, "a, b, c, then a again stops");
+    assert_eq!(app.conversations().len(), 1);
+    assert!(
+        app.status_line().contains("repeated a cursor"),
+        "{}",
+        app.status_line()
+    );
+}
+
+#[test]
+fn undecodable_history_entries_are_counted_in_the_status_not_all_loaded() {
+    let mut app = app_with(100, 30, &["bob"]);
+    let fx = app.update(press(KeyCode::Enter));
+    let (conversation, cursor, request_id) = older_pages(&fx)[0].clone();
+    let server = Server::new(3, |i| format!("m{i}"));
+    let mut page = server.page(None);
+    page.undecodable = 2;
+    app.update(Event::HistoryPage {
+        conversation,
+        cursor,
+        request_id,
+        result: Ok(page),
+    });
+    let status = app.status_line();
+    assert!(!status.contains("all 3 loaded"), "{status}");
+    assert!(
+        status.contains("3 loaded") && status.contains("2 entries could not be decoded"),
+        "{status}"
+    );
+}
+
 #[test]
 fn unread_divider_stays_and_nothing_marks_read() {
     let server = Server::new(30, |i| format!("m{i}"));
@@ -1002,6 +1099,7 @@ proptest! {
                             messages,
                             next_cursor: (!is_last).then(|| bottom.to_string()),
                             is_last,
+                            undecodable: 0,
                         }),
                     })
                 }
@@ -1019,7 +1117,7 @@ proptest! {
                     conversation: key_of(NAMES[conv as usize]),
                     cursor: None,
                     request_id: 1_000_000,
-                    result: Ok(HistoryPage { messages: vec![make(0, 5)], next_cursor: None, is_last: true }),
+                    result: Ok(HistoryPage { messages: vec![make(0, 5)], next_cursor: None, is_last: true, undecodable: 0 }),
                 }),
                 Step::Switch(i) => {
                     app.update(ch('h'));

@@ -1045,3 +1045,214 @@ fn the_client_and_its_futures_can_cross_threads() {
     send(&client.fetch_history("bob", ChatType::Single, 20));
     send(&client.reset_history_cursor("bob"));
 }
+
+// ---------------------------------------------------------------------------------------
+// Hostile servers: every paging loop ends, and says why
+// ---------------------------------------------------------------------------------------
+
+/// An empty history page that is never the last, with a new cursor each time.
+fn endless_empty_history(_: &Req, earlier: usize) -> Reply {
+    Reply::ok(json!({"msgs": [], "next_key": format!("k{earlier}"), "is_last": false}))
+}
+
+/// Runs a future that must end, failing the test instead of hanging when it does not.
+async fn must_end<T>(future: impl std::future::Future<Output = T>) -> T {
+    tokio::time::timeout(Duration::from_secs(60), future)
+        .await
+        .expect("the client kept paging")
+}
+
+#[tokio::test]
+async fn fetch_history_stops_on_empty_pages_whose_cursor_keeps_changing() {
+    let (base, mock) = start(endless_empty_history).await;
+    let client = token_client(&base);
+    let err = must_end(client.fetch_history("bob", ChatType::Single, 20))
+        .await
+        .expect_err("no end");
+    assert!(matches!(err, ClientError::Malformed { .. }), "{err:?}");
+    assert!(err.to_string().contains("empty but not the last"), "{err}");
+    assert_eq!(mock.calls("messageroaming").len(), 20);
+}
+
+#[tokio::test]
+async fn fetch_history_stops_on_a_cursor_cycle_longer_than_one_page() {
+    let m = text_message(7, "bob", "alice", ChatType::Single, "x");
+    let (base, mock) = start(move |_, earlier| {
+        let next = ["a", "b", "c"][earlier % 3];
+        Reply::ok(json!({"msgs": [entry(&m)], "next_key": next, "is_last": false}))
+    })
+    .await;
+    let client = token_client(&base);
+    let err = must_end(client.fetch_history("bob", ChatType::Single, 1000))
+        .await
+        .expect_err("cycle");
+    assert!(err.to_string().contains("repeated a cursor"), "{err}");
+    assert_eq!(mock.calls("messageroaming").len(), 4, "a, b, c, a stops");
+}
+
+#[tokio::test]
+async fn the_conversation_list_stops_on_empty_pages_and_on_a_cursor_that_never_ends() {
+    let (base, mock) = start(|_, earlier| {
+        Reply::ok(json!({"cursor": format!("e{earlier}"), "channel_infos": []}))
+    })
+    .await;
+    let err = must_end(token_client(&base).conversations())
+        .await
+        .expect_err("empty pages");
+    assert!(err.to_string().contains("empty but not the last"), "{err}");
+    assert_eq!(mock.requests().len(), 10);
+
+    let (base, mock) = start(|_, earlier| {
+        Reply::ok(json!({"cursor": format!("n{earlier}"),
+                         "channel_infos": [cursor_entry(&format!("u{earlier}"), "chat", false)]}))
+    })
+    .await;
+    let err = must_end(token_client(&base).conversations())
+        .await
+        .expect_err("no end");
+    assert!(err.to_string().contains("no end after 200 pages"), "{err}");
+    assert_eq!(mock.requests().len(), 200);
+}
+
+#[tokio::test]
+async fn the_browser_stops_loading_a_list_whose_cursor_never_ends() {
+    use roam::tui::app::{App, Effect, FetchRequest};
+    let (base, mock) = start(|_, earlier| {
+        Reply::ok(json!({"cursor": format!("n{earlier}"),
+                         "channel_infos": [cursor_entry(&format!("u{earlier}"), "chat", false)]}))
+    })
+    .await;
+    let client = token_client(&base);
+    let mut app = App::new(100, 30, jiff::tz::TimeZone::UTC);
+    let mut effects = app.start();
+    // The event loop's part, without a terminal: run each fetch, feed back its answer.
+    let mut answered = 0;
+    while let Some(Effect::Fetch(request)) = effects.pop() {
+        assert!(
+            matches!(request, FetchRequest::ConversationPage { .. }),
+            "{request:?}"
+        );
+        answered += 1;
+        assert!(answered <= 1000, "the browser kept paging the list");
+        let event = roam::tui::fetch::answer(&client, request).await;
+        effects = app.update(event);
+    }
+    assert_eq!(mock.requests().len(), 200);
+    assert!(!app.list_loading());
+    assert_eq!(app.conversations().len(), 200, "what came is shown");
+    let status = app.status_line();
+    assert!(
+        status.contains("conversation list incomplete: no end after 200 pages"),
+        "{status}"
+    );
+}
+
+// ----- the `roam` binary against hostile servers ---------------------------------------
+
+/// Runs `roam --api-url BASE ... ARGS` with the token from ROAM_TOKEN, killing it (and
+/// failing the test) if it has not ended within a minute.
+async fn roam_against(base: &str, args: &[&str]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_roam"));
+    cmd.args(["--api-url", base, "--appkey", APPKEY, "--user", "alice"])
+        .args(args)
+        .env("ROAM_TOKEN", TOKEN)
+        .env_remove("ROAM_PASSWORD")
+        .env_remove("RUST_LOG")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    tokio::task::spawn_blocking(move || {
+        let mut child = cmd.spawn().expect("roam starts");
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while child.try_wait().expect("wait").is_none() {
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!(
+                    "roam {args:?} kept running",
+                    args = cmd.get_args().collect::<Vec<_>>()
+                );
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        child.wait_with_output().expect("output")
+    })
+    .await
+    .expect("the runner")
+}
+
+fn stderr_lines(o: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&o.stderr)
+        .lines()
+        .map(str::to_string)
+        .collect()
+}
+
+#[tokio::test]
+async fn cli_history_stops_on_empty_pages_and_says_where_to_go_on() {
+    let (base, mock) = start(endless_empty_history).await;
+    let o = roam_against(&base, &["history", "bob", "--limit", "100"]).await;
+    assert!(!o.status.success(), "stopped early is a failure");
+    assert!(o.stdout.is_empty());
+    let err = stderr_lines(&o);
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert!(
+        err[0]
+            .starts_with("roam: stopped reading the history of bob: 20 pages in a row were empty")
+            && err[0].ends_with("(continue with --cursor k19)"),
+        "{err:?}"
+    );
+    assert_eq!(mock.calls("messageroaming").len(), 20);
+}
+
+#[tokio::test]
+async fn cli_history_stops_on_a_cursor_cycle() {
+    let m = text_message(7, "bob", "alice", ChatType::Single, "x");
+    let (base, mock) = start(move |_, earlier| {
+        let next = ["a", "b", "c"][earlier % 3];
+        Reply::ok(json!({"msgs": [entry(&m)], "next_key": next, "is_last": false}))
+    })
+    .await;
+    let o = roam_against(&base, &["history", "bob", "--limit", "100"]).await;
+    assert!(!o.status.success());
+    let err = stderr_lines(&o);
+    assert_eq!(err.len(), 1, "{err:?}");
+    assert!(err[0].contains("repeated a cursor"), "{err:?}");
+    assert_eq!(mock.calls("messageroaming").len(), 4);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 4);
+}
+
+#[tokio::test]
+async fn cli_history_says_how_many_entries_it_could_not_decode() {
+    let good = text_message(7, "bob", "alice", ChatType::Single, "x");
+    let (base, _mock) = start(move |_, _| {
+        Reply::ok(
+            json!({"msgs": [entry(&good), {"msg": "%%%"}, {"msg": "AAAA"}],
+                         "next_key": "", "is_last": true}),
+        )
+    })
+    .await;
+    let o = roam_against(&base, &["history", "bob"]).await;
+    assert!(o.status.success(), "{:?}", stderr_lines(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
+    let err = stderr_lines(&o);
+    assert!(
+        err.contains(&"roam: left out 2 history entries that could not be decoded".to_string()),
+        "{err:?}"
+    );
+
+    // Nothing decoded: a failure, with the count.
+    let (base, _mock) =
+        start(|_, _| Reply::ok(json!({"msgs": [{"msg": "%%%"}], "next_key": "", "is_last": true})))
+            .await;
+    let o = roam_against(&base, &["history", "bob", "--json"]).await;
+    assert!(!o.status.success());
+    assert!(o.stdout.is_empty());
+    assert_eq!(
+        stderr_lines(&o),
+        [
+            "roam: left out 1 history entry that could not be decoded",
+            "roam: no history entry of bob could be decoded"
+        ]
+    );
+}

@@ -1357,6 +1357,36 @@ fn cli_history_neutralises_hostile_text() {
 }
 
 #[test]
+fn cli_history_json_escapes_invisible_formatters() {
+    let count = demo()
+        .conversation(HOSTILE_CONVERSATION)
+        .expect("mallory")
+        .messages
+        .to_string();
+    let o = roam(&["history", HOSTILE_CONVERSATION, "--limit", &count, "--json"]);
+    assert_success(&o);
+    let out = stdout(&o);
+    let raw: Vec<char> = out
+        .lines()
+        .flat_map(str::chars)
+        .filter(|&c| !roam::tui::text::shown_as_is(c))
+        .collect();
+    assert!(raw.is_empty(), "raw in JSON: {raw:?}");
+    let texts: String = out
+        .lines()
+        .map(|l| serde_json::from_str::<Message>(l).expect("a JSON message per line"))
+        .filter_map(|m| match m.content {
+            Content::Text { text } => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert!(
+        texts.contains('\u{200b}') && texts.contains('\u{feff}'),
+        "escaped, not dropped"
+    );
+}
+
+#[test]
 fn cli_history_json_lines_are_the_messages() {
     let o = roam(&[
         "history",
@@ -1438,6 +1468,124 @@ fn cli_an_unreachable_server_fails_quickly_naming_the_address() {
     assert_eq!(stderr(&o).lines().count(), 1, "one line: {}", stderr(&o));
     assert!(line.starts_with("roam: "), "{line}");
     assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn cli_a_token_on_the_command_line_is_warned_about_and_never_printed() {
+    const SECRET: &str = "YWMt-cli-secret-token-81f2";
+    let deployment = [
+        "--api-url",
+        "http://127.0.0.1:1",
+        "--appkey",
+        "a#b",
+        "--user",
+        "u",
+    ];
+    let warning = "roam: warning: --token on the command line can be read by other users (ps); \
+                   set ROAM_TOKEN instead";
+    // Before or after the subcommand: the warning comes first, on one line.
+    for args in [
+        [&deployment[..], &["--token", SECRET, "conversations"]].concat(),
+        [&deployment[..], &["conversations", "--token", SECRET]].concat(),
+    ] {
+        let o = roam(&args);
+        let err = stderr(&o);
+        assert_eq!(err.lines().next(), Some(warning), "{err}");
+        assert_eq!(err.lines().count(), 2, "the warning and the error: {err}");
+        assert!(!err.contains(SECRET) && !stdout(&o).contains(SECRET));
+    }
+    // From ROAM_TOKEN: the same call, no warning.
+    let o = run(
+        roam_command(&[&deployment[..], &["conversations"]].concat()).env("ROAM_TOKEN", SECRET),
+    );
+    let err = stderr(&o);
+    assert!(!err.contains("warning") && !err.contains(SECRET), "{err}");
+    assert!(err.contains("127.0.0.1:1"), "the token was used: {err}");
+}
+
+#[test]
+fn cli_a_closed_pipe_ends_quietly_with_status_0() {
+    use std::io::BufRead;
+    // Far more than a pipe holds, so roam is still writing when the reader goes away.
+    let mut child = roam_command(&["history", BIG_CONVERSATION, "--group", "--limit", "5000"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("roam starts");
+    let mut first = String::new();
+    let mut reader = std::io::BufReader::new(child.stdout.take().expect("stdout"));
+    reader.read_line(&mut first).expect("a first line");
+    assert!(!first.is_empty());
+    drop(reader);
+    let o = child.wait_with_output().expect("roam ends");
+    assert!(o.status.success(), "exit {:?}: {}", o.status, stderr(&o));
+    assert_eq!(stderr(&o), "", "quiet");
+}
+
+#[test]
+fn cli_each_subcommand_shows_and_takes_only_its_own_flags() {
+    // The flags a help text lists, as whole words (`--token-ttl` is not `--token`).
+    let help = |args: &[&str]| {
+        let o = roam(args);
+        assert_success(&o);
+        stdout(&o)
+            .split_whitespace()
+            .filter(|w| w.starts_with("--"))
+            .map(|w| w.trim_end_matches([',', '.']).to_string())
+            .collect::<Vec<String>>()
+    };
+    let connection = ["--api-url", "--appkey", "--user", "--token"];
+    let import = help(&["import", "--help"]);
+    let user_add = help(&["user", "add", "--help"]);
+    for flag in connection.iter().chain(&["--log"]) {
+        let flag = flag.to_string();
+        assert!(!import.contains(&flag), "import: {import:?}");
+        assert!(!user_add.contains(&flag), "user add: {user_add:?}");
+    }
+    let serve = help(&["serve", "--help"]);
+    for flag in ["--api-url", "--user", "--token", "--log"] {
+        assert!(!serve.contains(&flag.to_string()), "serve: {serve:?}");
+    }
+    assert!(serve.contains(&"--appkey".to_string()), "{serve:?}");
+    for args in [&["conversations", "--help"][..], &["history", "--help"]] {
+        let text = help(args);
+        for flag in connection {
+            assert!(text.contains(&flag.to_string()), "{args:?}: {text:?}");
+        }
+    }
+
+    // A flag before a subcommand it does not apply to is a usage error, in one line.
+    for (args, flag) in [
+        (
+            &["--user", "bob", "import", "--db", "x.sqlite"][..],
+            "--user",
+        ),
+        (
+            &["--appkey", "a#b", "serve", "--db", "x.sqlite"],
+            "--appkey",
+        ),
+        (&["--log", "x.log", "history", "bob"], "--log"),
+        (&["import", "--token", "t", "--db", "x.sqlite"], "--token"),
+    ] {
+        let o = roam(args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", stderr(&o));
+        let err = stderr(&o);
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.starts_with("roam: ") && err.contains(flag), "{err}");
+    }
+    // Connection flags still go before conversations and history, or after.
+    let o = run(roam_command(&[
+        "--api-url",
+        "http://127.0.0.1:1",
+        "history",
+        "bob",
+        "--appkey",
+        "a#b",
+        "--user",
+        "u",
+    ])
+    .env("ROAM_TOKEN", "t"));
+    assert_clear_failure(&o, "127.0.0.1:1");
 }
 
 #[test]

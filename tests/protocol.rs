@@ -540,6 +540,43 @@ fn roaming_requests_read_the_sdk_start_shapes_and_validate_page_size() {
     }
 }
 
+#[test]
+fn roaming_requests_are_written_in_the_two_shapes_the_sdk_sends_and_read_back() {
+    // The paged call: every field, absent filters as null (what the SDK sends).
+    let paged = RoamingRequest {
+        queue: "bob@easemob.com".into(),
+        start: json!("1234"),
+        end: json!(-1),
+        pull_number: json!(50),
+        is_positive: Some(true),
+        msg_type: Some(String::new()),
+        ..RoamingRequest::default()
+    };
+    let wire = serde_json::to_value(&paged).unwrap();
+    assert_eq!(
+        wire,
+        json!({"queue": "bob@easemob.com", "start": "1234", "end": -1, "pull_number": 50,
+               "is_positive": true, "msgType": "", "startTime": null, "endTime": null,
+               "userId": null})
+    );
+    let back: RoamingRequest = serde_json::from_value(wire).unwrap();
+    assert_eq!(
+        (back.cursor(), back.page_size(), back.is_positive),
+        (Ok(Some(1234)), Ok(50), Some(true))
+    );
+    // The legacy call: queue, start and end only.
+    let legacy = RoamingRequest {
+        queue: "team@conference.easemob.com".into(),
+        start: json!(-1),
+        end: json!(-1),
+        ..RoamingRequest::default()
+    };
+    assert_eq!(
+        serde_json::to_value(&legacy).unwrap(),
+        json!({"queue": "team@conference.easemob.com", "start": -1, "end": -1})
+    );
+}
+
 fn arb_text() -> impl Strategy<Value = String> + Clone {
     prop_oneof![any::<String>(), "[a-z 你好👍🏽\u{202e}\u{1b}\n]{0,40}"]
 }

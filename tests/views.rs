@@ -257,6 +257,7 @@ fn answer_history(app: &mut App, fx: &[Effect], messages: Vec<Message>, is_last:
                 messages,
                 next_cursor,
                 is_last,
+                undecodable: 0,
             }),
         },
     );

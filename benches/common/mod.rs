@@ -145,6 +145,7 @@ pub fn page(cursor: Option<&str>, n: u64) -> HistoryPage {
         messages,
         next_cursor: (!is_last).then(|| (BASE_ID + start - 1).to_string()),
         is_last,
+        undecodable: 0,
     }
 }
 

@@ -307,6 +307,10 @@ pub struct HistoryPage {
     pub next_cursor: Option<String>,
     /// No more pages in this direction.
     pub is_last: bool,
+    /// Entries of this page left out because they could not be decoded (bad base64 or
+    /// protobuf), so the reader can say that something is missing.
+    #[serde(default)]
+    pub undecodable: u64,
 }
 
 /// One page of the conversation list.

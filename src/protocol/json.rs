@@ -7,7 +7,8 @@ use serde_json::{Map, Value};
 
 use super::ProtocolError;
 use super::domain::{
-    Attachment, ChatType, Content, Conversation, Message, Size, channel_id_for, parse_channel_id,
+    Attachment, ChatType, Content, Conversation, Direction, Message, Size, channel_id_for,
+    parse_channel_id,
 };
 
 // ---------------------------------------------------------------------------------------
@@ -756,10 +757,16 @@ fn null_as_empty<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
 // History (§4)
 // ---------------------------------------------------------------------------------------
 
-/// The `messageroaming` request body. `start` and `pull_number` are kept as raw JSON
-/// because the SDK sends `-1` as a number and cursors as strings; servers read them with
-/// [`RoamingRequest::cursor`] and [`RoamingRequest::page_size`].
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+/// The `messageroaming` request body, the one type the client sends and the server reads.
+/// `start` and `pull_number` are kept as raw JSON because the SDK sends `-1` as a number and
+/// cursors as strings; servers read them with [`RoamingRequest::cursor`] and
+/// [`RoamingRequest::page_size`].
+///
+/// It is written in the two shapes the SDK sends (§4), told apart by `pull_number`: the
+/// paged call (`pull_number` set) writes every field, absent filters as `null`; the legacy
+/// `fetchHistoryMessages` (no `pull_number`) writes only `queue`, `start` and `end`. Build
+/// them with [`RoamingRequest::paged`] and [`RoamingRequest::legacy`].
+#[derive(Clone, Debug, Default, Deserialize)]
 pub struct RoamingRequest {
     /// `id@easemob.com` or `id@conference.easemob.com`.
     pub queue: String,
@@ -770,22 +777,22 @@ pub struct RoamingRequest {
     #[serde(default)]
     pub end: Value,
     /// Page size 1..50, default 20.
-    #[serde(skip_serializing_if = "Value::is_null", default)]
+    #[serde(default)]
     pub pull_number: Value,
     /// `false` = newest first (up), `true` = oldest first (down).
-    #[serde(skip_serializing_if = "Option::is_none", default)]
+    #[serde(default)]
     pub is_positive: Option<bool>,
     /// Comma-separated content types, `""` = all.
-    #[serde(rename = "msgType", skip_serializing_if = "Option::is_none", default)]
+    #[serde(rename = "msgType", default)]
     pub msg_type: Option<String>,
     /// Lower time bound (ms).
-    #[serde(rename = "startTime", skip_serializing_if = "Option::is_none", default)]
+    #[serde(rename = "startTime", default)]
     pub start_time: Option<i64>,
     /// Upper time bound (ms).
-    #[serde(rename = "endTime", skip_serializing_if = "Option::is_none", default)]
+    #[serde(rename = "endTime", default)]
     pub end_time: Option<i64>,
     /// Sender filter for groups and rooms.
-    #[serde(rename = "userId", skip_serializing_if = "Option::is_none", default)]
+    #[serde(rename = "userId", default)]
     pub user_id: Option<String>,
 }
 
@@ -794,7 +801,66 @@ pub const DEFAULT_PAGE_SIZE: u32 = 20;
 /// The largest page the service documents.
 pub const MAX_PAGE_SIZE: u32 = 50;
 
+impl Serialize for RoamingRequest {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let paged = !self.pull_number.is_null();
+        let mut body = serializer.serialize_struct("RoamingRequest", if paged { 9 } else { 3 })?;
+        body.serialize_field("queue", &self.queue)?;
+        body.serialize_field("start", &self.start)?;
+        body.serialize_field("end", &self.end)?;
+        if paged {
+            body.serialize_field("pull_number", &self.pull_number)?;
+            body.serialize_field("is_positive", &self.is_positive)?;
+            body.serialize_field("msgType", &self.msg_type)?;
+            body.serialize_field("startTime", &self.start_time)?;
+            body.serialize_field("endTime", &self.end_time)?;
+            body.serialize_field("userId", &self.user_id)?;
+        }
+        body.end()
+    }
+}
+
+/// `start` as the SDK sends it: the cursor string, or the number `-1` for "from the end".
+fn start_of(cursor: Option<&str>) -> Value {
+    cursor
+        .filter(|c| !c.is_empty())
+        .map_or(Value::from(-1), |c| Value::String(c.to_string()))
+}
+
 impl RoamingRequest {
+    /// The body of the legacy `fetchHistoryMessages`: `queue`, `start` (the cursor, `-1`
+    /// without one) and `end` only.
+    pub fn legacy(queue: String, cursor: Option<&str>) -> RoamingRequest {
+        RoamingRequest {
+            queue,
+            start: start_of(cursor),
+            end: Value::from(-1),
+            ..RoamingRequest::default()
+        }
+    }
+
+    /// The body of the paged history call with no filters (`msgType` `""`, the others
+    /// `null`); set `msg_type`, `start_time`, `end_time` and `user_id` to filter.
+    pub fn paged(
+        queue: String,
+        cursor: Option<&str>,
+        page_size: u32,
+        direction: Direction,
+    ) -> RoamingRequest {
+        RoamingRequest {
+            queue,
+            start: start_of(cursor),
+            end: Value::from(-1),
+            pull_number: Value::from(page_size),
+            is_positive: Some(direction == Direction::Down),
+            msg_type: Some(String::new()),
+            start_time: None,
+            end_time: None,
+            user_id: None,
+        }
+    }
+
     /// The cursor to start from; `None` = start at the end the direction begins from.
     pub fn cursor(&self) -> Result<Option<u64>, String> {
         match &self.start {

@@ -4,6 +4,7 @@
 pub mod domain;
 pub mod history;
 pub mod json;
+pub mod paging;
 pub mod pb;
 
 pub use domain::{
@@ -11,6 +12,7 @@ pub use domain::{
     HistoryPage, HistoryQuery, Message, Size, normalize_id, parse_queue, queue_for,
 };
 pub use history::{decode_entry, encode_entry};
+pub use paging::{PageLimits, PageWalk, PagingStop};
 
 /// Why a piece of wire data could not be read.
 #[derive(Debug, thiserror::Error, Clone, PartialEq)]

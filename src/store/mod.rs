@@ -660,6 +660,7 @@ impl Store {
             messages: Vec::new(),
             next_cursor: None,
             is_last: true,
+            undecodable: 0,
         };
         let conv: Option<(i64, i64)> = self
             .conn
@@ -757,6 +758,7 @@ impl Store {
         Ok(HistoryPage {
             messages,
             is_last: next.is_none(),
+            undecodable: 0,
             next_cursor: next,
         })
     }

@@ -23,7 +23,9 @@ use super::display::thousands;
 use super::history::{History, Receipt, Row, Viewport};
 use super::layout::{self, LIST_ITEM_HEIGHT, Layout, Pane};
 use super::search::Search;
-use crate::protocol::{ChatType, Conversation, ConversationPage, HistoryPage};
+use crate::protocol::{
+    ChatType, Conversation, ConversationPage, HistoryPage, PageLimits, PageWalk, PagingStop,
+};
 
 /// Messages per history page the fetch task should ask for (the protocol's maximum).
 pub const PAGE_SIZE: u32 = 50;
@@ -164,7 +166,7 @@ pub const HELP: &[(&str, &str)] = &[
 ];
 
 /// Loading state of the conversation list.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 struct ListLoad {
     /// The request waiting for an answer and its cursor.
     in_flight: Option<(u64, Option<String>)>,
@@ -172,8 +174,25 @@ struct ListLoad {
     error: Option<(FetchError, Option<String>)>,
     /// The next page starts a fresh list (after a reload).
     replace: bool,
-    /// All pages are in.
+    /// All pages are in, or loading stopped (see `stopped`).
     complete: bool,
+    /// This load's pages so far: it ends the load when the server's cursors would not.
+    walk: PageWalk,
+    /// Why the load stopped before the server's last page.
+    stopped: Option<PagingStop>,
+}
+
+impl Default for ListLoad {
+    fn default() -> ListLoad {
+        ListLoad {
+            in_flight: None,
+            error: None,
+            replace: false,
+            complete: false,
+            walk: PageWalk::new(PageLimits::LIST),
+            stopped: None,
+        }
+    }
 }
 
 /// All UI state.
@@ -186,6 +205,8 @@ pub struct App {
     focus: Pane,
     open: Option<ConversationKey>,
     histories: HashMap<ConversationKey, History>,
+    /// History entries left out as undecodable, per conversation, for the status line.
+    undecodable: HashMap<ConversationKey, u64>,
     search: Option<Search>,
     note: Option<String>,
     help: bool,
@@ -209,6 +230,7 @@ impl App {
             focus: Pane::List,
             open: None,
             histories: HashMap::new(),
+            undecodable: HashMap::new(),
             search: None,
             note: None,
             help: false,
@@ -348,6 +370,8 @@ impl App {
                 "conversation list: {} — press R to retry",
                 e.description
             ));
+        } else if let Some(stop) = &self.list.stopped {
+            parts.push(format!("conversation list incomplete: {stop}"));
         }
         if let Some(s) = self.search() {
             if let Some(e) = s.error() {
@@ -369,13 +393,29 @@ impl App {
         }
         if let Some(h) = self.current_history() {
             let n = thousands(h.len());
-            parts.push(if h.is_last() {
+            let left_out = self
+                .open
+                .as_ref()
+                .and_then(|k| self.undecodable.get(k))
+                .copied()
+                .unwrap_or(0);
+            parts.push(if h.is_last() && left_out == 0 {
                 format!("all {n} loaded")
+            } else if h.is_last() {
+                format!("{n} loaded")
             } else if h.is_empty() {
                 "loading…".to_string()
             } else {
                 format!("{n} messages loaded · more on server")
             });
+            // Not "all loaded" when some entries could not be read: say how many.
+            if left_out > 0 {
+                parts.push(format!(
+                    "{} entr{} could not be decoded",
+                    thousands(usize::try_from(left_out).unwrap_or(usize::MAX)),
+                    if left_out == 1 { "y" } else { "ies" }
+                ));
+            }
         } else if self.list_loading() {
             parts.push("loading conversations…".to_string());
         } else if self.list.complete && self.conversations.is_empty() {
@@ -467,9 +507,10 @@ impl App {
     // ----- the conversation list ---------------------------------------------------
 
     fn reload_list(&mut self, fx: &mut Vec<Effect>) {
-        self.list.replace = true;
-        self.list.complete = false;
-        self.list.error = None;
+        self.list = ListLoad {
+            replace: true,
+            ..ListLoad::default()
+        };
         self.request_list(None, fx);
     }
 
@@ -504,12 +545,18 @@ impl App {
         if std::mem::take(&mut self.list.replace) {
             self.conversations.clear();
         }
+        let next = page.next_cursor.filter(|c| !c.is_empty());
+        let step = self
+            .list
+            .walk
+            .step(page.conversations.len(), next.as_deref());
         for c in page.conversations {
-            let key = ConversationKey::of(&c);
+            // Compared in place: cloning each id to compare would cost a list's length of
+            // allocations per new conversation.
             match self
                 .conversations
                 .iter_mut()
-                .find(|x| ConversationKey::of(x) == key)
+                .find(|x| x.kind == c.kind && x.id == c.id)
             {
                 Some(existing) => *existing = c,
                 None => self.conversations.push(c),
@@ -528,13 +575,16 @@ impl App {
         }) {
             self.selected = i;
         }
-        match page.next_cursor.filter(|c| !c.is_empty()) {
+        match (step, next) {
             // Pages hold at most 50 of at most 100 conversations: load them all, so sorting
             // and selection see the whole list.
-            Some(next) if next.as_str() != cursor.as_deref().unwrap_or("") => {
-                self.request_list(Some(next), fx);
+            (Ok(()), Some(next)) => self.request_list(Some(next), fx),
+            (Ok(()), None) => self.list.complete = true,
+            // What came is kept; the status line says the list is not whole.
+            (Err(stop), _) => {
+                self.list.stopped = Some(stop);
+                self.list.complete = true;
             }
-            _ => self.list.complete = true,
         }
     }
 
@@ -578,7 +628,11 @@ impl App {
         let Some(h) = self.histories.get_mut(&key) else {
             return;
         };
+        let left_out = result.as_ref().map_or(0, |page| page.undecodable);
         let receipt = h.receive(request_id, result);
+        if left_out > 0 && matches!(receipt, Receipt::Loaded { .. }) {
+            *self.undecodable.entry(key.clone()).or_default() += left_out;
+        }
         if self.open.as_ref() != Some(&key) {
             return;
         }

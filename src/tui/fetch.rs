@@ -244,6 +244,7 @@ pub(crate) mod tests {
                 messages: Vec::new(),
                 next_cursor: None,
                 is_last: true,
+                undecodable: 0,
             })
         }
     }

@@ -884,6 +884,7 @@ mod tests {
                 messages,
                 next_cursor: (!is_last).then(|| format!("c{id}")),
                 is_last,
+                undecodable: 0,
             }),
         )
     }
@@ -955,6 +956,7 @@ mod tests {
                 messages: Vec::new(),
                 next_cursor: Some("c1".into()),
                 is_last: false,
+                undecodable: 0,
             }),
         );
         assert!(h.is_last() && !h.can_request());
@@ -1137,6 +1139,7 @@ mod compact_tests {
             messages: sent.iter().rev().cloned().collect(),
             next_cursor: None,
             is_last: true,
+            undecodable: 0,
         };
         assert_eq!(h.receive(9, Ok(page)), Receipt::Loaded { added: 4 });
         let back: Vec<Message> = (0..h.len()).filter_map(|i| h.message(i)).collect();

@@ -455,6 +455,7 @@ mod tests {
                 messages,
                 next_cursor: None,
                 is_last: true,
+                undecodable: 0,
             }),
         );
         h

@@ -152,6 +152,14 @@ fn classify(c: char) -> Action {
     }
 }
 
+/// Whether sanitizing shows `c` as it is. Every other character (controls, line and
+/// paragraph separators, bidi controls, invisible formatters, tag characters,
+/// noncharacters) is one a sink other than the sanitized view must escape: the `--json`
+/// output writes them as `\uXXXX` by this same list.
+pub fn shown_as_is(c: char) -> bool {
+    classify(c) == Action::Keep
+}
+
 /// Whether sanitized output is one multi-line body or a single line.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Mode {
