@@ -5,6 +5,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent,
 use jiff::tz::TimeZone;
 use proptest::prelude::*;
 use roam::protocol::{ChatType, Content, Conversation, ConversationPage, HistoryPage, Message};
+use roam::tui::action::{Action, Keymap, Mode};
 use roam::tui::app::{App, ConversationKey, Effect, Event, FetchError, FetchRequest};
 use roam::tui::history::{Row, TopRow};
 use roam::tui::layout::Pane;
@@ -1054,4 +1055,87 @@ proptest! {
             let _ = app.status_line();
         }
     }
+}
+
+// ----- the keymap is the documentation -----------------------------------------------------
+
+/// The marker lines around the generated key table in README.md.
+const README_KEYS_START: &str = "<!-- keys: generated from the keymap (src/tui/action.rs); `ROAM_BLESS_README=1 cargo test --test app readme` rewrites it -->";
+const README_KEYS_END: &str = "<!-- /keys -->";
+
+#[test]
+fn the_readme_key_table_is_the_keymap() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let start = readme
+        .find(README_KEYS_START)
+        .expect("README.md has the key table's start marker")
+        + README_KEYS_START.len();
+    let end = readme[start..]
+        .find(README_KEYS_END)
+        .expect("README.md has the key table's end marker")
+        + start;
+    let table = format!("\n{}", Keymap::default().markdown_table());
+    if readme[start..end] == table {
+        return;
+    }
+    if std::env::var_os("ROAM_BLESS_README").is_some() {
+        let updated = format!("{}{table}{}", &readme[..start], &readme[end..]);
+        std::fs::write(&path, updated).expect("write README.md");
+        return;
+    }
+    panic!(
+        "README.md's key table differs from the keymap; it should be:\n{table}\n\
+         (ROAM_BLESS_README=1 cargo test --test app readme rewrites it)"
+    );
+}
+
+#[test]
+fn ctrl_c_cancels_a_running_search_before_it_quits() {
+    let server = Server::new(300, |i| format!("ordinary {i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    app.update(ch('/'));
+    type_text(&mut app, "nowhere");
+    let fx = app.update(ctrl('o'));
+    assert_eq!(older_pages(&fx).len(), 1);
+    assert!(app.search().unwrap().continuing().is_some());
+    assert!(
+        app.update(ctrl('c')).is_empty(),
+        "the first Ctrl-c only cancels"
+    );
+    assert_eq!(app.search().unwrap().continuing(), None);
+    assert!(
+        app.status_line().contains("cancelled"),
+        "{}",
+        app.status_line()
+    );
+    assert_eq!(app.update(ctrl('c')), vec![Effect::Quit]);
+}
+
+#[test]
+fn keys_reach_actions_through_the_keymap_and_can_be_rebound() {
+    let server = Server::new(100, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let mut keymap = Keymap::default();
+    keymap
+        .bind(Mode::History, "ctrl-e".parse().unwrap(), Action::ScrollUp)
+        .unwrap();
+    assert!(keymap.unbind(Mode::History, &"k".parse().unwrap()));
+    app.set_keymap(keymap);
+    app.update(ch('k'));
+    assert_eq!(
+        app.current_history().unwrap().anchor(),
+        None,
+        "k does nothing now"
+    );
+    app.update(ctrl('e'));
+    assert!(
+        app.current_history().unwrap().anchor().is_some(),
+        "Ctrl-e scrolls up"
+    );
+    // Actions can also be sent directly.
+    app.update(Event::Action(Action::Newest));
+    assert_eq!(app.current_history().unwrap().anchor(), None);
 }

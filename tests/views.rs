@@ -363,6 +363,56 @@ fn help_overlay() {
     insta::assert_snapshot!(screen(&app, 80, 24));
 }
 
+#[test]
+fn help_overlay_120x40_and_40x12_scrolled() {
+    let mut app = project_open(120, 40, false);
+    send(&mut app, press(KeyCode::Char('?')));
+    insta::assert_snapshot!("help_120x40", screen(&app, 120, 40));
+    let mut app = project_open(40, 12, false);
+    send(&mut app, press(KeyCode::Char('?')));
+    insta::assert_snapshot!("help_40x12_top", screen(&app, 40, 12));
+    for _ in 0..12 {
+        send(&mut app, press(KeyCode::Char('j')));
+    }
+    insta::assert_snapshot!("help_40x12_scrolled", screen(&app, 40, 12));
+}
+
+/// Scrolling the help through at 40×12 shows every binding of the keymap, each keys
+/// column as the keymap writes it, and never a row wider than the screen.
+#[test]
+fn the_help_at_40x12_scrolls_through_every_binding() {
+    let mut app = project_open(40, 12, false);
+    send(&mut app, press(KeyCode::Char('?')));
+    let mut seen = String::new();
+    let mut last = String::new();
+    for _ in 0..200 {
+        let s = screen(&app, 40, 12);
+        assert!(s.lines().all(|l| l.width() <= 40), "{s}");
+        seen.push_str(&s);
+        if s == last {
+            break;
+        }
+        last = s;
+        send(&mut app, press(KeyCode::Char('j')));
+    }
+    assert!(last.contains("Esc closes"), "{last}");
+    for section in app.keymap().help() {
+        assert!(
+            seen.contains(section.mode.title()),
+            "{}",
+            section.mode.title()
+        );
+        for (keys, does) in section.rows {
+            let first_word = does.split(' ').next().unwrap_or_default();
+            assert!(seen.contains(&format!("┃{keys} ")), "{keys}");
+            assert!(seen.contains(first_word), "{does}");
+        }
+    }
+    // Esc closes it wherever it is scrolled.
+    send(&mut app, press(KeyCode::Esc));
+    assert!(!app.help_visible());
+}
+
 /// Runs of cells inside `area` whose background is `bg`, as text.
 fn cells_with_bg(buf: &Buffer, area: Rect, bg: Color) -> Vec<String> {
     let mut runs = Vec::new();

@@ -43,8 +43,8 @@ use std::sync::Arc;
 use jiff::tz::TimeZone;
 use serde_json::{Map, Value};
 
-use super::app::{ConversationKey, FetchError};
 use super::display;
+use super::event::{ConversationKey, FetchError};
 use super::text::{self, WrappedLine};
 use crate::protocol::{ChatType, Content, HistoryPage, Message};
 

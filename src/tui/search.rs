@@ -30,7 +30,7 @@ use std::ops::Range;
 
 use regex::{Regex, RegexBuilder};
 
-use super::app::ConversationKey;
+use super::event::ConversationKey;
 use super::history::{Anchor, History};
 
 /// Patterns longer than this are refused rather than compiled: the input is a line typed

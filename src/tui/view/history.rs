@@ -24,10 +24,12 @@ use ratatui::text::{Line, Span};
 use super::list::kind_marker;
 use super::{dim, pane_block, sender_colour, spinner};
 use crate::protocol::ChatType;
+use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::display;
 use crate::tui::history::{History, Row, TopRow, body_indent};
 use crate::tui::layout::Pane;
+use crate::tui::numbers::thousands;
 use crate::tui::text::{self, WrappedLine};
 
 /// Search matches in one message: byte ranges of its body, each with whether it is the
@@ -66,9 +68,15 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
         block = block.title(" history ");
     }
     if history.is_some_and(History::scrolled_away) {
+        let key = app.key_hint(Action::Newest);
+        let label = if key.is_empty() {
+            " ↓ jump to latest ".to_string()
+        } else {
+            format!(" ↓ jump to latest ({key}) ")
+        };
         block = block.title_bottom(
             Line::styled(
-                " ↓ jump to latest (G) ",
+                label,
                 Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
             )
             .alignment(Alignment::Right),
@@ -108,10 +116,10 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
         };
         let r = Rect::new(messages.x, first_y + offset, messages.width, 1);
         let line = match row {
-            Row::Top(top) => top_line(*top, app.ticks()),
+            Row::Top(top) => top_line(*top, app.ticks(), &app.key_hint(Action::Retry)),
             Row::Day { label } => rule(&text::one_line(label, usize::MAX), dim()),
             Row::Unread { count } => rule(
-                &format!("{} unread", display::thousands(*count as usize)),
+                &format!("{} unread", thousands(*count as usize)),
                 Style::new().fg(Color::LightRed),
             ),
             Row::Header { index } => header_line(history, *index),
@@ -134,7 +142,7 @@ fn rule(label: &str, style: Style) -> Line<'static> {
 }
 
 /// The row above the oldest loaded message.
-fn top_line(top: TopRow, ticks: u64) -> Line<'static> {
+fn top_line(top: TopRow, ticks: u64, retry_key: &str) -> Line<'static> {
     match top {
         TopRow::Beginning => rule("beginning of conversation", dim()),
         TopRow::Loading => {
@@ -142,7 +150,11 @@ fn top_line(top: TopRow, ticks: u64) -> Line<'static> {
                 .alignment(Alignment::Center)
         }
         TopRow::Failed => Line::styled(
-            "could not load older messages · R retries",
+            if retry_key.is_empty() {
+                "could not load older messages".to_string()
+            } else {
+                format!("could not load older messages · {retry_key} retries")
+            },
             Style::new().fg(Color::LightRed),
         )
         .alignment(Alignment::Center),

@@ -65,7 +65,7 @@ pub fn draw(app: &App, ctx: &ViewContext<'_>, frame: &mut Frame<'_>) {
     }
     status::draw_status(app, ctx, clip(layout.status, area), frame);
     if app.help_visible() {
-        help::draw(area, frame);
+        help::draw(app, area, frame);
     }
 }
 

@@ -13,12 +13,10 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::{ViewContext, dim, spinner};
+use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::history::History;
 use crate::tui::text;
-
-/// The hint at the right end of the status line.
-const HELP_HINT: &str = "? help";
 
 /// Draws the status line into `area` (one row).
 pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Frame<'_>) {
@@ -34,14 +32,20 @@ pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Fra
             format!("{notice} · {status}")
         };
     }
-    let failed = app.current_history().and_then(History::error).is_some()
-        || status.contains("press R to retry");
+    let failed =
+        app.current_history().and_then(History::error).is_some() || app.list_error().is_some();
     let busy = app.list_loading()
         || app
             .current_history()
             .is_some_and(|h| h.in_flight().is_some());
-    let hint_width = text::width(HELP_HINT) + 1;
-    let show_hint = width >= hint_width + 20;
+    let help_key = app.key_hint(Action::ShowHelp);
+    let help_hint = if help_key.is_empty() {
+        String::new()
+    } else {
+        format!("{help_key} help")
+    };
+    let hint_width = text::width(&help_hint) + 1;
+    let show_hint = !help_hint.is_empty() && width >= hint_width + 20;
     let mut spans = Vec::new();
     let mut used = 0;
     if busy && width > 2 {
@@ -63,7 +67,7 @@ pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Fra
         spans.push(Span::raw(
             " ".repeat(width.saturating_sub(used + hint_width) + 1),
         ));
-        spans.push(Span::styled(HELP_HINT, dim()));
+        spans.push(Span::styled(help_hint, dim()));
     }
     frame.render_widget(Line::from(spans), area);
 }
