@@ -19,7 +19,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::{TerminalOptions, Viewport};
 use roam::protocol::{ChatType, Conversation, ConversationPage, HistoryPage, Message};
-use roam::tui::app::{App, Effect, Event, FetchError, FetchRequest};
+use roam::tui::app::{App, ConversationKey, Effect, Event, FetchError, FetchRequest};
 use roam::tui::view::{self, ViewContext};
 use unicode_width::UnicodeWidthStr;
 
@@ -197,7 +197,7 @@ fn send(app: &mut App, event: Event) -> Vec<Effect> {
 fn request_id(fx: &[Effect]) -> Option<u64> {
     fx.iter().find_map(|e| match e {
         Effect::Fetch(FetchRequest::ConversationPage { request_id, .. })
-        | Effect::Fetch(FetchRequest::OlderPage { request_id, .. }) => Some(*request_id),
+        | Effect::Fetch(FetchRequest::History { request_id, .. }) => Some(*request_id),
         _ => None,
     })
 }
@@ -236,12 +236,14 @@ fn open(app: &mut App, id: &str) -> Vec<Effect> {
 
 /// Answers the history request in `fx` with `messages`.
 fn answer_history(app: &mut App, fx: &[Effect], messages: Vec<Message>, is_last: bool) {
-    let Some((conversation, cursor, request_id)) = fx.iter().find_map(|e| match e {
-        Effect::Fetch(FetchRequest::OlderPage {
-            conversation,
-            cursor,
-            request_id,
-        }) => Some((conversation.clone(), cursor.clone(), *request_id)),
+    let Some((conversation, request_id)) = fx.iter().find_map(|e| match e {
+        Effect::Fetch(FetchRequest::History { query, request_id }) => Some((
+            ConversationKey {
+                id: query.conversation.clone(),
+                kind: query.kind,
+            },
+            *request_id,
+        )),
         _ => None,
     }) else {
         panic!("no history request in {fx:?}");
@@ -251,7 +253,6 @@ fn answer_history(app: &mut App, fx: &[Effect], messages: Vec<Message>, is_last:
         app,
         Event::HistoryPage {
             conversation,
-            cursor,
             request_id,
             result: Ok(HistoryPage {
                 messages,
@@ -506,9 +507,8 @@ fn loading_older_and_jump_to_latest() {
 fn failures_reach_the_status_line() {
     let mut app = with_list(80, 24);
     let fx = open(&mut app, "alice");
-    let Some(Effect::Fetch(FetchRequest::OlderPage {
-        conversation,
-        cursor,
+    let Some(Effect::Fetch(FetchRequest::History {
+        query,
         request_id: asked,
     })) = fx.into_iter().next()
     else {
@@ -517,8 +517,7 @@ fn failures_reach_the_status_line() {
     send(
         &mut app,
         Event::HistoryPage {
-            conversation,
-            cursor,
+            conversation: ConversationKey::of_query(&query),
             request_id: asked,
             result: Err(FetchError::new(
                 "the server at 127.0.0.1:5000 did not answer in time \u{1b}[2J",

@@ -83,6 +83,8 @@ actions! {
     HalfPageUp = "half_page_up", "half a screen up";
     OldestLoaded = "oldest_loaded", "the oldest loaded message";
     Newest = "newest", "the newest message";
+    Beginning = "beginning", "the very beginning of the conversation (one request)";
+    Back = "back", "back to where you were before the last jump";
     FocusList = "focus_list", "back to the conversation list";
     NextMatch = "next_match", "next older match (the status line counts matching messages)";
     PreviousMatch = "previous_match", "next newer match";
@@ -548,6 +550,8 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::History, "home", Action::OldestLoaded),
     (Mode::History, "G", Action::Newest),
     (Mode::History, "end", Action::Newest),
+    (Mode::History, "B", Action::Beginning),
+    (Mode::History, "''", Action::Back),
     (Mode::History, "h", Action::FocusList),
     (Mode::History, "left", Action::FocusList),
     (Mode::History, "n", Action::NextMatch),

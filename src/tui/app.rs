@@ -12,6 +12,7 @@
 //! Browsing never marks anything read: there is no effect that could (PROTOCOL.md §2).
 
 mod keys;
+mod reading;
 mod searching;
 
 use std::collections::HashMap;
@@ -22,14 +23,14 @@ use jiff::tz::TimeZone;
 pub use super::event::{ConversationKey, Effect, Event, FetchError, FetchRequest};
 
 use super::action::{Action, KeyPress, Keymap};
-use super::history::{History, Receipt, Row, Viewport};
+use super::history::{History, Row, Viewport};
 use super::layout::{self, Layout, Pane};
 use super::numbers::thousands;
 use super::search::Search;
-use crate::protocol::{Conversation, ConversationPage, HistoryPage};
+use super::windows::Windows;
+use crate::protocol::{Conversation, ConversationPage};
 
-/// Messages per history page the fetch task should ask for (the protocol's maximum).
-pub const PAGE_SIZE: u32 = 50;
+pub use super::history::PAGE_SIZE;
 
 /// Conversations per list page the fetch task should ask for (the protocol's maximum,
 /// which keeps the list within the service's 5 calls per minute).
@@ -60,7 +61,7 @@ pub struct App {
     list: ListLoad,
     focus: Pane,
     open: Option<ConversationKey>,
-    histories: HashMap<ConversationKey, History>,
+    histories: HashMap<ConversationKey, Windows>,
     search: Option<Search>,
     note: Option<String>,
     /// The help overlay's scroll position, while it is shown.
@@ -150,13 +151,18 @@ impl App {
         self.open.as_ref()
     }
 
-    /// The open conversation's history.
+    /// The open conversation's shown window.
     pub fn current_history(&self) -> Option<&History> {
-        self.histories.get(self.open.as_ref()?)
+        Some(self.histories.get(self.open.as_ref()?)?.shown())
     }
 
-    /// Any conversation's history, if it was ever opened.
+    /// Any conversation's shown window, if it was ever opened.
     pub fn history(&self, key: &ConversationKey) -> Option<&History> {
+        Some(self.histories.get(key)?.shown())
+    }
+
+    /// All the windows of a conversation, if it was ever opened.
+    pub fn windows(&self, key: &ConversationKey) -> Option<&Windows> {
         self.histories.get(key)
     }
 
@@ -231,8 +237,8 @@ impl App {
     /// each is the current one: byte ranges into [`History::body`].
     pub fn highlights(&self, index: usize) -> Vec<(Range<usize>, bool)> {
         match (self.search(), self.current_history()) {
-            (Some(s), Some(h)) => match (h.len().checked_sub(index + 1), h.body(index)) {
-                (Some(rev), Some(body)) => s.highlights(rev, body),
+            (Some(s), Some(h)) => match (h.position_of(index), h.body(index)) {
+                (Some(pos), Some(body)) => s.highlights(pos, body),
                 _ => Vec::new(),
             },
             _ => Vec::new(),
@@ -272,7 +278,7 @@ impl App {
         }
         if let Some(h) = self.current_history() {
             let n = thousands(h.len());
-            parts.push(if h.is_last() {
+            parts.push(if h.at_beginning() && h.at_newest() {
                 format!("all {n} loaded")
             } else if h.is_empty() {
                 "loading…".to_string()
@@ -314,7 +320,7 @@ impl App {
                 self.width = w;
                 self.height = h;
                 let vp = self.history_viewport();
-                if let Some(h) = self.open.as_ref().and_then(|k| self.histories.get_mut(k)) {
+                if let Some(h) = self.shown_mut() {
                     h.normalize(vp);
                 }
             }
@@ -327,6 +333,7 @@ impl App {
                 result,
                 ..
             } => self.on_history_page(conversation, request_id, result, &mut fx),
+            Event::JumpTo(time) => self.jump_to_time(time, &mut fx),
             Event::Tick => self.ticks = self.ticks.wrapping_add(1),
         }
         self.settle(&mut fx);
@@ -357,29 +364,7 @@ impl App {
             self.list_offset = self.list_offset.min(max_offset);
         }
 
-        let shown = self.layout().messages.is_some_and(|r| r.height > 0);
-        let vp = self.history_viewport();
-        if let Some(key) = self.open.clone()
-            && shown
-            && self.histories.get(&key).is_some_and(|h| h.wants_older(vp))
-        {
-            self.request_older(&key, fx);
-        }
-    }
-
-    fn request_older(&mut self, key: &ConversationKey, fx: &mut Vec<Effect>) {
-        let id = self.next_id();
-        if let Some(cursor) = self
-            .histories
-            .get_mut(key)
-            .and_then(|h| h.start_request(id))
-        {
-            fx.push(Effect::Fetch(FetchRequest::OlderPage {
-                conversation: key.clone(),
-                cursor,
-                request_id: id,
-            }));
-        }
+        self.prefetch(fx);
     }
 
     // ----- the conversation list ---------------------------------------------------
@@ -461,85 +446,8 @@ impl App {
         self.selected = self.selected.saturating_add_signed(delta).min(last);
     }
 
-    // ----- opening and history pages -------------------------------------------------
-
-    fn open_selected(&mut self, fx: &mut Vec<Effect>) {
-        let Some(c) = self.selected_conversation() else {
-            return;
-        };
-        let key = ConversationKey::of(c);
-        let unread = c.unread;
-        if self.open.as_ref() != Some(&key) {
-            self.search = None;
-        }
-        self.open = Some(key.clone());
-        self.focus = Pane::History;
-        let tz = self.tz.clone();
-        let vp = self.history_viewport();
-        let h = self
-            .histories
-            .entry(key.clone())
-            .or_insert_with(|| History::new(key.clone(), unread, tz));
-        h.normalize(vp);
-        if h.is_empty() && h.error().is_none() {
-            self.request_older(&key, fx);
-        }
-    }
-
-    fn on_history_page(
-        &mut self,
-        key: ConversationKey,
-        request_id: u64,
-        result: Result<HistoryPage, FetchError>,
-        fx: &mut Vec<Effect>,
-    ) {
-        let Some(h) = self.histories.get_mut(&key) else {
-            return;
-        };
-        let receipt = h.receive(request_id, result);
-        if self.open.as_ref() != Some(&key) {
-            return;
-        }
-        let vp = self.history_viewport();
-        let Some(s) = self.search.as_mut().filter(|s| *s.conversation() == key) else {
-            return;
-        };
-        match receipt {
-            Receipt::Stale => {}
-            Receipt::Failed => s.stop_continuing(),
-            Receipt::Loaded { .. } => {
-                let Some(h) = self.histories.get_mut(&key) else {
-                    return;
-                };
-                s.scan_more(h);
-                if s.continuing().is_none() {
-                    return;
-                }
-                s.count_page();
-                if s.take_continued_match(h) {
-                    if let Some((rev, range)) = s.current_hit()
-                        && let Some(i) = h.index_of_rev(rev)
-                    {
-                        h.reveal(i, range.start, vp);
-                    }
-                } else if h.is_last() {
-                    s.stop_continuing();
-                    self.note = Some("no more matches: beginning of conversation".into());
-                } else {
-                    self.request_older(&key, fx);
-                }
-            }
-        }
-    }
-
     fn retry(&mut self, fx: &mut Vec<Effect>) {
-        if let Some(key) = self.open.clone()
-            && self
-                .histories
-                .get(&key)
-                .is_some_and(|h| h.error().is_some())
-        {
-            self.request_older(&key, fx);
+        if self.retry_history(fx) {
             return;
         }
         if let Some((_, cursor)) = self.list.error.take() {

@@ -10,7 +10,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::action::Action;
 
-use crate::protocol::{ChatType, Conversation, ConversationPage, HistoryPage};
+use crate::protocol::{ChatType, Conversation, ConversationPage, HistoryPage, HistoryQuery};
 
 /// Which conversation: the id alone is ambiguous, since a user and a group may share one.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -22,6 +22,14 @@ pub struct ConversationKey {
 }
 
 impl ConversationKey {
+    /// The key of the conversation a history query asks about.
+    pub fn of_query(q: &HistoryQuery) -> ConversationKey {
+        ConversationKey {
+            id: q.conversation.clone(),
+            kind: q.kind,
+        }
+    }
+
     /// The key of a conversation in the list.
     pub fn of(c: &Conversation) -> ConversationKey {
         ConversationKey {
@@ -69,17 +77,18 @@ pub enum Event {
         /// The page or why not.
         result: Result<ConversationPage, FetchError>,
     },
-    /// The answer to [`FetchRequest::OlderPage`].
+    /// The answer to [`FetchRequest::History`].
     HistoryPage {
         /// The conversation it was asked for.
         conversation: ConversationKey,
-        /// The cursor it was asked with (informational; the id decides).
-        cursor: Option<String>,
-        /// The request's id.
+        /// The request's id: it finds the window waiting for it.
         request_id: u64,
-        /// The page (messages newest first, as the server sends them) or why not.
+        /// The page (messages in the order of the request's direction) or why not.
         result: Result<HistoryPage, FetchError>,
     },
+    /// Show the open conversation at this time (ms): the first message at or after it at
+    /// the top of the pane, marked.
+    JumpTo(i64),
     /// The render tick: animations only.
     Tick,
 }
@@ -103,12 +112,10 @@ pub enum FetchRequest {
         /// Echo in [`Event::ConversationPage`].
         request_id: u64,
     },
-    /// The next older page of a conversation's history (direction up, [`PAGE_SIZE`](super::app::PAGE_SIZE)).
-    OlderPage {
-        /// Whose history.
-        conversation: ConversationKey,
-        /// `None` = the newest page.
-        cursor: Option<String>,
+    /// A page of a conversation's history, either way, with its filters.
+    History {
+        /// What to ask for.
+        query: HistoryQuery,
         /// Echo in [`Event::HistoryPage`].
         request_id: u64,
     },

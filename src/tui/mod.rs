@@ -15,6 +15,7 @@ pub mod search;
 pub mod terminal;
 pub mod text;
 pub mod view;
+pub mod windows;
 
 #[cfg(test)]
 mod tests {

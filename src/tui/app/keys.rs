@@ -82,6 +82,8 @@ impl App {
             Action::Search => self.start_search(),
             Action::Open => self.open_selected(fx),
             Action::FocusList => self.focus = Pane::List,
+            Action::Back => self.go_back(),
+            Action::Beginning => self.go_beginning(fx),
             Action::NextMatch => self.step_match(true),
             Action::PreviousMatch => self.step_match(false),
             Action::SearchOlder => self.continue_search(fx),
@@ -108,6 +110,8 @@ impl App {
             | Action::Newest => {
                 if mode == Mode::Help {
                     self.scroll_help(action);
+                } else if action == Action::Newest {
+                    self.go_newest(fx);
                 } else {
                     self.scroll_history(action);
                 }
@@ -145,7 +149,7 @@ impl App {
         let vp = self.history_viewport();
         let page = usize::from(vp.height).saturating_sub(1).max(1);
         let half = (usize::from(vp.height) / 2).max(1);
-        let Some(h) = self.open.as_ref().and_then(|k| self.histories.get_mut(k)) else {
+        let Some(h) = self.shown_mut() else {
             return;
         };
         match action {
@@ -156,7 +160,7 @@ impl App {
             Action::HalfPageDown => h.scroll_down(half, vp),
             Action::HalfPageUp => h.scroll_up(half, vp),
             Action::OldestLoaded => h.scroll_to_oldest(vp),
-            Action::Newest => h.scroll_to_latest(),
+            Action::Newest => {}
             _ => {}
         }
     }
@@ -198,7 +202,7 @@ impl App {
                     self.move_selection(if up { -1 } else { 1 });
                 } else if over_history {
                     let vp = self.history_viewport();
-                    if let Some(h) = self.open.as_ref().and_then(|k| self.histories.get_mut(k)) {
+                    if let Some(h) = self.shown_mut() {
                         if up {
                             h.scroll_up(WHEEL_LINES, vp);
                         } else {

@@ -2,9 +2,10 @@
 //! into older history (the search itself is [`Search`]).
 
 use super::{App, Effect};
-use crate::tui::history::History;
+use crate::tui::history::{History, Side};
 use crate::tui::layout::Pane;
 use crate::tui::search::Search;
+use crate::tui::windows::Windows;
 
 impl App {
     pub(super) fn start_search(&mut self) {
@@ -12,7 +13,7 @@ impl App {
             self.note = Some("open a conversation to search it".into());
             return;
         };
-        let origin = self.histories.get(&key).and_then(History::anchor);
+        let origin = self.current_history().and_then(History::anchor);
         self.search = Some(Search::new(key, origin));
         self.focus = Pane::History;
     }
@@ -24,12 +25,12 @@ impl App {
         let (Some(s), Some(key)) = (self.search.as_ref(), self.open.as_ref()) else {
             return;
         };
-        let Some(h) = self.histories.get_mut(key) else {
+        let Some(h) = self.histories.get_mut(key).map(Windows::shown_mut) else {
             return;
         };
         match s.current_hit() {
-            Some((rev, range)) => {
-                if let Some(i) = h.index_of_rev(rev) {
+            Some((pos, range)) => {
+                if let Some(i) = h.index_of_position(pos) {
                     h.reveal(i, range.start, vp);
                 }
             }
@@ -44,7 +45,7 @@ impl App {
         let (Some(s), Some(key)) = (self.search.as_mut(), self.open.as_ref()) else {
             return;
         };
-        let Some(h) = self.histories.get(key) else {
+        let Some(h) = self.histories.get(key).map(Windows::shown) else {
             return;
         };
         f(s, h);
@@ -54,7 +55,10 @@ impl App {
     pub(super) fn step_match(&mut self, older: bool) {
         let (Some(s), Some(h)) = (
             self.search.as_mut(),
-            self.open.as_ref().and_then(|k| self.histories.get(k)),
+            self.open
+                .as_ref()
+                .and_then(|k| self.histories.get(k))
+                .map(Windows::shown),
         ) else {
             return;
         };
@@ -68,7 +72,7 @@ impl App {
             s.next_newer(h)
         };
         if wrapped {
-            let more = self.current_history().is_some_and(|h| !h.is_last());
+            let more = self.current_history().is_some_and(|h| !h.at_beginning());
             self.note = Some(match (older, more) {
                 (true, true) => "wrapped to the newest · o searches older history".into(),
                 (true, false) => "wrapped to the newest".into(),
@@ -82,19 +86,22 @@ impl App {
         let Some(key) = self.open.clone() else {
             return;
         };
-        let (Some(s), Some(h)) = (self.search.as_mut(), self.histories.get(&key)) else {
+        let (Some(s), Some(h)) = (
+            self.search.as_mut(),
+            self.histories.get(&key).map(Windows::shown),
+        ) else {
             return;
         };
         if s.query().is_empty() || s.error().is_some() {
             return;
         }
-        if h.is_last() {
+        if h.at_beginning() {
             self.note = Some("all history is loaded: nothing older to search".into());
             return;
         }
         s.start_continuing();
-        if h.can_request() {
-            self.request_older(&key, fx);
+        if h.can_request(Side::Older) {
+            self.request(Side::Older, fx);
         }
     }
 
@@ -107,7 +114,7 @@ impl App {
         }
         let origin = self.search.take().and_then(|s| s.origin());
         let vp = self.history_viewport();
-        if let Some(h) = self.open.as_ref().and_then(|k| self.histories.get_mut(k)) {
+        if let Some(h) = self.shown_mut() {
             h.restore_anchor(origin, vp);
         }
     }
@@ -123,7 +130,7 @@ impl App {
         }
         // The input line is gone: the view is a row taller.
         let vp = self.history_viewport();
-        if let Some(h) = self.open.as_ref().and_then(|k| self.histories.get_mut(k)) {
+        if let Some(h) = self.shown_mut() {
             h.normalize(vp);
         }
     }

@@ -27,7 +27,7 @@ use crate::protocol::ChatType;
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::display;
-use crate::tui::history::{History, Row, TopRow, body_indent};
+use crate::tui::history::{EdgeRow, History, Row, body_indent};
 use crate::tui::layout::Pane;
 use crate::tui::numbers::thousands;
 use crate::tui::text::{self, WrappedLine};
@@ -116,7 +116,12 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
         };
         let r = Rect::new(messages.x, first_y + offset, messages.width, 1);
         let line = match row {
-            Row::Top(top) => top_line(*top, app.ticks(), &app.key_hint(Action::Retry)),
+            Row::Top(edge) => edge_line(*edge, true, app.ticks(), &app.key_hint(Action::Retry)),
+            Row::Bottom(edge) => edge_line(*edge, false, app.ticks(), &app.key_hint(Action::Retry)),
+            Row::Marker { time } => rule(
+                &format!("▸ {}", display::date_time(*time, history.time_zone())),
+                Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            ),
             Row::Day { label } => rule(&text::one_line(label, usize::MAX), dim()),
             Row::Unread { count } => rule(
                 &format!("{} unread", thousands(*count as usize)),
@@ -141,26 +146,30 @@ fn rule(label: &str, style: Style) -> Line<'static> {
     Line::styled(format!("── {label} ──"), style).alignment(Alignment::Center)
 }
 
-/// The row above the oldest loaded message.
-fn top_line(top: TopRow, ticks: u64, retry_key: &str) -> Line<'static> {
-    match top {
-        TopRow::Beginning => rule("beginning of conversation", dim()),
-        TopRow::Loading => {
-            Line::styled(format!("{} loading older messages…", spinner(ticks)), dim())
+/// The row above the oldest loaded message (`older`) or below the newest.
+fn edge_line(edge: EdgeRow, older: bool, ticks: u64, retry_key: &str) -> Line<'static> {
+    let (way, arrow) = if older {
+        ("older", "↑")
+    } else {
+        ("newer", "↓")
+    };
+    match edge {
+        EdgeRow::Beginning => rule("beginning of conversation", dim()),
+        EdgeRow::Loading => {
+            Line::styled(format!("{} loading {way} messages…", spinner(ticks)), dim())
                 .alignment(Alignment::Center)
         }
-        TopRow::Failed => Line::styled(
+        EdgeRow::Failed => Line::styled(
             if retry_key.is_empty() {
-                "could not load older messages".to_string()
+                format!("could not load {way} messages")
             } else {
-                format!("could not load older messages · {retry_key} retries")
+                format!("could not load {way} messages · {retry_key} retries")
             },
             Style::new().fg(Color::LightRed),
         )
         .alignment(Alignment::Center),
-        TopRow::More => {
-            Line::styled("↑ older messages on the server", dim()).alignment(Alignment::Center)
-        }
+        EdgeRow::More => Line::styled(format!("{arrow} {way} messages on the server"), dim())
+            .alignment(Alignment::Center),
     }
 }
 
