@@ -77,6 +77,14 @@ impl Server {
         Server { messages, page: 50 }
     }
 
+    /// `n` messages, ids 1..=n, `gap` ms apart starting at T0.
+    fn spread(n: u64, gap: i64) -> Server {
+        let messages = (1..=n)
+            .map(|i| message(i, T0 + (i as i64 - 1) * gap, &format!("m{i}")))
+            .collect();
+        Server { messages, page: 50 }
+    }
+
     /// A new message at the newest end, a minute after the last.
     fn add(&mut self, text: &str) -> u64 {
         let (id, time) = self
@@ -282,7 +290,12 @@ fn opening_emits_one_fetch_of_the_newest_page() {
         "an empty history says it is loading"
     );
     // Nothing more while it is in flight, whatever the person does.
-    for e in [ch('k'), ch('g'), press(KeyCode::PageUp), Event::Tick] {
+    for e in [
+        ch('k'),
+        ch('g'),
+        press(KeyCode::PageUp),
+        Event::Tick { now_ms: T0 },
+    ] {
         assert!(older_pages(&app.update(e)).is_empty());
     }
 }
@@ -505,14 +518,15 @@ fn prefetch_starts_within_a_screen_of_the_top() {
         }
         assert!(scrolled < 200);
     }
-    // The top of the view is then less than a screen (27 rows) below the top row.
+    // The top of the view is then less than a screen (26 rows under the date row) below
+    // the top row.
     let rows_total = 1 + 1 + 50 * 2; // top row, one day separator, 50 blocks of 2
-    let top_of_view = rows_total - 27 - scrolled;
+    let top_of_view = rows_total - 26 - scrolled;
     assert!(
-        top_of_view < 27,
+        top_of_view < 26,
         "fetch began {top_of_view} rows from the top"
     );
-    assert!(top_of_view >= 25, "but not much earlier: {top_of_view}");
+    assert!(top_of_view >= 24, "but not much earlier: {top_of_view}");
 }
 
 #[test]
@@ -1308,7 +1322,7 @@ fn ctrl_c_cancels_a_running_search_before_it_quits() {
     );
     assert_eq!(app.search().unwrap().continuing(), None);
     assert!(
-        app.status_line().contains("cancelled"),
+        app.status_line().contains("stopped"),
         "{}",
         app.status_line()
     );
@@ -1340,4 +1354,213 @@ fn keys_reach_actions_through_the_keymap_and_can_be_rebound() {
     // Actions can also be sent directly.
     app.update(Event::Action(Action::Newest));
     assert_eq!(app.current_history().unwrap().anchor(), None);
+}
+
+// ----- jumps, the date row, the first unread -----------------------------------------------
+
+const DAY: i64 = 86_400_000;
+
+fn tick(app: &mut App, now_ms: i64) {
+    app.update(Event::Tick { now_ms });
+}
+
+#[test]
+fn the_jump_prompt_reads_a_date_and_shows_that_day_at_the_top_marked() {
+    // 400 messages, one every 6 hours from 2024-03-05 12:00 UTC: 100 days.
+    let server = Server::spread(400, DAY / 4);
+    let mut app = app_with(100, 30, &["bob"]);
+    tick(&mut app, T0 + 200 * DAY);
+    open(&mut app, "bob", &server);
+    assert!(app.update(ch('t')).is_empty());
+    assert!(app.prompt().is_some());
+    type_text(&mut app, "2024-04-01");
+    let fx = app.update(press(KeyCode::Enter));
+    assert!(app.prompt().is_none());
+    let day = "2024-04-01T00:00Z"
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_millisecond();
+    let newer = newer_pages(&fx);
+    let older = older_pages(&fx);
+    assert_eq!((newer.len(), older.len()), (1, 1), "two requests");
+    assert_eq!(newer[0].1.filters.start_time, Some(day));
+    answer(&mut app, &fx, &server);
+    let h = app.current_history().unwrap();
+    let marked = h.marker_index().unwrap();
+    assert_eq!(h.time(marked), Some(day), "a message at exactly midnight");
+    let rows = app.visible_rows();
+    let top: Vec<&Row> = rows.iter().take(3).collect();
+    assert!(
+        top.contains(&&Row::Marker { time: day }),
+        "the marked message is at the top: {top:?}"
+    );
+    assert_eq!(app.sticky_date().as_deref(), Some("2024-04-01 Mon"));
+    // Scrolling changes the sticky date.
+    for _ in 0..40 {
+        app.update(ch('k'));
+    }
+    // Four messages a day, each a header and a line, and a separator: 9 rows a day.
+    assert_eq!(app.sticky_date().as_deref(), Some("2024-03-27 Wed"));
+}
+
+#[test]
+fn a_bad_date_keeps_the_prompt_open_with_the_reason_and_esc_closes_it() {
+    let server = Server::new(10, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    tick(&mut app, T0);
+    open(&mut app, "bob", &server);
+    app.update(ch('t'));
+    type_text(&mut app, "next tuesday");
+    assert!(history_requests(&app.update(press(KeyCode::Enter))).is_empty());
+    let error = app
+        .prompt()
+        .and_then(|p| p.error())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains("not a time") && error.contains("yesterday"),
+        "{error}"
+    );
+    // Keys that are commands elsewhere are typed here.
+    type_text(&mut app, "q");
+    assert!(app.prompt().unwrap().input().ends_with('q'));
+    app.update(press(KeyCode::Esc));
+    assert!(app.prompt().is_none());
+    assert!(app.update(ch('t')).is_empty() && app.prompt().is_some());
+    assert!(
+        app.update(ctrl('c')).is_empty(),
+        "Ctrl-c closes the prompt first"
+    );
+    assert!(app.prompt().is_none());
+}
+
+#[test]
+fn dates_before_the_first_message_or_after_the_last_go_to_the_ends() {
+    let server = Server::spread(300, DAY / 4);
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let fx = app.update(Event::JumpTo(T0 - 365 * DAY));
+    answer_all(&mut app, fx, &server);
+    let h = app.current_history().unwrap();
+    assert!(h.at_beginning());
+    assert_eq!(h.id_of(h.marker_index().unwrap()), Some(1));
+    assert_eq!(app.visible_rows()[0], Row::Top(EdgeRow::Beginning));
+    // After the last message: the newest, at the bottom, unmarked.
+    let fx = app.update(Event::JumpTo(T0 + 1000 * DAY));
+    answer_all(&mut app, fx, &server);
+    let h = app.current_history().unwrap();
+    assert!(h.at_newest() && h.anchor().is_none() && h.marker_index().is_none());
+    assert!(ids_on_screen(&app).contains(&300));
+}
+
+#[test]
+fn ctrl_c_cancels_a_jump_still_loading_then_quits() {
+    let server = Server::spread(300, DAY / 4);
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let before = app.current_history().unwrap().id();
+    let fx = app.update(Event::JumpTo(T0 + 10 * DAY));
+    assert_eq!(history_requests(&fx).len(), 2);
+    assert_ne!(app.current_history().unwrap().id(), before);
+    assert!(app.update(ctrl('c')).is_empty());
+    assert_eq!(
+        app.current_history().unwrap().id(),
+        before,
+        "back where it was"
+    );
+    assert!(
+        app.status_line().contains("again quits"),
+        "{}",
+        app.status_line()
+    );
+    // The cancelled pages still arrive and are dropped; nothing moves.
+    let screen = ids_on_screen(&app);
+    answer(&mut app, &fx, &server);
+    assert_eq!(ids_on_screen(&app), screen);
+    assert_eq!(app.update(ctrl('c')), vec![Effect::Quit]);
+}
+
+/// An app whose list says `bob` has `unread` unread messages, opened on `server`.
+fn app_with_unread(server: &Server, unread: u32) -> App {
+    let mut app = App::new(100, 30, TimeZone::UTC);
+    let fx = app.start();
+    let (_, id) = list_requests(&fx)[0].clone();
+    app.update(Event::ConversationPage {
+        request_id: id,
+        result: Ok(ConversationPage {
+            conversations: vec![conversation("bob", false, T0, unread)],
+            next_cursor: None,
+        }),
+    });
+    let fx = app.update(press(KeyCode::Enter));
+    answer(&mut app, &fx, server);
+    app
+}
+
+#[test]
+fn the_first_unread_pages_toward_the_divider_with_progress() {
+    let server = Server::new(2000, |i| format!("m{i}"));
+    let mut app = app_with_unread(&server, 1350);
+    let mut fx = app.update(ch('u'));
+    let mut pages = 0;
+    let mut progress = Vec::new();
+    while !older_pages(&fx).is_empty() {
+        progress.push(app.status_line());
+        fx = answer(&mut app, &fx, &server);
+        pages += 1;
+        assert!(pages < 40, "paging ends");
+    }
+    assert!(
+        progress[0].contains("loading unread… 50/1,350"),
+        "{}",
+        progress[0]
+    );
+    assert!(progress.iter().any(|p| p.contains("600/1,350")));
+    // 1,350 unread past the first page: 26 pages of 50, and one more so the message above
+    // the divider is loaded too (its day separator then stays put).
+    assert_eq!(pages, 27);
+    let h = app.current_history().unwrap();
+    let divider = h.unread_index().unwrap();
+    assert_eq!(h.id_of(divider), Some(2000 - 1350 + 1));
+    assert_eq!(
+        app.visible_rows()[0],
+        Row::Unread { count: 1350 },
+        "at the top"
+    );
+    assert!(!app.status_line().contains("loading unread"));
+    // Pressed again with the divider loaded: no request, the divider at the top.
+    app.update(ch('G'));
+    assert!(history_requests(&app.update(ch('u'))).is_empty());
+    assert!(
+        app.visible_rows()
+            .iter()
+            .take(3)
+            .any(|r| *r == Row::Unread { count: 1350 })
+    );
+}
+
+#[test]
+fn esc_and_ctrl_c_stop_paging_toward_the_unread() {
+    let server = Server::new(2000, |i| format!("m{i}"));
+    for stop in [press(KeyCode::Esc), ctrl('c')] {
+        let mut app = app_with_unread(&server, 1350);
+        let fx = app.update(ch('u'));
+        let fx = answer(&mut app, &fx, &server);
+        assert_eq!(older_pages(&fx).len(), 1);
+        assert!(app.update(stop.clone()).is_empty(), "{stop:?} only stops");
+        assert!(!app.status_line().contains("loading unread"));
+        let fx = answer(&mut app, &fx, &server);
+        assert!(older_pages(&fx).is_empty(), "nothing more is asked");
+    }
+    // Fewer messages than unread: it stops at the beginning and says so.
+    let small = Server::new(120, |i| format!("m{i}"));
+    let mut app = app_with_unread(&small, 500);
+    let fx = app.update(ch('u'));
+    answer_all(&mut app, fx, &small);
+    assert!(
+        app.status_line().contains("beginning"),
+        "{}",
+        app.status_line()
+    );
+    assert_eq!(app.visible_rows()[0], Row::Top(EdgeRow::Beginning));
 }

@@ -357,6 +357,25 @@ fn degenerate_sizes_do_not_panic() {
     }
 }
 
+/// The jump prompt while typing, and after a date it cannot read, at three sizes.
+#[test]
+fn the_date_prompt_at_120x40_80x24_40x12() {
+    for (w, h) in [(120u16, 40u16), (80, 24), (40, 12)] {
+        let mut app = project_open(w, h, false);
+        send(&mut app, Event::Tick { now_ms: NOW });
+        send(&mut app, press(KeyCode::Char('t')));
+        for c in "2024-03-04 10".chars() {
+            send(&mut app, press(KeyCode::Char(c)));
+        }
+        insta::assert_snapshot!(format!("date_prompt_{w}x{h}"), screen(&app, w, h));
+        for c in "x".chars() {
+            send(&mut app, press(KeyCode::Char(c)));
+        }
+        send(&mut app, press(KeyCode::Enter));
+        insta::assert_snapshot!(format!("date_prompt_refused_{w}x{h}"), screen(&app, w, h));
+    }
+}
+
 #[test]
 fn help_overlay() {
     let mut app = project_open(80, 24, false);

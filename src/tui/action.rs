@@ -84,6 +84,8 @@ actions! {
     OldestLoaded = "oldest_loaded", "the oldest loaded message";
     Newest = "newest", "the newest message";
     Beginning = "beginning", "the very beginning of the conversation (one request)";
+    JumpToDate = "jump_to_date", "jump to a date or time: 2023-05-01, 14:30, yesterday, -3d";
+    FirstUnread = "first_unread", "the first unread message (pages toward it; Esc stops)";
     Back = "back", "back to where you were before the last jump";
     FocusList = "focus_list", "back to the conversation list";
     NextMatch = "next_match", "next older match (the status line counts matching messages)";
@@ -111,6 +113,8 @@ impl Action {
                 "stop searching older history, then go back to where the search began"
             }
             (Action::SearchOlder, Mode::Search) => "continue into older history",
+            (Action::Accept, Mode::Prompt) => "go",
+            (Action::Cancel, Mode::Prompt) => "close the prompt",
             (Action::ScrollDown, Mode::Help) => "scroll this help down",
             (Action::ScrollUp, Mode::Help) => "scroll this help up",
             _ => self.description(),
@@ -143,6 +147,8 @@ pub enum Mode {
     History,
     /// The search input line is open.
     Search,
+    /// A prompt is being typed at the bottom of the screen.
+    Prompt,
     /// The help overlay is shown.
     Help,
 }
@@ -154,6 +160,7 @@ impl Mode {
         Mode::List,
         Mode::History,
         Mode::Search,
+        Mode::Prompt,
         Mode::Help,
     ];
 
@@ -164,6 +171,7 @@ impl Mode {
             Mode::History => &[Mode::History, Mode::Browse],
             Mode::Browse => &[Mode::Browse],
             Mode::Search => &[Mode::Search],
+            Mode::Prompt => &[Mode::Prompt],
             Mode::Help => &[Mode::Help],
         }
     }
@@ -179,7 +187,7 @@ impl Mode {
 
     /// Text inputs type unbound keys as characters.
     pub fn is_text_input(self) -> bool {
-        matches!(self, Mode::Search)
+        matches!(self, Mode::Search | Mode::Prompt)
     }
 
     /// The mode's name in a config file.
@@ -189,6 +197,7 @@ impl Mode {
             Mode::List => "list",
             Mode::History => "history",
             Mode::Search => "search",
+            Mode::Prompt => "prompt",
             Mode::Help => "help",
         }
     }
@@ -200,6 +209,7 @@ impl Mode {
             Mode::List => "conversation list",
             Mode::History => "history",
             Mode::Search => "typing a search",
+            Mode::Prompt => "typing in a prompt",
             Mode::Help => "this help",
         }
     }
@@ -227,7 +237,7 @@ pub enum KeymapError {
     #[error("unknown action {0:?}")]
     UnknownAction(String),
     /// Not a mode name.
-    #[error("unknown mode {0:?} (browse, list, history, search, help)")]
+    #[error("unknown mode {0:?} (browse, list, history, search, prompt, help)")]
     UnknownMode(String),
     /// A binding with no keys.
     #[error("a binding needs at least one key")]
@@ -551,6 +561,8 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::History, "G", Action::Newest),
     (Mode::History, "end", Action::Newest),
     (Mode::History, "B", Action::Beginning),
+    (Mode::History, "t", Action::JumpToDate),
+    (Mode::History, "u", Action::FirstUnread),
     (Mode::History, "''", Action::Back),
     (Mode::History, "h", Action::FocusList),
     (Mode::History, "left", Action::FocusList),
@@ -569,6 +581,10 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::Search, "up", Action::PreviousMatch),
     (Mode::Search, "ctrl-o", Action::SearchOlder),
     (Mode::Search, "ctrl-c", Action::Interrupt),
+    (Mode::Prompt, "enter", Action::Accept),
+    (Mode::Prompt, "esc", Action::Cancel),
+    (Mode::Prompt, "backspace", Action::DeleteChar),
+    (Mode::Prompt, "ctrl-c", Action::Interrupt),
     (Mode::Help, "esc", Action::CloseHelp),
     (Mode::Help, "?", Action::CloseHelp),
     (Mode::Help, "j", Action::ScrollDown),

@@ -12,8 +12,10 @@
 //! Browsing never marks anything read: there is no effect that could (PROTOCOL.md §2).
 
 mod keys;
+mod prompts;
 mod reading;
 mod searching;
+mod unread;
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -26,6 +28,7 @@ use super::action::{Action, KeyPress, Keymap};
 use super::history::{History, Row, Viewport};
 use super::layout::{self, Layout, Pane};
 use super::numbers::thousands;
+use super::prompt::Prompt;
 use super::search::Search;
 use super::windows::Windows;
 use crate::protocol::{Conversation, ConversationPage};
@@ -69,6 +72,12 @@ pub struct App {
     keymap: Keymap,
     /// Keys typed so far of a binding that takes several (`''`).
     typed: Vec<KeyPress>,
+    /// The prompt being typed at the bottom of the screen.
+    prompt: Option<Prompt>,
+    /// Paging toward the unread divider in this window.
+    unread_paging: Option<u64>,
+    /// The wall clock (ms) at the last tick: what `yesterday` and `-3d` count from.
+    now_ms: i64,
     width: u16,
     height: u16,
     tz: TimeZone,
@@ -94,6 +103,9 @@ impl App {
             help: None,
             keymap: Keymap::default(),
             typed: Vec::new(),
+            prompt: None,
+            unread_paging: None,
+            now_ms: 0,
             width,
             height,
             tz,
@@ -183,6 +195,16 @@ impl App {
         self.help.unwrap_or(0)
     }
 
+    /// The prompt being typed, if any.
+    pub fn prompt(&self) -> Option<&Prompt> {
+        self.prompt.as_ref()
+    }
+
+    /// Something is typed into (search or a prompt): a paste goes there as text.
+    pub fn accepts_text(&self) -> bool {
+        self.mode().is_text_input()
+    }
+
     /// Which keys do what.
     pub fn keymap(&self) -> &Keymap {
         &self.keymap
@@ -212,17 +234,32 @@ impl App {
     /// Where everything goes this frame.
     pub fn layout(&self) -> Layout {
         let search_open = self.search().is_some_and(Search::is_editing);
-        layout::compute(self.width, self.height, self.focus, search_open)
+        let date_row = self.open.is_some();
+        layout::compute(self.width, self.height, self.focus, search_open, date_row)
     }
 
     /// The history area as it is (or would be, in single-pane mode) when shown.
     fn history_viewport(&self) -> Viewport {
         let search_open = self.search().is_some_and(Search::is_editing);
-        let l = layout::compute(self.width, self.height, Pane::History, search_open);
+        let date_row = self.open.is_some();
+        let l = layout::compute(
+            self.width,
+            self.height,
+            Pane::History,
+            search_open,
+            date_row,
+        );
         l.messages.map_or(Viewport::default(), |r| Viewport {
             height: r.height,
             width: r.width,
         })
+    }
+
+    /// The day the sticky date row shows: that of the topmost message in the view.
+    pub fn sticky_date(&self) -> Option<String> {
+        let h = self.current_history()?;
+        let index = h.top_index(self.history_viewport())?;
+        Some(super::display::day_label(h.time(index)?, h.time_zone()))
     }
 
     /// The rows of the history pane, top to bottom (see [`History::visible_rows`]).
@@ -272,6 +309,9 @@ impl App {
                     parts.push(p);
                 }
             }
+        }
+        if let Some(p) = self.unread_progress() {
+            parts.push(p);
         }
         if let Some(n) = &self.note {
             parts.push(n.clone());
@@ -334,7 +374,10 @@ impl App {
                 ..
             } => self.on_history_page(conversation, request_id, result, &mut fx),
             Event::JumpTo(time) => self.jump_to_time(time, &mut fx),
-            Event::Tick => self.ticks = self.ticks.wrapping_add(1),
+            Event::Tick { now_ms } => {
+                self.ticks = self.ticks.wrapping_add(1);
+                self.now_ms = now_ms;
+            }
         }
         self.settle(&mut fx);
         fx

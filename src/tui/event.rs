@@ -89,8 +89,11 @@ pub enum Event {
     /// Show the open conversation at this time (ms): the first message at or after it at
     /// the top of the pane, marked.
     JumpTo(i64),
-    /// The render tick: animations only.
-    Tick,
+    /// The render tick: animations, and the wall clock the state reads times against.
+    Tick {
+        /// Now, in milliseconds since the epoch (UTC).
+        now_ms: i64,
+    },
 }
 
 /// Something the event loop must do.

@@ -10,11 +10,13 @@ pub mod help;
 pub mod history;
 pub mod layout;
 pub mod numbers;
+pub mod prompt;
 pub mod run;
 pub mod search;
 pub mod terminal;
 pub mod text;
 pub mod view;
+pub mod when;
 pub mod windows;
 
 #[cfg(test)]

@@ -66,6 +66,21 @@ impl Windows {
         }
     }
 
+    /// Drops the shown window when it is a jump still waiting for its first pages, and
+    /// shows the one it was jumped from. True when it did.
+    pub fn cancel_jump(&mut self) -> bool {
+        if !(self.shown.is_placing() && self.shown.in_flight().is_some()) {
+            return false;
+        }
+        match self.back.take() {
+            Some(back) => {
+                self.shown = back;
+                true
+            }
+            None => false,
+        }
+    }
+
     /// Shows the filtered window `filtered`. The unfiltered window is kept to return to;
     /// another filter's window is kept for back.
     pub fn filter(&mut self, filtered: History) {

@@ -8,6 +8,7 @@ use super::{App, Effect, WHEEL_LINES};
 use crate::tui::action::{Action, KeyPress, Mode, Resolved};
 use crate::tui::help;
 use crate::tui::layout::{self, LIST_ITEM_HEIGHT, Pane};
+use crate::tui::prompt::PromptKind;
 use crate::tui::search::Search;
 
 impl App {
@@ -15,6 +16,8 @@ impl App {
     pub fn mode(&self) -> Mode {
         if self.help.is_some() {
             Mode::Help
+        } else if self.prompt.is_some() {
+            Mode::Prompt
         } else if self.search().is_some_and(Search::is_editing) {
             Mode::Search
         } else {
@@ -58,8 +61,10 @@ impl App {
 
     /// A character typed into the open text input.
     fn type_char(&mut self, c: char) {
-        if self.mode() == Mode::Search {
-            self.with_search(|s, h| s.push(c, h));
+        match self.mode() {
+            Mode::Search => self.with_search(|s, h| s.push(c, h)),
+            Mode::Prompt => self.prompt_type(c),
+            _ => {}
         }
     }
 
@@ -87,10 +92,19 @@ impl App {
             Action::NextMatch => self.step_match(true),
             Action::PreviousMatch => self.step_match(false),
             Action::SearchOlder => self.continue_search(fx),
+            Action::Cancel if mode == Mode::Prompt => self.prompt_cancel(),
             Action::Cancel if mode == Mode::Search => self.cancel_search_input(),
-            Action::Cancel => self.cancel_in_history(),
+            Action::Cancel => {
+                if !self.cancel_running() {
+                    self.cancel_in_history();
+                }
+            }
+            Action::Accept if mode == Mode::Prompt => self.prompt_submit(fx),
             Action::Accept => self.accept_search_input(),
+            Action::DeleteChar if mode == Mode::Prompt => self.prompt_delete(),
             Action::DeleteChar => self.with_search(|s, h| s.pop(h)),
+            Action::JumpToDate => self.open_prompt(PromptKind::Jump, ""),
+            Action::FirstUnread => self.go_first_unread(fx),
             Action::ToggleRegex => self.with_search(|s, h| s.toggle_regex(h)),
             Action::SelectNext
             | Action::SelectPrevious
@@ -119,14 +133,39 @@ impl App {
         }
     }
 
-    /// Ctrl-c: cancels what is running; when nothing is, quits.
+    /// Ctrl-c: closes a prompt or cancels what is running; when nothing is, quits.
     fn interrupt(&mut self, fx: &mut Vec<Effect>) {
-        if let Some(s) = self.search.as_mut().filter(|s| s.continuing().is_some()) {
-            s.stop_continuing();
-            self.note = Some("search of older history cancelled · Ctrl-c again quits".into());
+        if self.prompt.take().is_some() {
+            return;
+        }
+        if self.cancel_running() {
+            let quit = self.key_hint(Action::Interrupt);
+            if !quit.is_empty() {
+                let note = self.note.take().unwrap_or_else(|| "cancelled".into());
+                self.note = Some(format!("{note} · {quit} again quits"));
+            }
             return;
         }
         fx.push(Effect::Quit);
+    }
+
+    /// Stops the long operation that runs, if one does: a search of older history,
+    /// paging toward the unread divider, a jump still loading. True when one was stopped.
+    fn cancel_running(&mut self) -> bool {
+        if let Some(s) = self.search.as_mut().filter(|s| s.continuing().is_some()) {
+            s.stop_continuing();
+            self.note = Some("search of older history stopped".into());
+            return true;
+        }
+        if self.stop_unread() {
+            self.note = Some("stopped paging toward the first unread".into());
+            return true;
+        }
+        if self.cancel_jump() {
+            self.note = Some("jump cancelled".into());
+            return true;
+        }
+        false
     }
 
     fn move_in_list(&mut self, action: Action) {

@@ -117,6 +117,9 @@ impl App {
             return;
         }
         self.after_page(receipt, fx);
+        if self.unread_paging == Some(window) {
+            self.continue_to_unread(fx);
+        }
     }
 
     /// What a page shown means for the search: scan it, and continue into older history

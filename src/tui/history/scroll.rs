@@ -161,7 +161,12 @@ impl History {
             }
             Some(Place::Oldest) => {}
             Some(Place::Marker(time)) => {
-                if self.newer.in_flight.is_some() || self.newer.error.is_some() {
+                // Both first pages decide where the view goes: the newer one holds the
+                // marked message, the older one whether a day separator is above it.
+                if self.newer.in_flight.is_some()
+                    || self.newer.error.is_some()
+                    || self.older.in_flight.is_some()
+                {
                     return;
                 }
                 self.place = None;
@@ -176,7 +181,12 @@ impl History {
         match self.index_at_time(time) {
             Some(i) => {
                 self.marker = self.position_of(i).map(|p| (p, time));
-                self.show_at_top(i, vp);
+                if i == 0 && self.at_beginning() {
+                    // Nothing is older: show the beginning of the conversation above it.
+                    self.scroll_to_oldest(vp);
+                } else {
+                    self.show_at_top(i, vp);
+                }
             }
             None => {
                 self.marker = None;
@@ -200,6 +210,14 @@ impl History {
             return false;
         };
         (self.at_beginning() || oldest <= time) && (self.at_newest() || time <= newest)
+    }
+
+    /// The oldest unread message, once loaded: the divider is above it.
+    pub fn unread_index(&self) -> Option<usize> {
+        if self.unread.count == 0 {
+            return None;
+        }
+        self.unread.pos.and_then(|p| self.index_of_position(p))
     }
 
     /// The message the jump marker is on, once known.

@@ -326,6 +326,20 @@ fn rows_have_separators_headers_wrapped_bodies_and_edges() {
         vec![msg(2, T0 + 1, "there")],
         false,
     );
+    assert_eq!(
+        mid.marker_index(),
+        None,
+        "placed once both first pages are in"
+    );
+    mid.receive(
+        1,
+        Ok(HistoryPage {
+            messages: Vec::new(),
+            next_cursor: Some("older".into()),
+            is_last: false,
+        }),
+        VP,
+    );
     let labels: Vec<String> = mid
         .visible_rows(tall)
         .iter()
@@ -334,7 +348,7 @@ fn rows_have_separators_headers_wrapped_bodies_and_edges() {
     assert_eq!(
         labels,
         [
-            "top Loading",
+            "top More",
             "day 2024-03-05 Tue",
             format!("marker {}", T0 + 1).as_str(),
             "header 0",
@@ -509,4 +523,16 @@ fn messages_come_back_as_they_arrived() {
     assert_eq!(h.body(0), Some("plain 你好 👋\nsecond line"));
     assert!(!h.body(1).unwrap_or_default().contains('\u{1b}'));
     assert_eq!(h.names.len(), 2, "names are stored once");
+}
+
+#[test]
+fn show_at_top_puts_the_block_first() {
+    let mut h = history(30);
+    let page = (1..=100).map(|i| msg(i, T0 + i as i64, "x")).collect();
+    load(&mut h, 1, page, true);
+    let i = h.unread_index().unwrap();
+    h.show_at_top(i, VP);
+    assert_eq!(h.visible_rows(VP)[0], Row::Unread { count: 30 });
+    h.show_at_top(40, VP);
+    assert_eq!(h.visible_rows(VP)[0], Row::Header { index: 40 });
 }

@@ -49,6 +49,24 @@ fn current_match_style() -> Style {
         .add_modifier(Modifier::BOLD)
 }
 
+/// Draws the sticky date row into `area`: the day of the topmost message, then a rule.
+pub fn draw_date(app: &App, area: Rect, frame: &mut Frame<'_>) {
+    let Some(day) = app.sticky_date() else {
+        return;
+    };
+    let day = text::one_line(&day, usize::from(area.width));
+    let rule = usize::from(area.width).saturating_sub(text::width(&day) + 1);
+    let line = Line::from(vec![
+        Span::styled(
+            day,
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" "),
+        Span::styled("─".repeat(rule), dim()),
+    ]);
+    frame.render_widget(line, area);
+}
+
 /// Draws the history pane: `area` with its border, `messages` the rows area inside it.
 pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>) {
     let focused = app.focus() == Pane::History;
