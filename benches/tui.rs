@@ -159,9 +159,7 @@ fn bench_draw(c: &mut Criterion, app: &mut App, label: &str) {
     scroll_to_middle(app);
     eprintln!(
         "{label}: scrolled to the middle (rev {}) in {:.2?}",
-        app.current_history()
-            .and_then(|h| h.anchor())
-            .map_or(0, |a| a.rev()),
+        app.current_history().map_or(0, common::from_newest),
         started.elapsed()
     );
     group.bench_function(format!("middle/{label}"), |b| b.iter(|| draw(&mut t, app)));

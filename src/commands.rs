@@ -18,7 +18,7 @@ use crate::session;
 use crate::store::pool::StorePool;
 use crate::store::state::StateFile;
 use crate::store::{self, Store};
-use crate::tui::{display, text};
+use crate::tui::{display, text, when};
 
 pub use crate::session::Connection;
 
@@ -38,6 +38,10 @@ pub struct HistoryOptions {
     pub direction: Direction,
     /// Where to continue.
     pub cursor: Option<String>,
+    /// Only messages at or after this time, as typed (`2023-05-01`, `-3d`, ...).
+    pub since: Option<String>,
+    /// Only messages up to this time, as typed; a date includes that whole day.
+    pub until: Option<String>,
     /// Print JSON lines instead of text.
     pub json: bool,
 }
@@ -192,6 +196,7 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
         let mut stopped = None;
         let mut out = std::io::stdout().lock();
         let tz = TimeZone::system();
+        let filters = history_filters(&options, &when::now_in(&tz))?;
         while printed < options.limit {
             let page_size = (options.limit - printed).min(50);
             let query = HistoryQuery {
@@ -200,7 +205,7 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
                 cursor: cursor.clone(),
                 page_size,
                 direction: options.direction,
-                filters: HistoryFilters::default(),
+                filters: filters.clone(),
             };
             let page = session
                 .client
@@ -271,6 +276,28 @@ fn shown_cursor(cursor: &str) -> String {
     } else {
         format!("{:?} (not printable as given)", text::one_line(cursor, 80))
     }
+}
+
+/// The server-side filters `roam history`'s options ask for.
+fn history_filters(options: &HistoryOptions, now: &jiff::Zoned) -> Result<HistoryFilters> {
+    let read = |flag: &str, value: &Option<String>| -> Result<Option<when::When>> {
+        value
+            .as_deref()
+            .map(|v| when::parse(v, now).with_context(|| format!("--{flag}")))
+            .transpose()
+    };
+    let since = read("since", &options.since)?;
+    let until = read("until", &options.until)?;
+    if let (Some(s), Some(u)) = (since, until)
+        && s.start > u.end
+    {
+        bail!("--since is after --until: nothing can match");
+    }
+    Ok(HistoryFilters {
+        start_time: since.map(|w| w.start),
+        end_time: until.map(|w| w.end),
+        ..HistoryFilters::default()
+    })
 }
 
 /// JSON for a terminal. serde_json escapes C0 controls but leaves the rest raw inside
@@ -474,5 +501,41 @@ mod tests {
         assert!(json.contains("👨\u{200d}👩"), "{json:?}");
         let back: String = serde_json::from_str(&json).expect("parses");
         assert_eq!(back, text);
+    }
+}
+
+#[cfg(test)]
+mod history_option_tests {
+    use super::*;
+
+    fn options(since: Option<&str>, until: Option<&str>) -> HistoryOptions {
+        HistoryOptions {
+            id: "team-roam".into(),
+            kind: ChatType::Group,
+            limit: 20,
+            direction: Direction::Up,
+            cursor: None,
+            since: since.map(str::to_string),
+            until: until.map(str::to_string),
+            json: false,
+        }
+    }
+
+    #[test]
+    fn since_and_until_become_time_filters_in_the_local_zone() {
+        let tz = TimeZone::fixed(jiff::tz::offset(8));
+        let now = jiff::Timestamp::from_millisecond(1_709_611_200_000)
+            .expect("a time")
+            .to_zoned(tz);
+        let f = history_filters(&options(Some("2024-01-01"), Some("2024-01-31")), &now)
+            .expect("readable");
+        // Midnight in UTC+8 is 16:00 UTC the day before; --until includes its whole day.
+        assert_eq!(f.start_time, Some(1_704_038_400_000));
+        assert_eq!(f.end_time, Some(1_706_716_800_000 - 1));
+        let none = history_filters(&options(None, None), &now).expect("no filters");
+        assert_eq!(none, HistoryFilters::default());
+        let bad = history_filters(&options(Some("whenever"), None), &now).expect_err("bad");
+        assert!(format!("{bad:#}").contains("--since"), "{bad:#}");
+        assert!(history_filters(&options(Some("2024-02-01"), Some("2024-01-01")), &now).is_err());
     }
 }

@@ -170,6 +170,14 @@ struct HistoryArgs {
     /// Continue from the cursor a previous run printed.
     #[arg(long, value_name = "CURSOR")]
     cursor: Option<String>,
+    /// Only messages at or after this time, in the local zone: 2023-05-01,
+    /// "2023-05-01 14:30", 14:30, yesterday, -3d, -2w.
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
+    since: Option<String>,
+    /// Only messages up to this time (a date includes that whole day); same forms as
+    /// --since.
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
+    until: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -287,6 +295,8 @@ fn main() -> ExitCode {
                     DirectionArg::Down => Direction::Down,
                 },
                 cursor: args.cursor,
+                since: args.since,
+                until: args.until,
                 json: args.json,
             },
         ),

@@ -4,9 +4,13 @@
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind};
 use jiff::tz::TimeZone;
 use proptest::prelude::*;
-use roam::protocol::{ChatType, Content, Conversation, ConversationPage, HistoryPage, Message};
+use roam::protocol::{
+    ChatType, Content, Conversation, ConversationPage, Direction, HistoryFilters, HistoryPage,
+    HistoryQuery, Message,
+};
+use roam::tui::action::{Action, Keymap, Mode};
 use roam::tui::app::{App, ConversationKey, Effect, Event, FetchError, FetchRequest};
-use roam::tui::history::{Row, TopRow};
+use roam::tui::history::{EdgeRow, Row, Side};
 use roam::tui::layout::Pane;
 use serde_json::Map;
 
@@ -55,7 +59,10 @@ fn ctrl(c: char) -> Event {
     Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
 }
 
-/// One conversation's history on the "server": messages oldest first.
+/// One conversation's history on the "server": messages oldest first, paged the way
+/// PROTOCOL.md §4 and the embedded server page (the cursor is the id of the first message
+/// of the next page, inclusive; time bounds inclusive).
+#[derive(Clone)]
 struct Server {
     messages: Vec<Message>,
     page: usize,
@@ -70,42 +77,106 @@ impl Server {
         Server { messages, page: 50 }
     }
 
-    /// The page starting at cursor (an id, inclusive) going older, newest first.
-    fn page(&self, cursor: Option<&str>) -> HistoryPage {
-        let end = match cursor {
-            None => self.messages.len(),
-            Some(c) => {
-                let id: u64 = c.parse().expect("cursor is an id");
-                self.messages
-                    .iter()
-                    .position(|m| m.id == id)
-                    .expect("known id")
-                    + 1
-            }
+    /// `n` messages, ids 1..=n, `gap` ms apart starting at T0.
+    fn spread(n: u64, gap: i64) -> Server {
+        let messages = (1..=n)
+            .map(|i| message(i, T0 + (i as i64 - 1) * gap, &format!("m{i}")))
+            .collect();
+        Server { messages, page: 50 }
+    }
+
+    /// A new message at the newest end, a minute after the last.
+    fn add(&mut self, text: &str) -> u64 {
+        let (id, time) = self
+            .messages
+            .last()
+            .map_or((1, T0), |m| (m.id + 1, m.time + 60_000));
+        self.messages.push(message(id, time, text));
+        id
+    }
+
+    /// The answer to `q`.
+    fn answer(&self, q: &HistoryQuery) -> HistoryPage {
+        let f = &q.filters;
+        let keep = |m: &&Message| {
+            f.start_time.is_none_or(|t| m.time >= t)
+                && f.end_time.is_none_or(|t| m.time <= t)
+                && (f.types.is_empty() || f.types.iter().any(|t| t == m.content.type_name()))
+                && f.sender.as_ref().is_none_or(|s| *s == m.from)
         };
-        let start = end.saturating_sub(self.page);
-        let mut messages: Vec<Message> = self.messages[start..end].to_vec();
-        messages.reverse();
-        let is_last = start == 0;
+        let at = q.cursor.as_ref().map(|c| {
+            let id: u64 = c.parse().expect("cursor is an id");
+            let m = self.messages.iter().find(|m| m.id == id).expect("known id");
+            (m.time, m.id)
+        });
+        let up = q.direction == Direction::Up;
+        let mut matching: Vec<&Message> = self
+            .messages
+            .iter()
+            .filter(keep)
+            .filter(|m| match at {
+                None => true,
+                Some(c) if up => (m.time, m.id) <= c,
+                Some(c) => (m.time, m.id) >= c,
+            })
+            .collect();
+        if up {
+            matching.reverse();
+        }
+        let size = (q.page_size as usize).min(self.page);
+        let is_last = matching.len() <= size;
         HistoryPage {
-            messages,
-            next_cursor: (!is_last).then(|| self.messages[start - 1].id.to_string()),
+            messages: matching.iter().take(size).map(|m| (*m).clone()).collect(),
+            next_cursor: matching.get(size).map(|m| m.id.to_string()),
             is_last,
             undecodable: 0,
         }
     }
+
+    /// The page going older from `cursor` (`None` = the newest page), newest first.
+    fn page(&self, cursor: Option<&str>) -> HistoryPage {
+        self.answer(&HistoryQuery {
+            conversation: String::new(),
+            kind: ChatType::Single,
+            cursor: cursor.map(str::to_string),
+            page_size: 50,
+            direction: Direction::Up,
+            filters: HistoryFilters::default(),
+        })
+    }
 }
 
-fn older_pages(fx: &[Effect]) -> Vec<(ConversationKey, Option<String>, u64)> {
+/// Every history request among `fx`: (conversation, query, request id).
+fn history_requests(fx: &[Effect]) -> Vec<(ConversationKey, HistoryQuery, u64)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Fetch(FetchRequest::OlderPage {
-                conversation,
-                cursor,
-                request_id,
-            }) => Some((conversation.clone(), cursor.clone(), *request_id)),
+            Effect::Fetch(FetchRequest::History { query, request_id }) => Some((
+                ConversationKey {
+                    id: query.conversation.clone(),
+                    kind: query.kind,
+                },
+                query.clone(),
+                *request_id,
+            )),
             _ => None,
         })
+        .collect()
+}
+
+/// The requests for older pages among `fx`: (conversation, cursor, request id).
+fn older_pages(fx: &[Effect]) -> Vec<(ConversationKey, Option<String>, u64)> {
+    history_requests(fx)
+        .into_iter()
+        .filter(|(_, q, _)| q.direction == Direction::Up)
+        .map(|(k, q, id)| (k, q.cursor, id))
+        .collect()
+}
+
+/// The requests for newer pages among `fx`.
+fn newer_pages(fx: &[Effect]) -> Vec<(ConversationKey, HistoryQuery, u64)> {
+    history_requests(fx)
+        .into_iter()
+        .filter(|(_, q, _)| q.direction == Direction::Down)
         .collect()
 }
 
@@ -123,16 +194,26 @@ fn list_requests(fx: &[Effect]) -> Vec<(Option<String>, u64)> {
 /// Answers every history fetch in `fx` from `server`, once; returns the new effects.
 fn answer(app: &mut App, fx: &[Effect], server: &Server) -> Vec<Effect> {
     let mut out = Vec::new();
-    for (conversation, cursor, request_id) in older_pages(fx) {
-        let result = Ok(server.page(cursor.as_deref()));
+    for (conversation, query, request_id) in history_requests(fx) {
         out.extend(app.update(Event::HistoryPage {
             conversation,
-            cursor,
             request_id,
-            result,
+            result: Ok(server.answer(&query)),
         }));
     }
     out
+}
+
+/// Answers history fetches, and the fetches the answers cause, until none is left.
+fn answer_all(app: &mut App, fx: Vec<Effect>, server: &Server) {
+    let mut fx = fx;
+    for _ in 0..1000 {
+        if history_requests(&fx).is_empty() {
+            return;
+        }
+        fx = answer(app, &fx, server);
+    }
+    panic!("paging never ended");
 }
 
 /// An app of `w`×`h` with conversations `ids` (newest first) loaded.
@@ -206,11 +287,16 @@ fn opening_emits_one_fetch_of_the_newest_page() {
     assert_eq!(app.focus(), Pane::History);
     assert_eq!(
         app.visible_rows(),
-        vec![Row::Top(TopRow::Loading)],
+        vec![Row::Top(EdgeRow::Loading)],
         "an empty history says it is loading"
     );
     // Nothing more while it is in flight, whatever the person does.
-    for e in [ch('k'), ch('g'), press(KeyCode::PageUp), Event::Tick] {
+    for e in [
+        ch('k'),
+        ch('g'),
+        press(KeyCode::PageUp),
+        Event::Tick { now_ms: T0 },
+    ] {
         assert!(older_pages(&app.update(e)).is_empty());
     }
 }
@@ -247,8 +333,8 @@ fn paging_prepends_in_order_and_stops_at_the_beginning() {
         (1..=120).collect::<Vec<_>>()
     );
     let h = app.current_history().unwrap();
-    assert!(h.is_last());
-    assert_eq!(app.visible_rows()[0], Row::Top(TopRow::Beginning));
+    assert!(h.at_beginning());
+    assert_eq!(app.visible_rows()[0], Row::Top(EdgeRow::Beginning));
     assert!(app.status_line().contains("all 120 loaded"));
     for e in [ch('g'), ch('k'), press(KeyCode::PageUp)] {
         assert!(
@@ -315,9 +401,9 @@ fn stale_and_unknown_answers_are_ignored() {
     let mut app = app_with(100, 30, &["bob"]);
     let fx = app.update(press(KeyCode::Enter));
     let (conversation, cursor, request_id) = older_pages(&fx)[0].clone();
+    assert_eq!(cursor, None);
     let stale = app.update(Event::HistoryPage {
         conversation: conversation.clone(),
-        cursor: cursor.clone(),
         request_id: request_id + 100,
         result: Ok(server.page(None)),
     });
@@ -327,7 +413,6 @@ fn stale_and_unknown_answers_are_ignored() {
     // A page for a conversation never opened is dropped.
     app.update(Event::HistoryPage {
         conversation: key_of("nobody"),
-        cursor: None,
         request_id,
         result: Ok(server.page(None)),
     });
@@ -360,7 +445,7 @@ fn a_page_for_a_conversation_left_is_kept_there_and_position_is_restored() {
     assert!(fx.is_empty(), "no prefetch for a conversation not shown");
     assert_eq!(app.history(&key_of("a")).unwrap().len(), 50);
     assert_eq!(app.open_conversation(), Some(&key_of("b")));
-    assert_eq!(app.visible_rows(), vec![Row::Top(TopRow::Loading)]);
+    assert_eq!(app.visible_rows(), vec![Row::Top(EdgeRow::Loading)]);
     answer(&mut app, &fx_b, &b);
     let h = app.current_history().unwrap();
     assert!((0..h.len()).all(|i| h.body(i).unwrap().starts_with("beta")));
@@ -393,7 +478,6 @@ fn failures_show_the_reason_keep_content_and_retry_with_r() {
     assert_eq!(cursor.as_deref(), Some("50"));
     let fx = app.update(Event::HistoryPage {
         conversation,
-        cursor,
         request_id,
         result: Err(FetchError::new("This request has reached api limit", true)),
     });
@@ -405,7 +489,7 @@ fn failures_show_the_reason_keep_content_and_retry_with_r() {
     );
     assert!(status.contains("press R to retry"), "{status}");
     assert_eq!(app.current_history().unwrap().len(), 50, "content stays");
-    assert_eq!(app.visible_rows()[0], Row::Top(TopRow::Failed));
+    assert_eq!(app.visible_rows()[0], Row::Top(EdgeRow::Failed));
     assert!(older_pages(&app.update(ch('k'))).is_empty());
     let fx = app.update(ch('R'));
     let retry = older_pages(&fx);
@@ -435,14 +519,15 @@ fn prefetch_starts_within_a_screen_of_the_top() {
         }
         assert!(scrolled < 200);
     }
-    // The top of the view is then less than a screen (27 rows) below the top row.
+    // The top of the view is then less than a screen (26 rows under the date row) below
+    // the top row.
     let rows_total = 1 + 1 + 50 * 2; // top row, one day separator, 50 blocks of 2
-    let top_of_view = rows_total - 27 - scrolled;
+    let top_of_view = rows_total - 26 - scrolled;
     assert!(
-        top_of_view < 27,
+        top_of_view < 26,
         "fetch began {top_of_view} rows from the top"
     );
-    assert!(top_of_view >= 25, "but not much earlier: {top_of_view}");
+    assert!(top_of_view >= 24, "but not much earlier: {top_of_view}");
 }
 
 #[test]
@@ -640,13 +725,12 @@ fn a_list_cursor_cycle_longer_than_one_page_stops() {
 fn undecodable_history_entries_are_counted_in_the_status_not_all_loaded() {
     let mut app = app_with(100, 30, &["bob"]);
     let fx = app.update(press(KeyCode::Enter));
-    let (conversation, cursor, request_id) = older_pages(&fx)[0].clone();
+    let (conversation, query, request_id) = history_requests(&fx)[0].clone();
     let server = Server::new(3, |i| format!("m{i}"));
-    let mut page = server.page(None);
+    let mut page = server.answer(&query);
     page.undecodable = 2;
     app.update(Event::HistoryPage {
         conversation,
-        cursor,
         request_id,
         result: Ok(page),
     });
@@ -796,25 +880,25 @@ fn search_is_incremental_and_case_insensitive_across_scripts() {
     assert_eq!(app.highlights(index), [(0..5, true), (13..18, false)]);
     assert_eq!(
         app.search().unwrap().current_hit(),
-        Some((0, 0..5)),
-        "rev 0, bytes 0..5"
+        Some((5, 0..5)),
+        "the newest message (position 5), bytes 0..5"
     );
     app.update(ch('n'));
     assert_eq!(app.search().unwrap().position(), "2/2 messages");
     assert_eq!(app.highlights(hello), [(6..11, true)]);
     assert_eq!(app.highlights(index), [(0..5, false), (13..18, false)]);
     app.update(ch('n'));
-    assert_eq!(app.search().unwrap().current_hit(), Some((0, 13..18)));
+    assert_eq!(app.search().unwrap().current_hit(), Some((5, 13..18)));
     assert!(app.status_line().contains("wrapped"));
     // N walks down: nothing is newer than the newest message's last match, so it wraps to
     // the oldest, then enters the newer message at its first match.
     app.update(ch('N'));
-    assert_eq!(app.search().unwrap().current_hit(), Some((5, 6..11)));
+    assert_eq!(app.search().unwrap().current_hit(), Some((0, 6..11)));
     assert!(app.status_line().contains("wrapped to the oldest"));
     app.update(ch('N'));
-    assert_eq!(app.search().unwrap().current_hit(), Some((0, 0..5)));
+    assert_eq!(app.search().unwrap().current_hit(), Some((5, 0..5)));
     app.update(ch('N'));
-    assert_eq!(app.search().unwrap().current_hit(), Some((0, 13..18)));
+    assert_eq!(app.search().unwrap().current_hit(), Some((5, 13..18)));
     assert_eq!(app.search().unwrap().position(), "1/2 messages");
 }
 
@@ -870,7 +954,7 @@ fn n_and_shift_n_walk_matches_and_wrap() {
     // The current match is on screen.
     let (rev, _) = app.search().unwrap().current_hit().unwrap();
     let h = app.current_history().unwrap();
-    let id = h.message(h.len() - 1 - rev).unwrap().id;
+    let id = h.id_of(h.index_of_position(rev).unwrap()).unwrap();
     assert!(ids_on_screen(&app).contains(&id));
     app.update(ch('N'));
     app.update(ch('N'));
@@ -883,7 +967,7 @@ fn n_and_shift_n_walk_matches_and_wrap() {
     app.update(ch('N'));
     let (rev, _) = app.search().unwrap().current_hit().unwrap();
     let h = app.current_history().unwrap();
-    let id = h.message(h.len() - 1 - rev).unwrap().id;
+    let id = h.id_of(h.index_of_position(rev).unwrap()).unwrap();
     assert!(ids_on_screen(&app).contains(&id));
     assert!(h.scrolled_away());
 }
@@ -946,9 +1030,11 @@ fn continuing_into_older_history_fetches_until_a_match_and_esc_cancels() {
     let s = app.search().unwrap();
     assert_eq!(s.continuing(), None);
     assert_eq!(s.position(), "1/1 message");
+    let (pos, range) = s.current_hit().unwrap();
+    let h = app.current_history().unwrap();
     assert_eq!(
-        s.current_hit(),
-        Some((280, 4..8)),
+        (h.index_of_position(pos).and_then(|i| h.id_of(i)), range),
+        (Some(20), 4..8),
         "message 20 of 300: \"rare\""
     );
     assert!(ids_on_screen(&app).contains(&20));
@@ -982,7 +1068,7 @@ fn continuing_stops_at_the_beginning() {
     while !older_pages(&fx).is_empty() {
         fx = answer(&mut app, &fx, &server);
     }
-    assert!(app.current_history().unwrap().is_last());
+    assert!(app.current_history().unwrap().at_beginning());
     assert_eq!(app.search().unwrap().continuing(), None);
     assert!(
         app.status_line().contains("beginning"),
@@ -997,36 +1083,34 @@ fn continuing_stops_at_the_beginning() {
 enum Step {
     Scroll(i8),
     Key(u8),
-    /// Answer the newest request of conversation `conv` with a page of `size` messages
-    /// overlapping the loaded ones by `overlap`.
-    Page {
-        conv: u8,
-        size: u8,
-        overlap: u8,
-    },
-    Fail {
-        conv: u8,
-    },
+    /// Answer pending request `k` (modulo how many wait) with the server's answer as of now.
+    Answer(u8),
+    Fail(u8),
     Stale {
         conv: u8,
     },
+    /// A new message arrives on conversation `conv`'s server.
+    Add {
+        conv: u8,
+    },
+    /// Jump the open conversation to a time: `fraction`/255 of the way through its history,
+    /// or before it / after it at the ends of the range.
+    Jump(u8),
     Switch(u8),
     Resize(u16, u16),
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
-        (-30i8..30).prop_map(Step::Scroll),
-        (0u8..21).prop_map(Step::Key),
-        (0u8..3, 0u8..60, 0u8..20).prop_map(|(conv, size, overlap)| Step::Page {
-            conv,
-            size,
-            overlap
-        }),
-        (0u8..3).prop_map(|conv| Step::Fail { conv }),
-        (0u8..3).prop_map(|conv| Step::Stale { conv }),
-        (0u8..3).prop_map(Step::Switch),
-        prop_oneof![
+        3 => (-30i8..30).prop_map(Step::Scroll),
+        3 => (0u8..26).prop_map(Step::Key),
+        6 => any::<u8>().prop_map(Step::Answer),
+        1 => any::<u8>().prop_map(Step::Fail),
+        1 => (0u8..3).prop_map(|conv| Step::Stale { conv }),
+        1 => (0u8..3).prop_map(|conv| Step::Add { conv }),
+        2 => any::<u8>().prop_map(Step::Jump),
+        1 => (0u8..3).prop_map(Step::Switch),
+        1 => prop_oneof![
             Just((0u16, 0u16)),
             Just((1, 1)),
             Just((2, 3)),
@@ -1038,36 +1122,45 @@ fn step() -> impl Strategy<Value = Step> {
 
 const NAMES: [&str; 3] = ["a", "b", "c"];
 
-/// Every history page the app asked for, by conversation: (cursor, request id).
-type Pending = Vec<Vec<(Option<String>, u64)>>;
+/// A server for the random walk: `n` messages whose times repeat (three to a millisecond),
+/// so order is by (time, id), and whose text length varies so wrapping varies.
+fn random_server(conv: usize, n: u64) -> Server {
+    let messages = (1..=n)
+        .map(|i| {
+            let time = T0 + (i as i64 / 3) * 3_600_000;
+            message(i, time, &format!("{conv}:{i} ").repeat(i as usize % 9 + 1))
+        })
+        .collect();
+    Server { messages, page: 50 }
+}
 
-fn track(pending: &mut Pending, fx: &[Effect]) {
-    for (conv, cursor, id) in older_pages(fx) {
-        let i = NAMES.iter().position(|n| *n == conv.id).expect("known");
-        // Never two requests for the same cursor while one is waiting.
-        assert!(
-            pending[i].iter().all(|(c, _)| *c != cursor),
-            "duplicate request for {cursor:?}"
-        );
-        pending[i].push((cursor, id));
-    }
+/// The message ids of `h`'s window.
+fn window_ids(h: &roam::tui::history::History) -> Vec<u64> {
+    (0..h.len()).filter_map(|i| h.id_of(i)).collect()
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(96))]
+    #![proptest_config(ProptestConfig::with_cases(128))]
     #[test]
-    fn random_use_keeps_the_invariants(steps in prop::collection::vec(step(), 1..80)) {
+    fn random_use_keeps_the_invariants(steps in prop::collection::vec(step(), 1..100)) {
         let mut app = app_with(100, 30, &NAMES);
-        let mut pending: Pending = vec![Vec::new(); 3];
-        // Ids descend as pages go older; text length varies so wrapping varies.
-        let make = |conv: usize, id: u64| {
-            message(id, T0 + id as i64 * 1000, &format!("{conv}:{id} ").repeat(id as usize % 9 + 1))
-        };
+        let mut servers: Vec<Server> = [7u64, 130, 460]
+            .iter()
+            .enumerate()
+            .map(|(c, &n)| random_server(c, n))
+            .collect();
+        // Every history request the app made and nobody answered yet.
+        let mut pending: Vec<(ConversationKey, HistoryQuery, u64)> = Vec::new();
         let keys = [ch('j'), ch('k'), ch('g'), ch('G'), press(KeyCode::PageUp),
             press(KeyCode::PageDown), ctrl('u'), ctrl('d'), press(KeyCode::Tab), ch('R'),
             ch('n'), ch('N'), ch('/'), ch('e'), press(KeyCode::Enter), press(KeyCode::Esc),
-            ctrl('o'), ctrl('r'), ch('('), press(KeyCode::Backspace), ch('o')];
+            ctrl('o'), ctrl('r'), ch('('), press(KeyCode::Backspace), ch('o'), ch('\''),
+            ch('B'), press(KeyCode::End), ctrl('c'), ch('r')];
         for s in steps {
+            let shown_before = app.current_history().map(|h| {
+                (h.id(), ids_on_screen(&app), h.follows(), h.is_placing() || h.is_empty())
+            });
+            let mut answered_shown = false;
             let fx = match s {
                 Step::Scroll(n) => {
                     let e = if n < 0 { ch('k') } else { ch('j') };
@@ -1076,49 +1169,44 @@ proptest! {
                     fx
                 }
                 Step::Key(k) => app.update(keys[k as usize].clone()),
-                Step::Page { conv, size, overlap } => {
-                    let conv = conv as usize;
-                    let Some((cursor, id)) = pending[conv].pop() else { continue };
-                    // The "server" continues below the oldest loaded id, with overlap.
-                    let oldest = app.history(&key_of(NAMES[conv]))
-                        .and_then(|h| h.message(0).map(|m| m.id))
-                        .unwrap_or(10_000);
-                    let top = oldest.saturating_sub(1) + u64::from(overlap);
-                    let messages: Vec<Message> = (0..u64::from(size))
-                        .filter_map(|k| top.checked_sub(k))
-                        .filter(|&i| i > 0)
-                        .map(|i| make(conv, i))
-                        .collect();
-                    let bottom = top.saturating_sub(u64::from(size));
-                    let is_last = bottom == 0;
-                    app.update(Event::HistoryPage {
-                        conversation: key_of(NAMES[conv]),
-                        cursor,
-                        request_id: id,
-                        result: Ok(HistoryPage {
-                            messages,
-                            next_cursor: (!is_last).then(|| bottom.to_string()),
-                            is_last,
-                            undecodable: 0,
-                        }),
-                    })
+                Step::Answer(k) | Step::Fail(k) if !pending.is_empty() => {
+                    let (conv, query, id) = pending.remove(k as usize % pending.len());
+                    let c = NAMES.iter().position(|n| *n == conv.id).expect("known");
+                    answered_shown = app.current_history().is_some_and(|h| {
+                        [Side::Older, Side::Newer].iter().any(|&side| {
+                            h.edge(side).in_flight().is_some_and(|f| f.request_id == id)
+                        })
+                    });
+                    let result = match s {
+                        Step::Fail(_) => Err(FetchError::new("busy", true)),
+                        _ => Ok(servers[c].answer(&query)),
+                    };
+                    app.update(Event::HistoryPage { conversation: conv, request_id: id, result })
                 }
-                Step::Fail { conv } => {
-                    let conv = conv as usize;
-                    let Some((cursor, id)) = pending[conv].pop() else { continue };
-                    app.update(Event::HistoryPage {
-                        conversation: key_of(NAMES[conv]),
-                        cursor,
-                        request_id: id,
-                        result: Err(FetchError::new("busy", true)),
-                    })
-                }
+                Step::Answer(_) | Step::Fail(_) => continue,
                 Step::Stale { conv } => app.update(Event::HistoryPage {
                     conversation: key_of(NAMES[conv as usize]),
-                    cursor: None,
                     request_id: 1_000_000,
-                    result: Ok(HistoryPage { messages: vec![make(0, 5)], next_cursor: None, is_last: true, undecodable: 0 }),
+                    result: Ok(HistoryPage {
+                        messages: vec![message(5, T0, "stale")],
+                        next_cursor: None,
+                        is_last: true,
+                        undecodable: 0,
+                    }),
                 }),
+                Step::Add { conv } => {
+                    servers[conv as usize].add("new");
+                    continue;
+                }
+                Step::Jump(f) => {
+                    let Some(open) = app.open_conversation().cloned() else { continue };
+                    let c = NAMES.iter().position(|n| *n == open.id).expect("known");
+                    let msgs = &servers[c].messages;
+                    let (Some(first), Some(last)) = (msgs.first(), msgs.last()) else { continue };
+                    let span = last.time - first.time + 2 * 3_600_000;
+                    let t = first.time - 3_600_000 + span * i64::from(f) / 255;
+                    app.update(Event::JumpTo(t))
+                }
                 Step::Switch(i) => {
                     app.update(ch('h'));
                     app.update(press(KeyCode::Home));
@@ -1127,17 +1215,64 @@ proptest! {
                 }
                 Step::Resize(w, h) => app.update(Event::Resize(w, h)),
             };
-            track(&mut pending, &fx);
-            // Invariants.
-            prop_assert!(app.selected() < app.conversations().len());
-            for name in NAMES {
-                if let Some(h) = app.history(&key_of(name)) {
-                    let ids: Vec<u64> = (0..h.len()).map(|i| h.message(i).unwrap().id).collect();
-                    prop_assert!(ids.windows(2).all(|w| w[0] < w[1]), "ordered, no duplicates");
-                    let waiting = pending[NAMES.iter().position(|n| *n == name).unwrap()].len();
-                    prop_assert!(waiting <= 1, "at most one request in flight");
-                    prop_assert_eq!(waiting == 1, h.in_flight().is_some());
+            pending.extend(history_requests(&fx));
+            // Every window: in order without duplicates, a contiguous run of the server's
+            // messages, at most one request per direction, each one the app is waiting for.
+            for (c, name) in NAMES.iter().enumerate() {
+                let Some(windows) = app.windows(&key_of(name)) else { continue };
+                for h in windows.all() {
+                    let ids = window_ids(h);
+                    let times: Vec<i64> = (0..h.len()).filter_map(|i| h.time(i)).collect();
+                    prop_assert!(
+                        ids.windows(2).zip(times.windows(2)).all(|(i, t)| (t[0], i[0]) < (t[1], i[1])),
+                        "ordered by (time, id), no duplicates"
+                    );
+                    if let Some(&first) = ids.first() {
+                        let server: Vec<u64> = servers[c].messages.iter().map(|m| m.id).collect();
+                        let at = server.iter().position(|&id| id == first).expect("a real message");
+                        prop_assert_eq!(&server[at..at + ids.len()], &ids[..], "contiguous");
+                    }
+                    for side in [Side::Older, Side::Newer] {
+                        if let Some(f) = h.edge(side).in_flight() {
+                            prop_assert!(
+                                pending.iter().any(|(_, _, id)| *id == f.request_id),
+                                "in flight means asked"
+                            );
+                        }
+                    }
+                    if let Some(a) = h.anchor() {
+                        let i = h.index_of_position(a.position());
+                        prop_assert!(i.is_some(), "the anchor is a loaded message");
+                        prop_assert_eq!(i.and_then(|i| h.id_of(i)), Some(a.id));
+                    }
                 }
+            }
+            // No request is asked twice while the first still waits: the app only asks
+            // what a window waits for, one per edge.
+            let waited: Vec<u64> = NAMES
+                .iter()
+                .filter_map(|n| app.windows(&key_of(n)))
+                .flat_map(|w| w.all())
+                .flat_map(|h| [Side::Older, Side::Newer].map(|side| h.edge(side).in_flight().map(|f| f.request_id)))
+                .flatten()
+                .collect();
+            let mut unique = waited.clone();
+            unique.sort_unstable();
+            unique.dedup();
+            prop_assert_eq!(unique.len(), waited.len());
+            // A page arriving at either end never moves what is read.
+            if let (true, Some((window, before, follows, placing))) = (answered_shown, shown_before)
+                && let Some(h) = app.current_history()
+                && h.id() == window
+                && !follows
+                && !placing
+                && !before.is_empty()
+            {
+                let after = ids_on_screen(&app);
+                prop_assert!(
+                    after.windows(before.len()).any(|w| w == &before[..]),
+                    "what was read stays on screen: {:?} then {:?}", before, after
+                );
             }
             let rows = app.visible_rows();
             let height = app.layout().messages.map_or(0, |r| r.height as usize);
@@ -1152,4 +1287,377 @@ proptest! {
             let _ = app.status_line();
         }
     }
+}
+
+/// Pages everything both ways, answering as the server would: the window ends up being
+/// exactly the server's history.
+#[test]
+fn a_jumped_window_pages_both_ways_to_the_whole_history() {
+    let server = Server::new(300, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let t = server.messages[150].time;
+    let fx = app.update(Event::JumpTo(t));
+    let reqs = history_requests(&fx);
+    assert_eq!(reqs.len(), 2, "the page at the time and the page before it");
+    let down = &newer_pages(&fx)[0].1;
+    assert_eq!(
+        (down.cursor.as_deref(), down.filters.start_time),
+        (None, Some(t))
+    );
+    let up = &older_pages(&fx)[0];
+    assert_eq!(up.1, None);
+    answer(&mut app, &fx, &server);
+    let h = app.current_history().unwrap();
+    let marked = h.marker_index().and_then(|i| h.id_of(i));
+    assert_eq!(marked, Some(151), "the first message at or after the time");
+    let rows = app.visible_rows();
+    assert!(
+        rows.iter().take(3).any(|r| matches!(r, Row::Marker { .. })),
+        "the marker is at the top: {rows:?}"
+    );
+    // Page to both ends by scrolling.
+    for key in [press(KeyCode::PageUp), press(KeyCode::PageDown)] {
+        for _ in 0..200 {
+            let fx = app.update(key.clone());
+            answer_all(&mut app, fx, &server);
+        }
+    }
+    let h = app.current_history().unwrap();
+    assert!(h.at_beginning() && h.at_newest());
+    assert_eq!(
+        loaded_ids(&app, &key_of("bob")),
+        (1..=300).collect::<Vec<_>>()
+    );
+    // Back goes to the window at the newest message; back again to the jumped one.
+    let jumped = h.id();
+    app.update(ch('\''));
+    app.update(ch('\''));
+    assert_ne!(app.current_history().unwrap().id(), jumped);
+    app.update(ch('\''));
+    app.update(ch('\''));
+    assert_eq!(app.current_history().unwrap().id(), jumped);
+}
+
+#[test]
+fn the_beginning_is_one_request_and_g_keeps_meaning_oldest_loaded() {
+    let server = Server::new(500, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let fx = app.update(ch('B'));
+    let reqs = history_requests(&fx);
+    assert_eq!(reqs.len(), 1);
+    let q = &reqs[0].1;
+    assert_eq!((q.direction, q.cursor.as_deref()), (Direction::Down, None));
+    assert_eq!(q.filters, HistoryFilters::default());
+    answer(&mut app, &fx, &server);
+    let h = app.current_history().unwrap();
+    assert_eq!(h.id_of(0), Some(1));
+    assert_eq!(app.visible_rows()[0], Row::Top(EdgeRow::Beginning));
+    assert!(ids_on_screen(&app).contains(&1));
+    // G goes to the newest: back to the window there, not 10 pages forward.
+    let fx = app.update(ch('G'));
+    assert!(history_requests(&fx).is_empty());
+    assert!(app.current_history().unwrap().follows());
+    assert!(ids_on_screen(&app).contains(&500));
+    // From a window whose back is not at the newest either, G asks for the newest page.
+    app.update(ch('B'));
+    let t = server.messages[200].time;
+    let fx = app.update(Event::JumpTo(t));
+    answer(&mut app, &fx, &server);
+    let fx = app.update(ch('G'));
+    assert_eq!(older_pages(&fx).len(), 1);
+    assert_eq!(older_pages(&fx)[0].1, None);
+}
+
+// ----- the keymap is the documentation -----------------------------------------------------
+
+/// The marker lines around the generated key table in README.md.
+const README_KEYS_START: &str = "<!-- keys: generated from the keymap (src/tui/action.rs); `ROAM_BLESS_README=1 cargo test --test app readme` rewrites it -->";
+const README_KEYS_END: &str = "<!-- /keys -->";
+
+#[test]
+fn the_readme_key_table_is_the_keymap() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("README.md");
+    let readme = std::fs::read_to_string(&path).expect("README.md");
+    let start = readme
+        .find(README_KEYS_START)
+        .expect("README.md has the key table's start marker")
+        + README_KEYS_START.len();
+    let end = readme[start..]
+        .find(README_KEYS_END)
+        .expect("README.md has the key table's end marker")
+        + start;
+    let table = format!("\n{}", Keymap::default().markdown_table());
+    if readme[start..end] == table {
+        return;
+    }
+    if std::env::var_os("ROAM_BLESS_README").is_some() {
+        let updated = format!("{}{table}{}", &readme[..start], &readme[end..]);
+        std::fs::write(&path, updated).expect("write README.md");
+        return;
+    }
+    panic!(
+        "README.md's key table differs from the keymap; it should be:\n{table}\n\
+         (ROAM_BLESS_README=1 cargo test --test app readme rewrites it)"
+    );
+}
+
+#[test]
+fn ctrl_c_cancels_a_running_search_before_it_quits() {
+    let server = Server::new(300, |i| format!("ordinary {i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    app.update(ch('/'));
+    type_text(&mut app, "nowhere");
+    let fx = app.update(ctrl('o'));
+    assert_eq!(older_pages(&fx).len(), 1);
+    assert!(app.search().unwrap().continuing().is_some());
+    assert!(
+        app.update(ctrl('c')).is_empty(),
+        "the first Ctrl-c only cancels"
+    );
+    assert_eq!(app.search().unwrap().continuing(), None);
+    assert!(
+        app.status_line().contains("stopped"),
+        "{}",
+        app.status_line()
+    );
+    assert_eq!(app.update(ctrl('c')), vec![Effect::Quit]);
+}
+
+#[test]
+fn keys_reach_actions_through_the_keymap_and_can_be_rebound() {
+    let server = Server::new(100, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let mut keymap = Keymap::default();
+    keymap
+        .bind(Mode::History, "ctrl-e".parse().unwrap(), Action::ScrollUp)
+        .unwrap();
+    assert!(keymap.unbind(Mode::History, &"k".parse().unwrap()));
+    app.set_keymap(keymap);
+    app.update(ch('k'));
+    assert_eq!(
+        app.current_history().unwrap().anchor(),
+        None,
+        "k does nothing now"
+    );
+    app.update(ctrl('e'));
+    assert!(
+        app.current_history().unwrap().anchor().is_some(),
+        "Ctrl-e scrolls up"
+    );
+    // Actions can also be sent directly.
+    app.update(Event::Action(Action::Newest));
+    assert_eq!(app.current_history().unwrap().anchor(), None);
+}
+
+// ----- jumps, the date row, the first unread -----------------------------------------------
+
+const DAY: i64 = 86_400_000;
+
+fn tick(app: &mut App, now_ms: i64) {
+    app.update(Event::Tick { now_ms });
+}
+
+#[test]
+fn the_jump_prompt_reads_a_date_and_shows_that_day_at_the_top_marked() {
+    // 400 messages, one every 6 hours from 2024-03-05 12:00 UTC: 100 days.
+    let server = Server::spread(400, DAY / 4);
+    let mut app = app_with(100, 30, &["bob"]);
+    tick(&mut app, T0 + 200 * DAY);
+    open(&mut app, "bob", &server);
+    assert!(app.update(ch('t')).is_empty());
+    assert!(app.prompt().is_some());
+    type_text(&mut app, "2024-04-01");
+    let fx = app.update(press(KeyCode::Enter));
+    assert!(app.prompt().is_none());
+    let day = "2024-04-01T00:00Z"
+        .parse::<jiff::Timestamp>()
+        .unwrap()
+        .as_millisecond();
+    let newer = newer_pages(&fx);
+    let older = older_pages(&fx);
+    assert_eq!((newer.len(), older.len()), (1, 1), "two requests");
+    assert_eq!(newer[0].1.filters.start_time, Some(day));
+    answer(&mut app, &fx, &server);
+    let h = app.current_history().unwrap();
+    let marked = h.marker_index().unwrap();
+    assert_eq!(h.time(marked), Some(day), "a message at exactly midnight");
+    let rows = app.visible_rows();
+    let top: Vec<&Row> = rows.iter().take(3).collect();
+    assert!(
+        top.contains(&&Row::Marker { time: day }),
+        "the marked message is at the top: {top:?}"
+    );
+    assert_eq!(app.sticky_date().as_deref(), Some("2024-04-01 Mon"));
+    // Scrolling changes the sticky date.
+    for _ in 0..40 {
+        app.update(ch('k'));
+    }
+    // Four messages a day, each a header and a line, and a separator: 9 rows a day.
+    assert_eq!(app.sticky_date().as_deref(), Some("2024-03-27 Wed"));
+}
+
+#[test]
+fn a_bad_date_keeps_the_prompt_open_with_the_reason_and_esc_closes_it() {
+    let server = Server::new(10, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    tick(&mut app, T0);
+    open(&mut app, "bob", &server);
+    app.update(ch('t'));
+    type_text(&mut app, "next tuesday");
+    assert!(history_requests(&app.update(press(KeyCode::Enter))).is_empty());
+    let error = app
+        .prompt()
+        .and_then(|p| p.error())
+        .unwrap_or_default()
+        .to_string();
+    assert!(
+        error.contains("not a time") && error.contains("yesterday"),
+        "{error}"
+    );
+    // Keys that are commands elsewhere are typed here.
+    type_text(&mut app, "q");
+    assert!(app.prompt().unwrap().input().ends_with('q'));
+    app.update(press(KeyCode::Esc));
+    assert!(app.prompt().is_none());
+    assert!(app.update(ch('t')).is_empty() && app.prompt().is_some());
+    assert!(
+        app.update(ctrl('c')).is_empty(),
+        "Ctrl-c closes the prompt first"
+    );
+    assert!(app.prompt().is_none());
+}
+
+#[test]
+fn dates_before_the_first_message_or_after_the_last_go_to_the_ends() {
+    let server = Server::spread(300, DAY / 4);
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let fx = app.update(Event::JumpTo(T0 - 365 * DAY));
+    answer_all(&mut app, fx, &server);
+    let h = app.current_history().unwrap();
+    assert!(h.at_beginning());
+    assert_eq!(h.id_of(h.marker_index().unwrap()), Some(1));
+    assert_eq!(app.visible_rows()[0], Row::Top(EdgeRow::Beginning));
+    // After the last message: the newest, at the bottom, unmarked.
+    let fx = app.update(Event::JumpTo(T0 + 1000 * DAY));
+    answer_all(&mut app, fx, &server);
+    let h = app.current_history().unwrap();
+    assert!(h.at_newest() && h.anchor().is_none() && h.marker_index().is_none());
+    assert!(ids_on_screen(&app).contains(&300));
+}
+
+#[test]
+fn ctrl_c_cancels_a_jump_still_loading_then_quits() {
+    let server = Server::spread(300, DAY / 4);
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let before = app.current_history().unwrap().id();
+    let fx = app.update(Event::JumpTo(T0 + 10 * DAY));
+    assert_eq!(history_requests(&fx).len(), 2);
+    assert_ne!(app.current_history().unwrap().id(), before);
+    assert!(app.update(ctrl('c')).is_empty());
+    assert_eq!(
+        app.current_history().unwrap().id(),
+        before,
+        "back where it was"
+    );
+    assert!(
+        app.status_line().contains("again quits"),
+        "{}",
+        app.status_line()
+    );
+    // The cancelled pages still arrive and are dropped; nothing moves.
+    let screen = ids_on_screen(&app);
+    answer(&mut app, &fx, &server);
+    assert_eq!(ids_on_screen(&app), screen);
+    assert_eq!(app.update(ctrl('c')), vec![Effect::Quit]);
+}
+
+/// An app whose list says `bob` has `unread` unread messages, opened on `server`.
+fn app_with_unread(server: &Server, unread: u32) -> App {
+    let mut app = App::new(100, 30, TimeZone::UTC);
+    let fx = app.start();
+    let (_, id) = list_requests(&fx)[0].clone();
+    app.update(Event::ConversationPage {
+        request_id: id,
+        result: Ok(ConversationPage {
+            conversations: vec![conversation("bob", false, T0, unread)],
+            next_cursor: None,
+        }),
+    });
+    let fx = app.update(press(KeyCode::Enter));
+    answer(&mut app, &fx, server);
+    app
+}
+
+#[test]
+fn the_first_unread_pages_toward_the_divider_with_progress() {
+    let server = Server::new(2000, |i| format!("m{i}"));
+    let mut app = app_with_unread(&server, 1350);
+    let mut fx = app.update(ch('u'));
+    let mut pages = 0;
+    let mut progress = Vec::new();
+    while !older_pages(&fx).is_empty() {
+        progress.push(app.status_line());
+        fx = answer(&mut app, &fx, &server);
+        pages += 1;
+        assert!(pages < 40, "paging ends");
+    }
+    assert!(
+        progress[0].contains("loading unread… 50/1,350"),
+        "{}",
+        progress[0]
+    );
+    assert!(progress.iter().any(|p| p.contains("600/1,350")));
+    // 1,350 unread past the first page: 26 pages of 50, and one more so the message above
+    // the divider is loaded too (its day separator then stays put).
+    assert_eq!(pages, 27);
+    let h = app.current_history().unwrap();
+    let divider = h.unread_index().unwrap();
+    assert_eq!(h.id_of(divider), Some(2000 - 1350 + 1));
+    assert_eq!(
+        app.visible_rows()[0],
+        Row::Unread { count: 1350 },
+        "at the top"
+    );
+    assert!(!app.status_line().contains("loading unread"));
+    // Pressed again with the divider loaded: no request, the divider at the top.
+    app.update(ch('G'));
+    assert!(history_requests(&app.update(ch('u'))).is_empty());
+    assert!(
+        app.visible_rows()
+            .iter()
+            .take(3)
+            .any(|r| *r == Row::Unread { count: 1350 })
+    );
+}
+
+#[test]
+fn esc_and_ctrl_c_stop_paging_toward_the_unread() {
+    let server = Server::new(2000, |i| format!("m{i}"));
+    for stop in [press(KeyCode::Esc), ctrl('c')] {
+        let mut app = app_with_unread(&server, 1350);
+        let fx = app.update(ch('u'));
+        let fx = answer(&mut app, &fx, &server);
+        assert_eq!(older_pages(&fx).len(), 1);
+        assert!(app.update(stop.clone()).is_empty(), "{stop:?} only stops");
+        assert!(!app.status_line().contains("loading unread"));
+        let fx = answer(&mut app, &fx, &server);
+        assert!(older_pages(&fx).is_empty(), "nothing more is asked");
+    }
+    // Fewer messages than unread: it stops at the beginning and says so.
+    let small = Server::new(120, |i| format!("m{i}"));
+    let mut app = app_with_unread(&small, 500);
+    let fx = app.update(ch('u'));
+    answer_all(&mut app, fx, &small);
+    assert!(
+        app.status_line().contains("beginning"),
+        "{}",
+        app.status_line()
+    );
+    assert_eq!(app.visible_rows()[0], Row::Top(EdgeRow::Beginning));
 }

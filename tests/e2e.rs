@@ -163,7 +163,10 @@ fn a_stop_gives_the_terminal_back_and_continuing_takes_it_again() {
     // And it still answers keys.
     term.send(b"?");
     term.wait_for("the help overlay", WAIT, |s| s.contains("quit"));
-    term.send(b"\x1bq");
+    // Esc and q apart: together they read as Alt-q.
+    term.send(b"\x1b");
+    term.wait_for("the help closed", WAIT, |s| !s.contains("this help"));
+    term.send(b"q");
     assert!(term.wait_exit(Duration::from_secs(10)).is_some());
     assert_restored(&term, "q after a stop");
 }
@@ -327,4 +330,81 @@ fn input_stays_answered_while_the_server_stalls() {
         .expect("q quits while the request hangs");
     assert!(status.success());
     assert!(started.elapsed() < Duration::from_secs(10));
+}
+
+#[test]
+fn a_jump_to_a_2022_date_in_team_roam_shows_that_day() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut term = Pty::spawn(&[], 120, 40, cache.path(), &[("TZ", "UTC")]);
+    term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
+    term.send(b"\r");
+    term.wait_for("the newest page of team-roam", WAIT, |s| loaded(s) >= 50);
+    term.send(b"t");
+    term.wait_for("the jump prompt", WAIT, |s| s.contains("jump to:"));
+    term.send(b"2022-06-01\r");
+    let screen = term.wait_for("June 1st 2022 at the top", WAIT, |s| {
+        s.contains("▸ 2022-06-01 00:00") && s.contains("2022-06-01 Wed")
+    });
+    // The sticky date row (the first row in the pane) says the day.
+    let sticky = screen
+        .lines()
+        .find(|l| l.contains("2022-06-01 Wed ─"))
+        .expect("the sticky date row");
+    assert!(sticky.contains("┃2022-06-01 Wed"), "{screen}");
+    // Back ('') returns to the newest messages.
+    term.send(b"''");
+    term.wait_for("back at the newest", WAIT, |s| !s.contains("2022-06-01"));
+    term.send(b"q");
+    assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+#[test]
+fn history_since_and_until_print_only_that_range() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roam"))
+        .args([
+            "history",
+            "team-roam",
+            "--group",
+            "--since",
+            "2022-03-01",
+            "--until",
+            "2022-03-02",
+            "--limit",
+            "1000",
+            "--json",
+        ])
+        .env("ROAM_CACHE_DIR", cache.path())
+        .env("TZ", "UTC")
+        .output()
+        .expect("run roam history");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let times: Vec<i64> = stdout
+        .lines()
+        .map(|l| {
+            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
+            v["time"].as_i64().expect("a time")
+        })
+        .collect();
+    assert!(times.len() > 10, "a busy group has messages on those days");
+    let start = 1_646_092_800_000; // 2022-03-01 00:00 UTC
+    let end = start + 2 * 86_400_000; // --until 2022-03-02 includes that day
+    assert!(times.iter().all(|t| (start..end).contains(t)), "{times:?}");
+    assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+    let bad = std::process::Command::new(env!("CARGO_BIN_EXE_roam"))
+        .args(["history", "team-roam", "--group", "--since", "someday"])
+        .env("ROAM_CACHE_DIR", cache.path())
+        .output()
+        .expect("run roam history");
+    assert!(!bad.status.success());
+    let stderr = String::from_utf8_lossy(&bad.stderr);
+    assert!(
+        stderr.contains("--since") && stderr.contains("someday"),
+        "{stderr}"
+    );
 }

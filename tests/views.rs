@@ -19,7 +19,7 @@ use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::{TerminalOptions, Viewport};
 use roam::protocol::{ChatType, Conversation, ConversationPage, HistoryPage, Message};
-use roam::tui::app::{App, Effect, Event, FetchError, FetchRequest};
+use roam::tui::app::{App, ConversationKey, Effect, Event, FetchError, FetchRequest};
 use roam::tui::view::{self, ViewContext};
 use unicode_width::UnicodeWidthStr;
 
@@ -197,7 +197,7 @@ fn send(app: &mut App, event: Event) -> Vec<Effect> {
 fn request_id(fx: &[Effect]) -> Option<u64> {
     fx.iter().find_map(|e| match e {
         Effect::Fetch(FetchRequest::ConversationPage { request_id, .. })
-        | Effect::Fetch(FetchRequest::OlderPage { request_id, .. }) => Some(*request_id),
+        | Effect::Fetch(FetchRequest::History { request_id, .. }) => Some(*request_id),
         _ => None,
     })
 }
@@ -236,12 +236,14 @@ fn open(app: &mut App, id: &str) -> Vec<Effect> {
 
 /// Answers the history request in `fx` with `messages`.
 fn answer_history(app: &mut App, fx: &[Effect], messages: Vec<Message>, is_last: bool) {
-    let Some((conversation, cursor, request_id)) = fx.iter().find_map(|e| match e {
-        Effect::Fetch(FetchRequest::OlderPage {
-            conversation,
-            cursor,
-            request_id,
-        }) => Some((conversation.clone(), cursor.clone(), *request_id)),
+    let Some((conversation, request_id)) = fx.iter().find_map(|e| match e {
+        Effect::Fetch(FetchRequest::History { query, request_id }) => Some((
+            ConversationKey {
+                id: query.conversation.clone(),
+                kind: query.kind,
+            },
+            *request_id,
+        )),
         _ => None,
     }) else {
         panic!("no history request in {fx:?}");
@@ -251,7 +253,6 @@ fn answer_history(app: &mut App, fx: &[Effect], messages: Vec<Message>, is_last:
         app,
         Event::HistoryPage {
             conversation,
-            cursor,
             request_id,
             result: Ok(HistoryPage {
                 messages,
@@ -357,11 +358,80 @@ fn degenerate_sizes_do_not_panic() {
     }
 }
 
+/// The jump prompt while typing, and after a date it cannot read, at three sizes.
+#[test]
+fn the_date_prompt_at_120x40_80x24_40x12() {
+    for (w, h) in [(120u16, 40u16), (80, 24), (40, 12)] {
+        let mut app = project_open(w, h, false);
+        send(&mut app, Event::Tick { now_ms: NOW });
+        send(&mut app, press(KeyCode::Char('t')));
+        for c in "2024-03-04 10".chars() {
+            send(&mut app, press(KeyCode::Char(c)));
+        }
+        insta::assert_snapshot!(format!("date_prompt_{w}x{h}"), screen(&app, w, h));
+        for c in "x".chars() {
+            send(&mut app, press(KeyCode::Char(c)));
+        }
+        send(&mut app, press(KeyCode::Enter));
+        insta::assert_snapshot!(format!("date_prompt_refused_{w}x{h}"), screen(&app, w, h));
+    }
+}
+
 #[test]
 fn help_overlay() {
     let mut app = project_open(80, 24, false);
     send(&mut app, press(KeyCode::Char('?')));
     insta::assert_snapshot!(screen(&app, 80, 24));
+}
+
+#[test]
+fn help_overlay_120x40_and_40x12_scrolled() {
+    let mut app = project_open(120, 40, false);
+    send(&mut app, press(KeyCode::Char('?')));
+    insta::assert_snapshot!("help_120x40", screen(&app, 120, 40));
+    let mut app = project_open(40, 12, false);
+    send(&mut app, press(KeyCode::Char('?')));
+    insta::assert_snapshot!("help_40x12_top", screen(&app, 40, 12));
+    for _ in 0..12 {
+        send(&mut app, press(KeyCode::Char('j')));
+    }
+    insta::assert_snapshot!("help_40x12_scrolled", screen(&app, 40, 12));
+}
+
+/// Scrolling the help through at 40×12 shows every binding of the keymap, each keys
+/// column as the keymap writes it, and never a row wider than the screen.
+#[test]
+fn the_help_at_40x12_scrolls_through_every_binding() {
+    let mut app = project_open(40, 12, false);
+    send(&mut app, press(KeyCode::Char('?')));
+    let mut seen = String::new();
+    let mut last = String::new();
+    for _ in 0..200 {
+        let s = screen(&app, 40, 12);
+        assert!(s.lines().all(|l| l.width() <= 40), "{s}");
+        seen.push_str(&s);
+        if s == last {
+            break;
+        }
+        last = s;
+        send(&mut app, press(KeyCode::Char('j')));
+    }
+    assert!(last.contains("Esc closes"), "{last}");
+    for section in app.keymap().help() {
+        assert!(
+            seen.contains(section.mode.title()),
+            "{}",
+            section.mode.title()
+        );
+        for (keys, does) in section.rows {
+            let first_word = does.split(' ').next().unwrap_or_default();
+            assert!(seen.contains(&format!("┃{keys} ")), "{keys}");
+            assert!(seen.contains(first_word), "{does}");
+        }
+    }
+    // Esc closes it wherever it is scrolled.
+    send(&mut app, press(KeyCode::Esc));
+    assert!(!app.help_visible());
 }
 
 /// Runs of cells inside `area` whose background is `bg`, as text.
@@ -457,9 +527,8 @@ fn loading_older_and_jump_to_latest() {
 fn failures_reach_the_status_line() {
     let mut app = with_list(80, 24);
     let fx = open(&mut app, "alice");
-    let Some(Effect::Fetch(FetchRequest::OlderPage {
-        conversation,
-        cursor,
+    let Some(Effect::Fetch(FetchRequest::History {
+        query,
         request_id: asked,
     })) = fx.into_iter().next()
     else {
@@ -468,8 +537,7 @@ fn failures_reach_the_status_line() {
     send(
         &mut app,
         Event::HistoryPage {
-            conversation,
-            cursor,
+            conversation: ConversationKey::of_query(&query),
             request_id: asked,
             result: Err(FetchError::new(
                 "the server at 127.0.0.1:5000 did not answer in time \u{1b}[2J",

@@ -7,7 +7,9 @@
 
 use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use jiff::tz::TimeZone;
-use roam::protocol::{ChatType, Content, Conversation, ConversationPage, HistoryPage, Message};
+use roam::protocol::{
+    ChatType, Content, Conversation, ConversationPage, Direction, HistoryPage, Message,
+};
 use roam::tui::app::{App, ConversationKey, Effect, Event, FetchRequest, PAGE_SIZE};
 use roam::tui::view::ViewContext;
 use serde_json::Map;
@@ -173,12 +175,14 @@ pub fn ctrl(c: char) -> Event {
     Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL))
 }
 
-/// The history request among `fx`, if any: (cursor, request id).
+/// The request for an older page among `fx`, if any: (cursor, request id).
 pub fn older_page(fx: &[Effect]) -> Option<(Option<String>, u64)> {
     fx.iter().find_map(|e| match e {
-        Effect::Fetch(FetchRequest::OlderPage {
-            cursor, request_id, ..
-        }) => Some((cursor.clone(), *request_id)),
+        Effect::Fetch(FetchRequest::History { query, request_id })
+            if query.direction == Direction::Up =>
+        {
+            Some((query.cursor.clone(), *request_id))
+        }
         _ => None,
     })
 }
@@ -188,7 +192,6 @@ pub fn answer(cursor: Option<String>, request_id: u64, n: u64) -> Event {
     let result = Ok(page(cursor.as_deref(), n));
     Event::HistoryPage {
         conversation: key(),
-        cursor,
         request_id,
         result,
     }
@@ -241,7 +244,7 @@ pub fn loaded_app(loaded: u64, total: u64) -> App {
             fx = app.update(answer(cursor, id, total));
             continue;
         }
-        if len >= loaded || app.current_history().is_some_and(|h| h.is_last()) {
+        if len >= loaded || app.current_history().is_some_and(|h| h.at_beginning()) {
             break;
         }
         fx = app.update(press(KeyCode::Home));
@@ -255,16 +258,18 @@ pub fn loaded_app(loaded: u64, total: u64) -> App {
     app
 }
 
+/// How many messages are newer than the one at the bottom of the view.
+pub fn from_newest(h: &roam::tui::history::History) -> usize {
+    h.anchor().map_or(0, |a| {
+        usize::try_from(h.end_position() - 1 - a.position()).unwrap_or(0)
+    })
+}
+
 /// Scrolls up a screen at a time until the view's bottom is at least halfway up the loaded
 /// messages.
 pub fn scroll_to_middle(app: &mut App) {
     let len = app.current_history().map_or(0, |h| h.len());
-    while app
-        .current_history()
-        .and_then(|h| h.anchor())
-        .map_or(0, |a| a.rev())
-        < len / 2
-    {
+    while app.current_history().map_or(0, from_newest) < len / 2 {
         let fx = app.update(press(KeyCode::PageUp));
         assert!(older_page(&fx).is_none(), "everything is loaded");
     }

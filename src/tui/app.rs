@@ -11,24 +11,29 @@
 //!
 //! Browsing never marks anything read: there is no effect that could (PROTOCOL.md §2).
 
+mod keys;
+mod prompts;
+mod reading;
+mod searching;
+mod unread;
+
 use std::collections::HashMap;
 use std::ops::Range;
 
-use crossterm::event::{
-    KeyCode, KeyEvent, KeyEventKind, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
-};
 use jiff::tz::TimeZone;
 
-use super::display::thousands;
-use super::history::{History, Receipt, Row, Viewport};
-use super::layout::{self, LIST_ITEM_HEIGHT, Layout, Pane};
-use super::search::Search;
-use crate::protocol::{
-    ChatType, Conversation, ConversationPage, HistoryPage, PageLimits, PageWalk, PagingStop,
-};
+pub use super::event::{ConversationKey, Effect, Event, FetchError, FetchRequest};
 
-/// Messages per history page the fetch task should ask for (the protocol's maximum).
-pub const PAGE_SIZE: u32 = 50;
+use super::action::{Action, KeyPress, Keymap};
+use super::history::{History, Row, Viewport};
+use super::layout::{self, Layout, Pane};
+use super::numbers::thousands;
+use super::prompt::Prompt;
+use super::search::Search;
+use super::windows::Windows;
+use crate::protocol::{Conversation, ConversationPage, PageLimits, PageWalk, PagingStop};
+
+pub use super::history::PAGE_SIZE;
 
 /// Conversations per list page the fetch task should ask for (the protocol's maximum,
 /// which keeps the list within the service's 5 calls per minute).
@@ -36,134 +41,6 @@ pub const LIST_PAGE_SIZE: u32 = 50;
 
 /// Lines the mouse wheel scrolls the history by.
 const WHEEL_LINES: usize = 3;
-
-/// Which conversation: the id alone is ambiguous, since a user and a group may share one.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
-pub struct ConversationKey {
-    /// The peer user, group or room id.
-    pub id: String,
-    /// Single, group or room.
-    pub kind: ChatType,
-}
-
-impl ConversationKey {
-    /// The key of a conversation in the list.
-    pub fn of(c: &Conversation) -> ConversationKey {
-        ConversationKey {
-            id: c.id.clone(),
-            kind: c.kind,
-        }
-    }
-}
-
-/// Why a fetch failed, as the person should read it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FetchError {
-    /// The server's `error_description`, or what went wrong on the way.
-    pub description: String,
-    /// Trying again may work (timeouts, 429, 5xx). Retrying is always the person's call
-    /// (R); this only changes the wording.
-    pub retryable: bool,
-}
-
-impl FetchError {
-    /// An error with this description.
-    pub fn new(description: impl Into<String>, retryable: bool) -> FetchError {
-        FetchError {
-            description: description.into(),
-            retryable,
-        }
-    }
-}
-
-/// Something that happened, for [`App::update`].
-#[derive(Clone, Debug, PartialEq)]
-pub enum Event {
-    /// A key press (releases are ignored).
-    Key(KeyEvent),
-    /// A mouse event: wheel and left click are used.
-    Mouse(MouseEvent),
-    /// The terminal's new size, columns × rows.
-    Resize(u16, u16),
-    /// The answer to [`FetchRequest::ConversationPage`].
-    ConversationPage {
-        /// The request's id.
-        request_id: u64,
-        /// The page or why not.
-        result: Result<ConversationPage, FetchError>,
-    },
-    /// The answer to [`FetchRequest::OlderPage`].
-    HistoryPage {
-        /// The conversation it was asked for.
-        conversation: ConversationKey,
-        /// The cursor it was asked with (informational; the id decides).
-        cursor: Option<String>,
-        /// The request's id.
-        request_id: u64,
-        /// The page (messages newest first, as the server sends them) or why not.
-        result: Result<HistoryPage, FetchError>,
-    },
-    /// The render tick: animations only.
-    Tick,
-}
-
-/// Something the event loop must do.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Effect {
-    /// Send this request to the fetch task.
-    Fetch(FetchRequest),
-    /// Restore the terminal and exit.
-    Quit,
-}
-
-/// A request for the fetch task; its answer comes back as an [`Event`] with the same id.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum FetchRequest {
-    /// A page of the conversation list (cursor list API, [`LIST_PAGE_SIZE`] per page).
-    ConversationPage {
-        /// `None` = the first page.
-        cursor: Option<String>,
-        /// Echo in [`Event::ConversationPage`].
-        request_id: u64,
-    },
-    /// The next older page of a conversation's history (direction up, [`PAGE_SIZE`]).
-    OlderPage {
-        /// Whose history.
-        conversation: ConversationKey,
-        /// `None` = the newest page.
-        cursor: Option<String>,
-        /// Echo in [`Event::HistoryPage`].
-        request_id: u64,
-    },
-}
-
-/// The key bindings, for the help overlay: (keys, what they do).
-pub const HELP: &[(&str, &str)] = &[
-    ("j k ↑ ↓", "move in the list / scroll one line"),
-    ("PgUp PgDn", "one screen"),
-    ("Ctrl-u Ctrl-d", "half a screen"),
-    ("g G", "oldest loaded / newest (also Home End)"),
-    ("Enter", "open the selected conversation"),
-    ("Tab h l", "switch panes"),
-    ("mouse", "wheel scrolls, click opens"),
-    ("/", "search the loaded history"),
-    ("  Ctrl-r", "  regex on/off while typing"),
-    (
-        "  Enter Esc",
-        "  stay at the match / go back to where you were",
-    ),
-    ("  Ctrl-n Ctrl-p", "  next older / newer match while typing"),
-    ("n N", "next older / newer match (status counts messages)"),
-    (
-        "o Ctrl-o",
-        "continue the search into older history (Esc stops)",
-    ),
-    ("Esc", "stop searching older history, then clear the search"),
-    ("r", "reload the conversation list"),
-    ("R", "retry what failed"),
-    ("?", "this help (Esc closes)"),
-    ("q Ctrl-c", "quit"),
-];
 
 /// Loading state of the conversation list.
 #[derive(Debug)]
@@ -204,12 +81,22 @@ pub struct App {
     list: ListLoad,
     focus: Pane,
     open: Option<ConversationKey>,
-    histories: HashMap<ConversationKey, History>,
+    histories: HashMap<ConversationKey, Windows>,
     /// History entries left out as undecodable, per conversation, for the status line.
     undecodable: HashMap<ConversationKey, u64>,
     search: Option<Search>,
     note: Option<String>,
-    help: bool,
+    /// The help overlay's scroll position, while it is shown.
+    help: Option<usize>,
+    keymap: Keymap,
+    /// Keys typed so far of a binding that takes several (`''`).
+    typed: Vec<KeyPress>,
+    /// The prompt being typed at the bottom of the screen.
+    prompt: Option<Prompt>,
+    /// Paging toward the unread divider in this window.
+    unread_paging: Option<u64>,
+    /// The wall clock (ms) at the last tick: what `yesterday` and `-3d` count from.
+    now_ms: i64,
     width: u16,
     height: u16,
     tz: TimeZone,
@@ -233,7 +120,12 @@ impl App {
             undecodable: HashMap::new(),
             search: None,
             note: None,
-            help: false,
+            help: None,
+            keymap: Keymap::default(),
+            typed: Vec::new(),
+            prompt: None,
+            unread_paging: None,
+            now_ms: 0,
             width,
             height,
             tz,
@@ -271,6 +163,11 @@ impl App {
         self.list_offset
     }
 
+    /// Why the conversation list failed to load, until it is retried.
+    pub fn list_error(&self) -> Option<&FetchError> {
+        self.list.error.as_ref().map(|(e, _)| e)
+    }
+
     /// The list is still loading pages.
     pub fn list_loading(&self) -> bool {
         self.list.in_flight.is_some()
@@ -286,13 +183,18 @@ impl App {
         self.open.as_ref()
     }
 
-    /// The open conversation's history.
+    /// The open conversation's shown window.
     pub fn current_history(&self) -> Option<&History> {
-        self.histories.get(self.open.as_ref()?)
+        Some(self.histories.get(self.open.as_ref()?)?.shown())
     }
 
-    /// Any conversation's history, if it was ever opened.
+    /// Any conversation's shown window, if it was ever opened.
     pub fn history(&self, key: &ConversationKey) -> Option<&History> {
+        Some(self.histories.get(key)?.shown())
+    }
+
+    /// All the windows of a conversation, if it was ever opened.
+    pub fn windows(&self, key: &ConversationKey) -> Option<&Windows> {
         self.histories.get(key)
     }
 
@@ -305,7 +207,33 @@ impl App {
 
     /// The help overlay is shown.
     pub fn help_visible(&self) -> bool {
-        self.help
+        self.help.is_some()
+    }
+
+    /// How far the help overlay is scrolled (lines hidden above).
+    pub fn help_scroll(&self) -> usize {
+        self.help.unwrap_or(0)
+    }
+
+    /// The prompt being typed, if any.
+    pub fn prompt(&self) -> Option<&Prompt> {
+        self.prompt.as_ref()
+    }
+
+    /// Something is typed into (search or a prompt): a paste goes there as text.
+    pub fn accepts_text(&self) -> bool {
+        self.mode().is_text_input()
+    }
+
+    /// Which keys do what.
+    pub fn keymap(&self) -> &Keymap {
+        &self.keymap
+    }
+
+    /// Replaces the keymap (a config file's bindings).
+    pub fn set_keymap(&mut self, keymap: Keymap) {
+        self.keymap = keymap;
+        self.typed.clear();
     }
 
     /// Terminal size, columns × rows.
@@ -326,17 +254,32 @@ impl App {
     /// Where everything goes this frame.
     pub fn layout(&self) -> Layout {
         let search_open = self.search().is_some_and(Search::is_editing);
-        layout::compute(self.width, self.height, self.focus, search_open)
+        let date_row = self.open.is_some();
+        layout::compute(self.width, self.height, self.focus, search_open, date_row)
     }
 
     /// The history area as it is (or would be, in single-pane mode) when shown.
     fn history_viewport(&self) -> Viewport {
         let search_open = self.search().is_some_and(Search::is_editing);
-        let l = layout::compute(self.width, self.height, Pane::History, search_open);
+        let date_row = self.open.is_some();
+        let l = layout::compute(
+            self.width,
+            self.height,
+            Pane::History,
+            search_open,
+            date_row,
+        );
         l.messages.map_or(Viewport::default(), |r| Viewport {
             height: r.height,
             width: r.width,
         })
+    }
+
+    /// The day the sticky date row shows: that of the topmost message in the view.
+    pub fn sticky_date(&self) -> Option<String> {
+        let h = self.current_history()?;
+        let index = h.top_index(self.history_viewport())?;
+        Some(super::display::day_label(h.time(index)?, h.time_zone()))
     }
 
     /// The rows of the history pane, top to bottom (see [`History::visible_rows`]).
@@ -351,8 +294,8 @@ impl App {
     /// each is the current one: byte ranges into [`History::body`].
     pub fn highlights(&self, index: usize) -> Vec<(Range<usize>, bool)> {
         match (self.search(), self.current_history()) {
-            (Some(s), Some(h)) => match (h.len().checked_sub(index + 1), h.body(index)) {
-                (Some(rev), Some(body)) => s.highlights(rev, body),
+            (Some(s), Some(h)) => match (h.position_of(index), h.body(index)) {
+                (Some(pos), Some(body)) => s.highlights(pos, body),
                 _ => Vec::new(),
             },
             _ => Vec::new(),
@@ -364,11 +307,12 @@ impl App {
     pub fn status_line(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
         if let Some(e) = self.current_history().and_then(History::error) {
-            parts.push(format!("{} — press R to retry", e.description));
+            parts.push(format!("{}{}", e.description, self.retry_hint()));
         } else if let Some((e, _)) = &self.list.error {
             parts.push(format!(
-                "conversation list: {} — press R to retry",
-                e.description
+                "conversation list: {}{}",
+                e.description,
+                self.retry_hint()
             ));
         } else if let Some(stop) = &self.list.stopped {
             parts.push(format!("conversation list incomplete: {stop}"));
@@ -388,6 +332,9 @@ impl App {
                 }
             }
         }
+        if let Some(p) = self.unread_progress() {
+            parts.push(p);
+        }
         if let Some(n) = &self.note {
             parts.push(n.clone());
         }
@@ -399,9 +346,10 @@ impl App {
                 .and_then(|k| self.undecodable.get(k))
                 .copied()
                 .unwrap_or(0);
-            parts.push(if h.is_last() && left_out == 0 {
+            let whole = h.at_beginning() && h.at_newest();
+            parts.push(if whole && left_out == 0 {
                 format!("all {n} loaded")
-            } else if h.is_last() {
+            } else if whole {
                 format!("{n} loaded")
             } else if h.is_empty() {
                 "loading…".to_string()
@@ -424,6 +372,20 @@ impl App {
         parts.join(" · ")
     }
 
+    /// The first key bound to `action` where the person is: what hints name.
+    pub fn key_hint(&self, action: Action) -> String {
+        let keys = self.keymap.keys_for(self.mode().browsing(), action);
+        keys.split(' ').next().unwrap_or_default().to_string()
+    }
+
+    /// ` — press R to retry`, with the key the keymap has (nothing when none is bound).
+    fn retry_hint(&self) -> String {
+        match self.key_hint(Action::Retry) {
+            k if k.is_empty() => String::new(),
+            k => format!(" — press {k} to retry"),
+        }
+    }
+
     // ----- update ---------------------------------------------------------------------
 
     /// Applies one event and returns what the event loop must do.
@@ -431,12 +393,13 @@ impl App {
         let mut fx = Vec::new();
         match event {
             Event::Key(key) => self.on_key(key, &mut fx),
+            Event::Action(action) => self.perform(action, &mut fx),
             Event::Mouse(m) => self.on_mouse(m, &mut fx),
             Event::Resize(w, h) => {
                 self.width = w;
                 self.height = h;
                 let vp = self.history_viewport();
-                if let Some(h) = self.open.as_ref().and_then(|k| self.histories.get_mut(k)) {
+                if let Some(h) = self.shown_mut() {
                     h.normalize(vp);
                 }
             }
@@ -449,7 +412,11 @@ impl App {
                 result,
                 ..
             } => self.on_history_page(conversation, request_id, result, &mut fx),
-            Event::Tick => self.ticks = self.ticks.wrapping_add(1),
+            Event::JumpTo(time) => self.jump_to_time(time, &mut fx),
+            Event::Tick { now_ms } => {
+                self.ticks = self.ticks.wrapping_add(1);
+                self.now_ms = now_ms;
+            }
         }
         self.settle(&mut fx);
         fx
@@ -479,29 +446,7 @@ impl App {
             self.list_offset = self.list_offset.min(max_offset);
         }
 
-        let shown = self.layout().messages.is_some_and(|r| r.height > 0);
-        let vp = self.history_viewport();
-        if let Some(key) = self.open.clone()
-            && shown
-            && self.histories.get(&key).is_some_and(|h| h.wants_older(vp))
-        {
-            self.request_older(&key, fx);
-        }
-    }
-
-    fn request_older(&mut self, key: &ConversationKey, fx: &mut Vec<Effect>) {
-        let id = self.next_id();
-        if let Some(cursor) = self
-            .histories
-            .get_mut(key)
-            .and_then(|h| h.start_request(id))
-        {
-            fx.push(Effect::Fetch(FetchRequest::OlderPage {
-                conversation: key.clone(),
-                cursor,
-                request_id: id,
-            }));
-        }
+        self.prefetch(fx);
     }
 
     // ----- the conversation list ---------------------------------------------------
@@ -593,89 +538,8 @@ impl App {
         self.selected = self.selected.saturating_add_signed(delta).min(last);
     }
 
-    // ----- opening and history pages -------------------------------------------------
-
-    fn open_selected(&mut self, fx: &mut Vec<Effect>) {
-        let Some(c) = self.selected_conversation() else {
-            return;
-        };
-        let key = ConversationKey::of(c);
-        let unread = c.unread;
-        if self.open.as_ref() != Some(&key) {
-            self.search = None;
-        }
-        self.open = Some(key.clone());
-        self.focus = Pane::History;
-        let tz = self.tz.clone();
-        let vp = self.history_viewport();
-        let h = self
-            .histories
-            .entry(key.clone())
-            .or_insert_with(|| History::new(key.clone(), unread, tz));
-        h.normalize(vp);
-        if h.is_empty() && h.error().is_none() {
-            self.request_older(&key, fx);
-        }
-    }
-
-    fn on_history_page(
-        &mut self,
-        key: ConversationKey,
-        request_id: u64,
-        result: Result<HistoryPage, FetchError>,
-        fx: &mut Vec<Effect>,
-    ) {
-        let Some(h) = self.histories.get_mut(&key) else {
-            return;
-        };
-        let left_out = result.as_ref().map_or(0, |page| page.undecodable);
-        let receipt = h.receive(request_id, result);
-        if left_out > 0 && matches!(receipt, Receipt::Loaded { .. }) {
-            *self.undecodable.entry(key.clone()).or_default() += left_out;
-        }
-        if self.open.as_ref() != Some(&key) {
-            return;
-        }
-        let vp = self.history_viewport();
-        let Some(s) = self.search.as_mut().filter(|s| *s.conversation() == key) else {
-            return;
-        };
-        match receipt {
-            Receipt::Stale => {}
-            Receipt::Failed => s.stop_continuing(),
-            Receipt::Loaded { .. } => {
-                let Some(h) = self.histories.get_mut(&key) else {
-                    return;
-                };
-                s.scan_more(h);
-                if s.continuing().is_none() {
-                    return;
-                }
-                s.count_page();
-                if s.take_continued_match(h) {
-                    if let Some((rev, range)) = s.current_hit()
-                        && let Some(i) = h.index_of_rev(rev)
-                    {
-                        h.reveal(i, range.start, vp);
-                    }
-                } else if h.is_last() {
-                    s.stop_continuing();
-                    self.note = Some("no more matches: beginning of conversation".into());
-                } else {
-                    self.request_older(&key, fx);
-                }
-            }
-        }
-    }
-
     fn retry(&mut self, fx: &mut Vec<Effect>) {
-        if let Some(key) = self.open.clone()
-            && self
-                .histories
-                .get(&key)
-                .is_some_and(|h| h.error().is_some())
-        {
-            self.request_older(&key, fx);
+        if self.retry_history(fx) {
             return;
         }
         if let Some((_, cursor)) = self.list.error.take() {
@@ -683,282 +547,5 @@ impl App {
             return;
         }
         self.note = Some("nothing to retry".into());
-    }
-
-    // ----- search ------------------------------------------------------------------------
-
-    fn start_search(&mut self) {
-        let Some(key) = self.open.clone() else {
-            self.note = Some("open a conversation to search it".into());
-            return;
-        };
-        let origin = self.histories.get(&key).and_then(History::anchor);
-        self.search = Some(Search::new(key, origin));
-        self.focus = Pane::History;
-    }
-
-    /// Scrolls the open history so the current match is visible; while typing, a query
-    /// that matches nothing goes back to where the search began.
-    fn show_current_match(&mut self) {
-        let vp = self.history_viewport();
-        let (Some(s), Some(key)) = (self.search.as_ref(), self.open.as_ref()) else {
-            return;
-        };
-        let Some(h) = self.histories.get_mut(key) else {
-            return;
-        };
-        match s.current_hit() {
-            Some((rev, range)) => {
-                if let Some(i) = h.index_of_rev(rev) {
-                    h.reveal(i, range.start, vp);
-                }
-            }
-            None if s.is_editing() => h.restore_anchor(s.origin(), vp),
-            None => {}
-        }
-    }
-
-    /// Runs `f` on the search and the open history together (they live in different
-    /// fields), then shows the current match.
-    fn with_search(&mut self, f: impl FnOnce(&mut Search, &History)) {
-        let (Some(s), Some(key)) = (self.search.as_mut(), self.open.as_ref()) else {
-            return;
-        };
-        let Some(h) = self.histories.get(key) else {
-            return;
-        };
-        f(s, h);
-        self.show_current_match();
-    }
-
-    fn step_match(&mut self, older: bool) {
-        let (Some(s), Some(h)) = (
-            self.search.as_mut(),
-            self.open.as_ref().and_then(|k| self.histories.get(k)),
-        ) else {
-            return;
-        };
-        if s.count() == 0 {
-            self.note = Some("no matches".into());
-            return;
-        }
-        let wrapped = if older {
-            s.next_older(h)
-        } else {
-            s.next_newer(h)
-        };
-        if wrapped {
-            let more = self.current_history().is_some_and(|h| !h.is_last());
-            self.note = Some(match (older, more) {
-                (true, true) => "wrapped to the newest · o searches older history".into(),
-                (true, false) => "wrapped to the newest".into(),
-                (false, _) => "wrapped to the oldest".into(),
-            });
-        }
-        self.show_current_match();
-    }
-
-    fn continue_search(&mut self, fx: &mut Vec<Effect>) {
-        let Some(key) = self.open.clone() else {
-            return;
-        };
-        let (Some(s), Some(h)) = (self.search.as_mut(), self.histories.get(&key)) else {
-            return;
-        };
-        if s.query().is_empty() || s.error().is_some() {
-            return;
-        }
-        if h.is_last() {
-            self.note = Some("all history is loaded: nothing older to search".into());
-            return;
-        }
-        s.start_continuing();
-        if h.can_request() {
-            self.request_older(&key, fx);
-        }
-    }
-
-    fn on_search_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        match key.code {
-            KeyCode::Esc => {
-                if let Some(s) = self.search.as_mut().filter(|s| s.continuing().is_some()) {
-                    s.stop_continuing();
-                    return;
-                }
-                let origin = self.search.take().and_then(|s| s.origin());
-                let vp = self.history_viewport();
-                if let Some(h) = self.open.as_ref().and_then(|k| self.histories.get_mut(k)) {
-                    h.restore_anchor(origin, vp);
-                }
-            }
-            KeyCode::Enter => {
-                if let Some(s) = self.search.as_mut() {
-                    s.stop_continuing();
-                    s.finish_editing();
-                    if s.query().is_empty() {
-                        self.search = None;
-                    }
-                }
-                // The input line is gone: the view is a row taller.
-                let vp = self.history_viewport();
-                if let Some(h) = self.open.as_ref().and_then(|k| self.histories.get_mut(k)) {
-                    h.normalize(vp);
-                }
-            }
-            KeyCode::Backspace => self.with_search(|s, h| s.pop(h)),
-            KeyCode::Char('r') if ctrl => self.with_search(|s, h| s.toggle_regex(h)),
-            KeyCode::Char('o') if ctrl => self.continue_search(fx),
-            KeyCode::Char('n') if ctrl => self.step_match(true),
-            KeyCode::Char('p') if ctrl => self.step_match(false),
-            KeyCode::Down => self.step_match(true),
-            KeyCode::Up => self.step_match(false),
-            KeyCode::Char(c) if !ctrl => self.with_search(|s, h| s.push(c, h)),
-            _ => {}
-        }
-    }
-
-    // ----- keys and mouse --------------------------------------------------------------
-
-    fn on_key(&mut self, key: KeyEvent, fx: &mut Vec<Effect>) {
-        if key.kind == KeyEventKind::Release {
-            return;
-        }
-        self.note = None;
-        let ctrl = key.modifiers.contains(KeyModifiers::CONTROL);
-        if ctrl && key.code == KeyCode::Char('c') {
-            fx.push(Effect::Quit);
-            return;
-        }
-        if self.help {
-            match key.code {
-                KeyCode::Esc | KeyCode::Char('?') => self.help = false,
-                KeyCode::Char('q') => fx.push(Effect::Quit),
-                _ => {}
-            }
-            return;
-        }
-        if self.search().is_some_and(Search::is_editing) {
-            self.on_search_key(key, fx);
-            return;
-        }
-        match key.code {
-            KeyCode::Char('q') => fx.push(Effect::Quit),
-            KeyCode::Char('?') => self.help = true,
-            KeyCode::Char('r') if !ctrl => self.reload_list(fx),
-            KeyCode::Char('R') => self.retry(fx),
-            KeyCode::Char('/') => self.start_search(),
-            KeyCode::Tab | KeyCode::BackTab => {
-                self.focus = match self.focus {
-                    Pane::List if self.open.is_some() => Pane::History,
-                    _ => Pane::List,
-                };
-            }
-            _ => match self.focus {
-                Pane::List => self.on_list_key(key, ctrl, fx),
-                Pane::History => self.on_history_key(key, ctrl, fx),
-            },
-        }
-    }
-
-    fn on_list_key(&mut self, key: KeyEvent, ctrl: bool, fx: &mut Vec<Effect>) {
-        let page = self.layout().list_capacity().max(1) as isize;
-        match key.code {
-            KeyCode::Char('j') | KeyCode::Down => self.move_selection(1),
-            KeyCode::Char('k') | KeyCode::Up => self.move_selection(-1),
-            KeyCode::PageDown => self.move_selection(page),
-            KeyCode::PageUp => self.move_selection(-page),
-            KeyCode::Char('d') if ctrl => self.move_selection((page / 2).max(1)),
-            KeyCode::Char('u') if ctrl => self.move_selection(-(page / 2).max(1)),
-            KeyCode::Char('g') | KeyCode::Home => self.selected = 0,
-            KeyCode::Char('G') | KeyCode::End => self.move_selection(isize::MAX),
-            KeyCode::Enter | KeyCode::Char('l') | KeyCode::Right => self.open_selected(fx),
-            _ => {}
-        }
-    }
-
-    fn on_history_key(&mut self, key: KeyEvent, ctrl: bool, fx: &mut Vec<Effect>) {
-        let vp = self.history_viewport();
-        let page = usize::from(vp.height).saturating_sub(1).max(1);
-        let half = (usize::from(vp.height) / 2).max(1);
-        match key.code {
-            KeyCode::Char('h') | KeyCode::Left => {
-                self.focus = Pane::List;
-                return;
-            }
-            KeyCode::Char('n') if !ctrl => return self.step_match(true),
-            KeyCode::Char('N') => return self.step_match(false),
-            KeyCode::Char('o') => return self.continue_search(fx),
-            KeyCode::Esc => {
-                if let Some(s) = self.search.as_mut() {
-                    if s.continuing().is_some() {
-                        s.stop_continuing();
-                    } else {
-                        self.search = None;
-                    }
-                }
-                return;
-            }
-            _ => {}
-        }
-        let Some(h) = self.open.as_ref().and_then(|k| self.histories.get_mut(k)) else {
-            return;
-        };
-        match key.code {
-            KeyCode::Char('j') | KeyCode::Down => h.scroll_down(1, vp),
-            KeyCode::Char('k') | KeyCode::Up => h.scroll_up(1, vp),
-            KeyCode::PageDown | KeyCode::Char(' ') => h.scroll_down(page, vp),
-            KeyCode::PageUp => h.scroll_up(page, vp),
-            KeyCode::Char('d') if ctrl => h.scroll_down(half, vp),
-            KeyCode::Char('u') if ctrl => h.scroll_up(half, vp),
-            KeyCode::Char('g') | KeyCode::Home => h.scroll_to_oldest(vp),
-            KeyCode::Char('G') | KeyCode::End => h.scroll_to_latest(),
-            _ => {}
-        }
-    }
-
-    fn on_mouse(&mut self, m: MouseEvent, fx: &mut Vec<Effect>) {
-        let l = self.layout();
-        let (col, row) = (m.column, m.row);
-        let over_history = l.history.is_some_and(|r| layout::contains(r, col, row));
-        let over_list = l.list.is_some_and(|r| layout::contains(r, col, row));
-        match m.kind {
-            MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
-                let up = m.kind == MouseEventKind::ScrollUp;
-                if over_list {
-                    self.move_selection(if up { -1 } else { 1 });
-                } else if over_history {
-                    let vp = self.history_viewport();
-                    if let Some(h) = self.open.as_ref().and_then(|k| self.histories.get_mut(k)) {
-                        if up {
-                            h.scroll_up(WHEEL_LINES, vp);
-                        } else {
-                            h.scroll_down(WHEEL_LINES, vp);
-                        }
-                    }
-                }
-            }
-            MouseEventKind::Down(MouseButton::Left) => {
-                if over_history && self.open.is_some() {
-                    self.focus = Pane::History;
-                } else if over_list {
-                    self.focus = Pane::List;
-                    // Keys should reach the list now, not the search input.
-                    if let Some(s) = self.search.as_mut() {
-                        s.finish_editing();
-                    }
-                    let Some(inner) = l.list_inner.filter(|r| layout::contains(*r, col, row))
-                    else {
-                        return;
-                    };
-                    let item = self.list_offset + usize::from((row - inner.y) / LIST_ITEM_HEIGHT);
-                    if item < self.conversations.len() {
-                        self.selected = item;
-                        self.open_selected(fx);
-                    }
-                }
-            }
-            _ => {}
-        }
     }
 }

@@ -20,8 +20,9 @@ use std::sync::Arc;
 use tokio::sync::mpsc;
 use tokio::task::{JoinHandle, JoinSet};
 
-use super::app::{Event, FetchError, FetchRequest, LIST_PAGE_SIZE, PAGE_SIZE};
-use crate::protocol::{ConversationPage, Direction, HistoryFilters, HistoryPage, HistoryQuery};
+use super::app::{Event, FetchError, FetchRequest, LIST_PAGE_SIZE};
+use super::event::ConversationKey;
+use crate::protocol::{ConversationPage, HistoryPage, HistoryQuery};
 
 /// Where conversation lists and history pages come from.
 pub trait Source: Send + Sync + 'static {
@@ -118,23 +119,11 @@ pub async fn answer<S: Source>(source: &S, request: FetchRequest) -> Event {
                 .await;
             Event::ConversationPage { request_id, result }
         }
-        FetchRequest::OlderPage {
-            conversation,
-            cursor,
-            request_id,
-        } => {
-            let query = HistoryQuery {
-                conversation: conversation.id.clone(),
-                kind: conversation.kind,
-                cursor: cursor.clone(),
-                page_size: PAGE_SIZE,
-                direction: Direction::Up,
-                filters: HistoryFilters::default(),
-            };
+        FetchRequest::History { query, request_id } => {
+            let conversation = ConversationKey::of_query(&query);
             let result = source.history(query).await;
             Event::HistoryPage {
                 conversation,
-                cursor,
                 request_id,
                 result,
             }
@@ -205,7 +194,7 @@ pub(crate) mod tests {
             next_cursor: None,
         }
     }
-    use crate::protocol::{ChatType, Conversation};
+    use crate::protocol::{ChatType, Conversation, Direction, HistoryFilters};
     use crate::tui::app::ConversationKey;
 
     /// A fake server: history of `slow` hangs for 30 s; everything else answers at once.
@@ -233,8 +222,17 @@ pub(crate) mod tests {
         async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, FetchError> {
             if let Ok(mut asked) = self.asked.lock() {
                 asked.push(format!(
-                    "history {} {:?} {:?} {} {:?}",
-                    query.conversation, query.kind, query.cursor, query.page_size, query.direction
+                    "history {} {:?} {:?} {} {:?}{}",
+                    query.conversation,
+                    query.kind,
+                    query.cursor,
+                    query.page_size,
+                    query.direction,
+                    if query.filters.types.is_empty() {
+                        String::new()
+                    } else {
+                        format!(" {:?}", query.filters.types)
+                    }
                 ));
             }
             if query.conversation == "slow" {
@@ -253,6 +251,21 @@ pub(crate) mod tests {
         ConversationKey {
             id: id.into(),
             kind: ChatType::Group,
+        }
+    }
+
+    /// A request for a page of group `id`'s history, newest first.
+    fn history(id: &str, cursor: Option<&str>, request_id: u64) -> FetchRequest {
+        FetchRequest::History {
+            query: HistoryQuery {
+                conversation: id.into(),
+                kind: ChatType::Group,
+                cursor: cursor.map(str::to_string),
+                page_size: crate::tui::history::PAGE_SIZE,
+                direction: Direction::Up,
+                filters: HistoryFilters::default(),
+            },
+            request_id,
         }
     }
 
@@ -277,20 +290,14 @@ pub(crate) mod tests {
             } => assert_eq!(page.conversations.len(), 1),
             other => panic!("unexpected {other:?}"),
         }
-        handle.send(FetchRequest::OlderPage {
-            conversation: key("team"),
-            cursor: Some("c1".into()),
-            request_id: 2,
-        });
+        handle.send(history("team", Some("c1"), 2));
         match next(&mut handle).await {
             Event::HistoryPage {
                 conversation,
-                cursor,
                 request_id: 2,
                 result: Ok(page),
             } => {
                 assert_eq!(conversation, key("team"));
-                assert_eq!(cursor.as_deref(), Some("c1"));
                 assert!(page.is_last);
             }
             other => panic!("unexpected {other:?}"),
@@ -309,7 +316,7 @@ pub(crate) mod tests {
     }
 
     #[tokio::test]
-    async fn requests_use_the_protocol_page_sizes_and_direction() {
+    async fn requests_use_the_list_page_size_and_pass_history_queries_through() {
         let fake = Fake::default();
         answer(
             &fake,
@@ -319,11 +326,15 @@ pub(crate) mod tests {
             },
         )
         .await;
+        let FetchRequest::History { mut query, .. } = history("team", Some("c9"), 2) else {
+            unreachable!()
+        };
+        query.direction = Direction::Down;
+        query.filters.types = vec!["img".into()];
         answer(
             &fake,
-            FetchRequest::OlderPage {
-                conversation: key("team"),
-                cursor: None,
+            FetchRequest::History {
+                query,
                 request_id: 2,
             },
         )
@@ -333,7 +344,10 @@ pub(crate) mod tests {
             asked,
             vec![
                 format!("list \"\" {LIST_PAGE_SIZE}"),
-                format!("history team Group None {PAGE_SIZE} Up"),
+                format!(
+                    "history team Group Some(\"c9\") {} Down [\"img\"]",
+                    crate::tui::history::PAGE_SIZE
+                ),
             ]
         );
     }
@@ -341,20 +355,12 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn a_hanging_history_request_does_not_block_the_list() {
         let mut handle = spawn(Fake::default());
-        handle.send(FetchRequest::OlderPage {
-            conversation: key("slow"),
-            cursor: None,
-            request_id: 1,
-        });
+        handle.send(history("slow", None, 1));
         handle.send(FetchRequest::ConversationPage {
             cursor: None,
             request_id: 2,
         });
-        handle.send(FetchRequest::OlderPage {
-            conversation: key("fast"),
-            cursor: None,
-            request_id: 3,
-        });
+        handle.send(history("fast", None, 3));
         let started = std::time::Instant::now();
         let mut ids = vec![];
         for _ in 0..2 {
@@ -376,13 +382,7 @@ pub(crate) mod tests {
         let (requests, rx) = mpsc::unbounded_channel();
         let (tx, events) = mpsc::unbounded_channel();
         let task = tokio::spawn(serve(Arc::new(Fake::default()), rx, tx));
-        requests
-            .send(FetchRequest::OlderPage {
-                conversation: key("slow"),
-                cursor: None,
-                request_id: 1,
-            })
-            .ok();
+        requests.send(history("slow", None, 1)).ok();
         drop(events);
         let stopped = tokio::time::timeout(Duration::from_secs(5), task).await;
         assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");

@@ -4,11 +4,12 @@
 //!
 //! ```text
 //! ┌ conversations ─┐┌ history ─────────────────────┐
-//! │ name      time ││ bob  14:03                   │   list: one item = LIST_ITEM_HEIGHT rows
-//! │ preview        ││   message body, indented     │   history: rows from History::visible_rows
+//! │ name      time ││ 2024-03-05 Tue ──────────────│   the sticky date row (a conversation open)
+//! │ preview        ││ bob  14:03                   │   list: one item = LIST_ITEM_HEIGHT rows
+//! │                ││   message body, indented     │   history: rows from History::visible_rows
 //! │                ││ /search input (when open)    │
 //! └────────────────┘└──────────────────────────────┘
-//!  status line
+//!  status line (or a prompt being typed)
 //! ```
 //! Below [`DUAL_MIN_WIDTH`] columns only the focused pane is shown, full width.
 
@@ -40,7 +41,11 @@ pub struct Layout {
     pub list_inner: Option<Rect>,
     /// The history pane, border included.
     pub history: Option<Rect>,
-    /// Where the history rows go: inside the border, above the search input.
+    /// The sticky date row: the first row inside the history border, while a
+    /// conversation is open and the pane has room.
+    pub date: Option<Rect>,
+    /// Where the history rows go: inside the border, below the date row, above the search
+    /// input.
     pub messages: Option<Rect>,
     /// The search input line, when search is being typed.
     pub search: Option<Rect>,
@@ -64,8 +69,9 @@ pub fn is_dual(width: u16) -> bool {
 }
 
 /// Computes the layout of a `width`×`height` terminal. In single-pane mode `focus` picks
-/// the pane shown; `search_open` reserves the last row of the history pane for the input.
-pub fn compute(width: u16, height: u16, focus: Pane, search_open: bool) -> Layout {
+/// the pane shown; `search_open` reserves the last row of the history pane for the input;
+/// `date_row` its first row for the sticky date (when it has at least three rows).
+pub fn compute(width: u16, height: u16, focus: Pane, search_open: bool, date_row: bool) -> Layout {
     let status = Rect {
         x: 0,
         y: height.saturating_sub(1),
@@ -98,7 +104,18 @@ pub fn compute(width: u16, height: u16, focus: Pane, search_open: bool) -> Layou
             Pane::History => (None, Some(main)),
         }
     };
-    let (messages, search) = match history.map(inner) {
+    let (date, below_date) = match history.map(inner) {
+        Some(area) if date_row && area.height >= 3 => (
+            Some(Rect { height: 1, ..area }),
+            Some(Rect {
+                y: area.y + 1,
+                height: area.height - 1,
+                ..area
+            }),
+        ),
+        other => (None, other),
+    };
+    let (messages, search) = match below_date {
         Some(area) if search_open && area.height > 0 => {
             let messages = Rect {
                 height: area.height - 1,
@@ -117,6 +134,7 @@ pub fn compute(width: u16, height: u16, focus: Pane, search_open: bool) -> Layou
         list,
         list_inner: list.map(inner),
         history,
+        date,
         messages,
         search,
         status,
@@ -145,23 +163,25 @@ mod tests {
 
     #[test]
     fn wide_screens_show_both_panes() {
-        let l = compute(120, 40, Pane::List, false);
+        let l = compute(120, 40, Pane::List, false, false);
         let (list, history) = (l.list.unwrap(), l.history.unwrap());
         assert_eq!(list.width, 40);
         assert_eq!(list.width + history.width, 120);
         assert_eq!(list.height, 39);
         assert_eq!(l.status, Rect::new(0, 39, 120, 1));
         assert_eq!(l.messages.unwrap(), Rect::new(41, 1, 78, 37));
-        let s = compute(120, 40, Pane::List, true);
-        assert_eq!(s.messages.unwrap().height, 36);
+        assert_eq!(l.date, None);
+        let s = compute(120, 40, Pane::List, true, true);
+        assert_eq!(s.date.unwrap(), Rect::new(41, 1, 78, 1));
+        assert_eq!(s.messages.unwrap(), Rect::new(41, 2, 78, 35));
         assert_eq!(s.search.unwrap(), Rect::new(41, 37, 78, 1));
     }
 
     #[test]
     fn narrow_screens_show_the_focused_pane() {
-        let l = compute(60, 20, Pane::List, false);
+        let l = compute(60, 20, Pane::List, false, true);
         assert!(l.history.is_none() && l.list.is_some());
-        let h = compute(60, 20, Pane::History, false);
+        let h = compute(60, 20, Pane::History, false, true);
         assert!(h.list.is_none());
         assert_eq!(h.history.unwrap().width, 60);
     }
@@ -169,7 +189,7 @@ mod tests {
     #[test]
     fn degenerate_sizes_do_not_underflow() {
         for (w, h) in [(0, 0), (1, 1), (2, 2), (80, 1), (1, 80)] {
-            let l = compute(w, h, Pane::History, true);
+            let l = compute(w, h, Pane::History, true, true);
             assert!(l.status.height <= 1);
             assert_eq!(l.list_capacity(), 0);
         }

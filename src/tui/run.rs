@@ -131,7 +131,9 @@ where
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
 
-    let effects = app.start();
+    let now_ms = Timestamp::now().as_millisecond();
+    let mut effects = app.update(Event::Tick { now_ms });
+    effects.extend(app.start());
     if apply(effects, &fetch) {
         return Ok(());
     }
@@ -190,7 +192,8 @@ where
                 dirty = true;
             }
             _ = tick.tick() => {
-                quit = apply(app.update(Event::Tick), &fetch);
+                let now_ms = Timestamp::now().as_millisecond();
+                quit = apply(app.update(Event::Tick { now_ms }), &fetch);
                 let minute = Timestamp::now().as_millisecond() / 60_000;
                 dirty |= animating(&app) || minute != drawn_minute;
             }
@@ -226,15 +229,16 @@ fn animating(app: &App) -> bool {
 }
 
 /// The state's events for one terminal event. Key releases are dropped (presses and
-/// repeats count); a paste is typed into the search input when it is open, as characters
-/// without controls, and dropped elsewhere, so pasted text never acts as commands.
+/// repeats count); a paste is typed into the search input or a prompt when one is open, as
+/// characters without controls, and dropped elsewhere, so pasted text never acts as
+/// commands.
 pub fn translate(event: TermEvent, app: &App) -> Vec<Event> {
     match event {
         TermEvent::Key(key) if key.kind == KeyEventKind::Release => Vec::new(),
         TermEvent::Key(key) => vec![Event::Key(key)],
         TermEvent::Mouse(m) => vec![Event::Mouse(m)],
         TermEvent::Resize(w, h) => vec![Event::Resize(w, h)],
-        TermEvent::Paste(text) if app.search().is_some_and(|s| s.is_editing()) => text
+        TermEvent::Paste(text) if app.accepts_text() => text
             .chars()
             .map(|c| if c.is_whitespace() { ' ' } else { c })
             .filter(|c| !c.is_control())

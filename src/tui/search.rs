@@ -1,4 +1,4 @@
-//! Search over one conversation's loaded history.
+//! Search over one window of a conversation's loaded history.
 //!
 //! Matching runs on display bodies ([`History::body`]), so every match is a byte range into
 //! the exact text the view draws and can be highlighted in place.
@@ -12,25 +12,27 @@
 //!   empty match is no match.
 //!
 //! A scan only asks of each message *whether* it matches, and keeps one hit per matching
-//! message: 4 bytes, its position from the newest end, which never changes as older pages
-//! arrive (pages merged during a search are scanned and their hits appended in order). So
-//! a search costs what it reads, not how often the query occurs: `t` over a million
-//! messages keeps a million small hits, not millions of ranges. Where the matches are in
-//! a message is found when it is needed: for the messages drawn ([`Search::highlights`])
-//! and for the current match.
+//! message: 4 bytes, its position in the window, which never changes as pages arrive at
+//! either end (pages merged during a search are scanned and their hits added at their
+//! end). So a search costs what it reads, not how often the query occurs: `t` over a
+//! million messages keeps a million small hits, not millions of ranges. Where the matches
+//! are in a message is found when it is needed: for the messages drawn
+//! ([`Search::highlights`]) and for the current match. A search remembers which window it
+//! scanned: shown another window (a jump, a filter), it scans that one afresh.
 //!
 //! `n` goes to the next *older* match (up the screen; within a message, to the earlier
 //! match first), `N` to the next newer one, both wrapping around. The position counts
-//! matching messages (`3/17 messages`): counting every match would cost the full
-//! enumeration this avoids.
+//! matching messages from the newest (`3/17 messages`): counting every match would cost
+//! the full enumeration this avoids.
 //!
 //! Typing more of a plain query only rechecks the messages that matched the shorter one.
 
+use std::collections::VecDeque;
 use std::ops::Range;
 
 use regex::{Regex, RegexBuilder};
 
-use super::app::ConversationKey;
+use super::event::ConversationKey;
 use super::history::{Anchor, History};
 
 /// Patterns longer than this are refused rather than compiled: the input is a line typed
@@ -40,8 +42,8 @@ const MAX_QUERY: usize = 1000;
 /// The current match: which matching message, and where in its display body.
 #[derive(Clone, Debug, PartialEq, Eq)]
 struct Current {
-    /// Index into [`Search::hits`].
-    pos: usize,
+    /// The message's position in the window.
+    pos: i64,
     range: Range<usize>,
 }
 
@@ -54,17 +56,18 @@ pub struct Search {
     editing: bool,
     error: Option<String>,
     matcher: Option<Regex>,
-    /// The matching messages, each by its position from the newest (0), ascending: newest
-    /// first, the order `n` walks.
-    hits: Vec<u32>,
+    /// The matching messages by position, ascending (oldest first); `n` walks them from
+    /// the back.
+    hits: VecDeque<i32>,
     current: Option<Current>,
     origin: Option<Anchor>,
-    /// Messages `rev < scanned` have been searched.
-    scanned: usize,
+    /// The window scanned and the positions `from..to` searched in it.
+    scanned: Option<(u64, i64, i64)>,
     /// Older pages fetched by "continue into older history", while it runs.
     continuing: Option<u32>,
-    /// `hits.len()` when the continuation started: any hit beyond is a new, older one.
-    continue_from: usize,
+    /// Where the scan's older end was when the continuation started: any hit below it is
+    /// a new, older one.
+    continue_below: i64,
 }
 
 impl Search {
@@ -78,12 +81,12 @@ impl Search {
             editing: true,
             error: None,
             matcher: None,
-            hits: Vec::new(),
+            hits: VecDeque::new(),
             current: None,
             origin,
-            scanned: 0,
+            scanned: None,
             continuing: None,
-            continue_from: 0,
+            continue_below: 0,
         }
     }
 
@@ -117,10 +120,17 @@ impl Search {
         self.hits.len()
     }
 
+    /// Index into `hits` of the hit at message position `pos`.
+    fn hit_index(&self, pos: i64) -> Option<usize> {
+        let p = i32::try_from(pos).ok()?;
+        self.hits.binary_search(&p).ok()
+    }
+
     /// The message of the current match, 0-based among the matching messages, newest
     /// first.
     pub fn current(&self) -> Option<usize> {
-        self.current.as_ref().map(|c| c.pos)
+        let i = self.hit_index(self.current.as_ref()?.pos)?;
+        Some(self.hits.len() - 1 - i)
     }
 
     /// `3/17 messages` (the current match is in the 3rd of 17 matching messages, newest
@@ -128,10 +138,10 @@ impl Search {
     pub fn position(&self) -> String {
         let n = self.hits.len();
         let messages = if n == 1 { "message" } else { "messages" };
-        match &self.current {
+        match self.current() {
             _ if self.query.is_empty() => String::new(),
             _ if n == 0 => "no matches".to_string(),
-            Some(c) => format!("{}/{n} {messages}", c.pos + 1),
+            Some(c) => format!("{}/{n} {messages}", c + 1),
             None => format!("{n} {messages}"),
         }
     }
@@ -146,23 +156,22 @@ impl Search {
         self.continuing
     }
 
-    /// The current match as (message rev, byte range of its display body).
-    pub fn current_hit(&self) -> Option<(usize, Range<usize>)> {
+    /// The current match as (message position, byte range of its display body).
+    pub fn current_hit(&self) -> Option<(i64, Range<usize>)> {
         let c = self.current.as_ref()?;
-        let rev = *self.hits.get(c.pos)?;
-        Some((rev as usize, c.range.clone()))
+        Some((c.pos, c.range.clone()))
     }
 
-    /// Matches in `body`, the display body of the message `rev` places from the newest,
-    /// in text order, each with whether it is the current match: what the view
-    /// highlights. Found now, in this message only.
-    pub fn highlights(&self, rev: usize, body: &str) -> Vec<(Range<usize>, bool)> {
-        let (Some(re), Ok(r)) = (&self.matcher, u32::try_from(rev)) else {
+    /// Matches in `body`, the display body of the message at position `pos`, in text
+    /// order, each with whether it is the current match: what the view highlights. Found
+    /// now, in this message only.
+    pub fn highlights(&self, pos: i64, body: &str) -> Vec<(Range<usize>, bool)> {
+        let Some(re) = &self.matcher else {
             return Vec::new();
         };
-        let Ok(pos) = self.hits.binary_search(&r) else {
+        if self.hit_index(pos).is_none() {
             return Vec::new();
-        };
+        }
         let current = self
             .current
             .as_ref()
@@ -181,12 +190,19 @@ impl Search {
         self.editing = false;
     }
 
+    /// Whether everything loaded in `history` has been scanned.
+    fn covers(&self, history: &History) -> bool {
+        self.scanned.is_some_and(|(w, from, to)| {
+            w == history.id() && from <= history.first_position() && to >= history.end_position()
+        })
+    }
+
     /// Types a character and searches again.
     pub fn push(&mut self, c: char, history: &History) {
         let extends = !self.regex_mode
             && self.error.is_none()
             && !self.query.is_empty()
-            && self.scanned >= history.len();
+            && self.covers(history);
         self.query.push(c);
         if extends {
             self.narrow(history);
@@ -244,12 +260,24 @@ impl Search {
         }
     }
 
+    /// The positions in `from..to` of `history` that match, oldest first.
+    fn scan(&self, history: &History, from: i64, to: i64) -> Vec<i32> {
+        let Some(re) = &self.matcher else {
+            return Vec::new();
+        };
+        history
+            .bodies_between(from, to)
+            .filter(|(_, body)| self.is_hit(re, body))
+            .filter_map(|(pos, _)| i32::try_from(pos).ok())
+            .collect()
+    }
+
     /// Searches everything loaded from scratch and picks the match nearest the origin.
     pub fn rescan(&mut self, history: &History) {
         self.compile();
-        self.hits.clear();
-        self.scanned = 0;
-        self.scan_more(history);
+        let (from, to) = (history.first_position(), history.end_position());
+        self.hits = self.scan(history, from, to).into();
+        self.scanned = Some((history.id(), from, to));
         self.select_near_origin(history);
     }
 
@@ -258,10 +286,10 @@ impl Search {
         self.compile();
         let old = std::mem::take(&mut self.hits);
         if let Some(re) = &self.matcher {
-            let mut hits = Vec::new();
-            for (rev, body) in history.bodies_at(old.iter().map(|&r| r as usize)) {
+            let mut hits = VecDeque::new();
+            for (pos, body) in history.bodies_at(old.iter().map(|&p| i64::from(p))) {
                 if self.is_hit(re, body) {
-                    hits.extend(u32::try_from(rev));
+                    hits.extend(i32::try_from(pos));
                 }
             }
             self.hits = hits;
@@ -269,40 +297,52 @@ impl Search {
         self.select_near_origin(history);
     }
 
-    /// Searches messages loaded since the last scan (older pages); returns how many new
-    /// matching messages were found. Existing hits and the current match stay.
+    /// Searches messages loaded since the last scan, at either end; returns how many new
+    /// matching messages were found. Existing hits and the current match stay. Another
+    /// window than the one scanned is scanned from scratch.
     pub fn scan_more(&mut self, history: &History) -> usize {
         let before = self.hits.len();
-        if let Some(re) = &self.matcher {
-            let mut hits = std::mem::take(&mut self.hits);
-            for (rev, body) in history.bodies_from(self.scanned) {
-                let Ok(rev) = u32::try_from(rev) else {
-                    break;
-                };
-                if self.is_hit(re, body) {
-                    hits.push(rev);
+        match self.scanned {
+            Some((w, from, to)) if w == history.id() => {
+                let older = self.scan(history, history.first_position(), from);
+                for p in older.into_iter().rev() {
+                    self.hits.push_front(p);
                 }
+                let newer = self.scan(history, to, history.end_position());
+                self.hits.extend(newer);
+                self.scanned = Some((
+                    w,
+                    from.min(history.first_position()),
+                    to.max(history.end_position()),
+                ));
             }
-            self.hits = hits;
+            _ => {
+                self.rescan(history);
+                return self.hits.len();
+            }
         }
-        self.scanned = history.len();
         self.hits.len() - before
     }
 
-    /// The matches of hit `pos`'s message, in text order.
-    fn matches_of(&self, pos: usize, history: &History) -> Vec<Range<usize>> {
-        let (Some(re), Some(&rev)) = (&self.matcher, self.hits.get(pos)) else {
+    /// The matches of the message at `pos`, in text order.
+    fn matches_of(&self, pos: i64, history: &History) -> Vec<Range<usize>> {
+        let Some(re) = &self.matcher else {
             return Vec::new();
         };
         history
-            .index_of_rev(rev as usize)
+            .index_of_position(pos)
             .and_then(|i| history.body(i))
             .map_or_else(Vec::new, |body| matches_in(re, body).collect())
     }
 
-    /// Makes a match of hit `pos`'s message current: its last one when coming from
-    /// newer messages (`n` walks up the screen), else its first.
-    fn select(&mut self, pos: usize, from_newer: bool, history: &History) {
+    /// Makes a match of hit `i`'s message current: its last one when coming from newer
+    /// messages (`n` walks up the screen), else its first.
+    fn select(&mut self, i: usize, from_newer: bool, history: &History) {
+        let Some(&p) = self.hits.get(i) else {
+            self.current = None;
+            return;
+        };
+        let pos = i64::from(p);
         let matches = self.matches_of(pos, history);
         let range = if from_newer {
             matches.last()
@@ -320,18 +360,29 @@ impl Search {
             self.current = None;
             return;
         }
-        // The first match at or above the bottom of the view where the search began.
-        let origin = self.origin.map_or(0, |a| a.rev());
-        let i = self.hits.partition_point(|&r| (r as usize) < origin);
-        self.select(if i < self.hits.len() { i } else { 0 }, true, history);
+        // The first match at or above the bottom of the view where the search began (the
+        // newest, when it began at the bottom or in another window).
+        let origin = self
+            .origin
+            .filter(|a| {
+                history
+                    .index_of_position(a.position())
+                    .and_then(|i| history.id_of(i))
+                    == Some(a.id)
+            })
+            .map_or(i64::MAX, |a| a.position());
+        let below = self.hits.partition_point(|&p| i64::from(p) <= origin);
+        let i = below.checked_sub(1).unwrap_or(self.hits.len() - 1);
+        self.select(i, true, history);
     }
 
     /// Where the current match is among its message's matches, and those matches.
     fn within_current(&self, history: &History) -> Option<(usize, usize, Vec<Range<usize>>)> {
         let c = self.current.as_ref()?;
+        let i = self.hit_index(c.pos)?;
         let matches = self.matches_of(c.pos, history);
         let k = matches.iter().position(|m| *m == c.range)?;
-        Some((c.pos, k, matches))
+        Some((i, k, matches))
     }
 
     /// Moves to the next older match (the earlier one in the same message, else the last
@@ -341,18 +392,26 @@ impl Search {
         if n == 0 {
             return false;
         }
-        match self.within_current(history) {
-            Some((pos, k, matches)) if k > 0 => {
-                self.current = Some(Current {
-                    pos,
-                    range: matches[k - 1].clone(),
-                });
+        if let Some((_, k, matches)) = self.within_current(history)
+            && k > 0
+        {
+            if let Some(c) = self.current.as_mut() {
+                c.range = matches[k - 1].clone();
+            }
+            return false;
+        }
+        match self.current.as_ref().and_then(|c| self.hit_index(c.pos)) {
+            Some(0) => {
+                self.select(n - 1, true, history);
+                true
+            }
+            Some(i) => {
+                self.select(i - 1, true, history);
                 false
             }
-            _ => {
-                let i = self.current.as_ref().map_or(0, |c| c.pos + 1);
-                self.select(i % n, true, history);
-                i >= n
+            None => {
+                self.select(n - 1, true, history);
+                false
             }
         }
     }
@@ -364,21 +423,22 @@ impl Search {
         if n == 0 {
             return false;
         }
-        match self.within_current(history) {
-            Some((pos, k, matches)) if k + 1 < matches.len() => {
-                self.current = Some(Current {
-                    pos,
-                    range: matches[k + 1].clone(),
-                });
+        if let Some((_, k, matches)) = self.within_current(history)
+            && k + 1 < matches.len()
+        {
+            if let Some(c) = self.current.as_mut() {
+                c.range = matches[k + 1].clone();
+            }
+            return false;
+        }
+        match self.current.as_ref().and_then(|c| self.hit_index(c.pos)) {
+            Some(i) if i + 1 < n => {
+                self.select(i + 1, false, history);
                 false
             }
             _ => {
-                let (i, wrapped) = match self.current.as_ref().map(|c| c.pos) {
-                    Some(0) | None => (n - 1, true),
-                    Some(i) => (i - 1, false),
-                };
-                self.select(i, false, history);
-                wrapped
+                self.select(0, false, history);
+                true
             }
         }
     }
@@ -387,7 +447,7 @@ impl Search {
     /// the beginning.
     pub fn start_continuing(&mut self) {
         self.continuing = Some(0);
-        self.continue_from = self.hits.len();
+        self.continue_below = self.scanned.map_or(i64::MAX, |(_, from, _)| from);
     }
 
     /// Stops continuing (found, beginning reached, failed, or Esc).
@@ -402,15 +462,23 @@ impl Search {
         }
     }
 
-    /// While continuing: moves to the first match found since it started, if any, and
-    /// stops. `true` when one was found.
+    /// While continuing: moves to the newest match older than where the continuation
+    /// started, if any, and stops. `true` when one was found.
     pub fn take_continued_match(&mut self, history: &History) -> bool {
-        if self.continuing.is_some() && self.hits.len() > self.continue_from {
-            self.select(self.continue_from, true, history);
-            self.continuing = None;
-            return true;
+        if self.continuing.is_none() {
+            return false;
         }
-        false
+        let below = self
+            .hits
+            .partition_point(|&p| i64::from(p) < self.continue_below);
+        match below.checked_sub(1) {
+            Some(i) => {
+                self.select(i, true, history);
+                self.continuing = None;
+                true
+            }
+            None => false,
+        }
     }
 }
 
@@ -424,7 +492,8 @@ fn matches_in<'a>(re: &'a Regex, body: &'a str) -> impl Iterator<Item = Range<us
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::protocol::{ChatType, Content, HistoryPage, Message};
+    use crate::protocol::{ChatType, Content, HistoryFilters, HistoryPage, Message};
+    use crate::tui::history::{Side, Start, Viewport};
     use jiff::tz::TimeZone;
 
     fn history(texts: &[&str]) -> History {
@@ -432,7 +501,14 @@ mod tests {
             id: "bob".into(),
             kind: ChatType::Single,
         };
-        let mut h = History::new(key, 0, TimeZone::UTC);
+        let mut h = History::new(
+            key,
+            1,
+            Start::Newest,
+            HistoryFilters::default(),
+            0,
+            TimeZone::UTC,
+        );
         let messages = texts
             .iter()
             .enumerate()
@@ -448,7 +524,7 @@ mod tests {
                 ext: serde_json::Map::new(),
             })
             .collect();
-        h.start_request(1);
+        h.start_request(Side::Older, 1);
         h.receive(
             1,
             Ok(HistoryPage {
@@ -457,6 +533,7 @@ mod tests {
                 is_last: true,
                 undecodable: 0,
             }),
+            Viewport::default(),
         );
         h
     }
@@ -469,9 +546,9 @@ mod tests {
         s
     }
 
-    /// The display body of the message `rev` places from the newest.
-    fn body(h: &History, rev: usize) -> &str {
-        h.body(h.index_of_rev(rev).unwrap()).unwrap()
+    /// The display body of the message at `pos`.
+    fn body(h: &History, pos: i64) -> &str {
+        h.body(h.index_of_position(pos).unwrap()).unwrap()
     }
 
     #[test]
@@ -480,34 +557,34 @@ mod tests {
         let mut s = search(&h, "ab");
         assert_eq!(s.count(), 2, "two messages match");
         assert_eq!(s.position(), "1/2 messages");
-        // Newest message (rev 0) first, then the older one's later match first.
-        assert_eq!(s.current_hit(), Some((0, 0..2)));
+        // Newest message (position 2) first, then the older one's later match first.
+        assert_eq!(s.current_hit(), Some((2, 0..2)));
         assert!(!s.next_older(&h));
-        assert_eq!(s.current_hit(), Some((2, 3..5)));
+        assert_eq!(s.current_hit(), Some((0, 3..5)));
         assert_eq!(s.position(), "2/2 messages");
         assert!(!s.next_older(&h));
-        assert_eq!(s.current_hit(), Some((2, 0..2)));
+        assert_eq!(s.current_hit(), Some((0, 0..2)));
         assert_eq!(s.position(), "2/2 messages", "same message");
         assert_eq!(
-            s.highlights(2, body(&h, 2)),
+            s.highlights(0, body(&h, 0)),
             vec![(0..2, true), (3..5, false)]
         );
         assert!(s.next_older(&h), "wrapped");
-        assert_eq!(s.current_hit(), Some((0, 0..2)));
+        assert_eq!(s.current_hit(), Some((2, 0..2)));
         assert_eq!(s.position(), "1/2 messages");
-        assert_eq!(s.highlights(0, body(&h, 0)), vec![(0..2, true)]);
+        assert_eq!(s.highlights(2, body(&h, 2)), vec![(0..2, true)]);
         assert_eq!(s.highlights(1, body(&h, 1)), vec![], "no match in xx");
         // N enters an older message at its first match and walks down through it.
         assert!(s.next_newer(&h), "wrapped the other way");
-        assert_eq!(s.current_hit(), Some((2, 0..2)));
+        assert_eq!(s.current_hit(), Some((0, 0..2)));
         assert!(!s.next_newer(&h));
-        assert_eq!(s.current_hit(), Some((2, 3..5)));
+        assert_eq!(s.current_hit(), Some((0, 3..5)));
         assert_eq!(
-            s.highlights(2, body(&h, 2)),
+            s.highlights(0, body(&h, 0)),
             vec![(0..2, false), (3..5, true)]
         );
         assert!(!s.next_newer(&h));
-        assert_eq!(s.current_hit(), Some((0, 0..2)));
+        assert_eq!(s.current_hit(), Some((2, 0..2)));
         assert_eq!(s.position(), "1/2 messages");
         let one = search(&h, "xx");
         assert_eq!(one.position(), "1/1 message");
@@ -521,7 +598,7 @@ mod tests {
         let s = search(&h, "k");
         assert_eq!(s.count(), 1, "one message");
         assert_eq!(
-            s.highlights(0, body(&h, 0)),
+            s.highlights(3, body(&h, 3)),
             vec![(0..1, false), (7..10, true)],
             "the Kelvin sign (3 bytes) folds to k"
         );

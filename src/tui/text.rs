@@ -48,7 +48,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::display::human_size;
+use super::numbers::human_size;
 use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 
 /// The most bytes of sanitized text shown for one message.

@@ -1,4 +1,5 @@
-//! The help overlay: the key bindings of [`HELP`], in a box over the middle of the screen.
+//! The help overlay: the keymap's bindings ([`help::lines`]), in a box over the middle of
+//! the screen, scrolled to [`App::help_scroll`]. At 40×12 it fills the screen and scrolls.
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
@@ -7,32 +8,18 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::Clear;
 
 use super::{dim, pane_block};
-use crate::tui::app::HELP;
+use crate::tui::app::App;
+use crate::tui::help::{self, HelpLine};
+use crate::tui::numbers::thousands;
 use crate::tui::text;
 
-/// Columns of the key column.
-const KEY_WIDTH: usize = 16;
-
-/// Draws the overlay centered in `area`.
-pub fn draw(area: Rect, frame: &mut Frame<'_>) {
-    let longest = HELP
-        .iter()
-        .map(|(_, what)| text::width(what))
-        .max()
-        .unwrap_or(0);
-    let wanted_width = u16::try_from(KEY_WIDTH + 1 + longest + 2).unwrap_or(u16::MAX);
-    let wanted_height = u16::try_from(HELP.len() + 2).unwrap_or(u16::MAX);
-    let width = wanted_width.min(area.width);
-    let height = wanted_height.min(area.height);
-    if width == 0 || height == 0 {
+/// Draws the overlay centred in `area`.
+pub fn draw(app: &App, area: Rect, frame: &mut Frame<'_>) {
+    let keymap = app.keymap();
+    let r = help::area(keymap, area);
+    if r.width == 0 || r.height == 0 {
         return;
     }
-    let r = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    );
     frame.render_widget(Clear, r);
     // A wide character just left of the box would reach under its border: blank it.
     if let Some(left) = r.x.checked_sub(1) {
@@ -45,29 +32,43 @@ pub fn draw(area: Rect, frame: &mut Frame<'_>) {
             }
         }
     }
+    let inner_height = usize::from(r.height.saturating_sub(2));
+    let (lines, key_width) = help::lines(keymap, r.width.saturating_sub(2));
+    let scroll = app
+        .help_scroll()
+        .min(lines.len().saturating_sub(inner_height));
+    let mut footer = help::close_hint(keymap);
+    if lines.len() > inner_height && inner_height > 0 {
+        let last = (scroll + inner_height).min(lines.len());
+        footer = format!(
+            "{}-{}/{} · {footer}",
+            scroll + 1,
+            last,
+            thousands(lines.len())
+        );
+    }
     let block = pane_block(true)
         .title(" keys ")
-        .title_bottom(Line::styled(" Esc closes ", dim()).right_aligned());
+        .title_bottom(Line::styled(format!(" {footer} "), dim()).right_aligned());
     let inner = block.inner(r);
     frame.render_widget(block, r);
-    let desc_width = usize::from(inner.width).saturating_sub(KEY_WIDTH + 1);
-    for (i, (keys, what)) in HELP.iter().enumerate() {
-        let Ok(i) = u16::try_from(i) else {
-            break;
+    let key_style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+    for (y, line) in (inner.y..inner.y + inner.height).zip(lines.iter().skip(scroll)) {
+        let row = Rect::new(inner.x, y, inner.width, 1);
+        let line = match line {
+            HelpLine::Heading(title) => {
+                Line::styled(*title, Style::new().add_modifier(Modifier::BOLD))
+            }
+            HelpLine::Blank => Line::default(),
+            HelpLine::Row { keys, text: what } => {
+                let pad = key_width.saturating_sub(text::width(keys)) + 1;
+                Line::from(vec![
+                    Span::styled(keys.clone(), key_style),
+                    Span::raw(" ".repeat(pad)),
+                    Span::raw(what.clone()),
+                ])
+            }
         };
-        if i >= inner.height {
-            break;
-        }
-        let keys = text::truncate_to_width(keys, KEY_WIDTH);
-        let pad = KEY_WIDTH.saturating_sub(text::width(&keys)) + 1;
-        let line = Line::from(vec![
-            Span::styled(
-                keys,
-                Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
-            ),
-            Span::raw(" ".repeat(pad)),
-            Span::raw(text::truncate_to_width(what, desc_width)),
-        ]);
-        frame.render_widget(line, Rect::new(inner.x, inner.y + i, inner.width, 1));
+        frame.render_widget(line, row);
     }
 }

@@ -24,10 +24,12 @@ use ratatui::text::{Line, Span};
 use super::list::kind_marker;
 use super::{dim, pane_block, sender_colour, spinner};
 use crate::protocol::ChatType;
+use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::display;
-use crate::tui::history::{History, Row, TopRow, body_indent};
+use crate::tui::history::{EdgeRow, History, Row, body_indent};
 use crate::tui::layout::Pane;
+use crate::tui::numbers::thousands;
 use crate::tui::text::{self, WrappedLine};
 
 /// Search matches in one message: byte ranges of its body, each with whether it is the
@@ -45,6 +47,24 @@ fn current_match_style() -> Style {
         .fg(Color::Black)
         .bg(Color::LightRed)
         .add_modifier(Modifier::BOLD)
+}
+
+/// Draws the sticky date row into `area`: the day of the topmost message, then a rule.
+pub fn draw_date(app: &App, area: Rect, frame: &mut Frame<'_>) {
+    let Some(day) = app.sticky_date() else {
+        return;
+    };
+    let day = text::one_line(&day, usize::from(area.width));
+    let rule = usize::from(area.width).saturating_sub(text::width(&day) + 1);
+    let line = Line::from(vec![
+        Span::styled(
+            day,
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" "),
+        Span::styled("─".repeat(rule), dim()),
+    ]);
+    frame.render_widget(line, area);
 }
 
 /// Draws the history pane: `area` with its border, `messages` the rows area inside it.
@@ -66,9 +86,15 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
         block = block.title(" history ");
     }
     if history.is_some_and(History::scrolled_away) {
+        let key = app.key_hint(Action::Newest);
+        let label = if key.is_empty() {
+            " ↓ jump to latest ".to_string()
+        } else {
+            format!(" ↓ jump to latest ({key}) ")
+        };
         block = block.title_bottom(
             Line::styled(
-                " ↓ jump to latest (G) ",
+                label,
                 Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
             )
             .alignment(Alignment::Right),
@@ -108,10 +134,15 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
         };
         let r = Rect::new(messages.x, first_y + offset, messages.width, 1);
         let line = match row {
-            Row::Top(top) => top_line(*top, app.ticks()),
+            Row::Top(edge) => edge_line(*edge, true, app.ticks(), &app.key_hint(Action::Retry)),
+            Row::Bottom(edge) => edge_line(*edge, false, app.ticks(), &app.key_hint(Action::Retry)),
+            Row::Marker { time } => rule(
+                &format!("▸ {}", display::date_time(*time, history.time_zone())),
+                Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+            ),
             Row::Day { label } => rule(&text::one_line(label, usize::MAX), dim()),
             Row::Unread { count } => rule(
-                &format!("{} unread", display::thousands(*count as usize)),
+                &format!("{} unread", thousands(*count as usize)),
                 Style::new().fg(Color::LightRed),
             ),
             Row::Header { index } => header_line(history, *index),
@@ -133,22 +164,30 @@ fn rule(label: &str, style: Style) -> Line<'static> {
     Line::styled(format!("── {label} ──"), style).alignment(Alignment::Center)
 }
 
-/// The row above the oldest loaded message.
-fn top_line(top: TopRow, ticks: u64) -> Line<'static> {
-    match top {
-        TopRow::Beginning => rule("beginning of conversation", dim()),
-        TopRow::Loading => {
-            Line::styled(format!("{} loading older messages…", spinner(ticks)), dim())
+/// The row above the oldest loaded message (`older`) or below the newest.
+fn edge_line(edge: EdgeRow, older: bool, ticks: u64, retry_key: &str) -> Line<'static> {
+    let (way, arrow) = if older {
+        ("older", "↑")
+    } else {
+        ("newer", "↓")
+    };
+    match edge {
+        EdgeRow::Beginning => rule("beginning of conversation", dim()),
+        EdgeRow::Loading => {
+            Line::styled(format!("{} loading {way} messages…", spinner(ticks)), dim())
                 .alignment(Alignment::Center)
         }
-        TopRow::Failed => Line::styled(
-            "could not load older messages · R retries",
+        EdgeRow::Failed => Line::styled(
+            if retry_key.is_empty() {
+                format!("could not load {way} messages")
+            } else {
+                format!("could not load {way} messages · {retry_key} retries")
+            },
             Style::new().fg(Color::LightRed),
         )
         .alignment(Alignment::Center),
-        TopRow::More => {
-            Line::styled("↑ older messages on the server", dim()).alignment(Alignment::Center)
-        }
+        EdgeRow::More => Line::styled(format!("{arrow} {way} messages on the server"), dim())
+            .alignment(Alignment::Center),
     }
 }
 

@@ -60,12 +60,15 @@ pub fn draw(app: &App, ctx: &ViewContext<'_>, frame: &mut Frame<'_>) {
         let messages = layout.messages.map(|m| clip(m, area));
         history::draw(app, r, messages, frame);
     }
+    if let Some(r) = layout.date.map(|r| clip(r, area)) {
+        history::draw_date(app, r, frame);
+    }
     if let Some(r) = layout.search.map(|r| clip(r, area)) {
         status::draw_search(app, r, frame);
     }
     status::draw_status(app, ctx, clip(layout.status, area), frame);
     if app.help_visible() {
-        help::draw(area, frame);
+        help::draw(app, area, frame);
     }
 }
 

@@ -13,16 +13,19 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::{ViewContext, dim, spinner};
+use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::history::History;
+use crate::tui::prompt::Prompt;
 use crate::tui::text;
 
-/// The hint at the right end of the status line.
-const HELP_HINT: &str = "? help";
-
-/// Draws the status line into `area` (one row).
+/// Draws the status line into `area` (one row), or the prompt being typed.
 pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Frame<'_>) {
     if area.is_empty() {
+        return;
+    }
+    if let Some(prompt) = app.prompt() {
+        draw_prompt(prompt, area, frame);
         return;
     }
     let width = usize::from(area.width);
@@ -34,14 +37,20 @@ pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Fra
             format!("{notice} · {status}")
         };
     }
-    let failed = app.current_history().and_then(History::error).is_some()
-        || status.contains("press R to retry");
+    let failed =
+        app.current_history().and_then(History::error).is_some() || app.list_error().is_some();
     let busy = app.list_loading()
         || app
             .current_history()
             .is_some_and(|h| h.in_flight().is_some());
-    let hint_width = text::width(HELP_HINT) + 1;
-    let show_hint = width >= hint_width + 20;
+    let help_key = app.key_hint(Action::ShowHelp);
+    let help_hint = if help_key.is_empty() {
+        String::new()
+    } else {
+        format!("{help_key} help")
+    };
+    let hint_width = text::width(&help_hint) + 1;
+    let show_hint = !help_hint.is_empty() && width >= hint_width + 20;
     let mut spans = Vec::new();
     let mut used = 0;
     if busy && width > 2 {
@@ -63,7 +72,7 @@ pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Fra
         spans.push(Span::raw(
             " ".repeat(width.saturating_sub(used + hint_width) + 1),
         ));
-        spans.push(Span::styled(HELP_HINT, dim()));
+        spans.push(Span::styled(help_hint, dim()));
     }
     frame.render_widget(Line::from(spans), area);
 }
@@ -122,6 +131,47 @@ pub fn draw_search(app: &App, area: Rect, frame: &mut Frame<'_>) {
     ));
     spans.extend(right);
     frame.render_widget(Line::from(spans), area);
+}
+
+/// Draws a prompt into `area`: its label, what was typed with a cursor block, and at the
+/// right why it was refused or what may be typed.
+fn draw_prompt(prompt: &Prompt, area: Rect, frame: &mut Frame<'_>) {
+    let width = usize::from(area.width);
+    let label = prompt.kind().label();
+    let label_width = text::width(label).min(width);
+    let (right, right_style) = match prompt.error() {
+        Some(e) => (
+            text::one_line(e, usize::MAX),
+            Style::new().fg(Color::LightRed),
+        ),
+        None => (prompt.kind().hint().to_string(), dim()),
+    };
+    // The input gets at least half of what is left; the hint or error the rest.
+    let room = width.saturating_sub(label_width + 1);
+    let input = text::one_line(prompt.input(), usize::MAX);
+    let input_room = room.saturating_sub(text::width(&right) + 2).max(room / 2);
+    let input = tail_to_width(&input, input_room);
+    let used = label_width + text::width(&input) + 1;
+    let right_room = width.saturating_sub(used + 1);
+    let right = if prompt.error().is_some() {
+        text::truncate_to_width(&right, right_room)
+    } else if text::width(&right) <= right_room {
+        right
+    } else {
+        String::new()
+    };
+    let pad = width.saturating_sub(used + text::width(&right));
+    let line = Line::from(vec![
+        Span::styled(
+            text::truncate_to_width(label, width),
+            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(input),
+        Span::styled(" ", Style::new().add_modifier(Modifier::REVERSED)),
+        Span::raw(" ".repeat(pad)),
+        Span::styled(right, right_style),
+    ]);
+    frame.render_widget(line, area);
 }
 
 /// The end of `s`, at most `max` columns, starting with `…` when cut.

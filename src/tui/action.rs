@@ -1,0 +1,843 @@
+//! Every action a key can trigger, and the keymap: which keys do what in each mode.
+//!
+//! A key press becomes an [`Action`] in exactly one place, [`Keymap::resolve`]; the state
+//! machine ([`App`](super::app::App)) then performs the action. The help overlay and the
+//! README's key table are generated from the same [`Keymap`] ([`Keymap::help`],
+//! [`Keymap::markdown_table`]), so they cannot list a key that does not exist or miss one
+//! that does.
+//!
+//! The table is data: a binding is a mode, a key sequence and an action, and
+//! [`Keymap::bind`] / [`Keymap::unbind`] change it. Keys, sequences and actions all have a
+//! text form that round-trips ([`KeyPress`]'s `FromStr` and `Display`, [`Action::name`]),
+//! so a config file can say `history "ctrl-e" = "scroll_down"`.
+//!
+//! Modes ([`Mode`]): what has the keyboard. The list and history panes fall back to the
+//! bindings of [`Mode::Browse`]; text inputs (search, prompts) type every key that is not
+//! bound as a character.
+
+use std::fmt;
+use std::str::FromStr;
+
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+
+/// Defines [`Action`] with its config name and description in one list, so the three can
+/// never disagree.
+macro_rules! actions {
+    ($($variant:ident = $name:literal, $description:literal;)*) => {
+        /// Something a key can make the browser do. The description is what the help
+        /// overlay and the README say about it.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+        pub enum Action {
+            $(
+                #[doc = $description]
+                $variant,
+            )*
+        }
+
+        impl Action {
+            /// Every action, in the order the help lists them.
+            pub const ALL: &'static [Action] = &[$(Action::$variant),*];
+
+            /// The action's name in a config file: `scroll_down`.
+            pub fn name(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $name,)*
+                }
+            }
+
+            /// What it does, in the person's words.
+            pub fn description(self) -> &'static str {
+                match self {
+                    $(Action::$variant => $description,)*
+                }
+            }
+        }
+    };
+}
+
+actions! {
+    Quit = "quit", "quit";
+    Interrupt = "interrupt", "cancel what is running; quit when nothing is";
+    ShowHelp = "help", "this help";
+    CloseHelp = "close_help", "close this help";
+    Reload = "reload", "reload the conversation list";
+    Retry = "retry", "retry what failed";
+    SwitchPane = "switch_pane", "switch panes (one pane at a time below 80 columns)";
+    Search = "search", "search the loaded history: incremental, case-insensitive";
+
+    SelectNext = "select_next", "next conversation";
+    SelectPrevious = "select_previous", "previous conversation";
+    SelectPageDown = "select_page_down", "a screen down the list";
+    SelectPageUp = "select_page_up", "a screen up the list";
+    SelectHalfDown = "select_half_down", "half a screen down the list";
+    SelectHalfUp = "select_half_up", "half a screen up the list";
+    SelectFirst = "select_first", "first conversation";
+    SelectLast = "select_last", "last conversation";
+    Open = "open", "open the selected conversation";
+
+    ScrollDown = "scroll_down", "scroll down a line";
+    ScrollUp = "scroll_up", "scroll up a line";
+    PageDown = "page_down", "a screen down";
+    PageUp = "page_up", "a screen up";
+    HalfPageDown = "half_page_down", "half a screen down";
+    HalfPageUp = "half_page_up", "half a screen up";
+    OldestLoaded = "oldest_loaded", "the oldest loaded message";
+    Newest = "newest", "the newest message";
+    Beginning = "beginning", "the very beginning of the conversation (one request)";
+    JumpToDate = "jump_to_date", "jump to a date or time: 2023-05-01, 14:30, yesterday, -3d";
+    FirstUnread = "first_unread", "the first unread message (pages toward it; Esc stops)";
+    Back = "back", "back to where you were before the last jump";
+    FocusList = "focus_list", "back to the conversation list";
+    NextMatch = "next_match", "next older match (the status line counts matching messages)";
+    PreviousMatch = "previous_match", "next newer match";
+    SearchOlder = "search_older", "continue the search into older history, fetching pages";
+    Cancel = "cancel", "stop what is running, then close the search";
+
+    Accept = "accept", "done typing";
+    DeleteChar = "delete_char", "delete the last character";
+    ToggleRegex = "toggle_regex", "regex on/off";
+}
+
+impl Action {
+    /// The action with this config name.
+    pub fn from_name(name: &str) -> Option<Action> {
+        Action::ALL.iter().copied().find(|a| a.name() == name)
+    }
+
+    /// What the action does in `mode`: most say the same everywhere, a few (Enter, Esc in
+    /// text inputs) say what they mean there.
+    pub fn describe(self, mode: Mode) -> &'static str {
+        match (self, mode) {
+            (Action::Accept, Mode::Search) => "stay at the match",
+            (Action::Cancel, Mode::Search) => {
+                "stop searching older history, then go back to where the search began"
+            }
+            (Action::SearchOlder, Mode::Search) => "continue into older history",
+            (Action::Accept, Mode::Prompt) => "go",
+            (Action::Cancel, Mode::Prompt) => "close the prompt",
+            (Action::ScrollDown, Mode::Help) => "scroll this help down",
+            (Action::ScrollUp, Mode::Help) => "scroll this help up",
+            _ => self.description(),
+        }
+    }
+}
+
+impl fmt::Display for Action {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl FromStr for Action {
+    type Err = KeymapError;
+
+    fn from_str(s: &str) -> Result<Action, KeymapError> {
+        Action::from_name(s.trim()).ok_or_else(|| KeymapError::UnknownAction(s.to_string()))
+    }
+}
+
+/// What has the keyboard, which decides what a key means.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Mode {
+    /// Bindings shared by the list and the history pane (they fall back to these).
+    Browse,
+    /// The conversation list has the focus.
+    List,
+    /// The history pane has the focus.
+    History,
+    /// The search input line is open.
+    Search,
+    /// A prompt is being typed at the bottom of the screen.
+    Prompt,
+    /// The help overlay is shown.
+    Help,
+}
+
+impl Mode {
+    /// Every mode, in the order the help lists them.
+    pub const ALL: &'static [Mode] = &[
+        Mode::Browse,
+        Mode::List,
+        Mode::History,
+        Mode::Search,
+        Mode::Prompt,
+        Mode::Help,
+    ];
+
+    /// The modes whose bindings apply, most specific first.
+    pub fn lookup_order(self) -> &'static [Mode] {
+        match self {
+            Mode::List => &[Mode::List, Mode::Browse],
+            Mode::History => &[Mode::History, Mode::Browse],
+            Mode::Browse => &[Mode::Browse],
+            Mode::Search => &[Mode::Search],
+            Mode::Prompt => &[Mode::Prompt],
+            Mode::Help => &[Mode::Help],
+        }
+    }
+
+    /// The browsing mode behind this one: hints name the keys of the pane below an input
+    /// or the help, where the person will press them.
+    pub fn browsing(self) -> Mode {
+        match self {
+            Mode::List | Mode::History => self,
+            _ => Mode::History,
+        }
+    }
+
+    /// Text inputs type unbound keys as characters.
+    pub fn is_text_input(self) -> bool {
+        matches!(self, Mode::Search | Mode::Prompt)
+    }
+
+    /// The mode's name in a config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Browse => "browse",
+            Mode::List => "list",
+            Mode::History => "history",
+            Mode::Search => "search",
+            Mode::Prompt => "prompt",
+            Mode::Help => "help",
+        }
+    }
+
+    /// The heading of the mode's part of the help.
+    pub fn title(self) -> &'static str {
+        match self {
+            Mode::Browse => "list and history",
+            Mode::List => "conversation list",
+            Mode::History => "history",
+            Mode::Search => "typing a search",
+            Mode::Prompt => "typing in a prompt",
+            Mode::Help => "this help",
+        }
+    }
+}
+
+impl FromStr for Mode {
+    type Err = KeymapError;
+
+    fn from_str(s: &str) -> Result<Mode, KeymapError> {
+        Mode::ALL
+            .iter()
+            .copied()
+            .find(|m| m.name() == s.trim())
+            .ok_or_else(|| KeymapError::UnknownMode(s.to_string()))
+    }
+}
+
+/// Why a key, action or binding could not be used.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum KeymapError {
+    /// Not a key name this keymap knows.
+    #[error("unknown key {0:?} (e.g. j, G, ctrl-d, pgup, space, enter, esc, up)")]
+    UnknownKey(String),
+    /// Not an action name.
+    #[error("unknown action {0:?}")]
+    UnknownAction(String),
+    /// Not a mode name.
+    #[error("unknown mode {0:?} (browse, list, history, search, prompt, help)")]
+    UnknownMode(String),
+    /// A binding with no keys.
+    #[error("a binding needs at least one key")]
+    Empty,
+    /// The keys start, or are the start of, another binding of the same mode: one of the
+    /// two could never be typed.
+    #[error("{keys} in {mode} clashes with {other}")]
+    Prefix {
+        /// The keys being bound.
+        keys: String,
+        /// The mode.
+        mode: &'static str,
+        /// The binding it clashes with.
+        other: String,
+    },
+}
+
+/// One key press as the keymap sees it: a key and its Ctrl/Alt/Shift state. Shift is part
+/// of the character for character keys (`G`, not Shift-g).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct KeyPress {
+    /// The key.
+    pub code: KeyCode,
+    /// Ctrl, Alt and (for keys that are not characters) Shift.
+    pub modifiers: KeyModifiers,
+}
+
+impl KeyPress {
+    /// A key without modifiers.
+    pub const fn plain(code: KeyCode) -> KeyPress {
+        KeyPress {
+            code,
+            modifiers: KeyModifiers::NONE,
+        }
+    }
+
+    /// A character key.
+    pub const fn char(c: char) -> KeyPress {
+        KeyPress::plain(KeyCode::Char(c))
+    }
+
+    /// Ctrl and a character.
+    pub const fn ctrl(c: char) -> KeyPress {
+        KeyPress {
+            code: KeyCode::Char(c),
+            modifiers: KeyModifiers::CONTROL,
+        }
+    }
+
+    /// The key press of a terminal key event, normalized: Shift folded into characters,
+    /// modifiers other than Ctrl, Alt and Shift dropped, Shift-Tab as `BackTab`.
+    pub fn from_event(key: KeyEvent) -> KeyPress {
+        let mut modifiers =
+            key.modifiers & (KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SHIFT);
+        let code = match key.code {
+            KeyCode::Char(c) => {
+                modifiers.remove(KeyModifiers::SHIFT);
+                // Ctrl with a letter arrives as the lowercase letter in most terminals;
+                // an uppercase one (Ctrl-Shift) stays distinct.
+                KeyCode::Char(c)
+            }
+            KeyCode::BackTab => {
+                modifiers.remove(KeyModifiers::SHIFT);
+                KeyCode::BackTab
+            }
+            other => other,
+        };
+        KeyPress { code, modifiers }
+    }
+
+    /// The character this key types into a text input, if it types one.
+    pub fn typed_char(self) -> Option<char> {
+        match self.code {
+            KeyCode::Char(c)
+                if !self
+                    .modifiers
+                    .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT) =>
+            {
+                Some(c)
+            }
+            _ => None,
+        }
+    }
+
+    /// A key without modifiers that is a single character: sequences of these print
+    /// without separators (`''`).
+    fn is_plain_char(self) -> bool {
+        self.modifiers.is_empty() && matches!(self.code, KeyCode::Char(c) if c != ' ')
+    }
+}
+
+/// The name of a key without modifiers, as the help shows it.
+fn code_name(code: KeyCode) -> String {
+    match code {
+        KeyCode::Char(' ') => "Space".into(),
+        KeyCode::Char(c) => c.to_string(),
+        KeyCode::Up => "↑".into(),
+        KeyCode::Down => "↓".into(),
+        KeyCode::Left => "←".into(),
+        KeyCode::Right => "→".into(),
+        KeyCode::PageUp => "PgUp".into(),
+        KeyCode::PageDown => "PgDn".into(),
+        KeyCode::Home => "Home".into(),
+        KeyCode::End => "End".into(),
+        KeyCode::Enter => "Enter".into(),
+        KeyCode::Esc => "Esc".into(),
+        KeyCode::Tab => "Tab".into(),
+        KeyCode::BackTab => "Shift-Tab".into(),
+        KeyCode::Backspace => "Backspace".into(),
+        KeyCode::Delete => "Del".into(),
+        KeyCode::Insert => "Ins".into(),
+        KeyCode::F(n) => format!("F{n}"),
+        other => format!("{other:?}"),
+    }
+}
+
+/// The key named `name` (case-insensitive for names, exact for characters).
+fn parse_code(name: &str) -> Option<KeyCode> {
+    let mut chars = name.chars();
+    if let (Some(c), None) = (chars.next(), chars.next()) {
+        return Some(match c {
+            '↑' => KeyCode::Up,
+            '↓' => KeyCode::Down,
+            '←' => KeyCode::Left,
+            '→' => KeyCode::Right,
+            c => KeyCode::Char(c),
+        });
+    }
+    let lower = name.to_ascii_lowercase();
+    Some(match lower.as_str() {
+        "space" => KeyCode::Char(' '),
+        "up" => KeyCode::Up,
+        "down" => KeyCode::Down,
+        "left" => KeyCode::Left,
+        "right" => KeyCode::Right,
+        "pgup" | "pageup" => KeyCode::PageUp,
+        "pgdn" | "pgdown" | "pagedown" => KeyCode::PageDown,
+        "home" => KeyCode::Home,
+        "end" => KeyCode::End,
+        "enter" | "return" => KeyCode::Enter,
+        "esc" | "escape" => KeyCode::Esc,
+        "tab" => KeyCode::Tab,
+        "backtab" | "shift-tab" => KeyCode::BackTab,
+        "backspace" | "bs" => KeyCode::Backspace,
+        "del" | "delete" => KeyCode::Delete,
+        "ins" | "insert" => KeyCode::Insert,
+        f if f.starts_with('f') && f.len() > 1 => KeyCode::F(f[1..].parse().ok()?),
+        _ => return None,
+    })
+}
+
+impl fmt::Display for KeyPress {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.modifiers.contains(KeyModifiers::CONTROL) {
+            f.write_str("Ctrl-")?;
+        }
+        if self.modifiers.contains(KeyModifiers::ALT) {
+            f.write_str("Alt-")?;
+        }
+        if self.modifiers.contains(KeyModifiers::SHIFT) {
+            f.write_str("Shift-")?;
+        }
+        f.write_str(&code_name(self.code))
+    }
+}
+
+impl FromStr for KeyPress {
+    type Err = KeymapError;
+
+    /// `j`, `G`, `ctrl-d`, `Ctrl-d`, `alt-x`, `shift-up`, `pgup`, `space`, `↑`.
+    fn from_str(s: &str) -> Result<KeyPress, KeymapError> {
+        let unknown = || KeymapError::UnknownKey(s.to_string());
+        let mut rest = s.trim();
+        let mut modifiers = KeyModifiers::NONE;
+        loop {
+            let lower = rest.to_ascii_lowercase();
+            let (flag, len) = if lower.starts_with("ctrl-") {
+                (KeyModifiers::CONTROL, 5)
+            } else if lower.starts_with("alt-") {
+                (KeyModifiers::ALT, 4)
+            } else if lower.starts_with("shift-") && !lower.eq("shift-tab") {
+                (KeyModifiers::SHIFT, 6)
+            } else {
+                break;
+            };
+            modifiers |= flag;
+            rest = &rest[len..];
+        }
+        let code = parse_code(rest).ok_or_else(unknown)?;
+        if matches!(code, KeyCode::Char(_)) && modifiers.contains(KeyModifiers::SHIFT) {
+            // Shift is part of the character: write `G`, not `shift-g`.
+            return Err(unknown());
+        }
+        Ok(KeyPress { code, modifiers })
+    }
+}
+
+/// Keys pressed one after the other: most bindings are one key, `''` is two.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct KeySequence(pub Vec<KeyPress>);
+
+impl KeySequence {
+    /// The key presses.
+    pub fn keys(&self) -> &[KeyPress] {
+        &self.0
+    }
+}
+
+impl fmt::Display for KeySequence {
+    /// `''` for plain characters typed in a row, else the keys space-separated.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let compact = self.0.len() > 1 && self.0.iter().all(|k| k.is_plain_char());
+        for (i, k) in self.0.iter().enumerate() {
+            if i > 0 && !compact {
+                f.write_str(" ")?;
+            }
+            write!(f, "{k}")?;
+        }
+        Ok(())
+    }
+}
+
+impl FromStr for KeySequence {
+    type Err = KeymapError;
+
+    /// Keys separated by spaces (`g g`, `ctrl-w j`); a word of plain characters that is
+    /// not a key name is one key per character (`''`).
+    fn from_str(s: &str) -> Result<KeySequence, KeymapError> {
+        let mut keys = Vec::new();
+        for word in s.split_whitespace() {
+            match word.parse::<KeyPress>() {
+                Ok(k) => keys.push(k),
+                Err(_) if word.chars().count() > 1 && !word.chars().any(char::is_alphabetic) => {
+                    keys.extend(word.chars().map(KeyPress::char));
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        if keys.is_empty() {
+            return Err(KeymapError::Empty);
+        }
+        Ok(KeySequence(keys))
+    }
+}
+
+/// One row of the keymap: in `mode`, typing `keys` performs `action`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Binding {
+    /// Where it applies.
+    pub mode: Mode,
+    /// What is typed.
+    pub keys: KeySequence,
+    /// What it does.
+    pub action: Action,
+}
+
+/// What a key press means, given the keys typed before it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Resolved {
+    /// The keys complete a binding.
+    Action(Action),
+    /// The keys start a longer binding: wait for the next key.
+    Pending,
+    /// Nothing is bound: a text input types it, elsewhere it is ignored.
+    Unbound,
+}
+
+/// One part of the help: a mode's heading and its rows of (keys, what they do).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct HelpSection {
+    /// The mode.
+    pub mode: Mode,
+    /// Keys for the same action are joined on one row: `j ↓`.
+    pub rows: Vec<(String, &'static str)>,
+}
+
+/// Which keys do what, per mode.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Keymap {
+    bindings: Vec<Binding>,
+}
+
+/// The default bindings: (mode, keys, action). Keys are written as [`KeySequence`] parses
+/// them.
+const DEFAULTS: &[(Mode, &str, Action)] = &[
+    (Mode::Browse, "q", Action::Quit),
+    (Mode::Browse, "ctrl-c", Action::Interrupt),
+    (Mode::Browse, "?", Action::ShowHelp),
+    (Mode::Browse, "r", Action::Reload),
+    (Mode::Browse, "R", Action::Retry),
+    (Mode::Browse, "tab", Action::SwitchPane),
+    (Mode::Browse, "backtab", Action::SwitchPane),
+    (Mode::Browse, "/", Action::Search),
+    (Mode::List, "j", Action::SelectNext),
+    (Mode::List, "down", Action::SelectNext),
+    (Mode::List, "k", Action::SelectPrevious),
+    (Mode::List, "up", Action::SelectPrevious),
+    (Mode::List, "pgdn", Action::SelectPageDown),
+    (Mode::List, "space", Action::SelectPageDown),
+    (Mode::List, "pgup", Action::SelectPageUp),
+    (Mode::List, "ctrl-d", Action::SelectHalfDown),
+    (Mode::List, "ctrl-u", Action::SelectHalfUp),
+    (Mode::List, "g", Action::SelectFirst),
+    (Mode::List, "home", Action::SelectFirst),
+    (Mode::List, "G", Action::SelectLast),
+    (Mode::List, "end", Action::SelectLast),
+    (Mode::List, "enter", Action::Open),
+    (Mode::List, "l", Action::Open),
+    (Mode::List, "right", Action::Open),
+    (Mode::History, "j", Action::ScrollDown),
+    (Mode::History, "down", Action::ScrollDown),
+    (Mode::History, "k", Action::ScrollUp),
+    (Mode::History, "up", Action::ScrollUp),
+    (Mode::History, "pgdn", Action::PageDown),
+    (Mode::History, "space", Action::PageDown),
+    (Mode::History, "pgup", Action::PageUp),
+    (Mode::History, "ctrl-d", Action::HalfPageDown),
+    (Mode::History, "ctrl-u", Action::HalfPageUp),
+    (Mode::History, "g", Action::OldestLoaded),
+    (Mode::History, "home", Action::OldestLoaded),
+    (Mode::History, "G", Action::Newest),
+    (Mode::History, "end", Action::Newest),
+    (Mode::History, "B", Action::Beginning),
+    (Mode::History, "t", Action::JumpToDate),
+    (Mode::History, "u", Action::FirstUnread),
+    (Mode::History, "''", Action::Back),
+    (Mode::History, "h", Action::FocusList),
+    (Mode::History, "left", Action::FocusList),
+    (Mode::History, "n", Action::NextMatch),
+    (Mode::History, "N", Action::PreviousMatch),
+    (Mode::History, "o", Action::SearchOlder),
+    (Mode::History, "ctrl-o", Action::SearchOlder),
+    (Mode::History, "esc", Action::Cancel),
+    (Mode::Search, "enter", Action::Accept),
+    (Mode::Search, "esc", Action::Cancel),
+    (Mode::Search, "backspace", Action::DeleteChar),
+    (Mode::Search, "ctrl-r", Action::ToggleRegex),
+    (Mode::Search, "ctrl-n", Action::NextMatch),
+    (Mode::Search, "down", Action::NextMatch),
+    (Mode::Search, "ctrl-p", Action::PreviousMatch),
+    (Mode::Search, "up", Action::PreviousMatch),
+    (Mode::Search, "ctrl-o", Action::SearchOlder),
+    (Mode::Search, "ctrl-c", Action::Interrupt),
+    (Mode::Prompt, "enter", Action::Accept),
+    (Mode::Prompt, "esc", Action::Cancel),
+    (Mode::Prompt, "backspace", Action::DeleteChar),
+    (Mode::Prompt, "ctrl-c", Action::Interrupt),
+    (Mode::Help, "esc", Action::CloseHelp),
+    (Mode::Help, "?", Action::CloseHelp),
+    (Mode::Help, "j", Action::ScrollDown),
+    (Mode::Help, "down", Action::ScrollDown),
+    (Mode::Help, "k", Action::ScrollUp),
+    (Mode::Help, "up", Action::ScrollUp),
+    (Mode::Help, "pgdn", Action::PageDown),
+    (Mode::Help, "space", Action::PageDown),
+    (Mode::Help, "pgup", Action::PageUp),
+    (Mode::Help, "q", Action::Quit),
+    (Mode::Help, "ctrl-c", Action::Interrupt),
+];
+
+impl Default for Keymap {
+    fn default() -> Keymap {
+        let mut map = Keymap {
+            bindings: Vec::with_capacity(DEFAULTS.len()),
+        };
+        for &(mode, keys, action) in DEFAULTS {
+            // The defaults are checked by a test; a bad one is left out, never a panic.
+            if let Ok(keys) = keys.parse() {
+                let _ = map.bind(mode, keys, action);
+            }
+        }
+        map
+    }
+}
+
+impl Keymap {
+    /// A keymap with no bindings.
+    pub fn empty() -> Keymap {
+        Keymap {
+            bindings: Vec::new(),
+        }
+    }
+
+    /// Every binding, in the order they were made.
+    pub fn bindings(&self) -> &[Binding] {
+        &self.bindings
+    }
+
+    /// Binds `keys` in `mode` to `action`, replacing what those exact keys did. Keys that
+    /// start another binding of the mode, or that another binding starts, are refused:
+    /// one of the two could never be typed.
+    pub fn bind(
+        &mut self,
+        mode: Mode,
+        keys: KeySequence,
+        action: Action,
+    ) -> Result<(), KeymapError> {
+        if keys.0.is_empty() {
+            return Err(KeymapError::Empty);
+        }
+        if let Some(b) = self
+            .bindings
+            .iter_mut()
+            .find(|b| b.mode == mode && b.keys == keys)
+        {
+            b.action = action;
+            return Ok(());
+        }
+        let clash = self.bindings.iter().find(|b| {
+            b.mode == mode && (b.keys.0.starts_with(&keys.0) || keys.0.starts_with(&b.keys.0))
+        });
+        if let Some(other) = clash {
+            return Err(KeymapError::Prefix {
+                keys: keys.to_string(),
+                mode: mode.name(),
+                other: other.keys.to_string(),
+            });
+        }
+        self.bindings.push(Binding { mode, keys, action });
+        Ok(())
+    }
+
+    /// Removes the binding of `keys` in `mode`; true when there was one.
+    pub fn unbind(&mut self, mode: Mode, keys: &KeySequence) -> bool {
+        let before = self.bindings.len();
+        self.bindings
+            .retain(|b| !(b.mode == mode && &b.keys == keys));
+        self.bindings.len() != before
+    }
+
+    /// What `typed` (the keys pressed since the last action, ending with the new one)
+    /// means in `mode`: an action, the start of a longer binding, or nothing.
+    pub fn resolve(&self, mode: Mode, typed: &[KeyPress]) -> Resolved {
+        for m in mode.lookup_order() {
+            let mut pending = false;
+            for b in self.bindings.iter().filter(|b| b.mode == *m) {
+                if b.keys.0 == typed {
+                    return Resolved::Action(b.action);
+                }
+                pending |= b.keys.0.starts_with(typed);
+            }
+            if pending {
+                return Resolved::Pending;
+            }
+        }
+        Resolved::Unbound
+    }
+
+    /// The keys that perform `action` in `mode` (or the modes it falls back to), as the
+    /// help writes them: `R`, `G End`. Empty when nothing is bound: hints built from this
+    /// always name the keys that really work.
+    pub fn keys_for(&self, mode: Mode, action: Action) -> String {
+        let keys: Vec<String> = mode
+            .lookup_order()
+            .iter()
+            .flat_map(|m| {
+                self.bindings
+                    .iter()
+                    .filter(move |b| b.mode == *m && b.action == action)
+            })
+            .map(|b| b.keys.to_string())
+            .collect();
+        keys.join(" ")
+    }
+
+    /// The help: for each mode with bindings, one row per action, its keys joined, in the
+    /// order of [`Action::ALL`].
+    pub fn help(&self) -> Vec<HelpSection> {
+        Mode::ALL
+            .iter()
+            .filter_map(|&mode| {
+                let rows: Vec<(String, &'static str)> = Action::ALL
+                    .iter()
+                    .filter_map(|&action| {
+                        let keys: Vec<String> = self
+                            .bindings
+                            .iter()
+                            .filter(|b| b.mode == mode && b.action == action)
+                            .map(|b| b.keys.to_string())
+                            .collect();
+                        (!keys.is_empty()).then(|| (keys.join(" "), action.describe(mode)))
+                    })
+                    .collect();
+                (!rows.is_empty()).then_some(HelpSection { mode, rows })
+            })
+            .collect()
+    }
+
+    /// The key table of the README: `| where | keys | does |`, generated from
+    /// [`help`](Self::help). A test keeps the README's copy equal to it.
+    pub fn markdown_table(&self) -> String {
+        let mut out = String::from("| where | keys | does |\n|---|---|---|\n");
+        for section in self.help() {
+            for (keys, does) in section.rows {
+                let keys: Vec<String> = keys
+                    .split(' ')
+                    .map(|k| format!("`{}`", k.replace('|', "\\|")))
+                    .collect();
+                out.push_str(&format!(
+                    "| {} | {} | {} |\n",
+                    section.mode.title(),
+                    keys.join(" "),
+                    does
+                ));
+            }
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_default_binding_parses_and_none_clash() {
+        let map = Keymap::default();
+        assert_eq!(
+            map.bindings().len(),
+            DEFAULTS.len(),
+            "a default was refused"
+        );
+    }
+
+    #[test]
+    fn keys_round_trip_through_their_text() {
+        for b in Keymap::default().bindings() {
+            let text = b.keys.to_string();
+            assert_eq!(text.parse::<KeySequence>().as_ref(), Ok(&b.keys), "{text}");
+        }
+        for a in Action::ALL {
+            assert_eq!(a.name().parse::<Action>(), Ok(*a));
+        }
+        for m in Mode::ALL {
+            assert_eq!(m.name().parse::<Mode>(), Ok(*m));
+        }
+        assert_eq!("ctrl-D".parse::<KeyPress>(), Ok(KeyPress::ctrl('D')));
+        assert!("shift-g".parse::<KeyPress>().is_err());
+        assert!("hyper-x".parse::<KeyPress>().is_err());
+        assert_eq!(
+            "''".parse::<KeySequence>().map(|s| s.to_string()),
+            Ok("''".to_string())
+        );
+    }
+
+    #[test]
+    fn events_are_normalized() {
+        let shifted = KeyEvent::new(KeyCode::Char('G'), KeyModifiers::SHIFT);
+        assert_eq!(KeyPress::from_event(shifted), KeyPress::char('G'));
+        let backtab = KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT);
+        assert_eq!(
+            KeyPress::from_event(backtab),
+            KeyPress::plain(KeyCode::BackTab)
+        );
+        assert_eq!(KeyPress::ctrl('c').typed_char(), None);
+        assert_eq!(KeyPress::char('é').typed_char(), Some('é'));
+    }
+
+    #[test]
+    fn modes_fall_back_and_sequences_wait() {
+        let mut map = Keymap::default();
+        let q = [KeyPress::char('q')];
+        assert_eq!(
+            map.resolve(Mode::History, &q),
+            Resolved::Action(Action::Quit)
+        );
+        assert_eq!(map.resolve(Mode::Search, &q), Resolved::Unbound, "typed");
+        let quote = KeyPress::char('\'');
+        map.bind(
+            Mode::History,
+            KeySequence(vec![quote, quote]),
+            Action::Newest,
+        )
+        .unwrap();
+        assert_eq!(map.resolve(Mode::History, &[quote]), Resolved::Pending);
+        assert_eq!(
+            map.resolve(Mode::History, &[quote, quote]),
+            Resolved::Action(Action::Newest)
+        );
+        assert!(
+            map.bind(Mode::History, KeySequence(vec![quote]), Action::Quit)
+                .is_err(),
+            "a prefix of a binding"
+        );
+    }
+
+    #[test]
+    fn rebinding_changes_the_help_and_hints() {
+        let mut map = Keymap::default();
+        let r = "R".parse().unwrap();
+        assert_eq!(map.keys_for(Mode::History, Action::Retry), "R");
+        assert!(map.unbind(Mode::Browse, &r));
+        map.bind(Mode::Browse, "ctrl-t".parse().unwrap(), Action::Retry)
+            .unwrap();
+        assert_eq!(map.keys_for(Mode::List, Action::Retry), "Ctrl-t");
+        let browse = &map.help()[0];
+        assert!(browse.rows.iter().any(|(k, _)| k == "Ctrl-t"));
+        assert!(!browse.rows.iter().any(|(k, _)| k == "R"));
+        map.bind(Mode::Browse, "ctrl-t".parse().unwrap(), Action::Quit)
+            .unwrap();
+        assert_eq!(map.keys_for(Mode::List, Action::Retry), "");
+    }
+}

@@ -1,0 +1,125 @@
+//! The messages between the parts of the browser: what happens ([`Event`]), what must be
+//! done ([`Effect`]), what the fetch task is asked ([`FetchRequest`]), and the key that names
+//! a conversation ([`ConversationKey`]).
+//!
+//! They live here, apart from the state machine, so the window ([`history`](super::history)),
+//! the search ([`search`](super::search)), the fetch task and the state machine
+//! ([`app`](super::app)) share them without importing each other in a circle.
+
+use crossterm::event::{KeyEvent, MouseEvent};
+
+use super::action::Action;
+
+use crate::protocol::{ChatType, Conversation, ConversationPage, HistoryPage, HistoryQuery};
+
+/// Which conversation: the id alone is ambiguous, since a user and a group may share one.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct ConversationKey {
+    /// The peer user, group or room id.
+    pub id: String,
+    /// Single, group or room.
+    pub kind: ChatType,
+}
+
+impl ConversationKey {
+    /// The key of the conversation a history query asks about.
+    pub fn of_query(q: &HistoryQuery) -> ConversationKey {
+        ConversationKey {
+            id: q.conversation.clone(),
+            kind: q.kind,
+        }
+    }
+
+    /// The key of a conversation in the list.
+    pub fn of(c: &Conversation) -> ConversationKey {
+        ConversationKey {
+            id: c.id.clone(),
+            kind: c.kind,
+        }
+    }
+}
+
+/// Why a fetch failed, as the person should read it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FetchError {
+    /// The server's `error_description`, or what went wrong on the way.
+    pub description: String,
+    /// Trying again may work (timeouts, 429, 5xx). Retrying is always the person's call
+    /// (R); this only changes the wording.
+    pub retryable: bool,
+}
+
+impl FetchError {
+    /// An error with this description.
+    pub fn new(description: impl Into<String>, retryable: bool) -> FetchError {
+        FetchError {
+            description: description.into(),
+            retryable,
+        }
+    }
+}
+
+/// Something that happened, for [`App::update`].
+#[derive(Clone, Debug, PartialEq)]
+pub enum Event {
+    /// A key press (releases are ignored): the keymap turns it into an action.
+    Key(KeyEvent),
+    /// An action, as if its key had been pressed.
+    Action(Action),
+    /// A mouse event: wheel and left click are used.
+    Mouse(MouseEvent),
+    /// The terminal's new size, columns × rows.
+    Resize(u16, u16),
+    /// The answer to [`FetchRequest::ConversationPage`].
+    ConversationPage {
+        /// The request's id.
+        request_id: u64,
+        /// The page or why not.
+        result: Result<ConversationPage, FetchError>,
+    },
+    /// The answer to [`FetchRequest::History`].
+    HistoryPage {
+        /// The conversation it was asked for.
+        conversation: ConversationKey,
+        /// The request's id: it finds the window waiting for it.
+        request_id: u64,
+        /// The page (messages in the order of the request's direction) or why not.
+        result: Result<HistoryPage, FetchError>,
+    },
+    /// Show the open conversation at this time (ms): the first message at or after it at
+    /// the top of the pane, marked.
+    JumpTo(i64),
+    /// The render tick: animations, and the wall clock the state reads times against.
+    Tick {
+        /// Now, in milliseconds since the epoch (UTC).
+        now_ms: i64,
+    },
+}
+
+/// Something the event loop must do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Send this request to the fetch task.
+    Fetch(FetchRequest),
+    /// Restore the terminal and exit.
+    Quit,
+}
+
+/// A request for the fetch task; its answer comes back as an [`Event`] with the same id.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum FetchRequest {
+    /// A page of the conversation list (cursor list API, [`LIST_PAGE_SIZE`](super::app::LIST_PAGE_SIZE) per page).
+    ConversationPage {
+        /// `None` = the first page.
+        cursor: Option<String>,
+        /// Echo in [`Event::ConversationPage`].
+        request_id: u64,
+    },
+    /// A page of a conversation's history, either way, with its filters.
+    History {
+        /// What to ask for.
+        query: HistoryQuery,
+        /// Echo in [`Event::HistoryPage`].
+        request_id: u64,
+    },
+}
