@@ -60,10 +60,12 @@ actions! {
     Interrupt = "interrupt", "cancel what is running; quit when nothing is";
     ShowHelp = "help", "this help";
     CloseHelp = "close_help", "close this help";
-    Reload = "reload", "reload the conversation list";
+    Reload = "reload", "reload the list and check for new messages";
     Retry = "retry", "retry what failed";
     SwitchPane = "switch_pane", "switch panes (one pane at a time below 80 columns)";
     Search = "search", "search the loaded history: incremental, case-insensitive";
+    GoTo = "go_to", "open any conversation by id: bob, #group, &room";
+    FilterList = "filter_list", "filter the list by name as you type (Esc clears)";
 
     SelectNext = "select_next", "next conversation";
     SelectPrevious = "select_previous", "previous conversation";
@@ -86,6 +88,8 @@ actions! {
     Beginning = "beginning", "the very beginning of the conversation (one request)";
     JumpToDate = "jump_to_date", "jump to a date or time: 2023-05-01, 14:30, yesterday, -3d";
     FirstUnread = "first_unread", "the first unread message (pages toward it; Esc stops)";
+    Filter = "filter", "filter on the server: img,file from li.wei since 2024-01-01";
+    ClearFilter = "clear_filter", "clear the filter, back to the same place";
     Back = "back", "back to where you were before the last jump";
     FocusList = "focus_list", "back to the conversation list";
     NextMatch = "next_match", "next older match (the status line counts matching messages)";
@@ -114,6 +118,7 @@ impl Action {
             }
             (Action::SearchOlder, Mode::Search) => "continue into older history",
             (Action::Accept, Mode::Prompt) => "go",
+            (Action::Cancel, Mode::List) => "clear the list filter",
             (Action::Cancel, Mode::Prompt) => "close the prompt",
             (Action::ScrollDown, Mode::Help) => "scroll this help down",
             (Action::ScrollUp, Mode::Help) => "scroll this help up",
@@ -530,7 +535,7 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::Browse, "R", Action::Retry),
     (Mode::Browse, "tab", Action::SwitchPane),
     (Mode::Browse, "backtab", Action::SwitchPane),
-    (Mode::Browse, "/", Action::Search),
+    (Mode::Browse, ":", Action::GoTo),
     (Mode::List, "j", Action::SelectNext),
     (Mode::List, "down", Action::SelectNext),
     (Mode::List, "k", Action::SelectPrevious),
@@ -544,6 +549,8 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::List, "home", Action::SelectFirst),
     (Mode::List, "G", Action::SelectLast),
     (Mode::List, "end", Action::SelectLast),
+    (Mode::List, "/", Action::FilterList),
+    (Mode::List, "esc", Action::Cancel),
     (Mode::List, "enter", Action::Open),
     (Mode::List, "l", Action::Open),
     (Mode::List, "right", Action::Open),
@@ -563,7 +570,10 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::History, "B", Action::Beginning),
     (Mode::History, "t", Action::JumpToDate),
     (Mode::History, "u", Action::FirstUnread),
+    (Mode::History, "f", Action::Filter),
+    (Mode::History, "F", Action::ClearFilter),
     (Mode::History, "''", Action::Back),
+    (Mode::History, "/", Action::Search),
     (Mode::History, "h", Action::FocusList),
     (Mode::History, "left", Action::FocusList),
     (Mode::History, "n", Action::NextMatch),
