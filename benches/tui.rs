@@ -7,6 +7,8 @@
 //!   within 2× of the same frame with 1,000 loaded. `scroll_draw` adds the key press.
 //! - `prepend`: `update(Event::HistoryPage)` merging an older 50-message page into
 //!   1,000,000 loaded: goal < 1 ms.
+//! - `append`: `update(Event::HistoryPage)` merging a newer 50-message page (a refresh's
+//!   answer) at the newest end of 1,000,000 loaded: goal < 1 ms.
 //! - `search`: keystrokes in the search input over 1,000,000 loaded: goal < 200 ms.
 //!
 //! Histories are built through `App::update`, page by page, as the event loop would.
@@ -30,9 +32,10 @@ use ratatui::backend::TestBackend;
 use roam::client::{Client, ClientConfig, Credential};
 use roam::demo::{DEMO_APPKEY, DEMO_PASSWORD, DEMO_USER};
 use roam::embedded::demo_database;
+use roam::protocol::HistoryPage;
 use roam::server::{ServerConfig, ServerHandle, spawn};
 use roam::store::StorePool;
-use roam::tui::app::{App, Effect, FetchRequest};
+use roam::tui::app::{App, Effect, Event, FetchRequest};
 use roam::tui::fetch;
 use roam::tui::view;
 
@@ -202,6 +205,61 @@ fn bench_prepend(c: &mut Criterion, app: &mut App, label: &str) {
     eprintln!("prepend/{label}: {before} loaded before, {after} after");
 }
 
+/// Merging a newer 50-message page at the newest end, as a refresh brings it: `r` asks
+/// for it outside the measurement, the answer's `update` is measured.
+fn bench_append(c: &mut Criterion, app: &mut App, label: &str) {
+    let app = RefCell::new(app);
+    let before = app.borrow().current_history().map_or(0, |h| h.len());
+    let mut group = c.benchmark_group("append");
+    group
+        .sampling_mode(SamplingMode::Flat)
+        .sample_size(10)
+        .warm_up_time(Duration::from_millis(100))
+        .measurement_time(Duration::from_millis(300));
+    let mut next = 0u64;
+    group.bench_function(format!("page_of_50/{label}"), |b| {
+        b.iter_batched(
+            || {
+                let mut app = app.borrow_mut();
+                let fx = app.update(ch('r'));
+                let request_id = fx
+                    .iter()
+                    .find_map(|e| match e {
+                        Effect::Fetch(FetchRequest::History { request_id, .. }) => {
+                            Some(*request_id)
+                        }
+                        _ => None,
+                    })
+                    .expect("r asks for newer messages");
+                let messages = (0..50)
+                    .map(|_| {
+                        next += 1;
+                        let mut m = common::message(0, 1);
+                        m.id = u64::MAX / 2 + next;
+                        m.time = common::NEWEST + next as i64 * 1000;
+                        m
+                    })
+                    .collect();
+                Event::HistoryPage {
+                    conversation: common::key(),
+                    request_id,
+                    result: Ok(HistoryPage {
+                        messages,
+                        next_cursor: None,
+                        is_last: true,
+                        undecodable: 0,
+                    }),
+                }
+            },
+            |event| app.borrow_mut().update(event),
+            BatchSize::PerIteration,
+        );
+    });
+    group.finish();
+    let after = app.borrow().current_history().map_or(0, |h| h.len());
+    eprintln!("append/{label}: {before} loaded before, {after} after");
+}
+
 /// Opens a fresh search input, types `prefix` (plain mode), then turns regex mode on if
 /// asked: the state before the measured keystroke(s).
 fn fresh_search(app: &mut App, prefix: &str, regex: bool) {
@@ -272,6 +330,7 @@ fn bench_history(c: &mut Criterion) {
     bench_draw(c, &mut big, "1m");
     bench_search(c, &mut big, "1m");
     bench_prepend(c, &mut big, "1m");
+    bench_append(c, &mut big, "1m");
 }
 
 criterion_group!(benches, bench_start, bench_history);

@@ -18,7 +18,7 @@ use crate::session;
 use crate::store::pool::StorePool;
 use crate::store::state::StateFile;
 use crate::store::{self, Store};
-use crate::tui::{display, text, when};
+use crate::tui::{display, filter, text, when};
 
 pub use crate::session::Connection;
 
@@ -42,6 +42,10 @@ pub struct HistoryOptions {
     pub since: Option<String>,
     /// Only messages up to this time, as typed; a date includes that whole day.
     pub until: Option<String>,
+    /// Only these content kinds (`img`, `file`, ...); empty = all.
+    pub types: Vec<String>,
+    /// Only messages from this sender (groups and rooms).
+    pub from: Option<String>,
     /// Print JSON lines instead of text.
     pub json: bool,
 }
@@ -293,10 +297,21 @@ fn history_filters(options: &HistoryOptions, now: &jiff::Zoned) -> Result<Histor
     {
         bail!("--since is after --until: nothing can match");
     }
+    let types = filter::parse_kinds(options.types.iter().map(String::as_str)).context("--type")?;
+    let sender = options
+        .from
+        .as_deref()
+        .map(filter::parse_sender)
+        .transpose()
+        .context("--from")?;
+    if sender.is_some() && options.kind == ChatType::Single {
+        bail!("--from works in groups and rooms (--group, --room)");
+    }
     Ok(HistoryFilters {
+        types,
+        sender,
         start_time: since.map(|w| w.start),
         end_time: until.map(|w| w.end),
-        ..HistoryFilters::default()
     })
 }
 
@@ -517,6 +532,8 @@ mod history_option_tests {
             cursor: None,
             since: since.map(str::to_string),
             until: until.map(str::to_string),
+            types: vec!["img".into(), "FILE".into()],
+            from: Some("Li.Wei".into()),
             json: false,
         }
     }
@@ -532,8 +549,23 @@ mod history_option_tests {
         // Midnight in UTC+8 is 16:00 UTC the day before; --until includes its whole day.
         assert_eq!(f.start_time, Some(1_704_038_400_000));
         assert_eq!(f.end_time, Some(1_706_716_800_000 - 1));
-        let none = history_filters(&options(None, None), &now).expect("no filters");
+        assert_eq!(f.types, ["img", "file"]);
+        assert_eq!(f.sender.as_deref(), Some("li.wei"));
+        let mut none = options(None, None);
+        none.types.clear();
+        none.from = None;
+        let none = history_filters(&none, &now).expect("no filters");
         assert_eq!(none, HistoryFilters::default());
+        let mut bad_kind = options(None, None);
+        bad_kind.types = vec!["pictures".into()];
+        let e = history_filters(&bad_kind, &now).expect_err("not a kind");
+        assert!(format!("{e:#}").contains("--type"), "{e:#}");
+        let mut single = options(None, None);
+        single.kind = ChatType::Single;
+        assert!(
+            history_filters(&single, &now).is_err(),
+            "--from needs a group"
+        );
         let bad = history_filters(&options(Some("whenever"), None), &now).expect_err("bad");
         assert!(format!("{bad:#}").contains("--since"), "{bad:#}");
         assert!(history_filters(&options(Some("2024-02-01"), Some("2024-01-01")), &now).is_err());

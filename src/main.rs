@@ -178,6 +178,13 @@ struct HistoryArgs {
     /// --since.
     #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
     until: Option<String>,
+    /// Only these content kinds: txt, img, file, audio, video, loc, custom, cmd, combine
+    /// (comma-separated).
+    #[arg(long = "type", value_name = "KINDS", value_delimiter = ',')]
+    types: Vec<String>,
+    /// Only messages from this sender (groups and rooms).
+    #[arg(long, value_name = "USER")]
+    from: Option<String>,
     /// Print JSON instead of text.
     #[arg(long)]
     json: bool,
@@ -297,6 +304,8 @@ fn main() -> ExitCode {
                 cursor: args.cursor,
                 since: args.since,
                 until: args.until,
+                types: args.types,
+                from: args.from,
                 json: args.json,
             },
         ),

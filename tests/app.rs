@@ -1098,18 +1098,21 @@ enum Step {
     Jump(u8),
     Switch(u8),
     Resize(u16, u16),
+    /// 0: clear the filter; 1: filter by `txt` (everything here); 2: by `img` (nothing).
+    Filter(u8),
 }
 
 fn step() -> impl Strategy<Value = Step> {
     prop_oneof![
         3 => (-30i8..30).prop_map(Step::Scroll),
-        3 => (0u8..26).prop_map(Step::Key),
+        3 => (0u8..28).prop_map(Step::Key),
         6 => any::<u8>().prop_map(Step::Answer),
         1 => any::<u8>().prop_map(Step::Fail),
         1 => (0u8..3).prop_map(|conv| Step::Stale { conv }),
         1 => (0u8..3).prop_map(|conv| Step::Add { conv }),
         2 => any::<u8>().prop_map(Step::Jump),
         1 => (0u8..3).prop_map(Step::Switch),
+        1 => (0u8..3).prop_map(Step::Filter),
         1 => prop_oneof![
             Just((0u16, 0u16)),
             Just((1, 1)),
@@ -1140,7 +1143,7 @@ fn window_ids(h: &roam::tui::history::History) -> Vec<u64> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(128))]
+    #![proptest_config(ProptestConfig::with_cases(256))]
     #[test]
     fn random_use_keeps_the_invariants(steps in prop::collection::vec(step(), 1..100)) {
         let mut app = app_with(100, 30, &NAMES);
@@ -1155,7 +1158,7 @@ proptest! {
             press(KeyCode::PageDown), ctrl('u'), ctrl('d'), press(KeyCode::Tab), ch('R'),
             ch('n'), ch('N'), ch('/'), ch('e'), press(KeyCode::Enter), press(KeyCode::Esc),
             ctrl('o'), ctrl('r'), ch('('), press(KeyCode::Backspace), ch('o'), ch('\''),
-            ch('B'), press(KeyCode::End), ctrl('c'), ch('r')];
+            ch('B'), press(KeyCode::End), ctrl('c'), ch('r'), ch('u'), ch('F')];
         for s in steps {
             let shown_before = app.current_history().map(|h| {
                 (h.id(), ids_on_screen(&app), h.follows(), h.is_placing() || h.is_empty())
@@ -1208,12 +1211,23 @@ proptest! {
                     app.update(Event::JumpTo(t))
                 }
                 Step::Switch(i) => {
-                    app.update(ch('h'));
-                    app.update(press(KeyCode::Home));
-                    for _ in 0..i { app.update(ch('j')); }
-                    app.update(press(KeyCode::Enter))
+                    let mut fx = app.update(ch('h'));
+                    fx.extend(app.update(press(KeyCode::Home)));
+                    for _ in 0..i { fx.extend(app.update(ch('j'))); }
+                    fx.extend(app.update(press(KeyCode::Enter)));
+                    fx
                 }
                 Step::Resize(w, h) => app.update(Event::Resize(w, h)),
+                Step::Filter(k) => {
+                    let mut fx = app.update(Event::Action(roam::tui::action::Action::ClearFilter));
+                    if k > 0 {
+                        fx.extend(app.update(Event::Action(roam::tui::action::Action::Filter)));
+                        fx.extend(type_text(&mut app, if k == 1 { " txt" } else { " img" }));
+                        fx.extend(app.update(press(KeyCode::Enter)));
+                        fx.extend(app.update(press(KeyCode::Esc)));
+                    }
+                    fx
+                }
             };
             pending.extend(history_requests(&fx));
             // Every window: in order without duplicates, a contiguous run of the server's
@@ -1660,4 +1674,390 @@ fn esc_and_ctrl_c_stop_paging_toward_the_unread() {
         app.status_line()
     );
     assert_eq!(app.visible_rows()[0], Row::Top(EdgeRow::Beginning));
+}
+
+// ----- newer messages arrive ----------------------------------------------------------------
+
+#[test]
+fn r_brings_newer_messages_the_view_follows_and_the_list_preview_updates() {
+    let mut server = Server::new(60, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob", "alice"]);
+    tick(&mut app, T0);
+    open(&mut app, "bob", &server);
+    server.add("hello from the future");
+    server.add("and one more");
+    let fx = app.update(ch('r'));
+    let newer = newer_pages(&fx);
+    assert_eq!(newer.len(), 1, "one request for what is newer");
+    let newest_loaded = server.messages[59].time;
+    assert_eq!(newer[0].1.cursor, None);
+    assert_eq!(newer[0].1.filters.start_time, Some(newest_loaded));
+    assert_eq!(list_requests(&fx).len(), 1, "and the list");
+    answer(&mut app, &fx, &server);
+    assert_eq!(loaded_ids(&app, &key_of("bob")).last(), Some(&62));
+    assert!(
+        ids_on_screen(&app).contains(&62),
+        "at the bottom, the view follows"
+    );
+    assert_eq!(app.current_history().unwrap().arrived(), 0);
+    let bob = app.conversations().iter().find(|c| c.id == "bob").unwrap();
+    assert_eq!(
+        bob.last_message.as_ref().map(|m| m.id),
+        Some(62),
+        "the list's preview"
+    );
+    assert_eq!(app.conversations()[0].id, "bob", "newest activity first");
+}
+
+#[test]
+fn scrolled_away_new_messages_are_counted_and_g_goes_to_them() {
+    let mut server = Server::new(200, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    tick(&mut app, T0);
+    open(&mut app, "bob", &server);
+    for _ in 0..30 {
+        app.update(ch('k'));
+    }
+    let screen = ids_on_screen(&app);
+    for _ in 0..3 {
+        server.add("new");
+    }
+    let fx = app.update(ch('r'));
+    answer(&mut app, &fx, &server);
+    assert_eq!(ids_on_screen(&app), screen, "what is read stays");
+    assert_eq!(app.current_history().unwrap().arrived(), 3);
+    let fx = app.update(ch('G'));
+    assert!(history_requests(&fx).is_empty());
+    assert_eq!(app.current_history().unwrap().arrived(), 0);
+    assert!(ids_on_screen(&app).contains(&203));
+}
+
+#[test]
+fn the_timer_refreshes_every_30_s_backs_off_on_errors_and_pauses_when_idle() {
+    let server = Server::new(60, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    tick(&mut app, T0);
+    open(&mut app, "bob", &server);
+    let newer_at = |app: &mut App, t: i64| newer_pages(&app.update(Event::Tick { now_ms: t }));
+    assert!(newer_at(&mut app, T0 + 29_000).is_empty());
+    let asked = newer_at(&mut app, T0 + 30_000);
+    assert_eq!(asked.len(), 1);
+    // It fails: the next try waits 60 s, then 120 s.
+    app.update(Event::HistoryPage {
+        conversation: key_of("bob"),
+        request_id: asked[0].2,
+        result: Err(FetchError::new("HTTP 503", true)),
+    });
+    assert!(newer_at(&mut app, T0 + 60_000).is_empty());
+    let asked = newer_at(&mut app, T0 + 90_000);
+    assert_eq!(asked.len(), 1, "60 s after the failure");
+    app.update(Event::HistoryPage {
+        conversation: key_of("bob"),
+        request_id: asked[0].2,
+        result: Err(FetchError::new("HTTP 503", true)),
+    });
+    assert!(newer_at(&mut app, T0 + 200_000).is_empty());
+    let asked = newer_at(&mut app, T0 + 210_000);
+    assert_eq!(asked.len(), 1, "120 s after the second failure");
+    // A success resets the interval.
+    answer(&mut app, &history_requests_of(&asked), &server);
+    assert!(newer_at(&mut app, T0 + 239_000).is_empty());
+    let asked = newer_at(&mut app, T0 + 240_000);
+    assert_eq!(asked.len(), 1);
+    answer(&mut app, &history_requests_of(&asked), &server);
+    // Idle for 15 minutes after the last key: nothing is asked; a key wakes it.
+    app.update(ch('k'));
+    let idle = T0 + 240_000 + 15 * 60_000;
+    for t in (idle..idle + 5 * 60_000).step_by(30_000) {
+        let fx = app.update(Event::Tick { now_ms: t });
+        assert!(
+            history_requests(&fx).is_empty() && list_requests(&fx).is_empty(),
+            "at {t}"
+        );
+    }
+    app.update(ch('j'));
+    let fx = app.update(Event::Tick {
+        now_ms: idle + 5 * 60_000,
+    });
+    assert_eq!(
+        newer_pages(&fx).len(),
+        1,
+        "overdue: asked at the first tick"
+    );
+}
+
+/// The effects that would have asked for `requests`.
+fn history_requests_of(requests: &[(ConversationKey, HistoryQuery, u64)]) -> Vec<Effect> {
+    requests
+        .iter()
+        .map(|(_, query, id)| {
+            Effect::Fetch(FetchRequest::History {
+                query: query.clone(),
+                request_id: *id,
+            })
+        })
+        .collect()
+}
+
+#[test]
+fn the_list_reloads_in_the_background_at_most_once_a_minute_unless_r() {
+    let mut app = app_with(100, 30, &["bob"]);
+    tick(&mut app, T0);
+    let mut loads = 0;
+    // Five minutes of ticks, four a second, with a key now and then; list answers come
+    // back at once with one page.
+    for k in 1..=1200i64 {
+        let t = T0 + k * 250;
+        if k % 100 == 0 {
+            app.update(ch('j'));
+        }
+        let fx = app.update(Event::Tick { now_ms: t });
+        for (cursor, id) in list_requests(&fx) {
+            assert_eq!(cursor, None, "a load starts at the first page");
+            loads += 1;
+            app.update(Event::ConversationPage {
+                request_id: id,
+                result: Ok(ConversationPage {
+                    conversations: vec![conversation("bob", false, T0, 0)],
+                    next_cursor: None,
+                }),
+            });
+        }
+    }
+    assert_eq!(loads, 5, "one load a minute");
+    // r reloads at once, and the next background load waits a minute from then.
+    let fx = app.update(ch('r'));
+    assert_eq!(list_requests(&fx).len(), 1);
+}
+
+#[test]
+fn reopening_a_conversation_asks_for_what_arrived_meanwhile() {
+    let mut server = Server::new(60, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob", "alice"]);
+    tick(&mut app, T0);
+    open(&mut app, "bob", &server);
+    app.update(ch('h'));
+    app.update(ch('j'));
+    app.update(press(KeyCode::Enter));
+    server.add("while you were away");
+    app.update(ch('h'));
+    app.update(ch('k'));
+    let fx = app.update(press(KeyCode::Enter));
+    assert!(older_pages(&fx).is_empty(), "bob is loaded already");
+    assert_eq!(newer_pages(&fx).len(), 1);
+    answer(&mut app, &fx, &server);
+    assert!(ids_on_screen(&app).contains(&61));
+}
+
+// ----- every conversation is reachable; the list filter -----------------------------------
+
+#[test]
+fn go_to_opens_a_chat_room_that_no_list_shows() {
+    let server = Server::new(80, |i| format!("room message {i}"));
+    let mut app = app_with(100, 30, &["bob", "alice"]);
+    assert!(app.update(ch(':')).is_empty());
+    type_text(&mut app, "lobby room");
+    let fx = app.update(press(KeyCode::Enter));
+    let reqs = history_requests(&fx);
+    assert_eq!(reqs.len(), 1);
+    let lobby = ConversationKey {
+        id: "lobby".into(),
+        kind: ChatType::Room,
+    };
+    assert_eq!(reqs[0].0, lobby);
+    assert_eq!(app.open_conversation(), Some(&lobby));
+    assert_eq!(app.focus(), Pane::History);
+    answer(&mut app, &fx, &server);
+    assert_eq!(app.history(&lobby).unwrap().len(), 50);
+    // A listed id opens that conversation and selects it; a bad id is refused.
+    app.update(ch(':'));
+    type_text(&mut app, "ALICE");
+    app.update(press(KeyCode::Enter));
+    assert_eq!(app.open_conversation(), Some(&key_of("alice")));
+    assert_eq!(app.selected_conversation().unwrap().id, "alice");
+    app.update(ch(':'));
+    type_text(&mut app, "not an id!");
+    app.update(press(KeyCode::Enter));
+    assert!(app.prompt().and_then(|p| p.error()).is_some());
+}
+
+#[test]
+fn typing_in_the_list_filters_it_and_esc_clears_it() {
+    let mut app = app_with(100, 30, &["alice", "bob", "alfred", "carol"]);
+    app.update(ch('/'));
+    type_text(&mut app, "AL");
+    let shown: Vec<&str> = app
+        .shown_conversations()
+        .iter()
+        .map(|(_, c)| c.id.as_str())
+        .collect();
+    assert_eq!(shown, ["alice", "alfred"], "as it is typed, any case");
+    assert_eq!(app.selected_conversation().unwrap().id, "alice");
+    app.update(press(KeyCode::Enter));
+    assert!(app.prompt().is_none());
+    app.update(ch('j'));
+    assert_eq!(
+        app.selected_conversation().unwrap().id,
+        "alfred",
+        "j steps over bob"
+    );
+    app.update(ch('j'));
+    assert_eq!(
+        app.selected_conversation().unwrap().id,
+        "alfred",
+        "the last shown"
+    );
+    app.update(press(KeyCode::Esc));
+    assert_eq!(app.shown_conversations().len(), 4);
+    assert_eq!(
+        app.selected_conversation().unwrap().id,
+        "alfred",
+        "selection stays"
+    );
+    // Esc in the prompt clears too; nothing matching shows nothing.
+    app.update(ch('/'));
+    type_text(&mut app, "zz");
+    assert!(app.shown_conversations().is_empty());
+    app.update(press(KeyCode::Esc));
+    assert_eq!(app.shown_conversations().len(), 4);
+}
+
+// ----- server-side filters ----------------------------------------------------------------
+
+/// A group of `n` messages: every third an image from li.wei, the rest text from bob.
+fn mixed_group(n: u64) -> Server {
+    let messages = (1..=n)
+        .map(|i| {
+            let mut m = message(i, T0 + i as i64 * 60_000, &format!("m{i}"));
+            m.chat_type = ChatType::Group;
+            m.to = "team".into();
+            if i % 3 == 0 {
+                m.from = "li.wei".into();
+                m.content = Content::Image {
+                    file: roam::protocol::Attachment::default(),
+                    size: None,
+                    gif: false,
+                };
+            }
+            m
+        })
+        .collect();
+    Server { messages, page: 50 }
+}
+
+fn group_app(server: &Server) -> App {
+    let mut app = App::new(100, 30, TimeZone::UTC);
+    let fx = app.start();
+    let (_, id) = list_requests(&fx)[0].clone();
+    let mut team = conversation("team", false, T0, 0);
+    team.kind = ChatType::Group;
+    app.update(Event::ConversationPage {
+        request_id: id,
+        result: Ok(ConversationPage {
+            conversations: vec![team],
+            next_cursor: None,
+        }),
+    });
+    tick(&mut app, T0 + 1000 * 60_000);
+    let fx = app.update(press(KeyCode::Enter));
+    answer(&mut app, &fx, server);
+    app
+}
+
+#[test]
+fn a_filter_is_its_own_window_paged_by_the_server_and_clearing_returns() {
+    let server = mixed_group(600);
+    let mut app = group_app(&server);
+    let team = ConversationKey {
+        id: "team".into(),
+        kind: ChatType::Group,
+    };
+    // Read somewhere in the middle first.
+    for _ in 0..60 {
+        let fx = app.update(press(KeyCode::PageUp));
+        answer_all(&mut app, fx, &server);
+    }
+    let unfiltered = app.current_history().unwrap().id();
+    let top_time = {
+        let h = app.current_history().unwrap();
+        let rows = app.visible_rows();
+        rows.iter()
+            .find_map(|r| match r {
+                Row::Header { index } => h.time(*index),
+                _ => None,
+            })
+            .unwrap()
+    };
+    app.update(ch('f'));
+    type_text(&mut app, "img from li.wei");
+    let fx = app.update(press(KeyCode::Enter));
+    assert!(app.prompt().is_none(), "{:?}", app.prompt());
+    let reqs = history_requests(&fx);
+    assert!(!reqs.is_empty());
+    for (_, q, _) in &reqs {
+        assert_eq!(q.filters.types, ["img"]);
+        assert_eq!(q.filters.sender.as_deref(), Some("li.wei"));
+    }
+    answer_all(&mut app, fx, &server);
+    let h = app.current_history().unwrap();
+    assert_ne!(h.id(), unfiltered);
+    assert!(
+        (0..h.len()).all(|i| h.sender(i) == Some("li.wei")),
+        "only what the server sent for the filter"
+    );
+    assert_eq!(app.filter_title(), "img from li.wei");
+    // Search works inside the filtered view.
+    app.update(ch('/'));
+    type_text(&mut app, "image");
+    let found = app.search().unwrap().count();
+    assert_eq!(
+        found,
+        app.current_history().unwrap().len(),
+        "every image loaded"
+    );
+    app.update(press(KeyCode::Esc));
+    // f again shows the filter to edit.
+    app.update(ch('f'));
+    assert_eq!(app.prompt().unwrap().input(), "img from li.wei");
+    app.update(press(KeyCode::Esc));
+    // F: the unfiltered window again, at about the same place.
+    let filtered_top = {
+        let h = app.current_history().unwrap();
+        h.top_index(roam::tui::history::Viewport {
+            height: 26,
+            width: 65,
+        })
+        .and_then(|i| h.time(i))
+        .unwrap()
+    };
+    let fx = app.update(ch('F'));
+    answer_all(&mut app, fx, &server);
+    let h = app.current_history().unwrap();
+    assert_eq!(app.filter_title(), "");
+    assert!(!app.windows(&team).unwrap().is_filtered());
+    let rows = app.visible_rows();
+    let first_time = rows
+        .iter()
+        .find_map(|r| match r {
+            Row::Header { index } => h.time(*index),
+            _ => None,
+        })
+        .unwrap();
+    assert!(
+        (first_time - filtered_top).abs() <= 3 * 60_000,
+        "the same place: {first_time} vs {filtered_top} (read at {top_time})"
+    );
+}
+
+#[test]
+fn a_sender_filter_in_a_single_chat_is_refused_with_the_reason() {
+    let server = Server::new(60, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    tick(&mut app, T0);
+    open(&mut app, "bob", &server);
+    app.update(ch('f'));
+    type_text(&mut app, "from bob");
+    assert!(history_requests(&app.update(press(KeyCode::Enter))).is_empty());
+    let error = app.prompt().and_then(|p| p.error()).unwrap_or_default();
+    assert!(error.contains("groups and rooms"), "{error}");
 }

@@ -408,3 +408,51 @@ fn history_since_and_until_print_only_that_range() {
         "{stderr}"
     );
 }
+
+/// The demo database roam imported into `cache`.
+fn demo_db(cache: &std::path::Path) -> std::path::PathBuf {
+    std::fs::read_dir(cache)
+        .expect("cache dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .find(|p| p.extension().is_some_and(|x| x == "sqlite"))
+        .expect("the demo database")
+}
+
+/// A message to team-roam from li.wei saying `text`, after everything in the demo.
+fn team_message(id_offset: u64, text: &str) -> roam::protocol::Message {
+    roam::protocol::Message {
+        id: 1_150_000_000_000_000_000 + id_offset,
+        from: "li.wei".into(),
+        to: "team-roam".into(),
+        chat_type: roam::protocol::ChatType::Group,
+        time: 1_751_328_000_000 + id_offset as i64 * 60_000, // 2025-07-01 00:00 UTC
+        content: roam::protocol::Content::Text { text: text.into() },
+        ext: serde_json::Map::new(),
+    }
+}
+
+#[test]
+fn a_message_added_to_the_served_database_appears_without_a_restart() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut term = open_team_roam(cache.path(), 120, 40);
+    let mut store = roam::store::Store::open(&demo_db(cache.path())).expect("open the store");
+    store
+        .insert_messages(&[team_message(1, "added while roam runs")])
+        .expect("insert");
+    // r asks for what is newer; at the newest message the view follows it.
+    term.send(b"r");
+    term.wait_for("the new message after r", WAIT, |s| {
+        s.contains("added while roam runs")
+    });
+    // The timer (every 30 s) brings the next one with no key pressed.
+    store
+        .insert_messages(&[team_message(2, "and this one on its own")])
+        .expect("insert");
+    term.wait_for(
+        "the next message, by the timer",
+        Duration::from_secs(75),
+        |s| s.contains("and this one on its own"),
+    );
+    term.send(b"q");
+    assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+}

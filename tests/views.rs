@@ -358,6 +358,79 @@ fn degenerate_sizes_do_not_panic() {
     }
 }
 
+/// A longer project-x: the short history and 40 more messages of small talk after it.
+fn long_project_history() -> Vec<Message> {
+    let g = ChatType::Group;
+    let mut msgs = project_history(false);
+    let people = ["alice", "bob", "carol"];
+    for i in 0..40u64 {
+        msgs.insert(
+            0,
+            text_message(
+                100 + i,
+                people[i as usize % 3],
+                "project-x",
+                g,
+                NOW - 20 * MINUTE + i as i64 * 20_000,
+                &format!("small talk {i}"),
+            ),
+        );
+    }
+    msgs
+}
+
+/// Scrolled up in project-x when three messages arrive: the bar counts them.
+#[test]
+fn the_new_messages_bar_at_120x40_80x24_40x12() {
+    for (w, h) in [(120u16, 40u16), (80, 24), (40, 12)] {
+        let mut app = with_list(w, h);
+        send(&mut app, Event::Tick { now_ms: NOW });
+        let fx = open(&mut app, "project-x");
+        answer_history(&mut app, &fx, long_project_history(), true);
+        for _ in 0..12 {
+            send(&mut app, press(KeyCode::Char('k')));
+        }
+        let fx = send(&mut app, press(KeyCode::Char('r')));
+        let g = ChatType::Group;
+        let arrived: Vec<Message> = (0..3)
+            .map(|i| {
+                text_message(
+                    200 + i,
+                    "dave",
+                    "project-x",
+                    g,
+                    NOW + i as i64 * 1000,
+                    "new and unseen",
+                )
+            })
+            .collect();
+        answer_history(&mut app, &fx, arrived, true);
+        assert_eq!(app.current_history().map(|h| h.arrived()), Some(3));
+        insta::assert_snapshot!(format!("new_messages_{w}x{h}"), screen(&app, w, h));
+    }
+}
+
+/// A server-side filter: its own window, the filter in the pane's title.
+#[test]
+fn the_filter_title_at_120x40_80x24_40x12() {
+    for (w, h) in [(120u16, 40u16), (80, 24), (40, 12)] {
+        let mut app = project_open(w, h, false);
+        send(&mut app, Event::Tick { now_ms: NOW });
+        send(&mut app, press(KeyCode::Char('f')));
+        for c in "txt from alice since 2024-03-04".chars() {
+            send(&mut app, press(KeyCode::Char(c)));
+        }
+        let fx = send(&mut app, press(KeyCode::Enter));
+        assert!(app.prompt().is_none(), "{:?}", app.prompt());
+        let alice: Vec<Message> = project_history(false)
+            .into_iter()
+            .filter(|m| m.from == "alice")
+            .collect();
+        answer_history(&mut app, &fx, alice, true);
+        insta::assert_snapshot!(format!("filter_title_{w}x{h}"), screen(&app, w, h));
+    }
+}
+
 /// The jump prompt while typing, and after a date it cannot read, at three sizes.
 #[test]
 fn the_date_prompt_at_120x40_80x24_40x12() {

@@ -11,9 +11,12 @@
 //!
 //! Browsing never marks anything read: there is no effect that could (PROTOCOL.md §2).
 
+mod filters;
 mod keys;
+mod list_view;
 mod prompts;
 mod reading;
+mod refresh;
 mod searching;
 mod unread;
 
@@ -29,9 +32,12 @@ use super::history::{History, Row, Viewport};
 use super::layout::{self, Layout, Pane};
 use super::numbers::thousands;
 use super::prompt::Prompt;
+use refresh::{Timers, list_order};
+
 use super::search::Search;
 use super::windows::Windows;
 use crate::protocol::{Conversation, ConversationPage, PageLimits, PageWalk, PagingStop};
+pub use refresh::Settings;
 
 pub use super::history::PAGE_SIZE;
 
@@ -93,10 +99,14 @@ pub struct App {
     typed: Vec<KeyPress>,
     /// The prompt being typed at the bottom of the screen.
     prompt: Option<Prompt>,
+    /// What the list is filtered by.
+    list_filter: Option<String>,
     /// Paging toward the unread divider in this window.
     unread_paging: Option<u64>,
     /// The wall clock (ms) at the last tick: what `yesterday` and `-3d` count from.
     now_ms: i64,
+    settings: Settings,
+    timers: Timers,
     width: u16,
     height: u16,
     tz: TimeZone,
@@ -124,8 +134,11 @@ impl App {
             keymap: Keymap::default(),
             typed: Vec::new(),
             prompt: None,
+            list_filter: None,
             unread_paging: None,
             now_ms: 0,
+            settings: Settings::default(),
+            timers: Timers::default(),
             width,
             height,
             tz,
@@ -158,7 +171,9 @@ impl App {
         self.conversations.get(self.selected)
     }
 
-    /// The first conversation shown in the list pane (items are [`LIST_ITEM_HEIGHT`] rows).
+    /// The first conversation shown in the list pane, counted in
+    /// [`shown_conversations`](Self::shown_conversations) (items are
+    /// [`LIST_ITEM_HEIGHT`](layout::LIST_ITEM_HEIGHT) rows).
     pub fn list_offset(&self) -> usize {
         self.list_offset
     }
@@ -392,9 +407,15 @@ impl App {
     pub fn update(&mut self, event: Event) -> Vec<Effect> {
         let mut fx = Vec::new();
         match event {
-            Event::Key(key) => self.on_key(key, &mut fx),
+            Event::Key(key) => {
+                self.note_input();
+                self.on_key(key, &mut fx);
+            }
             Event::Action(action) => self.perform(action, &mut fx),
-            Event::Mouse(m) => self.on_mouse(m, &mut fx),
+            Event::Mouse(m) => {
+                self.note_input();
+                self.on_mouse(m, &mut fx);
+            }
             Event::Resize(w, h) => {
                 self.width = w;
                 self.height = h;
@@ -416,6 +437,7 @@ impl App {
             Event::Tick { now_ms } => {
                 self.ticks = self.ticks.wrapping_add(1);
                 self.now_ms = now_ms;
+                self.on_clock(&mut fx);
             }
         }
         self.settle(&mut fx);
@@ -430,22 +452,7 @@ impl App {
 
     /// Keeps the selection in bounds and visible, and prefetches for the open history.
     fn settle(&mut self, fx: &mut Vec<Effect>) {
-        self.selected = self
-            .selected
-            .min(self.conversations.len().saturating_sub(1));
-        // Only scroll the list while it is shown: a hidden list has no height, and
-        // adjusting to that would pin the selection to the top when it comes back.
-        if self.layout().list.is_some() {
-            let cap = self.layout().list_capacity().max(1);
-            if self.selected < self.list_offset {
-                self.list_offset = self.selected;
-            } else if self.selected >= self.list_offset + cap {
-                self.list_offset = self.selected + 1 - cap;
-            }
-            let max_offset = self.conversations.len().saturating_sub(cap);
-            self.list_offset = self.list_offset.min(max_offset);
-        }
-
+        self.settle_list();
         self.prefetch(fx);
     }
 
@@ -507,12 +514,7 @@ impl App {
                 None => self.conversations.push(c),
             }
         }
-        self.conversations.sort_by(|a, b| {
-            b.pinned
-                .cmp(&a.pinned)
-                .then(b.last_activity().cmp(&a.last_activity()))
-                .then_with(|| a.id.cmp(&b.id))
-        });
+        self.conversations.sort_by(list_order);
         if let Some(i) = keep.and_then(|k| {
             self.conversations
                 .iter()
@@ -531,11 +533,6 @@ impl App {
                 self.list.complete = true;
             }
         }
-    }
-
-    fn move_selection(&mut self, delta: isize) {
-        let last = self.conversations.len().saturating_sub(1);
-        self.selected = self.selected.saturating_add_signed(delta).min(last);
     }
 
     fn retry(&mut self, fx: &mut Vec<Effect>) {

@@ -392,13 +392,6 @@ impl History {
         self.unread.count
     }
 
-    /// The unread divider is in the window (above a loaded message).
-    pub fn unread_loaded(&self) -> bool {
-        self.unread
-            .pos
-            .is_some_and(|p| self.index_of_position(p).is_some())
-    }
-
     /// The scroll position; `None` = at the bottom of what is loaded.
     pub fn anchor(&self) -> Option<Anchor> {
         self.anchor

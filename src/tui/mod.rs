@@ -6,6 +6,7 @@ pub mod app;
 pub mod display;
 pub mod event;
 pub mod fetch;
+pub mod filter;
 pub mod help;
 pub mod history;
 pub mod layout;

@@ -198,8 +198,12 @@ impl Pty {
         None
     }
 
-    /// Resizes the terminal.
+    /// Resizes the terminal. The emulator takes the new size first: what the program draws
+    /// once it sees the resize must land on a screen of that size, or it would be wrapped
+    /// at the old one and stay garbled until the next redraw.
     pub fn resize(&mut self, cols: u16, rows: u16) {
+        let nz = |n: u16| NonZeroU16::new(n.max(1)).unwrap_or(NonZeroU16::MIN);
+        self.screen.lock().unwrap().set_size(nz(rows), nz(cols));
         self.master
             .resize(PtySize {
                 rows,
@@ -208,8 +212,6 @@ impl Pty {
                 pixel_height: 0,
             })
             .expect("resize pty");
-        let nz = |n: u16| NonZeroU16::new(n.max(1)).unwrap_or(NonZeroU16::MIN);
-        self.screen.lock().unwrap().set_size(nz(rows), nz(cols));
     }
 
     /// The child's process id.

@@ -76,7 +76,7 @@ impl App {
             Action::Interrupt => self.interrupt(fx),
             Action::ShowHelp => self.help = Some(0),
             Action::CloseHelp => self.help = None,
-            Action::Reload => self.reload_list(fx),
+            Action::Reload => self.reload_all(fx),
             Action::Retry => self.retry(fx),
             Action::SwitchPane => {
                 self.focus = match self.focus {
@@ -94,10 +94,18 @@ impl App {
             Action::SearchOlder => self.continue_search(fx),
             Action::Cancel if mode == Mode::Prompt => self.prompt_cancel(),
             Action::Cancel if mode == Mode::Search => self.cancel_search_input(),
+            Action::Cancel if mode == Mode::List => self.set_list_filter(None),
             Action::Cancel => {
                 if !self.cancel_running() {
                     self.cancel_in_history();
                 }
+            }
+            Action::GoTo => self.open_prompt(PromptKind::GoTo, ""),
+            Action::Filter => self.open_filter_prompt(),
+            Action::ClearFilter => self.clear_filter(fx),
+            Action::FilterList => {
+                let typed = self.list_filter().unwrap_or_default().to_string();
+                self.open_prompt(PromptKind::ListFilter, &typed);
             }
             Action::Accept if mode == Mode::Prompt => self.prompt_submit(fx),
             Action::Accept => self.accept_search_input(),
@@ -135,7 +143,8 @@ impl App {
 
     /// Ctrl-c: closes a prompt or cancels what is running; when nothing is, quits.
     fn interrupt(&mut self, fx: &mut Vec<Effect>) {
-        if self.prompt.take().is_some() {
+        if self.prompt.is_some() {
+            self.prompt_cancel();
             return;
         }
         if self.cancel_running() {
@@ -172,14 +181,14 @@ impl App {
         let page = self.layout().list_capacity().max(1) as isize;
         let half = (page / 2).max(1);
         match action {
-            Action::SelectNext => self.move_selection(1),
-            Action::SelectPrevious => self.move_selection(-1),
-            Action::SelectPageDown => self.move_selection(page),
-            Action::SelectPageUp => self.move_selection(-page),
-            Action::SelectHalfDown => self.move_selection(half),
-            Action::SelectHalfUp => self.move_selection(-half),
-            Action::SelectFirst => self.selected = 0,
-            Action::SelectLast => self.move_selection(isize::MAX),
+            Action::SelectNext => self.step_selection(1),
+            Action::SelectPrevious => self.step_selection(-1),
+            Action::SelectPageDown => self.step_selection(page),
+            Action::SelectPageUp => self.step_selection(-page),
+            Action::SelectHalfDown => self.step_selection(half),
+            Action::SelectHalfUp => self.step_selection(-half),
+            Action::SelectFirst => self.step_selection(isize::MIN),
+            Action::SelectLast => self.step_selection(isize::MAX),
             _ => {}
         }
     }
@@ -238,7 +247,7 @@ impl App {
                         });
                     }
                 } else if over_list {
-                    self.move_selection(if up { -1 } else { 1 });
+                    self.step_selection(if up { -1 } else { 1 });
                 } else if over_history {
                     let vp = self.history_viewport();
                     if let Some(h) = self.shown_mut() {
@@ -263,8 +272,9 @@ impl App {
                     else {
                         return;
                     };
-                    let item = self.list_offset + usize::from((row - inner.y) / LIST_ITEM_HEIGHT);
-                    if item < self.conversations.len() {
+                    let position =
+                        self.list_offset + usize::from((row - inner.y) / LIST_ITEM_HEIGHT);
+                    if let Some(item) = self.shown_at(position) {
                         self.selected = item;
                         self.open_selected(fx);
                     }

@@ -32,13 +32,18 @@ impl App {
         }
         self.open = Some(key.clone());
         self.focus = Pane::History;
-        if !self.histories.contains_key(&key) {
+        let opened_before = self.histories.contains_key(&key);
+        if !opened_before {
             let first = self.new_window(&key, Start::Newest, HistoryFilters::default(), unread);
             self.histories.insert(key.clone(), Windows::new(first));
         }
         let vp = self.history_viewport();
         if let Some(w) = self.histories.get_mut(&key) {
             w.shown_mut().normalize(vp);
+        }
+        if opened_before {
+            // Opened again: whatever arrived meanwhile.
+            self.refresh_open(fx);
         }
         self.prefetch(fx);
     }
@@ -70,15 +75,15 @@ impl App {
     }
 
     /// Asks for the next page on `side` of the open conversation's shown window, if one
-    /// may start.
-    pub(super) fn request(&mut self, side: Side, fx: &mut Vec<Effect>) {
+    /// may start; returns the request's id when it did.
+    pub(super) fn request(&mut self, side: Side, fx: &mut Vec<Effect>) -> Option<u64> {
         let id = self.next_id();
-        if let Some(query) = self.shown_mut().and_then(|h| h.start_request(side, id)) {
-            fx.push(Effect::Fetch(FetchRequest::History {
-                query,
-                request_id: id,
-            }));
-        }
+        let query = self.shown_mut().and_then(|h| h.start_request(side, id))?;
+        fx.push(Effect::Fetch(FetchRequest::History {
+            query,
+            request_id: id,
+        }));
+        Some(id)
     }
 
     /// Prefetches for the shown window: a page each way the view is within a screen of
@@ -104,6 +109,7 @@ impl App {
         fx: &mut Vec<Effect>,
     ) {
         let vp = self.history_viewport();
+        let failed = result.is_err();
         let Some(windows) = self.histories.get_mut(&key) else {
             return;
         };
@@ -116,6 +122,9 @@ impl App {
         let receipt = h.receive(request_id, result, vp);
         if left_out > 0 && matches!(receipt, Receipt::Loaded { .. }) {
             *self.undecodable.entry(key.clone()).or_default() += left_out;
+        }
+        if receipt != Receipt::Stale {
+            self.after_refresh(&key, request_id, failed);
         }
         if self.open.as_ref() != Some(&key) || window != shown_id {
             return;

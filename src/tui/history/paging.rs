@@ -316,6 +316,11 @@ impl History {
         if self.len == 0 {
             return true;
         }
+        if self.place.is_some() {
+            // The view is not where it will be until the first pages are in: nothing to
+            // prefetch for yet.
+            return false;
+        }
         let h = usize::from(vp.height);
         if h == 0 {
             return false;

@@ -175,6 +175,15 @@ impl History {
         }
     }
 
+    /// Shows the first loaded message at or after `time` at the top of the view, unmarked;
+    /// with none at or after it, goes to the bottom.
+    pub fn scroll_to_time(&mut self, time: i64, vp: Viewport) {
+        match self.index_at_time(time) {
+            Some(i) => self.show_at_top(i, vp),
+            None => self.scroll_to_bottom(),
+        }
+    }
+
     /// Marks the first loaded message at or after `time` and shows it at the top of the
     /// view; with none at or after it, goes to the bottom (the newest there is).
     pub fn mark_time(&mut self, time: i64, vp: Viewport) {

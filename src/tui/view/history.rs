@@ -1,13 +1,13 @@
 //! The history pane: the rows [`App::visible_rows`] gives, drawn top to bottom.
 //!
 //! ```text
-//! ┏ # project-x ━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━━┓
+//! ┏ # project-x filter: img from bob ━━━━━━━━━━━━┓   the server-side filter, when on
 //! ┃       ── beginning of conversation ──         ┃
 //! ┃             ── 2024-03-05 Tue ──              ┃
 //! ┃ bob 14:03                                     ┃   sender in its own colour
 //! ┃   message body, wrapped, indented             ┃
 //! ┃                 ── 3 unread ──                ┃
-//! ┗━━━━━━━━━━━━━━━━━━━━━━━━━ ↓ jump to latest (G) ┛
+//! ┗━━━━━━━━━━━━━━━━━━━━━━━ ↓ 3 new messages (G) ┛   or ↓ jump to latest (G)
 //! ```
 //! The rows come from walking up from the scroll anchor, so drawing costs what is visible,
 //! whatever is loaded. When everything loaded is shorter than the pane, the rows sit at
@@ -81,24 +81,49 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
             title.push(Span::raw(" "));
         }
         title.push(Span::raw(format!("{name} ")));
+        let filter = app.filter_title();
+        if !filter.is_empty() {
+            // What is left of the top border after the name and its corners.
+            let room = usize::from(area.width)
+                .saturating_sub(text::width(&name) + 8)
+                .saturating_sub(if key.kind == ChatType::Single { 0 } else { 2 });
+            let filter = text::one_line(&format!("filter: {filter}"), room);
+            if !filter.is_empty() {
+                title.push(Span::styled(
+                    format!("{filter} "),
+                    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                ));
+            }
+        }
         block = block.title(Line::from(title));
     } else {
         block = block.title(" history ");
     }
-    if history.is_some_and(History::scrolled_away) {
+    if let Some(h) = history.filter(|h| h.scrolled_away() || h.arrived() > 0) {
         let key = app.key_hint(Action::Newest);
-        let label = if key.is_empty() {
-            " ↓ jump to latest ".to_string()
+        let key = if key.is_empty() {
+            String::new()
         } else {
-            format!(" ↓ jump to latest ({key}) ")
+            format!(" ({key})")
         };
-        block = block.title_bottom(
-            Line::styled(
-                label,
+        let (label, style) = match h.arrived() {
+            0 => (
+                format!(" ↓ jump to latest{key} "),
                 Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
-            )
-            .alignment(Alignment::Right),
-        );
+            ),
+            n => (
+                format!(
+                    " ↓ {} new message{}{key} ",
+                    thousands(n),
+                    if n == 1 { "" } else { "s" }
+                ),
+                Style::new()
+                    .fg(Color::Black)
+                    .bg(Color::Yellow)
+                    .add_modifier(Modifier::BOLD),
+            ),
+        };
+        block = block.title_bottom(Line::styled(label, style).alignment(Alignment::Right));
     }
     frame.render_widget(block, area);
     let Some(messages) = messages.filter(|m| !m.is_empty()) else {
@@ -134,6 +159,9 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
         };
         let r = Rect::new(messages.x, first_y + offset, messages.width, 1);
         let line = match row {
+            Row::Top(EdgeRow::Beginning) if *history.filters() != Default::default() => {
+                rule("nothing older matches the filter", dim())
+            }
             Row::Top(edge) => edge_line(*edge, true, app.ticks(), &app.key_hint(Action::Retry)),
             Row::Bottom(edge) => edge_line(*edge, false, app.ticks(), &app.key_hint(Action::Retry)),
             Row::Marker { time } => rule(

@@ -60,7 +60,15 @@ pub fn draw(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Frame<'_>)
     }
     let per_item = usize::from(LIST_ITEM_HEIGHT);
     let shown = usize::from(inner.height).div_ceil(per_item);
-    let items = conversations.iter().enumerate().skip(app.list_offset());
+    let shown_list = app.shown_conversations();
+    if shown_list.is_empty() {
+        let filter = text::one_line(app.list_filter().unwrap_or_default(), 40);
+        let line =
+            Line::styled(format!("nothing matches {filter:?}"), dim()).alignment(Alignment::Center);
+        frame.render_widget(line, Rect { height: 1, ..inner });
+        return;
+    }
+    let items = shown_list.into_iter().skip(app.list_offset());
     for (slot, (i, c)) in items.take(shown).enumerate() {
         let Ok(slot) = u16::try_from(slot) else {
             break;
