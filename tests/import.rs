@@ -196,3 +196,41 @@ fn ids_are_lowercased_on_import() {
     let list = store.conversations("teamlead").expect("list");
     assert_eq!(list[0].id, "team-x");
 }
+
+#[test]
+fn ext_key_order_survives_import_and_the_store() {
+    let line = r#"{"msg_id":"1300000000000000001","timestamp":5,"direction":"outgoing","from":"alice","to":"bob","chat_type":"chat","payload":{"bodies":[{"type":"custom","customEvent":"gift","customExts":{"zeta":1,"alpha":2,"mid":3}}],"ext":{"zz":1,"aa":{"y":1,"b":2},"mm":"x"},"from":"alice","to":"bob","type":"chat"}}"#;
+    let mut store = Store::open_in_memory().expect("store");
+    let summary = import_reader(&mut store, "mem", line.as_bytes(), &quiet()).expect("import");
+    assert_eq!(summary.new, 1, "{:?}", summary.rejected);
+    let q = HistoryQuery {
+        conversation: "bob".into(),
+        kind: ChatType::Single,
+        cursor: None,
+        page_size: 10,
+        direction: Direction::Up,
+        filters: HistoryFilters::default(),
+    };
+    let page = store.history("alice", &q).expect("history");
+    let m = &page.messages[0];
+    let keys: Vec<&str> = m.ext.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["zz", "aa", "mm"]);
+    let nested: Vec<&str> = m.ext["aa"]
+        .as_object()
+        .expect("object")
+        .keys()
+        .map(String::as_str)
+        .collect();
+    assert_eq!(nested, ["y", "b"]);
+    match &m.content {
+        roam::protocol::Content::Custom { exts, .. } => {
+            let keys: Vec<&str> = exts.keys().map(String::as_str).collect();
+            assert_eq!(keys, ["zeta", "alpha", "mid"]);
+        }
+        other => panic!("{other:?}"),
+    }
+    let listed = store.conversations("bob").expect("list");
+    let last = listed[0].last_message.as_ref().expect("last");
+    let keys: Vec<&str> = last.ext.keys().map(String::as_str).collect();
+    assert_eq!(keys, ["zz", "aa", "mm"]);
+}
