@@ -377,6 +377,7 @@ pub fn import(options: ImportOptions) -> Result<()> {
         .transpose()?;
     let mut store = Store::open(&options.db)
         .with_context(|| format!("cannot open the database {}", options.db.display()))?;
+    let mut incomplete = 0;
     if !options.exports.is_empty() {
         let import_options = store::import::ImportOptions {
             progress: !options.quiet && std::io::stderr().is_terminal(),
@@ -398,12 +399,19 @@ pub fn import(options: ImportOptions) -> Result<()> {
             eprintln!("roam: skipped {unlisted} more malformed lines (not listed)");
         }
         eprintln!("{summary}");
+        for unreadable in &summary.unreadable {
+            eprintln!("roam: {}", text::one_line(&unreadable.to_string(), 400));
+        }
+        incomplete = summary.unreadable.len();
     }
     if let Some(state) = state {
         let summary = store
             .apply_state(&state)
             .context("cannot apply the state file")?;
         eprintln!("{summary}");
+    }
+    if incomplete > 0 {
+        bail!("{incomplete} export files could not be read to the end (see above)");
     }
     Ok(())
 }

@@ -670,3 +670,80 @@ fn token_bodies_never_show_their_secrets_in_debug() {
         "{shown}"
     );
 }
+
+/// The keys of a JSON object, in order.
+fn key_order(value: &Value) -> Vec<String> {
+    value
+        .as_object()
+        .map(|o| o.keys().cloned().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn ext_and_custom_exts_keep_the_senders_key_order_in_every_form() {
+    // Written by hand, so the order is the sender's and not a map's.
+    let text = r#"{"bodies":[{"type":"custom","customEvent":"gift","customExts":[{"zeta":1},{"alpha":"a"},{"mid":true}]}],"ext":{"zz":1,"aa":{"y":1,"b":2},"mm":"x"},"from":"bob","to":"alice","type":"chat"}"#;
+    let form: MessageJson = serde_json::from_str(text).unwrap();
+    let m = form.to_message(1_300_000_000_000_000_005, 5, None).unwrap();
+    let ext_keys = ["zz", "aa", "mm"];
+    let exts_keys = ["zeta", "alpha", "mid"];
+    let check = |m: &Message, how: &str| {
+        let keys: Vec<&str> = m.ext.keys().map(String::as_str).collect();
+        assert_eq!(keys, ext_keys, "ext after {how}");
+        assert_eq!(
+            key_order(&m.ext["aa"]),
+            ["y", "b"],
+            "nested ext after {how}"
+        );
+        match &m.content {
+            Content::Custom { exts, .. } => {
+                let keys: Vec<&str> = exts.keys().map(String::as_str).collect();
+                assert_eq!(keys, exts_keys, "customExts after {how}");
+            }
+            other => panic!("{other:?}"),
+        }
+    };
+    check(&m, "reading the JSON form");
+
+    // The JSON form written back: the text itself has the keys in the sender's order.
+    let written = serde_json::to_string(&MessageJson::from_message(&m)).unwrap();
+    let at = |key: &str| written.find(&format!("\"{key}\"")).unwrap();
+    assert!(at("zz") < at("aa") && at("aa") < at("mm"), "{written}");
+    assert!(at("y") < at("b"), "{written}");
+    assert!(
+        at("zeta") < at("alpha") && at("alpha") < at("mid"),
+        "{written}"
+    );
+    check(
+        &serde_json::from_str::<MessageJson>(&written)
+            .unwrap()
+            .to_message(1_300_000_000_000_000_005, 5, None)
+            .unwrap(),
+        "writing the JSON form",
+    );
+
+    // Protobuf: the KeyValue lists are in the sender's order on the wire.
+    let bytes = roam::protocol::history::encode_meta(&m, "acme#chatapp");
+    use prost::Message as _;
+    let meta = roam::protocol::pb::Meta::decode(bytes.as_slice()).unwrap();
+    let body = roam::protocol::pb::MessageBody::decode(meta.payload.unwrap().as_slice()).unwrap();
+    let wire: Vec<&str> = body.ext.iter().filter_map(|kv| kv.key.as_deref()).collect();
+    assert_eq!(wire, ext_keys);
+    let wire: Vec<&str> = body.contents[0]
+        .custom_exts
+        .iter()
+        .filter_map(|kv| kv.key.as_deref())
+        .collect();
+    assert_eq!(wire, exts_keys);
+    check(
+        &decode_entry(&encode_entry(&m, "acme#chatapp"))
+            .unwrap()
+            .unwrap(),
+        "protobuf",
+    );
+
+    // The export line.
+    let line = serde_json::to_string(&ExportLine::from_message(&m, "outgoing")).unwrap();
+    let read: ExportLine = serde_json::from_str(&line).unwrap();
+    check(&read.to_message().unwrap(), "the export line");
+}

@@ -467,14 +467,15 @@ async fn cursor_list_pages_pins_first_with_service_shapes() {
     assert_eq!(entries[0]["update_top_status_time"], 1716900000000i64);
     assert_eq!(entries[0]["marks"], json!(["mark_0"]));
     assert_eq!(entries[1]["is_top"], false);
-    // The group's last message is custom: its exts are an array of one-key objects.
+    // The group's last message is custom: its exts are an array of one-key objects, in the
+    // sender's order.
     let payload: Value =
         serde_json::from_str(entries[1]["meta"]["payload"].as_str().expect("payload"))
             .expect("json");
     assert_eq!(payload["bodies"][0]["type"], "custom");
     assert_eq!(
         payload["bodies"][0]["customExts"],
-        json!([{"count": 3}, {"name": "flower"}])
+        json!([{"name": "flower"}, {"count": 3}])
     );
 
     let (status, body) = f

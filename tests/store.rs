@@ -471,3 +471,300 @@ fn a_new_database_is_private_to_its_owner() {
     let mode = std::fs::metadata(&path).expect("stat").permissions().mode();
     assert_eq!(mode & 0o777, 0o600, "mode {mode:o}");
 }
+
+/// A group conversation of `n` messages from four senders, of four types, with runs of
+/// equal times: the ground for the filter tests.
+fn busy_group(n: u64) -> Vec<Message> {
+    let senders = ["alice", "bob", "carol", "dave"];
+    (0..n)
+        .map(|i| {
+            let from = senders[(i * 7 % 11 % 4) as usize];
+            let time = 1_700_000_000_000 + (i / 3) as i64;
+            let id = BASE_ID + i * 13 % n;
+            let mut m = text(id, time, from, "team", ChatType::Group, &format!("m{i}"));
+            match i % 10 {
+                3 | 7 => m = image(id, time, from, "team", ChatType::Group),
+                5 => {
+                    m.content = roam::protocol::Content::Custom {
+                        event: "gift".into(),
+                        exts: serde_json::Map::new(),
+                    }
+                }
+                9 if from == "carol" => {
+                    m.content = roam::protocol::Content::Location {
+                        address: "here".into(),
+                        lat: 1.0,
+                        lng: 2.0,
+                        building: None,
+                    }
+                }
+                _ => {}
+            }
+            m
+        })
+        .collect()
+}
+
+/// What a filtered walk must return: the oracle, in the walk's order.
+fn expected(messages: &[Message], q: &HistoryQuery) -> Vec<u64> {
+    let f = &q.filters;
+    let kept: Vec<Message> = messages
+        .iter()
+        .filter(|m| f.types.is_empty() || f.types.iter().any(|t| t == m.content.type_name()))
+        .filter(|m| {
+            f.sender
+                .as_deref()
+                .is_none_or(|s| s.is_empty() || m.from == s.to_ascii_lowercase())
+        })
+        .filter(|m| f.start_time.is_none_or(|t| m.time >= t))
+        .filter(|m| f.end_time.is_none_or(|t| m.time <= t))
+        .cloned()
+        .collect();
+    let mut ids = ordered_ids(&kept);
+    if q.direction == Direction::Up {
+        ids.reverse();
+    }
+    ids
+}
+
+#[test]
+fn filtered_pages_keep_exactly_what_matches_even_when_the_scan_budget_cuts_them_short() {
+    let messages = busy_group(300);
+    let mut store = store_with(&messages);
+    let types: [&[&str]; 6] = [
+        &[],
+        &["img"],
+        &["img", "loc"],
+        &["loc", "txt", "custom", "txt"],
+        &["hologram"],
+        &["img", "hologram"],
+    ];
+    let senders = [None, Some("bob"), Some("CAROL"), Some("nobody"), Some("")];
+    let ranges = [
+        (None, None),
+        (Some(1_700_000_000_020), Some(1_700_000_000_070)),
+    ];
+    for budget in [roam::store::DEFAULT_SCAN_BUDGET, 4] {
+        store.set_scan_budget(budget);
+        for t in types {
+            for sender in senders {
+                for (start_time, end_time) in ranges {
+                    for direction in [Direction::Up, Direction::Down] {
+                        for size in [3, 50] {
+                            let q = HistoryQuery {
+                                filters: HistoryFilters {
+                                    types: t.iter().map(|s| s.to_string()).collect(),
+                                    sender: sender.map(str::to_string),
+                                    start_time,
+                                    end_time,
+                                },
+                                ..query("team", ChatType::Group, size, direction)
+                            };
+                            assert_eq!(
+                                walk(&store, "alice", q.clone()),
+                                expected(&messages, &q),
+                                "budget {budget}: {q:?}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn a_filter_matching_nothing_costs_the_budget_per_page_not_the_history() {
+    let messages = busy_group(300);
+    let bobs = messages.iter().filter(|m| m.from == "bob").count() as u64;
+    let mut store = store_with(&messages);
+    // A type alone, or a sender alone, is an index seek: one empty, last page.
+    for (types, sender) in [(vec!["video".to_string()], None), (vec![], Some("erin"))] {
+        let q = HistoryQuery {
+            filters: HistoryFilters {
+                types,
+                sender: sender.map(str::to_string),
+                ..HistoryFilters::default()
+            },
+            ..query("team", ChatType::Group, 50, Direction::Up)
+        };
+        let page = store.history("alice", &q).expect("page");
+        assert!(page.messages.is_empty() && page.is_last, "{q:?}");
+    }
+    // A sender and a type they never sent: the walk over the sender's messages passes at
+    // most the budget of rows per page, each page empty with a cursor that moves on.
+    store.set_scan_budget(10);
+    let q = HistoryQuery {
+        filters: HistoryFilters {
+            types: vec!["loc".into()],
+            sender: Some("bob".into()),
+            ..HistoryFilters::default()
+        },
+        ..query("team", ChatType::Group, 50, Direction::Up)
+    };
+    let mut pages = 0;
+    let mut q = q;
+    loop {
+        let page = store.history("alice", &q).expect("page");
+        pages += 1;
+        assert!(page.messages.is_empty());
+        if page.is_last {
+            break;
+        }
+        q.cursor = page.next_cursor;
+    }
+    assert_eq!(pages, bobs.div_ceil(10), "{bobs} messages from bob");
+}
+
+#[test]
+fn the_state_file_cannot_change_a_conversations_kind() {
+    let mut store = store_with(&mixed());
+    // "lobby" is a room (its first message said so): a state file cannot make it a group.
+    let state =
+        StateFile::parse(r#"{"groups":[{"id":"lobby","members":["erin"]}]}"#).expect("parses");
+    let err = store.apply_state(&state).expect_err("a room").to_string();
+    assert!(err.contains("lobby") && err.contains("chatroom"), "{err}");
+    let state = StateFile::parse(
+        r#"{"conversations":[{"user":"erin","id":"lobby","type":"groupchat","unread":1}]}"#,
+    )
+    .expect("parses");
+    let err = store.apply_state(&state).expect_err("a room").to_string();
+    assert!(err.contains("lobby") && err.contains("chatroom"), "{err}");
+    assert!(store.conversations("erin").expect("list").is_empty());
+}
+
+/// The number of conversation rows, read from the file itself.
+fn conversation_rows(path: &std::path::Path) -> i64 {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    conn.query_row("SELECT count(*) FROM convs", [], |r| r.get(0))
+        .expect("count")
+}
+
+#[test]
+fn a_duplicate_message_id_leaves_no_empty_conversation() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("roam.db");
+    let mut store = Store::open(&path).expect("open");
+    let first = text(BASE_ID, 1, "alice", "bob", ChatType::Single, "hi");
+    store.insert_messages(&[first]).expect("insert");
+    assert_eq!(conversation_rows(&path), 1);
+    // The same id again, addressed elsewhere: a duplicate, and nothing else.
+    let again = [
+        text(BASE_ID, 2, "alice", "carol", ChatType::Single, "copy"),
+        text(BASE_ID, 3, "mallory", "lobby", ChatType::Room, "copy"),
+    ];
+    let counts = store.insert_messages(&again).expect("insert");
+    assert_eq!((counts.new, counts.duplicates), (0, 2));
+    assert_eq!(conversation_rows(&path), 1);
+    // So the duplicate fixed no kind: "lobby" can still become a group.
+    let counts = store
+        .insert_messages(&[text(BASE_ID + 1, 4, "erin", "lobby", ChatType::Group, "x")])
+        .expect("insert");
+    assert_eq!((counts.new, counts.rejected.len()), (1, 0));
+    let list = store.conversations("erin").expect("list");
+    assert_eq!(list[0].kind, ChatType::Group);
+}
+
+/// The schema of version 1, as roam wrote it before the timeline.
+const SCHEMA_1: &str = r#"
+CREATE TABLE users (name TEXT PRIMARY KEY, password_hash TEXT NOT NULL, uuid TEXT NOT NULL,
+    created INTEGER NOT NULL, modified INTEGER NOT NULL);
+CREATE TABLE convs (id INTEGER PRIMARY KEY, key TEXT NOT NULL UNIQUE, kind INTEGER NOT NULL,
+    last_time INTEGER, last_id INTEGER);
+CREATE TABLE messages (id INTEGER PRIMARY KEY, conv INTEGER NOT NULL,
+    chat_type INTEGER NOT NULL, sender TEXT NOT NULL, receiver TEXT NOT NULL,
+    time INTEGER NOT NULL, type TEXT NOT NULL, json TEXT NOT NULL);
+CREATE INDEX messages_by_conv ON messages(conv, time, id);
+CREATE TABLE user_convs (user TEXT NOT NULL, conv INTEGER NOT NULL, peer TEXT NOT NULL,
+    unread INTEGER NOT NULL DEFAULT 0, pinned INTEGER NOT NULL DEFAULT 0,
+    pinned_at INTEGER, marks TEXT NOT NULL DEFAULT '[]', PRIMARY KEY (user, conv))
+    WITHOUT ROWID;
+PRAGMA user_version = 1;
+"#;
+
+/// Writes `messages` (one group, "team", with alice a member) the way version 1 stored
+/// them, plus an empty conversation row a duplicate line left behind.
+fn write_version_1(path: &std::path::Path, messages: &[Message]) {
+    let conn = rusqlite::Connection::open(path).expect("open");
+    conn.execute_batch(SCHEMA_1).expect("schema 1");
+    conn.execute_batch(
+        "INSERT INTO convs(id, key, kind) VALUES (1, 'g:team', 1), (2, 'g:ghost', 2);
+         INSERT INTO user_convs(user, conv, peer) VALUES ('alice', 1, 'team');",
+    )
+    .expect("conversations");
+    let flip = |id: u64| (id ^ (1 << 63)) as i64;
+    for m in messages {
+        let json = serde_json::to_string(&roam::protocol::json::MessageJson::from_message(m))
+            .expect("json");
+        conn.execute(
+            "INSERT INTO messages VALUES (?1, 1, 1, ?2, 'team', ?3, ?4, ?5)",
+            rusqlite::params![flip(m.id), m.from, m.time, m.content.type_name(), json],
+        )
+        .expect("message");
+    }
+    let newest = messages.iter().max_by_key(|m| (m.time, m.id)).expect("one");
+    conn.execute(
+        "UPDATE convs SET last_time = ?1, last_id = ?2 WHERE id = 1",
+        rusqlite::params![newest.time, flip(newest.id)],
+    )
+    .expect("newest");
+}
+
+#[test]
+fn a_version_1_database_is_migrated_and_pages_as_before() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("old.db");
+    let messages = busy_group(120);
+    write_version_1(&path, &messages);
+    let mut store = Store::open(&path).expect("migrates");
+    let version: i64 = rusqlite::Connection::open(&path)
+        .expect("open")
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .expect("version");
+    assert_eq!(version, 2);
+    // Every page and every filter reads the migrated timeline.
+    let mut q = query("team", ChatType::Group, 7, Direction::Down);
+    assert_eq!(walk(&store, "alice", q.clone()), expected(&messages, &q));
+    q.filters.types = vec!["img".into(), "custom".into()];
+    assert_eq!(walk(&store, "alice", q.clone()), expected(&messages, &q));
+    q.filters.sender = Some("bob".into());
+    assert_eq!(walk(&store, "alice", q.clone()), expected(&messages, &q));
+    // The empty row a duplicate left is gone; the group is still listed.
+    assert_eq!(conversation_rows(&path), 1);
+    assert_eq!(store.conversations("alice").expect("list")[0].id, "team");
+    // Importing goes on into the migrated file, and reopening migrates nothing twice.
+    let more = text(
+        BASE_ID + 1_000,
+        1_800_000_000_000,
+        "alice",
+        "team",
+        ChatType::Group,
+        "new",
+    );
+    store.insert_messages(&[more]).expect("insert");
+    drop(store);
+    let store = Store::open(&path).expect("reopen");
+    assert_eq!(store.message_count().expect("count"), 121);
+    let newest = store
+        .history("alice", &query("team", ChatType::Group, 1, Direction::Up))
+        .expect("page");
+    assert_eq!(newest.messages[0].id, BASE_ID + 1_000);
+}
+
+#[test]
+fn a_database_from_a_newer_roam_is_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("new.db");
+    rusqlite::Connection::open(&path)
+        .expect("open")
+        .execute_batch("PRAGMA user_version = 3;")
+        .expect("version");
+    match Store::open(&path) {
+        Err(StoreError::SchemaVersion {
+            found: 3,
+            expected: 2,
+            ..
+        }) => {}
+        other => panic!("expected a schema version error, got {other:?}"),
+    }
+}

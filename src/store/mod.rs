@@ -10,27 +10,30 @@
 //! User, peer and group ids are lowercased on the way in, as the service treats them
 //! case-insensitively.
 
+mod history;
 pub mod import;
+mod insert;
 pub mod pool;
 pub mod schema;
 pub mod state;
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use rusqlite::types::Value as SqlValue;
-use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
+use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::protocol::json::MessageJson;
-use crate::protocol::{ChatType, Conversation, Direction, HistoryPage, HistoryQuery, Message};
-use schema::{conference_key, id_from_sql, id_to_sql, kind_from_sql, kind_to_sql, single_key};
+use crate::protocol::{ChatType, Conversation, Message};
+use schema::{conference_key, id_from_sql, kind_from_sql, single_key};
 use state::StateFile;
 
+pub use history::DEFAULT_SCAN_BUDGET;
 pub use import::{ImportOptions, ImportSummary, Rejection, import_files, import_reader};
+pub use insert::InsertCounts;
 pub use pool::StorePool;
 
 /// How long a connection waits for another writer before giving up.
@@ -86,6 +89,9 @@ pub enum StoreError {
         /// The conversation id.
         conversation: String,
     },
+    /// A thread could not be started.
+    #[error("cannot start a thread: {0}")]
+    Thread(String),
     /// A message that cannot be stored (empty sender or receiver).
     #[error("message {id}: {reason}")]
     BadMessage {
@@ -107,15 +113,6 @@ pub struct UserRecord {
     pub created: i64,
     /// Last modified (ms since the epoch).
     pub modified: i64,
-}
-
-/// What [`Store::insert_messages`] did.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct InsertCounts {
-    /// Messages stored for the first time.
-    pub new: u64,
-    /// Messages whose id was already stored (left unchanged).
-    pub duplicates: u64,
 }
 
 /// What [`Store::apply_state`] did.
@@ -144,7 +141,9 @@ pub struct Store {
     conn: Connection,
     /// Conversation key → row id, kept across import batches so each message costs
     /// one insert, not a lookup too. Cleared whenever a write transaction fails.
-    conv_cache: HashMap<String, i64>,
+    conv_cache: HashMap<String, insert::CachedConversation>,
+    /// Rows a page request may pass over without keeping them.
+    scan_budget: usize,
 }
 
 impl std::fmt::Debug for Store {
@@ -244,14 +243,6 @@ fn message_from_row(
     Ok(message)
 }
 
-/// The conversation key of a message, lowercased ids assumed.
-fn key_of(message: &Message) -> String {
-    match message.chat_type {
-        ChatType::Single => single_key(&message.from, &message.to),
-        ChatType::Group | ChatType::Room => conference_key(&message.to),
-    }
-}
-
 impl Store {
     /// Opens (creating when missing) a database file: WAL journal, a busy timeout, and the
     /// schema checked or created. A new file is readable by its owner only.
@@ -277,9 +268,9 @@ impl Store {
         Store::init(conn, Path::new(":memory:"))
     }
 
-    fn init(conn: Connection, path: &Path) -> Result<Store, StoreError> {
+    fn init(mut conn: Connection, path: &Path) -> Result<Store, StoreError> {
         conn.set_prepared_statement_cache_capacity(64);
-        if let Err(found) = schema::init(&conn)? {
+        if let Err(found) = schema::init(&mut conn)? {
             return Err(StoreError::SchemaVersion {
                 path: path.to_path_buf(),
                 found,
@@ -289,6 +280,7 @@ impl Store {
         Ok(Store {
             conn,
             conv_cache: HashMap::new(),
+            scan_budget: history::DEFAULT_SCAN_BUDGET,
         })
     }
 
@@ -409,7 +401,13 @@ impl Store {
             for (i, g) in state.groups.iter().enumerate() {
                 let gid =
                     check_id(&g.id).map_err(|e| StoreError::State(format!("groups[{i}]: {e}")))?;
-                let conv = ensure_conv(&tx, &conference_key(&gid), ChatType::Group)?;
+                let conv = insert::state_conversation(&tx, &conference_key(&gid), ChatType::Group)?
+                    .map_err(|kind| {
+                        StoreError::State(format!(
+                            "groups[{i}] ({gid}): already a {} conversation, not a group",
+                            kind.wire_name()
+                        ))
+                    })?;
                 for m in &g.members {
                     let member = check_id(m).map_err(|e| {
                         StoreError::State(format!("groups[{i}] ({gid}) member: {e}"))
@@ -444,7 +442,13 @@ impl Store {
                     }
                 }
                 let marks = serde_json::to_string(&c.marks).map_err(|e| at(e.to_string()))?;
-                let conv = ensure_conv(&tx, &key, kind)?;
+                let conv = insert::state_conversation(&tx, &key, kind)?.map_err(|found| {
+                    at(format!(
+                        "{peer} is already a {} conversation, not {}",
+                        found.wire_name(),
+                        kind.wire_name()
+                    ))
+                })?;
                 tx.prepare_cached(
                     "INSERT INTO user_convs(user, conv, peer, unread, pinned, pinned_at, marks)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -476,123 +480,6 @@ impl Store {
                 Err(e)
             }
         }
-    }
-
-    /// Stores messages in one transaction, skipping ids already stored. Ids are lowercased
-    /// on the way in. This is import's write path, open for bulk loaders and benchmarks.
-    pub fn insert_messages(&mut self, messages: &[Message]) -> Result<InsertCounts, StoreError> {
-        let result = self.insert_batch(messages);
-        if result.is_err() {
-            self.conv_cache.clear();
-        }
-        result
-    }
-
-    fn insert_batch(&mut self, messages: &[Message]) -> Result<InsertCounts, StoreError> {
-        let mut counts = InsertCounts::default();
-        let tx = self.conn.transaction()?;
-        // Per conversation: the newest new message and its kind; per user: list rows.
-        let mut newest: HashMap<i64, (i64, i64, ChatType)> = HashMap::new();
-        let mut rows: HashSet<(String, i64, String)> = HashSet::new();
-        let mut singles: HashSet<i64> = HashSet::new();
-        let mut group_senders: HashMap<i64, HashSet<String>> = HashMap::new();
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT OR IGNORE INTO messages(id, conv, chat_type, sender, receiver, time, type, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
-            )?;
-            let mut owned;
-            for original in messages {
-                let mut message = original;
-                if has_upper(&message.from) || has_upper(&message.to) {
-                    owned = original.clone();
-                    owned.from = owned.from.to_ascii_lowercase();
-                    owned.to = owned.to.to_ascii_lowercase();
-                    message = &owned;
-                }
-                if message.from.is_empty() || message.to.is_empty() {
-                    return Err(StoreError::BadMessage {
-                        id: message.id,
-                        reason: "empty sender or receiver".into(),
-                    });
-                }
-                let key = key_of(message);
-                let conv = match self.conv_cache.get(&key) {
-                    Some(id) => *id,
-                    None => {
-                        let id = ensure_conv(&tx, &key, message.chat_type)?;
-                        self.conv_cache.insert(key, id);
-                        id
-                    }
-                };
-                let json =
-                    serde_json::to_string(&MessageJson::from_message(message)).map_err(|e| {
-                        StoreError::BadMessage {
-                            id: message.id,
-                            reason: e.to_string(),
-                        }
-                    })?;
-                let sql_id = id_to_sql(message.id);
-                let changed = insert.execute(params![
-                    sql_id,
-                    conv,
-                    kind_to_sql(message.chat_type),
-                    message.from,
-                    message.to,
-                    message.time,
-                    message.content.type_name(),
-                    json
-                ])?;
-                if changed == 0 {
-                    counts.duplicates += 1;
-                    continue;
-                }
-                counts.new += 1;
-                let entry = newest
-                    .entry(conv)
-                    .or_insert((message.time, sql_id, message.chat_type));
-                if (message.time, sql_id) > (entry.0, entry.1) {
-                    *entry = (message.time, sql_id, message.chat_type);
-                }
-                match message.chat_type {
-                    // A single chat's pair is fixed by its key: both rows once per batch.
-                    ChatType::Single => {
-                        if singles.insert(conv) {
-                            rows.insert((message.from.clone(), conv, message.to.clone()));
-                            rows.insert((message.to.clone(), conv, message.from.clone()));
-                        }
-                    }
-                    ChatType::Group => {
-                        let senders = group_senders.entry(conv).or_default();
-                        if !senders.contains(message.from.as_str()) {
-                            senders.insert(message.from.clone());
-                            rows.insert((message.from.clone(), conv, message.to.clone()));
-                        }
-                    }
-                    // Rooms never show in conversation lists.
-                    ChatType::Room => {}
-                }
-            }
-        }
-        {
-            let mut update = tx.prepare_cached(
-                "UPDATE convs SET
-                    kind = CASE WHEN last_id IS NULL THEN ?4 ELSE kind END,
-                    last_time = ?2, last_id = ?3
-                 WHERE id = ?1 AND (last_id IS NULL OR (last_time, last_id) < (?2, ?3))",
-            )?;
-            for (conv, (time, id, kind)) in &newest {
-                update.execute(params![conv, time, id, kind_to_sql(*kind)])?;
-            }
-            let mut member = tx.prepare_cached(
-                "INSERT OR IGNORE INTO user_convs(user, conv, peer) VALUES (?1, ?2, ?3)",
-            )?;
-            for (user, conv, peer) in &rows {
-                member.execute(params![user, conv, peer])?;
-            }
-        }
-        tx.commit()?;
-        Ok(counts)
     }
 
     /// A user's conversation list: single chats they took part in and groups they belong
@@ -639,129 +526,6 @@ impl Store {
         }
         Ok(out)
     }
-
-    /// One page of a conversation's history for `user`.
-    ///
-    /// Order is (timestamp, id); `Up` goes newest first, `Down` oldest first. The cursor is
-    /// the decimal id of the first message of the page (what the previous page returned as
-    /// `next_cursor`), inclusive. Groups and rooms share a key space, as they share the
-    /// queue domain: `kind` `Group` or `Room` reads the same conversation.
-    pub fn history(&self, user: &str, q: &HistoryQuery) -> Result<HistoryPage, StoreError> {
-        if !(1..=50).contains(&q.page_size) {
-            return Err(StoreError::BadPageSize(q.page_size));
-        }
-        let user = check_id(user)?;
-        let peer = check_id(&q.conversation)?;
-        let key = match q.kind {
-            ChatType::Single => single_key(&user, &peer),
-            ChatType::Group | ChatType::Room => conference_key(&peer),
-        };
-        let empty = HistoryPage {
-            messages: Vec::new(),
-            next_cursor: None,
-            is_last: true,
-            undecodable: 0,
-        };
-        let conv: Option<(i64, i64)> = self
-            .conn
-            .prepare_cached("SELECT id, kind FROM convs WHERE key = ?1")?
-            .query_row([&key], |r| Ok((r.get(0)?, r.get(1)?)))
-            .optional()?;
-        let Some((conv, kind)) = conv else {
-            return Ok(empty);
-        };
-        if kind_from_sql(kind) == ChatType::Group {
-            let allowed = self
-                .conn
-                .prepare_cached("SELECT 1 FROM user_convs WHERE user = ?1 AND conv = ?2")?
-                .exists(params![user, conv])?;
-            if !allowed {
-                return Err(StoreError::Forbidden {
-                    user,
-                    conversation: peer,
-                });
-            }
-        }
-
-        let mut sql = String::from(
-            "SELECT id, chat_type, sender, receiver, time, json FROM messages WHERE conv = ?",
-        );
-        let mut args: Vec<SqlValue> = vec![SqlValue::Integer(conv)];
-        let up = q.direction == Direction::Up;
-        if let Some(cursor) = &q.cursor {
-            let id: u64 = cursor
-                .parse()
-                .map_err(|_| StoreError::BadCursor(cursor.chars().take(40).collect()))?;
-            let time: Option<i64> = self
-                .conn
-                .prepare_cached("SELECT time FROM messages WHERE id = ?1 AND conv = ?2")?
-                .query_row(params![id_to_sql(id), conv], |r| r.get(0))
-                .optional()?;
-            let time = time.ok_or_else(|| StoreError::BadCursor(cursor.clone()))?;
-            sql.push_str(if up {
-                " AND (time, id) <= (?, ?)"
-            } else {
-                " AND (time, id) >= (?, ?)"
-            });
-            args.push(SqlValue::Integer(time));
-            args.push(SqlValue::Integer(id_to_sql(id)));
-        }
-        let f = &q.filters;
-        if let Some(start) = f.start_time {
-            sql.push_str(" AND time >= ?");
-            args.push(SqlValue::Integer(start));
-        }
-        if let Some(end) = f.end_time {
-            sql.push_str(" AND time <= ?");
-            args.push(SqlValue::Integer(end));
-        }
-        if let Some(sender) = f.sender.as_deref().filter(|s| !s.is_empty()) {
-            sql.push_str(" AND sender = ?");
-            args.push(SqlValue::Text(sender.to_ascii_lowercase()));
-        }
-        if !f.types.is_empty() {
-            sql.push_str(" AND type IN (");
-            for (i, t) in f.types.iter().enumerate() {
-                sql.push_str(if i == 0 { "?" } else { ", ?" });
-                args.push(SqlValue::Text(t.clone()));
-            }
-            sql.push(')');
-        }
-        sql.push_str(if up {
-            " ORDER BY time DESC, id DESC LIMIT ?"
-        } else {
-            " ORDER BY time ASC, id ASC LIMIT ?"
-        });
-        // One more than asked: it tells whether there is a next page and where it starts.
-        args.push(SqlValue::Integer(i64::from(q.page_size) + 1));
-
-        let mut stmt = self.conn.prepare_cached(&sql)?;
-        let mut rows = stmt.query(params_from_iter(args))?;
-        let mut messages = Vec::with_capacity(q.page_size as usize + 1);
-        let mut next = None;
-        while let Some(r) = rows.next()? {
-            let id: i64 = r.get(0)?;
-            if messages.len() == q.page_size as usize {
-                next = Some(id_from_sql(id).to_string());
-                break;
-            }
-            let json: String = r.get(5)?;
-            messages.push(message_from_row(
-                id,
-                r.get(1)?,
-                r.get(2)?,
-                r.get(3)?,
-                r.get(4)?,
-                &json,
-            )?);
-        }
-        Ok(HistoryPage {
-            messages,
-            is_last: next.is_none(),
-            undecodable: 0,
-            next_cursor: next,
-        })
-    }
 }
 
 /// Creates a missing database file with mode 0600 before SQLite opens it: it holds password
@@ -788,19 +552,6 @@ fn create_private(path: &Path) {
     let _ = path;
 }
 
-fn has_upper(s: &str) -> bool {
-    s.bytes().any(|b| b.is_ascii_uppercase())
-}
-
-/// The row id of a conversation, creating it (without messages) when new.
-fn ensure_conv(conn: &Connection, key: &str, kind: ChatType) -> Result<i64, StoreError> {
-    conn.prepare_cached("INSERT OR IGNORE INTO convs(key, kind) VALUES (?1, ?2)")?
-        .execute(params![key, kind_to_sql(kind)])?;
-    Ok(conn
-        .prepare_cached("SELECT id FROM convs WHERE key = ?1")?
-        .query_row([key], |r| r.get(0))?)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -816,31 +567,6 @@ mod tests {
         for file in [path.clone(), dir.path().join("roam.sqlite-wal")] {
             let mode = std::fs::metadata(&file).expect("file").permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{} {mode:o}", file.display());
-        }
-    }
-
-    /// The page query must walk the (conv, time, id) index, not sort the conversation.
-    #[test]
-    fn history_pages_use_the_index_without_sorting() {
-        let store = Store::open_in_memory().expect("store");
-        for (cmp, order) in [("<=", "DESC"), (">=", "ASC")] {
-            let sql = format!(
-                "EXPLAIN QUERY PLAN SELECT id, json FROM messages WHERE conv = 1
-                 AND (time, id) {cmp} (5, 6) ORDER BY time {order}, id {order} LIMIT 51"
-            );
-            let mut stmt = store.conn.prepare(&sql).expect("prepare");
-            let plan: Vec<String> = stmt
-                .query_map([], |r| r.get::<_, String>(3))
-                .expect("plan")
-                .collect::<Result<_, _>>()
-                .expect("rows");
-            let plan = plan.join("\n");
-            assert!(plan.contains("messages_by_conv"), "{plan}");
-            assert!(plan.contains("time"), "range on time expected: {plan}");
-            assert!(
-                !plan.contains("TEMP B-TREE"),
-                "sorts instead of walking: {plan}"
-            );
         }
     }
 }

@@ -1,17 +1,18 @@
 //! The SQLite schema and the small encodings it relies on.
 //!
-//! Messages keep their JSON form (PROTOCOL.md §3.3) as text, next to the columns queries
-//! filter and sort on. Conversations get an integer key so the big index stays narrow, and
-//! a per-user table is maintained by import so listing a user's conversations never scans
-//! messages.
+//! Messages keep their JSON form (PROTOCOL.md §3.3) as text in `messages`, keyed by id and
+//! written in arrival order. What pages walk is `timeline`: one narrow row per message,
+//! clustered by conversation and (time, id), with indexes for the type and sender filters.
+//! Conversations get an integer key so those stay narrow, and a per-user table is
+//! maintained by import so listing a user's conversations never scans messages.
 
 use rusqlite::Connection;
 
 use crate::protocol::ChatType;
 
-/// The schema version written to `PRAGMA user_version`; a database with another version is
-/// refused rather than misread.
-pub const SCHEMA_VERSION: i64 = 1;
+/// The schema version written to `PRAGMA user_version`; a database with a newer version is
+/// refused rather than misread, an older one is migrated.
+pub const SCHEMA_VERSION: i64 = 2;
 
 /// Creates the tables when they do not exist.
 pub(crate) const CREATE: &str = r#"
@@ -34,7 +35,8 @@ CREATE TABLE IF NOT EXISTS convs (
 );
 
 -- id holds the u64 message id with its top bit flipped, read as i64, so SQLite's signed
--- order is the unsigned order even for ids at or above 2^63.
+-- order is the unsigned order even for ids at or above 2^63. Exports arrive in id order,
+-- so rows are appended.
 CREATE TABLE IF NOT EXISTS messages (
     id        INTEGER PRIMARY KEY,
     conv      INTEGER NOT NULL,
@@ -45,8 +47,22 @@ CREATE TABLE IF NOT EXISTS messages (
     type      TEXT NOT NULL,              -- content type name: txt, img, ...
     json      TEXT NOT NULL               -- the JSON message form
 );
--- A page costs the page: the conversation prefix plus the (time, id) order.
-CREATE INDEX IF NOT EXISTS messages_by_conv ON messages(conv, time, id);
+
+-- Each conversation's messages in (time, id) order: what a page walks, a filter included,
+-- so a page costs the page. Narrow, so import can keep it sorted cheaply.
+CREATE TABLE IF NOT EXISTS timeline (
+    conv      INTEGER NOT NULL,
+    time      INTEGER NOT NULL,
+    id        INTEGER NOT NULL,           -- messages.id
+    type      TEXT NOT NULL,
+    sender    TEXT NOT NULL,
+    PRIMARY KEY (conv, time, id)
+) WITHOUT ROWID;
+-- The msgType filter: one walk per type.
+CREATE INDEX IF NOT EXISTS timeline_by_type ON timeline(conv, type, time, id);
+-- The userId filter; `type` rides along so sender and type together are checked in the
+-- index.
+CREATE INDEX IF NOT EXISTS timeline_by_sender ON timeline(conv, sender, time, id, type);
 
 -- A user's conversation list, maintained by import (single chats taken part in, groups
 -- sent to) and by the state file (group members, unread, pins, marks).
@@ -62,17 +78,47 @@ CREATE TABLE IF NOT EXISTS user_convs (
 ) WITHOUT ROWID;
 "#;
 
-/// Creates or checks the schema on an open connection.
-pub(crate) fn init(conn: &Connection) -> rusqlite::Result<Result<(), i64>> {
-    let version: i64 = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
-    if version != 0 && version != SCHEMA_VERSION {
+/// Version 1 had no timeline: pages walked an index of `messages`, and filters scanned
+/// the conversation. Its timeline is built from its messages in the timeline's own order.
+/// Conversation rows without messages or list entries (left by duplicate lines) go, so
+/// they do not fix a conversation's kind.
+const FROM_VERSION_1: &str = r#"
+INSERT INTO timeline(conv, time, id, type, sender)
+    SELECT conv, time, id, type, sender FROM messages ORDER BY conv, time, id;
+DROP INDEX IF EXISTS messages_by_conv;
+DELETE FROM convs WHERE last_id IS NULL AND id NOT IN (SELECT conv FROM user_convs);
+"#;
+
+/// Creates, migrates or checks the schema on an open connection. `Err(version)` when the
+/// database is newer than this roam.
+pub(crate) fn init(conn: &mut Connection) -> rusqlite::Result<Result<(), i64>> {
+    let version = user_version(conn)?;
+    if version == SCHEMA_VERSION {
+        return Ok(Ok(()));
+    }
+    if !(0..=SCHEMA_VERSION).contains(&version) {
         return Ok(Err(version));
     }
-    conn.execute_batch(CREATE)?;
-    if version == 0 {
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    // Immediate, and the version read again inside: several connections may open an old
+    // file at once, and only one may migrate it.
+    let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)?;
+    let version = user_version(&tx)?;
+    if !(0..=SCHEMA_VERSION).contains(&version) {
+        return Ok(Err(version));
     }
+    if version < SCHEMA_VERSION {
+        tx.execute_batch(CREATE)?;
+        if version == 1 {
+            tx.execute_batch(FROM_VERSION_1)?;
+        }
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
+    tx.commit()?;
     Ok(Ok(()))
+}
+
+fn user_version(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("PRAGMA user_version", [], |r| r.get(0))
 }
 
 /// A message id as stored: the top bit flipped so signed order equals unsigned order.
