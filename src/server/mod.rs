@@ -13,7 +13,9 @@
 
 mod auth;
 pub mod error;
+mod extract;
 mod handlers;
+pub mod log_text;
 pub mod query;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
@@ -21,6 +23,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -108,6 +111,7 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
     let limiter = config
         .rate_limit
         .then(|| RateLimiter::new(5, Duration::from_secs(60)));
+    let max_body = config.max_body_bytes;
     let state = Arc::new(AppState {
         tokens: Tokens::new(config.token_ttl),
         config,
@@ -131,6 +135,10 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
             get(handlers::cursor_list),
         )
         .route(
+            "/{org}/{app}/sdk/user/{user}/user_channels/mark/search",
+            get(handlers::mark_search),
+        )
+        .route(
             "/{org}/{app}/users/{user}/messageroaming",
             post(handlers::roaming),
         )
@@ -140,6 +148,7 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
         )
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
         .layer(axum::middleware::from_fn(handlers::log_request))
         .with_state(state))
 }

@@ -596,8 +596,8 @@ impl Store {
     }
 
     /// A user's conversation list: single chats they took part in and groups they belong
-    /// to or sent to (never rooms, never conversations without messages); pinned first,
-    /// then newest activity; unread, pins and marks from the state file.
+    /// to or sent to (never rooms, never conversations without messages); newest activity
+    /// first, pins or not (PROTOCOL.md §3.2); unread, pins and marks from the state file.
     pub fn conversations(&self, user: &str) -> Result<Vec<Conversation>, StoreError> {
         let Ok(user) = check_id(user) else {
             return Ok(Vec::new());
@@ -609,7 +609,7 @@ impl Store {
              JOIN convs c ON c.id = uc.conv
              JOIN messages m ON m.id = c.last_id
              WHERE uc.user = ?1 AND c.kind != 2
-             ORDER BY uc.pinned DESC, c.last_time DESC, c.last_id DESC",
+             ORDER BY c.last_time DESC, c.last_id DESC",
         )?;
         let mut rows = stmt.query([&user])?;
         let mut out = Vec::new();
