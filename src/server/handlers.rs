@@ -73,7 +73,9 @@ async fn blocking<R: Send + 'static>(
 // POST /{org}/{app}/token
 // -------------------------------------------------------------------------------------
 
-/// Logs in with the password grant.
+/// Logs in with the password grant. The user's hash is read with a pooled connection that
+/// is released before the (bounded) password check; failed logins are throttled per name
+/// and per address before any of that work.
 pub(super) async fn token(
     State(state): Shared,
     _: KnownApp,
@@ -86,22 +88,29 @@ pub(super) async fn token(
             body.grant_type.chars().take(40).collect::<String>()
         )));
     }
-    let _ = peer;
-    let username = body.username.to_ascii_lowercase();
-    let password = body.password;
-    let name = username.clone();
-    let user = blocking(&state, move |store| -> Result<_, StoreError> {
-        if store.verify_password(&name, &password)? {
-            store.user(&name)
-        } else {
-            Ok(None)
-        }
-    })
-    .await??;
-    let Some(user) = user else {
-        tracing::info!(user = %LogText::with_max(&username, 64), "login refused");
-        return Err(ApiError::invalid_grant());
+    let refused = |name: &str| {
+        state.failed_logins.failed(name, peer);
+        tracing::info!(user = %LogText::with_max(name, 64), "login refused");
+        ApiError::invalid_grant()
     };
+    // Nobody has an id outside the id rules: no password work to hide that.
+    let Ok(name) = check_id(&body.username) else {
+        let name = body.username.to_ascii_lowercase();
+        state.failed_logins.check(&name, peer)?;
+        return Err(refused(&name));
+    };
+    state.failed_logins.check(&name, peer)?;
+    let lookup = name.clone();
+    let record = blocking(&state, move |store| store.login_record(&lookup)).await??;
+    let (user, hash) = match record {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    let matches = state.passwords.verify(hash, body.password).await?;
+    let Some(user) = user.filter(|_| matches) else {
+        return Err(refused(&name));
+    };
+    state.failed_logins.succeeded(&name);
     let token = state.tokens.issue(&user.name);
     tracing::info!(user = %LogText::new(&user.name), "token issued");
     let ttl = state.config.token_ttl;

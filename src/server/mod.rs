@@ -15,8 +15,10 @@ mod auth;
 pub mod error;
 mod extract;
 mod handlers;
+mod hashing;
 pub mod log_text;
 pub mod query;
+pub mod throttle;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -30,7 +32,9 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 
 use crate::store::StorePool;
-use auth::{RateLimiter, Tokens};
+use auth::Tokens;
+use hashing::PasswordGate;
+use throttle::{FailedLogins, RateLimiter};
 
 /// Where the server listens unless told otherwise: loopback, an ephemeral port.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
@@ -46,17 +50,51 @@ pub struct ServerConfig {
     pub rate_limit: bool,
     /// The largest request body accepted; larger ones get 413.
     pub max_body_bytes: usize,
+    /// What logins may cost.
+    pub login: LoginLimits,
+}
+
+/// What logins may cost: password checks at once and waiting, and failed logins allowed
+/// per user name and per peer address before further tries are refused with 429.
+#[derive(Clone, Debug)]
+pub struct LoginLimits {
+    /// Password checks running at once (argon2, 19 MiB and one core each).
+    pub hash_workers: usize,
+    /// Password checks waiting for a worker; beyond them a login is refused at once.
+    pub hash_queue: usize,
+    /// Failed logins per user name per window (0: no limit).
+    pub failures_per_name: u32,
+    /// Failed logins per peer address (IPv6: per /64) per window (0: no limit).
+    pub failures_per_peer: u32,
+    /// The window of the two limits above.
+    pub failure_window: Duration,
+}
+
+impl Default for LoginLimits {
+    /// One check per core, four waiting per core; 5 failures per name and 20 per address
+    /// per minute.
+    fn default() -> LoginLimits {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        LoginLimits {
+            hash_workers: cores,
+            hash_queue: 4 * cores,
+            failures_per_name: 5,
+            failures_per_peer: 20,
+            failure_window: Duration::from_secs(60),
+        }
+    }
 }
 
 impl ServerConfig {
     /// A configuration for an app key with the defaults: tokens for 24 hours, no rate
-    /// limit, bodies up to 64 KiB.
+    /// limit, bodies up to 64 KiB, [`LoginLimits::default`].
     pub fn new(appkey: impl Into<String>) -> ServerConfig {
         ServerConfig {
             appkey: appkey.into(),
             token_ttl: Duration::from_secs(24 * 3600),
             rate_limit: false,
             max_body_bytes: 64 << 10,
+            login: LoginLimits::default(),
         }
     }
 }
@@ -92,6 +130,8 @@ pub(crate) struct AppState {
     pub(crate) pool: Arc<StorePool>,
     pub(crate) tokens: Tokens,
     pub(crate) limiter: Option<RateLimiter>,
+    pub(crate) passwords: PasswordGate,
+    pub(crate) failed_logins: FailedLogins,
 }
 
 /// Splits and lowercases an app key.
@@ -112,7 +152,16 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
         .rate_limit
         .then(|| RateLimiter::new(5, Duration::from_secs(60)));
     let max_body = config.max_body_bytes;
+    let login = &config.login;
+    let passwords = PasswordGate::new(login.hash_workers, login.hash_queue);
+    let failed_logins = FailedLogins::new(
+        login.failures_per_name,
+        login.failures_per_peer,
+        login.failure_window,
+    );
     let state = Arc::new(AppState {
+        passwords,
+        failed_logins,
         tokens: Tokens::new(config.token_ttl),
         config,
         org,
@@ -205,12 +254,15 @@ pub async fn spawn(
         .map_err(|source| ServerError::Bind { addr, source })?;
     let (tx, rx) = oneshot::channel::<()>();
     let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                // Resolves on an explicit shutdown and when the handle is dropped.
-                let _ = rx.await;
-            })
-            .await
+        axum::serve(
+            listener,
+            router.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(async {
+            // Resolves on an explicit shutdown and when the handle is dropped.
+            let _ = rx.await;
+        })
+        .await
     });
     tracing::info!(addr = %bound, "history server listening");
     Ok(ServerHandle {

@@ -11,22 +11,21 @@
 //! case-insensitively.
 
 pub mod import;
+pub mod password;
 pub mod pool;
 pub mod schema;
 pub mod state;
 
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
 use crate::protocol::json::MessageJson;
 use crate::protocol::{ChatType, Conversation, Direction, HistoryPage, HistoryQuery, Message};
+use password::{HashMemory, check_stored_hash, dummy_hash, hash_password, verify_with};
 use schema::{conference_key, id_from_sql, id_to_sql, kind_from_sql, kind_to_sql, single_key};
 use state::StateFile;
 
@@ -173,35 +172,6 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-fn hash_password(password: &str) -> Result<String, StoreError> {
-    if password.is_empty() {
-        return Err(StoreError::EmptyPassword);
-    }
-    let salt_bytes: [u8; 16] = rand::random();
-    let salt =
-        SaltString::encode_b64(&salt_bytes).map_err(|e| StoreError::PasswordHash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| StoreError::PasswordHash(e.to_string()))
-}
-
-/// A hash nobody's password matches, verified for unknown users so that a login costs the
-/// same whether or not the user exists.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_password("roam: no such user").unwrap_or_default())
-}
-
-fn verify_hash(hash: &str, password: &str) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
-}
-
 fn new_uuid() -> String {
     let mut b: [u8; 16] = rand::random();
     b[6] = (b[6] & 0x0f) | 0x40;
@@ -312,23 +282,44 @@ impl Store {
     }
 
     /// Whether the password is the user's. Unknown users and malformed ids are `false`,
-    /// after the same work as a real check.
+    /// after the same work as a real check. It holds this connection for the whole hash:
+    /// a server reads [`Store::login_record`] instead and verifies with the connection
+    /// released.
     pub fn verify_password(&self, name: &str, password: &str) -> Result<bool, StoreError> {
-        let stored: Option<String> = match check_id(name) {
-            Ok(name) => self
-                .conn
-                .prepare_cached("SELECT password_hash FROM users WHERE name = ?1")?
-                .query_row([name], |r| r.get(0))
-                .optional()?,
-            Err(_) => None,
-        };
-        match stored {
-            Some(hash) => Ok(verify_hash(&hash, password)),
+        let mut memory = HashMemory::default();
+        match self.login_record(name)? {
+            Some((_, hash)) => Ok(verify_with(&hash, password, &mut memory).unwrap_or(false)),
             None => {
-                verify_hash(dummy_hash(), password);
+                let _ = verify_with(dummy_hash(), password, &mut memory);
                 Ok(false)
             }
         }
+    }
+
+    /// A user who can log in, with their password hash (a PHC string), to be verified with
+    /// [`password::verify_with`] after this connection is released. `None` for unknown
+    /// users and malformed ids.
+    pub fn login_record(&self, name: &str) -> Result<Option<(UserRecord, String)>, StoreError> {
+        let Ok(name) = check_id(name) else {
+            return Ok(None);
+        };
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT name, uuid, created, modified, password_hash FROM users WHERE name = ?1",
+            )?
+            .query_row([name], |r| {
+                Ok((
+                    UserRecord {
+                        name: r.get(0)?,
+                        uuid: r.get(1)?,
+                        created: r.get(2)?,
+                        modified: r.get(3)?,
+                    },
+                    r.get(4)?,
+                ))
+            })
+            .optional()?)
     }
 
     /// A user's record, when they exist.
@@ -377,15 +368,7 @@ impl Store {
             let name = check_id(&u.name).map_err(entry)?;
             let hash = match (&u.password, &u.password_hash) {
                 (_, Some(hash)) => {
-                    let parsed = PasswordHash::new(hash).map_err(|e| {
-                        entry(StoreError::PasswordHash(format!("not a PHC string: {e}")))
-                    })?;
-                    if parsed.algorithm.as_str() != "argon2id" {
-                        return Err(entry(StoreError::PasswordHash(format!(
-                            "algorithm {} is not argon2id",
-                            parsed.algorithm
-                        ))));
-                    }
+                    check_stored_hash(hash).map_err(entry)?;
                     hash.clone()
                 }
                 (Some(plain), None) => hash_password(plain).map_err(entry)?,
