@@ -1,4 +1,5 @@
-//! The embedded server under abuse: login floods, throttles, and what a login holds.
+//! The embedded server under abuse: login floods, throttles and what a login holds; silent,
+//! slow and too many connections.
 
 mod common;
 
@@ -7,10 +8,12 @@ use std::time::Duration;
 
 use common::*;
 use reqwest::StatusCode;
-use roam::server::{LoginLimits, ServerConfig, ServerHandle, spawn};
+use roam::server::{ConnectionLimits, LoginLimits, ServerConfig, ServerHandle, spawn};
 use roam::store::state::StateFile;
 use roam::store::{Store, StorePool};
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
 
 const APPKEY: &str = "acme#chatapp";
 
@@ -161,18 +164,21 @@ fn slow_hash() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_check_holds_no_database_connection() {
     let hash = slow_hash();
-    // One pooled connection: if the check held it, the history read below would wait.
+    // One pooled connection: if a password check held it, the history read below would
+    // wait behind the checks, and at least the first login would be answered before it.
     let server = Arc::new(serve(ServerConfig::new(APPKEY), Some(&hash)).await);
     let http = reqwest::Client::new();
     let (status, _, body) = login(&http, &server, "alice", "pw-alice").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let token = body["access_token"].as_str().expect("token").to_string();
 
-    let slow_login = {
-        let (http, server) = (http.clone(), Arc::clone(&server));
-        tokio::spawn(async move { login(&http, &server, "slow", "pw-slow").await })
-    };
-    // Let the slow login reach its password check.
+    let slow_logins: Vec<_> = (0..4)
+        .map(|_| {
+            let (http, server) = (http.clone(), Arc::clone(&server));
+            tokio::spawn(async move { login(&http, &server, "slow", "pw-slow").await })
+        })
+        .collect();
+    // Let the slow logins reach their password checks.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let res = http
         .post(url(&server, "/users/alice/messageroaming"))
@@ -182,10 +188,185 @@ async fn a_password_check_holds_no_database_connection() {
         .await
         .expect("history");
     assert_eq!(res.status(), StatusCode::OK);
-    assert!(
-        !slow_login.is_finished(),
-        "the history page was answered only after the password check"
+    let finished = slow_logins.iter().filter(|l| l.is_finished()).count();
+    assert_eq!(
+        finished, 0,
+        "the history page was answered only after a password check"
     );
-    let (status, _, body) = slow_login.await.expect("task");
-    assert_eq!(status, StatusCode::OK, "{body}");
+    for l in slow_logins {
+        let (status, _, body) = l.await.expect("task");
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Connections: timeouts and the cap
+// -------------------------------------------------------------------------------------
+
+fn connection_limits(limits: ConnectionLimits) -> ServerConfig {
+    ServerConfig {
+        connections: limits,
+        ..ServerConfig::new(APPKEY)
+    }
+}
+
+/// Reads until the server closes the connection; what it sent. Fails after `WAIT`.
+async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
+    let mut raw = Vec::new();
+    tokio::time::timeout(WAIT, stream.read_to_end(&mut raw))
+        .await
+        .expect("the server closed the connection in time")
+        .expect("read");
+    raw
+}
+
+const WAIT: Duration = Duration::from_secs(20);
+
+#[tokio::test]
+async fn silent_and_idle_connections_are_closed() {
+    let server = serve(
+        connection_limits(ConnectionLimits {
+            header_timeout: Duration::from_millis(300),
+            ..ConnectionLimits::default()
+        }),
+        None,
+    )
+    .await;
+    // Never a byte.
+    let mut silent = TcpStream::connect(server.addr()).await.expect("connect");
+    assert!(read_until_closed(&mut silent).await.is_empty());
+    // Half a request head, then nothing.
+    let mut slow = TcpStream::connect(server.addr()).await.expect("connect");
+    slow.write_all(b"GET /acme/chatapp/users/alice/user_channels HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .expect("write");
+    read_until_closed(&mut slow).await;
+    // A whole request on a keep-alive connection, answered, then idle.
+    let mut idle = TcpStream::connect(server.addr()).await.expect("connect");
+    idle.write_all(b"GET /acme/chatapp/nothing HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .expect("write");
+    let answered = String::from_utf8(read_until_closed(&mut idle).await).expect("utf-8");
+    assert!(answered.starts_with("HTTP/1.1 404"), "{answered}");
+    assert!(answered.contains("service_resource_not_found"), "{answered}");
+}
+
+#[tokio::test]
+async fn a_stalled_body_gets_a_json_408() {
+    let server = serve(
+        connection_limits(ConnectionLimits {
+            body_timeout: Duration::from_millis(300),
+            ..ConnectionLimits::default()
+        }),
+        None,
+    )
+    .await;
+    let mut stream = TcpStream::connect(server.addr()).await.expect("connect");
+    stream
+        .write_all(b"POST /acme/chatapp/token HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{\"grant_type\":")
+        .await
+        .expect("write");
+    let (status, body) = response(&read_until_closed(&mut stream).await);
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(body["error"], "request_timeout", "{body}");
+}
+
+#[tokio::test]
+async fn a_request_dribbled_past_its_deadline_gets_a_json_408() {
+    let server = serve(
+        connection_limits(ConnectionLimits {
+            request_timeout: Duration::from_millis(400),
+            ..ConnectionLimits::default()
+        }),
+        None,
+    )
+    .await;
+    let mut stream = TcpStream::connect(server.addr()).await.expect("connect");
+    stream
+        .write_all(b"POST /acme/chatapp/token HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+        .await
+        .expect("write");
+    // A byte every 50 ms: never a pause long enough for the body timeout.
+    let answer = async {
+        let mut raw = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            tokio::select! {
+                n = stream.read(&mut buf) => match n.expect("read") {
+                    0 => return raw,
+                    n => raw.extend_from_slice(&buf[..n]),
+                },
+                () = tokio::time::sleep(Duration::from_millis(50)) => {
+                    // The server may already have answered and closed: ignore write errors.
+                    let _ = stream.write_all(b" ").await;
+                }
+            }
+        }
+    };
+    let raw = tokio::time::timeout(WAIT, answer).await.expect("answered in time");
+    let (status, body) = response(&raw);
+    assert_eq!(status, 408, "{body}");
+    assert_eq!(body["error"], "request_timeout", "{body}");
+}
+
+/// The status and JSON body of one raw HTTP/1.1 response.
+fn response(raw: &[u8]) -> (u16, Value) {
+    let text = String::from_utf8_lossy(raw);
+    let (head, body) = text.split_once("\r\n\r\n").unwrap_or((&text, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("no status line: {text:?}"));
+    assert!(
+        head.to_ascii_lowercase()
+            .contains("content-type: application/json"),
+        "{head}"
+    );
+    let body = serde_json::from_str(body).unwrap_or_else(|e| panic!("{e}: {text:?}"));
+    (status, body)
+}
+
+#[tokio::test]
+async fn the_connection_cap_holds_and_waiting_clients_are_served_in_turn() {
+    const CAP: usize = 3;
+    let server = serve(
+        connection_limits(ConnectionLimits {
+            max_connections: CAP,
+            header_timeout: Duration::from_millis(700),
+            ..ConnectionLimits::default()
+        }),
+        None,
+    )
+    .await;
+    // Twice the cap in silent connections: the kernel queues what the server does not take.
+    let mut silent = Vec::new();
+    for _ in 0..2 * CAP {
+        silent.push(TcpStream::connect(server.addr()).await.expect("connect"));
+    }
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while server.open_connections() < CAP {
+        assert!(tokio::time::Instant::now() < deadline, "the server took none");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // A client behind them is answered once silent ones time out, and the server never
+    // holds more than the cap meanwhile.
+    let client = tokio::spawn({
+        let url = url(&server, "/nothing");
+        async move { reqwest::get(url).await.map(|r| r.status()) }
+    });
+    let mut most = 0;
+    while !client.is_finished() {
+        most = most.max(server.open_connections());
+        assert!(tokio::time::Instant::now() < deadline, "the client was never served");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    assert!(most <= CAP, "{most} connections open at once");
+    assert_eq!(
+        client.await.expect("task").expect("answer"),
+        StatusCode::NOT_FOUND
+    );
+    for mut s in silent {
+        read_until_closed(&mut s).await;
+    }
 }

@@ -242,3 +242,26 @@ impl IntoResponse for ApiError {
         response
     }
 }
+
+/// A response middleware: an error status without a JSON body (from a layer such as the
+/// request timeout, or axum itself) is replaced by the §6 body for that status, keeping
+/// its headers (`Allow`, `Retry-After`). Handlers' own errors are already JSON and pass.
+pub(crate) async fn every_error_is_json(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, _) = response.into_parts();
+    let mut json = ApiError::for_status(status).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    json
+}

@@ -16,6 +16,7 @@ pub mod error;
 mod extract;
 mod handlers;
 mod hashing;
+mod listener;
 pub mod log_text;
 pub mod query;
 pub mod throttle;
@@ -26,6 +27,8 @@ use std::time::Duration;
 
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -33,6 +36,8 @@ use tokio::task::JoinHandle;
 
 use crate::store::StorePool;
 use auth::Tokens;
+pub use listener::ConnectionLimits;
+use listener::OpenConnections;
 use hashing::PasswordGate;
 use throttle::{FailedLogins, RateLimiter};
 
@@ -52,6 +57,8 @@ pub struct ServerConfig {
     pub max_body_bytes: usize,
     /// What logins may cost.
     pub login: LoginLimits,
+    /// What connections may cost.
+    pub connections: ConnectionLimits,
 }
 
 /// What logins may cost: password checks at once and waiting, and failed logins allowed
@@ -87,7 +94,7 @@ impl Default for LoginLimits {
 
 impl ServerConfig {
     /// A configuration for an app key with the defaults: tokens for 24 hours, no rate
-    /// limit, bodies up to 64 KiB, [`LoginLimits::default`].
+    /// limit, bodies up to 64 KiB, [`LoginLimits::default`], [`ConnectionLimits::default`].
     pub fn new(appkey: impl Into<String>) -> ServerConfig {
         ServerConfig {
             appkey: appkey.into(),
@@ -95,6 +102,7 @@ impl ServerConfig {
             rate_limit: false,
             max_body_bytes: 64 << 10,
             login: LoginLimits::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -152,6 +160,7 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
         .rate_limit
         .then(|| RateLimiter::new(5, Duration::from_secs(60)));
     let max_body = config.max_body_bytes;
+    let timeouts = config.connections.clone();
     let login = &config.login;
     let passwords = PasswordGate::new(login.hash_workers, login.hash_queue);
     let failed_logins = FailedLogins::new(
@@ -198,7 +207,14 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyTimeoutLayer::new(timeouts.body_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeouts.request_timeout,
+        ))
         .layer(axum::middleware::from_fn(handlers::log_request))
+        // Outermost: whatever a layer below answered without a §6 body gets one.
+        .layer(axum::middleware::map_response(error::every_error_is_json))
         .with_state(state))
 }
 
@@ -207,7 +223,8 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
 pub struct ServerHandle {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
+    open: OpenConnections,
 }
 
 impl ServerHandle {
@@ -221,17 +238,20 @@ impl ServerHandle {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, lets requests in flight finish, and waits for the server to end.
+    /// Connections open now (never more than [`ConnectionLimits::max_connections`]).
+    pub fn open_connections(&self) -> usize {
+        self.open.count()
+    }
+
+    /// Stops accepting, lets requests in flight finish (within
+    /// [`ConnectionLimits::shutdown_grace`]), and waits for the server to end.
     pub async fn shutdown(mut self) -> Result<(), ServerError> {
         if let Some(tx) = self.shutdown.take() {
             // The receiver is gone only when the server already stopped: nothing to do.
             let _ = tx.send(());
         }
         match self.task.take() {
-            Some(task) => match task.await {
-                Ok(result) => Ok(result?),
-                Err(e) => Err(ServerError::Task(e.to_string())),
-            },
+            Some(task) => task.await.map_err(|e| ServerError::Task(e.to_string())),
             None => Ok(()),
         }
     }
@@ -244,6 +264,7 @@ pub async fn spawn(
     config: ServerConfig,
     addr: Option<SocketAddr>,
 ) -> Result<ServerHandle, ServerError> {
+    let limits = config.connections.clone();
     let router = router(pool, config)?;
     let addr = addr.unwrap_or(DEFAULT_LISTEN);
     let listener = TcpListener::bind(addr)
@@ -253,21 +274,22 @@ pub async fn spawn(
         .local_addr()
         .map_err(|source| ServerError::Bind { addr, source })?;
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(
-            listener,
-            router.into_make_service_with_connect_info::<SocketAddr>(),
-        )
-        .with_graceful_shutdown(async {
+    let open = OpenConnections::new(limits.max_connections);
+    let task = tokio::spawn(listener::serve(
+        listener,
+        router,
+        limits,
+        open.clone(),
+        async {
             // Resolves on an explicit shutdown and when the handle is dropped.
             let _ = rx.await;
-        })
-        .await
-    });
+        },
+    ));
     tracing::info!(addr = %bound, "history server listening");
     Ok(ServerHandle {
         addr: bound,
         shutdown: Some(tx),
+        open,
         task: Some(task),
     })
 }
