@@ -11,7 +11,7 @@ use anyhow::{Context, Result, bail};
 use jiff::tz::TimeZone;
 
 use crate::protocol::{ChatType, Direction, HistoryFilters, HistoryQuery, Message};
-use crate::server::ServerConfig;
+use crate::server::{ConnectionLimits, ServerConfig};
 use crate::session;
 use crate::store::pool::StorePool;
 use crate::store::state::StateFile;
@@ -66,6 +66,10 @@ pub struct ServeOptions {
     pub rate_limit: bool,
     /// Token lifetime.
     pub token_ttl_secs: u64,
+    /// Create the database when it does not exist (otherwise a missing file is an error).
+    pub create: bool,
+    /// Connections at once, and how long each may be silent or slow.
+    pub connections: ConnectionLimits,
 }
 
 /// One line for the person: the error and its causes, joined.
@@ -299,8 +303,16 @@ pub fn import(options: ImportOptions) -> Result<()> {
     Ok(())
 }
 
-/// `roam serve`.
+/// `roam serve`: serves until SIGINT or SIGTERM, then stops accepting, lets requests in
+/// flight finish and closes the database.
 pub fn serve(options: ServeOptions) -> Result<()> {
+    // A typo in --db must not quietly serve a new, empty database.
+    if !options.create && !options.db.exists() {
+        bail!(
+            "the database {} does not exist (import into it first, or add --create to start an empty one)",
+            options.db.display()
+        );
+    }
     crate::logging::to_stderr();
     let runtime = runtime()?;
     runtime.block_on(async {
@@ -310,11 +322,14 @@ pub fn serve(options: ServeOptions) -> Result<()> {
         let config = ServerConfig {
             token_ttl: Duration::from_secs(options.token_ttl_secs),
             rate_limit: options.rate_limit,
+            connections: options.connections,
             ..ServerConfig::new(appkey)
         };
-        let pool = StorePool::open(&options.db, SERVER_CONNECTIONS)
-            .with_context(|| format!("cannot open the database {}", options.db.display()))?;
-        let server = crate::server::spawn(Arc::new(pool), config, Some(options.listen))
+        let pool = Arc::new(
+            StorePool::open(&options.db, SERVER_CONNECTIONS)
+                .with_context(|| format!("cannot open the database {}", options.db.display()))?,
+        );
+        let server = crate::server::spawn(Arc::clone(&pool), config, Some(options.listen))
             .await
             .with_context(|| format!("cannot serve {}", options.db.display()))?;
         eprintln!(
@@ -322,12 +337,40 @@ pub fn serve(options: ServeOptions) -> Result<()> {
             options.db.display(),
             server.base_url()
         );
+        let signal = stop_signal().await?;
+        eprintln!("roam: {signal}: finishing requests in flight");
+        server.shutdown().await.context("shutdown failed")?;
+        // The last connection to close checkpoints the write-ahead log into the database.
+        match Arc::try_unwrap(pool) {
+            Ok(pool) => drop(pool),
+            Err(_) => eprintln!("roam: requests still running at exit; the database will recover"),
+        }
+        eprintln!("roam: stopped");
+        Ok(())
+    })
+}
+
+/// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM (a service manager's stop); its name.
+async fn stop_signal() -> Result<&'static str> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut term = signal(SignalKind::terminate()).context("cannot wait for SIGTERM")?;
+        tokio::select! {
+            result = tokio::signal::ctrl_c() => {
+                result.context("cannot wait for SIGINT")?;
+                Ok("SIGINT")
+            }
+            _ = term.recv() => Ok("SIGTERM"),
+        }
+    }
+    #[cfg(not(unix))]
+    {
         tokio::signal::ctrl_c()
             .await
             .context("cannot wait for Ctrl-C")?;
-        server.shutdown().await.context("shutdown failed")?;
-        Ok(())
-    })
+        Ok("Ctrl-C")
+    }
 }
 
 /// `roam user add`.

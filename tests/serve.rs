@@ -165,3 +165,105 @@ fn request_strings_reach_the_log_escaped() {
     );
     assert!(log.contains("\\u{001b}]0;pwned"), "{log}");
 }
+
+/// Logs alice in over a raw connection; her token.
+fn token(addr: &str) -> String {
+    let (status, body) = post(
+        addr,
+        "/token",
+        None,
+        &json!({"grant_type":"password","username":"alice","password":"pw-alice"}),
+    );
+    assert_eq!(status, 200, "{body}");
+    let body: Value = serde_json::from_str(&body).expect("JSON");
+    body["access_token"].as_str().expect("token").to_string()
+}
+
+#[test]
+fn sigterm_finishes_the_request_in_flight_then_closes_the_database() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = database(dir.path());
+    let mut served = Served::start(&db, &[]);
+    let token = token(&served.addr);
+    // A request whose body is still arriving when the signal comes.
+    let body = json!({"queue":"bob@easemob.com","start":-1,"end":-1}).to_string();
+    let head = format!(
+        "POST /acme/chatapp/users/alice/messageroaming HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    );
+    let mut stream = TcpStream::connect(&served.addr).expect("connect");
+    stream.set_read_timeout(Some(WAIT)).expect("timeout");
+    stream.write_all(head.as_bytes()).expect("write");
+    stream.write_all(&body.as_bytes()[..10]).expect("write");
+    std::thread::sleep(Duration::from_millis(200));
+    served.signal("TERM");
+    let deadline = Instant::now() + WAIT;
+    while !served.log().contains("SIGTERM") {
+        assert!(
+            Instant::now() < deadline,
+            "no SIGTERM noticed: {}",
+            served.log()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // New connections are no longer taken...
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(
+        TcpStream::connect(&served.addr).is_err(),
+        "still accepting after SIGTERM"
+    );
+    // ...but the request in flight is answered in full.
+    stream.write_all(&body.as_bytes()[10..]).expect("write");
+    let mut raw = Vec::new();
+    stream.read_to_end(&mut raw).expect("read");
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.contains("\"is_last\""), "{text}");
+    assert_eq!(served.wait(), Some(0), "{}", served.log());
+    assert!(served.log().contains("roam: stopped"), "{}", served.log());
+    // Closed cleanly: the last connection folded the write-ahead log into the file.
+    let wal = PathBuf::from(format!("{}-wal", db.display()));
+    assert!(!wal.exists(), "{} left behind", wal.display());
+}
+
+#[test]
+fn sigint_stops_it_too() {
+    let dir = tempfile::tempdir().expect("dir");
+    let mut served = Served::start(&database(dir.path()), &[]);
+    served.signal("INT");
+    assert_eq!(served.wait(), Some(0), "{}", served.log());
+    assert!(served.log().contains("roam: stopped"), "{}", served.log());
+}
+
+#[test]
+fn a_missing_database_is_an_error_unless_create_is_given() {
+    let dir = tempfile::tempdir().expect("dir");
+    let missing = dir.path().join("typo.sqlite");
+    let out = Command::new(env!("CARGO_BIN_EXE_roam"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db"])
+        .arg(&missing)
+        .stdin(Stdio::null())
+        .output()
+        .expect("roam runs");
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("does not exist") && err.contains("--create"),
+        "{err}"
+    );
+    assert!(!missing.exists(), "nothing was created");
+
+    let mut served = Served::start(&missing, &["--create"]);
+    assert!(missing.exists());
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&missing)
+            .expect("file")
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    served.signal("TERM");
+    assert_eq!(served.wait(), Some(0), "{}", served.log());
+}

@@ -248,7 +248,10 @@ async fn silent_and_idle_connections_are_closed() {
         .expect("write");
     let answered = String::from_utf8(read_until_closed(&mut idle).await).expect("utf-8");
     assert!(answered.starts_with("HTTP/1.1 404"), "{answered}");
-    assert!(answered.contains("service_resource_not_found"), "{answered}");
+    assert!(
+        answered.contains("service_resource_not_found"),
+        "{answered}"
+    );
 }
 
 #[tokio::test]
@@ -303,7 +306,9 @@ async fn a_request_dribbled_past_its_deadline_gets_a_json_408() {
             }
         }
     };
-    let raw = tokio::time::timeout(WAIT, answer).await.expect("answered in time");
+    let raw = tokio::time::timeout(WAIT, answer)
+        .await
+        .expect("answered in time");
     let (status, body) = response(&raw);
     assert_eq!(status, 408, "{body}");
     assert_eq!(body["error"], "request_timeout", "{body}");
@@ -346,7 +351,10 @@ async fn the_connection_cap_holds_and_waiting_clients_are_served_in_turn() {
     }
     let deadline = tokio::time::Instant::now() + WAIT;
     while server.open_connections() < CAP {
-        assert!(tokio::time::Instant::now() < deadline, "the server took none");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server took none"
+        );
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     // A client behind them is answered once silent ones time out, and the server never
@@ -358,7 +366,10 @@ async fn the_connection_cap_holds_and_waiting_clients_are_served_in_turn() {
     let mut most = 0;
     while !client.is_finished() {
         most = most.max(server.open_connections());
-        assert!(tokio::time::Instant::now() < deadline, "the client was never served");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the client was never served"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     assert!(most <= CAP, "{most} connections open at once");
@@ -368,5 +379,125 @@ async fn the_connection_cap_holds_and_waiting_clients_are_served_in_turn() {
     );
     for mut s in silent {
         read_until_closed(&mut s).await;
+    }
+}
+
+// -------------------------------------------------------------------------------------
+// Every error is JSON, as far as roam decides it
+// -------------------------------------------------------------------------------------
+
+/// One raw request on its own connection; the whole response as text.
+async fn raw(server: &ServerHandle, request: &[u8]) -> String {
+    let mut stream = TcpStream::connect(server.addr()).await.expect("connect");
+    stream.write_all(request).await.expect("write");
+    String::from_utf8_lossy(&read_until_closed(&mut stream).await).into_owned()
+}
+
+fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
+    let head = response.split("\r\n\r\n").next()?;
+    head.lines().find_map(|line| {
+        let (n, v) = line.split_once(':')?;
+        n.eq_ignore_ascii_case(name).then(|| v.trim())
+    })
+}
+
+#[tokio::test]
+async fn head_is_get_without_the_body_and_a_json_405_where_get_is_not_served() {
+    let server = serve(ServerConfig::new(APPKEY), None).await;
+    for (path, status) in [
+        ("/acme/chatapp/users/alice/user_channels", "401"),
+        ("/acme/chatapp/nothing", "404"),
+        ("/acme/chatapp/token", "405"),
+    ] {
+        let get = raw(
+            &server,
+            format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await;
+        let head = raw(
+            &server,
+            format!("HEAD {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+        .await;
+        assert!(head.starts_with(&format!("HTTP/1.1 {status}")), "{head}");
+        assert_eq!(
+            header(&head, "content-type"),
+            Some("application/json"),
+            "{head}"
+        );
+        // The length of the JSON body a GET gets (the 405 names the method, HEAD not GET);
+        // HTTP sends no body after HEAD.
+        let body = get.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        assert!(serde_json::from_str::<Value>(body).is_ok(), "{get}");
+        let length: usize = header(&head, "content-length")
+            .and_then(|v| v.parse().ok())
+            .expect("content-length");
+        if status == "405" {
+            assert_eq!(length, body.len() + "HEAD".len() - "GET".len(), "{head}");
+        } else {
+            assert_eq!(length, body.len(), "{head}");
+        }
+        assert!(head.ends_with("\r\n\r\n"), "no body after HEAD: {head}");
+    }
+}
+
+#[tokio::test]
+async fn broken_bodies_and_unreadable_paths_get_json() {
+    let server = serve(ServerConfig::new(APPKEY), None).await;
+    // Chunked framing that breaks after the head was accepted: the handler's body read fails.
+    let broken = raw(
+        &server,
+        b"POST /acme/chatapp/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n5\r\n{\"gra\r\nzz\r\n",
+    )
+    .await;
+    let (status, body) = response(broken.as_bytes());
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(body["error"], "illegal_argument", "{body}");
+    // A path segment whose escapes are not UTF-8.
+    let bad_path = raw(
+        &server,
+        b"GET /acme/chatapp/users/%ff%fe/user_channels HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+    )
+    .await;
+    let (status, body) = response(bad_path.as_bytes());
+    assert_eq!(status, 400, "{body}");
+    // A body over the limit, declared or not.
+    let big = format!(
+        "POST /acme/chatapp/token HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n{:x}\r\n{}\r\n0\r\n\r\n",
+        100_000,
+        "x".repeat(100_000)
+    );
+    let (status, body) = response(raw(&server, big.as_bytes()).await.as_bytes());
+    assert_eq!(status, 413, "{body}");
+}
+
+/// What roam cannot decide: a request hyper refuses while reading its head (bytes no HTTP
+/// allows, an unreadable Content-Length, a head over the limit) is answered by hyper
+/// itself with a bare status and no body, and the connection closed (README,
+/// "Reliability"). This pins that it is refused at once and never reaches a handler.
+#[tokio::test]
+async fn malformed_heads_are_refused_at_once_by_hyper() {
+    let server = serve(ServerConfig::new(APPKEY), None).await;
+    let long_head = format!(
+        "GET /acme/chatapp/x HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(40 << 10)
+    );
+    for (request, status) in [
+        (
+            &b"GET /acme/chatapp/x HTTP/1.1\r\nHost: x\r\nX-Bad: a\x01b\r\n\r\n"[..],
+            "400",
+        ),
+        (
+            b"POST /acme/chatapp/token HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n",
+            "400",
+        ),
+        (long_head.as_bytes(), "431"),
+    ] {
+        let answer = raw(&server, request).await;
+        assert!(
+            answer.starts_with(&format!("HTTP/1.1 {status}")),
+            "{answer}"
+        );
+        assert_eq!(header(&answer, "content-length"), Some("0"), "{answer}");
     }
 }

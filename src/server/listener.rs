@@ -45,12 +45,32 @@ pub struct ConnectionLimits {
     pub max_header_bytes: usize,
 }
 
+/// Descriptors kept back from connections: database files (three per pooled connection),
+/// the listener, standard streams, the runtime's own.
+const RESERVED_DESCRIPTORS: u64 = 32;
+
+/// The most connections this process can hold: 512, or fewer when its descriptor limit is
+/// low (never under 8).
+pub fn default_max_connections() -> usize {
+    #[cfg(unix)]
+    let budget = {
+        let limit = rustix::process::getrlimit(rustix::process::Resource::Nofile);
+        limit
+            .current
+            .map_or(u64::MAX, |n| n.saturating_sub(RESERVED_DESCRIPTORS))
+    };
+    #[cfg(not(unix))]
+    let budget = u64::MAX;
+    usize::try_from(budget.clamp(8, 512)).unwrap_or(512)
+}
+
 impl Default for ConnectionLimits {
-    /// 512 connections, 20 s for a request head or between requests, 20 s of silence in a
-    /// body, 30 s per request, 10 s of grace at shutdown, 32 KiB of request head.
+    /// [`default_max_connections`], 20 s for a request head or between requests, 20 s of
+    /// silence in a body, 30 s per request, 10 s of grace at shutdown, 32 KiB of request
+    /// head.
     fn default() -> ConnectionLimits {
         ConnectionLimits {
-            max_connections: 512,
+            max_connections: default_max_connections(),
             header_timeout: Duration::from_secs(20),
             body_timeout: Duration::from_secs(20),
             request_timeout: Duration::from_secs(30),
@@ -123,7 +143,8 @@ pub(crate) async fn serve(
                 req.extensions_mut().insert(ConnectInfo(peer));
                 req
             });
-        let connection = http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
+        let connection =
+            http.serve_connection(TokioIo::new(stream), TowerToHyperService::new(service));
         let connection = graceful.watch(connection);
         tokio::spawn(async move {
             if let Err(e) = connection.await {
@@ -147,7 +168,10 @@ pub(crate) async fn serve(
 /// the loop does not spin.
 async fn accept_failed(e: &std::io::Error) {
     use std::io::ErrorKind::{ConnectionAborted, ConnectionRefused, ConnectionReset};
-    if matches!(e.kind(), ConnectionRefused | ConnectionAborted | ConnectionReset) {
+    if matches!(
+        e.kind(),
+        ConnectionRefused | ConnectionAborted | ConnectionReset
+    ) {
         return;
     }
     let text = e.to_string();

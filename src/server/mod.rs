@@ -28,17 +28,17 @@ use std::time::Duration;
 use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::http::StatusCode;
-use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::store::StorePool;
 use auth::Tokens;
-pub use listener::ConnectionLimits;
-use listener::OpenConnections;
 use hashing::PasswordGate;
+use listener::OpenConnections;
+pub use listener::{ConnectionLimits, default_max_connections};
 use throttle::{FailedLogins, RateLimiter};
 
 /// Where the server listens unless told otherwise: loopback, an ephemeral port.

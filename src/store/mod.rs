@@ -266,7 +266,32 @@ impl Store {
     pub fn set_password(&mut self, name: &str, password: &str) -> Result<(), StoreError> {
         let name = check_id(name)?;
         let hash = hash_password(password)?;
+        self.make_private()?;
         self.put_user(&name, &hash)
+    }
+
+    /// Makes the database file (and its `-wal` and `-shm` files) readable by its owner only,
+    /// before password hashes are written into it: a file created by another tool, an older
+    /// roam or by hand may be readable by everyone.
+    fn make_private(&self) -> Result<(), StoreError> {
+        #[cfg(unix)]
+        if let Some(path) = self.conn.path().filter(|p| !p.is_empty()) {
+            use std::os::unix::fs::PermissionsExt;
+            for suffix in ["", "-wal", "-shm"] {
+                let file = PathBuf::from(format!("{path}{suffix}"));
+                match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(StoreError::PasswordHash(format!(
+                            "cannot make {} private before writing password hashes: {e}",
+                            file.display()
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn put_user(&self, name: &str, hash: &str) -> Result<(), StoreError> {
@@ -376,6 +401,9 @@ impl Store {
                 (None, None) => continue,
             };
             users.push((name, hash));
+        }
+        if !users.is_empty() {
+            self.make_private()?;
         }
         let tx = self.conn.transaction()?;
         let result = (|| -> Result<(), StoreError> {
@@ -798,6 +826,31 @@ mod tests {
             let mode = std::fs::metadata(&file).expect("file").permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{} {mode:o}", file.display());
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_database_file_becomes_private_when_hashes_are_written() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("roam.sqlite");
+        let mode = |p: &Path| std::fs::metadata(p).expect("file").permissions().mode() & 0o777;
+        let readable = std::fs::Permissions::from_mode(0o644);
+        // A file made readable by everyone (by hand, or another tool) before roam writes.
+        drop(Store::open(&path).expect("store"));
+        std::fs::set_permissions(&path, readable.clone()).expect("chmod");
+        let mut store = Store::open(&path).expect("store");
+        assert_eq!(mode(&path), 0o644);
+        let state =
+            StateFile::parse(r#"{"users":[{"name":"alice","password":"pw"}]}"#).expect("state");
+        store.apply_state(&state).expect("apply");
+        for file in [path.clone(), dir.path().join("roam.sqlite-wal")] {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        // And through `set_password`.
+        std::fs::set_permissions(&path, readable).expect("chmod");
+        store.set_password("bob", "pw").expect("user");
+        assert_eq!(mode(&path), 0o600);
     }
 
     /// The page query must walk the (conv, time, id) index, not sort the conversation.
