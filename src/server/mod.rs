@@ -1,8 +1,16 @@
 //! The embedded Easemob-compatible server (PROTOCOL.md §2-§6) over a [`StorePool`].
 //!
-//! Routes live under `/{org}/{app}/...`. Every answer, errors included, is JSON in the
-//! service's shape; nothing a client sends can make it answer 500 or panic. SQLite work runs
-//! on the blocking pool, one pooled connection per request.
+//! Routes live under `/{org}/{app}/...`. Every answer roam writes, errors included, is JSON
+//! in the service's shape; nothing a client sends can make it answer 500 or panic (what
+//! hyper refuses while parsing a request head is hyper's bare status: see
+//! `listener`). SQLite work runs on the blocking pool, one pooled connection per
+//! request, never held across a password check.
+//!
+//! The parts: `listener` accepts (connection cap, header and idle timeout, graceful stop);
+//! the router adds body and request timeouts and the JSON error net ([`error`]);
+//! `extract` turns a request into what handlers need (`AuthUser`, `ApiJson`, ...);
+//! `handlers` answer; `hashing` and [`throttle`] bound what logins cost; `auth` keeps the
+//! tokens; [`log_text`] escapes request strings for the log.
 //!
 //! roam's choices where the service differs or is silent:
 //! - the legacy list without paging returns the 10 most recent conversations regardless of
