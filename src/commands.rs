@@ -325,6 +325,7 @@ pub fn serve(options: ServeOptions) -> Result<()> {
             connections: options.connections,
             ..ServerConfig::new(appkey)
         };
+        let stop = stop_signal()?;
         let pool = Arc::new(
             StorePool::open(&options.db, SERVER_CONNECTIONS)
                 .with_context(|| format!("cannot open the database {}", options.db.display()))?,
@@ -337,7 +338,7 @@ pub fn serve(options: ServeOptions) -> Result<()> {
             options.db.display(),
             server.base_url()
         );
-        let signal = stop_signal().await?;
+        let signal = stop.await;
         eprintln!("roam: {signal}: finishing requests in flight");
         server.shutdown().await.context("shutdown failed")?;
         // The last connection to close checkpoints the write-ahead log into the database.
@@ -350,26 +351,29 @@ pub fn serve(options: ServeOptions) -> Result<()> {
     })
 }
 
-/// Waits for SIGINT (Ctrl-C) or, on Unix, SIGTERM (a service manager's stop); its name.
-async fn stop_signal() -> Result<&'static str> {
+/// SIGINT (Ctrl-C) or, on Unix, SIGTERM (a service manager's stop): the handlers are
+/// installed when this returns, so a signal that comes before the returned future is
+/// awaited still stops the server gracefully. The future yields the signal's name.
+fn stop_signal() -> Result<impl std::future::Future<Output = &'static str>> {
     #[cfg(unix)]
     {
         use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt()).context("cannot wait for SIGINT")?;
         let mut term = signal(SignalKind::terminate()).context("cannot wait for SIGTERM")?;
-        tokio::select! {
-            result = tokio::signal::ctrl_c() => {
-                result.context("cannot wait for SIGINT")?;
-                Ok("SIGINT")
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
             }
-            _ = term.recv() => Ok("SIGTERM"),
-        }
+        })
     }
     #[cfg(not(unix))]
     {
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot wait for Ctrl-C")?;
-        Ok("Ctrl-C")
+        Ok(async {
+            // Without a handler Ctrl-C ends the process anyway; with one it stops cleanly.
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        })
     }
 }
 
