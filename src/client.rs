@@ -654,6 +654,44 @@ impl Client {
         self.cursor_list_page(cursor, limit, true).await
     }
 
+    /// One page of the conversations carrying mark `mark_{mark}` (`mark` 0..=19), newest
+    /// activity first (`sdk/user/{user}/user_channels/mark/search`, §2); `cursor` and
+    /// `limit` as for [`Client::conversation_page`].
+    pub async fn marked_conversation_page(
+        &self,
+        mark: u8,
+        cursor: &str,
+        limit: u32,
+    ) -> Result<ConversationPage, ClientError> {
+        if mark > 19 || !(1..=MAX_CURSOR_LIST_LIMIT).contains(&limit) {
+            return Err(ClientError::InvalidArgument(format!(
+                "mark must be 0 to 19 and limit 1 to {MAX_CURSOR_LIST_LIMIT}, got {mark} and {limit}"
+            )));
+        }
+        let call = Call {
+            method: Method::GET,
+            path: format!("sdk/user/{}/user_channels/mark/search", self.user),
+            query: vec![
+                ("limit", limit.to_string()),
+                ("cursor", cursor.to_string()),
+                ("need_mark", "true".to_string()),
+                ("mark", format!("mark_{mark}")),
+            ],
+            body: None,
+            auth: true,
+        };
+        let list: Envelope<CursorList> = self.get_json(&call).await?;
+        Ok(ConversationPage {
+            conversations: list
+                .data
+                .channel_infos
+                .iter()
+                .map(|entry| entry.to_conversation())
+                .collect(),
+            next_cursor: Some(list.data.cursor).filter(|c| !c.is_empty()),
+        })
+    }
+
     /// The whole cursor conversation list, page after page until the cursor comes back empty.
     /// Pages are as large as the service allows: the list is rate-limited per user (§6).
     pub async fn conversations(&self) -> Result<Vec<Conversation>, ClientError> {

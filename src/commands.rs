@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 use crate::protocol::{
     ChatType, Direction, HistoryFilters, HistoryQuery, Message, PageLimits, PageWalk, PagingStop,
 };
-use crate::server::ServerConfig;
+use crate::server::{ConnectionLimits, ServerConfig};
 use crate::session;
 use crate::store::pool::StorePool;
 use crate::store::state::StateFile;
@@ -76,6 +76,10 @@ pub struct ServeOptions {
     pub rate_limit: bool,
     /// Token lifetime.
     pub token_ttl_secs: u64,
+    /// Create the database when it does not exist (otherwise a missing file is an error).
+    pub create: bool,
+    /// Connections at once, and how long each may be silent or slow.
+    pub connections: ConnectionLimits,
 }
 
 /// One line for the person: the error and its causes, joined.
@@ -416,8 +420,16 @@ pub fn import(options: ImportOptions) -> Result<()> {
     Ok(())
 }
 
-/// `roam serve`.
+/// `roam serve`: serves until SIGINT or SIGTERM, then stops accepting, lets requests in
+/// flight finish and closes the database.
 pub fn serve(options: ServeOptions) -> Result<()> {
+    // A typo in --db must not quietly serve a new, empty database.
+    if !options.create && !options.db.exists() {
+        bail!(
+            "the database {} does not exist (import into it first, or add --create to start an empty one)",
+            options.db.display()
+        );
+    }
     crate::logging::to_stderr();
     let runtime = runtime()?;
     runtime.block_on(async {
@@ -427,11 +439,15 @@ pub fn serve(options: ServeOptions) -> Result<()> {
         let config = ServerConfig {
             token_ttl: Duration::from_secs(options.token_ttl_secs),
             rate_limit: options.rate_limit,
+            connections: options.connections,
             ..ServerConfig::new(appkey)
         };
-        let pool = StorePool::open(&options.db, SERVER_CONNECTIONS)
-            .with_context(|| format!("cannot open the database {}", options.db.display()))?;
-        let server = crate::server::spawn(Arc::new(pool), config, Some(options.listen))
+        let stop = stop_signal()?;
+        let pool = Arc::new(
+            StorePool::open(&options.db, SERVER_CONNECTIONS)
+                .with_context(|| format!("cannot open the database {}", options.db.display()))?,
+        );
+        let server = crate::server::spawn(Arc::clone(&pool), config, Some(options.listen))
             .await
             .with_context(|| format!("cannot serve {}", options.db.display()))?;
         eprintln!(
@@ -439,12 +455,43 @@ pub fn serve(options: ServeOptions) -> Result<()> {
             options.db.display(),
             server.base_url()
         );
-        tokio::signal::ctrl_c()
-            .await
-            .context("cannot wait for Ctrl-C")?;
+        let signal = stop.await;
+        eprintln!("roam: {signal}: finishing requests in flight");
         server.shutdown().await.context("shutdown failed")?;
+        // The last connection to close checkpoints the write-ahead log into the database.
+        match Arc::try_unwrap(pool) {
+            Ok(pool) => drop(pool),
+            Err(_) => eprintln!("roam: requests still running at exit; the database will recover"),
+        }
+        eprintln!("roam: stopped");
         Ok(())
     })
+}
+
+/// SIGINT (Ctrl-C) or, on Unix, SIGTERM (a service manager's stop): the handlers are
+/// installed when this returns, so a signal that comes before the returned future is
+/// awaited still stops the server gracefully. The future yields the signal's name.
+fn stop_signal() -> Result<impl std::future::Future<Output = &'static str>> {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        let mut int = signal(SignalKind::interrupt()).context("cannot wait for SIGINT")?;
+        let mut term = signal(SignalKind::terminate()).context("cannot wait for SIGTERM")?;
+        Ok(async move {
+            tokio::select! {
+                _ = int.recv() => "SIGINT",
+                _ = term.recv() => "SIGTERM",
+            }
+        })
+    }
+    #[cfg(not(unix))]
+    {
+        Ok(async {
+            // Without a handler Ctrl-C ends the process anyway; with one it stops cleanly.
+            let _ = tokio::signal::ctrl_c().await;
+            "Ctrl-C"
+        })
+    }
 }
 
 /// `roam user add`.

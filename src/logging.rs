@@ -50,10 +50,13 @@ pub fn to_file(path: Option<&Path>) -> Result<PathBuf> {
     Ok(path)
 }
 
-/// Sends logs to standard error: for `roam serve`, which has no UI.
+/// Sends logs to standard error: for `roam serve`, which has no UI. Colours only on a
+/// terminal: a log file or a pipe gets plain text, with no escape sequence in it.
 pub fn to_stderr() {
+    use std::io::IsTerminal;
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter())
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr)
         .try_init();
 }

@@ -3,11 +3,13 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use roam::commands::{self, Connection, HistoryOptions, ImportOptions, ServeOptions};
 use roam::protocol::{ChatType, Direction};
+use roam::server::ConnectionLimits;
 
 /// A terminal browser for the server-side chat history of Easemob IM / Agora Chat.
 ///
@@ -126,12 +128,54 @@ enum Command {
         #[arg(long, value_name = "SECONDS", default_value_t = 7 * 24 * 3600,
               value_parser = clap::value_parser!(u64).range(1..=10 * 365 * 24 * 3600))]
         token_ttl: u64,
+        /// Create the database if it does not exist (otherwise that is an error).
+        #[arg(long)]
+        create: bool,
+        #[command(flatten)]
+        limits: ServeLimits,
     },
     /// Manage the users of a database.
     User {
         #[command(subcommand)]
         command: UserCommand,
     },
+}
+
+/// How much a connection may cost `roam serve`.
+#[derive(Args, Debug)]
+struct ServeLimits {
+    /// Connections open at once; more wait to be accepted [default: 512, fewer when the
+    /// descriptor limit is low].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..=100_000))]
+    max_connections: Option<u64>,
+    /// Seconds a connection may take to send a request head, or stay idle between requests.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    header_timeout: u64,
+    /// Seconds a request body may pause before the request is answered 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = 20,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    body_timeout: u64,
+    /// Seconds a whole request may take before it is answered 408.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..=3600))]
+    request_timeout: u64,
+}
+
+impl ServeLimits {
+    fn connection_limits(&self) -> ConnectionLimits {
+        let defaults = ConnectionLimits::default();
+        ConnectionLimits {
+            max_connections: self
+                .max_connections
+                .and_then(|n| usize::try_from(n).ok())
+                .unwrap_or(defaults.max_connections),
+            header_timeout: Duration::from_secs(self.header_timeout),
+            body_timeout: Duration::from_secs(self.body_timeout),
+            request_timeout: Duration::from_secs(self.request_timeout),
+            ..defaults
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]
@@ -326,12 +370,16 @@ fn main() -> ExitCode {
             rate_limit,
             appkey,
             token_ttl,
+            create,
+            limits,
         }) => commands::serve(ServeOptions {
             db,
             listen,
             appkey,
             rate_limit,
             token_ttl_secs: token_ttl,
+            create,
+            connections: limits.connection_limits(),
         }),
         Some(Command::User {
             command:

@@ -16,7 +16,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
 use common::*;
-use roam::client::{Client, ClientConfig, Credential};
+use roam::client::{Client, ClientConfig, ClientError, Credential};
 use roam::demo::{
     BIG_CONVERSATION, DEMO_APPKEY, DEMO_PASSWORD, DEMO_USER, DemoHistory, HOSTILE_CONVERSATION,
     ROOM,
@@ -376,9 +376,9 @@ fn list_ids(list: &[Conversation]) -> Vec<&str> {
     list.iter().map(|c| c.id.as_str()).collect()
 }
 
-/// alice's list as the protocol orders it: pinned first, then newest activity.
+/// alice's list as the protocol orders it: newest activity first, pinned or not (§3.2).
 const ALICE_LIST: [&str; 12] = [
-    "team", "carol", "p08", "p07", "p06", "p05", "p04", "p03", "p02", "p01", "p00", "bob",
+    "team", "p08", "p07", "p06", "p05", "p04", "p03", "p02", "p01", "p00", "bob", "carol",
 ];
 /// By activity alone (the legacy lists carry no pins).
 const ALICE_BY_ACTIVITY: [&str; 12] = [
@@ -540,6 +540,35 @@ async fn pinned_only_lists_hold_the_pins_and_page() {
     // bob pinned nothing.
     let bob = f.client("bob", BOB_PASSWORD);
     assert!(bob.pinned_conversations().await.expect("bob").is_empty());
+}
+
+#[tokio::test]
+async fn marked_pages_hold_the_conversations_with_that_mark() {
+    let f = fixture().await;
+    let client = f.alice().await;
+    let stored = f.stored_list("alice");
+    for (mark, want) in [
+        (0, vec!["carol"]),
+        (3, vec!["team"]),
+        (19, vec!["team"]),
+        (1, vec!["p03"]),
+        (5, vec![]),
+    ] {
+        let page = client
+            .marked_conversation_page(mark, "", 10)
+            .await
+            .unwrap_or_else(|e| panic!("mark_{mark}: {e}"));
+        assert_eq!(list_ids(&page.conversations), want, "mark_{mark}");
+        assert_eq!(page.next_cursor, None);
+        for c in &page.conversations {
+            let s = stored.iter().find(|s| s.id == c.id).expect("stored");
+            assert_eq!(c, s, "mark_{mark}: the cursor list's entry");
+        }
+    }
+    assert!(matches!(
+        client.marked_conversation_page(20, "", 10).await,
+        Err(ClientError::InvalidArgument(_))
+    ));
 }
 
 #[tokio::test]
@@ -1051,16 +1080,10 @@ async fn the_embedded_demo_end_to_end() {
         list.iter()
             .all(|c| c.id != ROOM && c.kind != ChatType::Room)
     );
-    let pins = list.iter().take_while(|c| c.pinned).count();
     assert!(
-        list[pins..].iter().all(|c| !c.pinned),
-        "pinned conversations come first"
-    );
-    assert!(
-        list[pins..]
-            .windows(2)
+        list.windows(2)
             .all(|w| w[0].last_activity() >= w[1].last_activity()),
-        "then newest activity first"
+        "newest activity first, pinned or not"
     );
     got.sort_by(|a, b| a.0.cmp(&b.0));
     want.sort_by(|a, b| a.0.cmp(&b.0));

@@ -46,6 +46,8 @@ const PEER: &str = "bob";
 const GROUP: &str = "team";
 const ROOM: &str = "lobby";
 const PINNED_AT: i64 = T0 - 5_000;
+/// The mark `getServerConversationsByFilter` searches for (`mark_2`).
+const MARK: u32 = 2;
 /// The searches read.mjs runs on every conversation (`--search-*`).
 const SEARCH_TYPES: [&str; 3] = ["img", "file", "loc"];
 const SEARCH_FROM: &str = "carol";
@@ -266,8 +268,15 @@ fn fixture() -> Fixture {
             ConversationState {
                 pinned: true,
                 pinned_at: Some(PINNED_AT),
-                marks: vec!["mark_2".into()],
+                marks: vec![format!("mark_{MARK}")],
                 ..conversation(GROUP, "groupchat", 7)
+            },
+            // Pinned after the group: the pinned list puts it first, whatever its activity.
+            ConversationState {
+                pinned: true,
+                pinned_at: Some(PINNED_AT + 1_000),
+                marks: vec![format!("mark_{MARK}"), "mark_0".into()],
+                ..conversation("dave", "chat", 0)
             },
         ],
     };
@@ -333,8 +342,9 @@ impl Fixture {
             .collect()
     }
 
-    /// [`ME`]'s conversations, newest activity first, pinned ones first when `pins`.
-    fn conversations(&self, pins: bool) -> Vec<Conversation> {
+    /// [`ME`]'s conversations as the cursor and legacy lists give them: newest activity
+    /// first, pins or not (PROTOCOL.md §3.2).
+    fn conversations(&self) -> Vec<Conversation> {
         let ids = [
             (PEER, ChatType::Single),
             ("carol", ChatType::Single),
@@ -358,13 +368,29 @@ impl Fixture {
             .collect();
         out.sort_by_key(|c| {
             let last = c.last_message.as_ref().map_or((0, 0), |m| (m.time, m.id));
-            (
-                pins && !c.pinned,
-                std::cmp::Reverse(last.0),
-                std::cmp::Reverse(last.1),
-            )
+            (std::cmp::Reverse(last.0), std::cmp::Reverse(last.1))
         });
         out
+    }
+
+    /// The pinned conversations, newest pin first.
+    fn pinned(&self) -> Vec<Conversation> {
+        let mut pinned: Vec<Conversation> = self
+            .conversations()
+            .into_iter()
+            .filter(|c| c.pinned)
+            .collect();
+        pinned.sort_by_key(|c| std::cmp::Reverse(c.pinned_at));
+        pinned
+    }
+
+    /// The conversations carrying `mark_{mark}`, newest activity first.
+    fn marked(&self, mark: u32) -> Vec<Conversation> {
+        let mark = format!("mark_{mark}");
+        self.conversations()
+            .into_iter()
+            .filter(|c| c.marks.contains(&mark))
+            .collect()
     }
 }
 
@@ -429,18 +455,14 @@ async fn roam_client_reads_the_fixture() {
 
     assert_eq!(
         client.conversations().await.expect("cursor list"),
-        fx.conversations(true)
+        fx.conversations()
     );
-    let pinned: Vec<Conversation> = fx
-        .conversations(true)
-        .into_iter()
-        .filter(|c| c.pinned)
-        .collect();
-    assert_eq!(pinned.len(), 1);
+    let pinned = fx.pinned();
+    assert_eq!(pinned.len(), 2);
     assert_eq!(client.pinned_conversations().await.expect("pinned"), pinned);
     // The legacy lists know nothing of pins and marks.
     let legacy: Vec<(String, u32, Option<Message>)> = fx
-        .conversations(false)
+        .conversations()
         .into_iter()
         .map(|c| (c.id, c.unread, c.last_message))
         .collect();
@@ -1035,6 +1057,8 @@ async fn official_sdk_reads_the_fixture() {
         &LIST_PAGE.to_string(),
         "--legacy-count",
         &LEGACY_COUNT.to_string(),
+        "--mark",
+        &MARK.to_string(),
         "--search-types",
         &SEARCH_TYPES.join(","),
         "--search-from",
@@ -1075,7 +1099,13 @@ async fn official_sdk_reads_the_fixture() {
         "token expiry {expires} (now {now})"
     );
 
-    let conversations = fx.conversations(true);
+    assert_eq!(
+        doc["login"]["tokenExpires"]["expireTimestamp"],
+        json!(expires),
+        "getTokenExpireTimestamp: expire_timestamp, which renewToken reads"
+    );
+
+    let conversations = fx.conversations();
     assert_cursor_list(
         &base,
         "getServerConversations",
@@ -1087,14 +1117,30 @@ async fn official_sdk_reads_the_fixture() {
         pages.len() > 1 && pages.iter().all(|&n| n <= LIST_PAGE),
         "cursor list pages: {pages:?}"
     );
-    let pinned: Vec<Conversation> = conversations.iter().filter(|c| c.pinned).cloned().collect();
+    let pinned = fx.pinned();
+    let activity: Vec<&str> = conversations
+        .iter()
+        .filter(|c| c.pinned)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_ne!(
+        pinned.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(),
+        activity,
+        "the fixture's pin order must differ from its activity order"
+    );
+    assert_cursor_list(
+        &base,
+        "getServerConversationsByFilter",
+        &doc["markedConversations"],
+        &fx.marked(MARK),
+    );
     assert_cursor_list(
         &base,
         "getServerPinnedConversations",
         &doc["pinnedConversations"],
         &pinned,
     );
-    let legacy = fx.conversations(false);
+    let legacy = fx.conversations();
     assert_legacy_list(
         &base,
         "getConversationlist",
@@ -1185,6 +1231,7 @@ async fn official_sdk_reads_the_fixture() {
             "/acme/chatapp/token",
             "/acme/chatapp/sdk/users/alice/token/expires",
             "/acme/chatapp/sdk/user/alice/user_channels/list?",
+            "/acme/chatapp/sdk/user/alice/user_channels/mark/search?",
             "/acme/chatapp/users/alice/user_channels",
             "/acme/chatapp/users/alice/messageroaming",
         ];

@@ -89,6 +89,15 @@ async fn start(config: ServerConfig) -> Fixture {
 }
 
 async fn start_with(config: ServerConfig, extra: Vec<Message>) -> Fixture {
+    start_with_state(config, extra, Vec::new()).await
+}
+
+/// The fixture with `extra` messages and `extra_state` conversation states for alice.
+async fn start_with_state(
+    config: ServerConfig,
+    extra: Vec<Message>,
+    extra_state: Vec<Value>,
+) -> Fixture {
     let mut messages = alice_bob(N);
     messages.extend(extra);
     messages.extend([
@@ -128,12 +137,19 @@ async fn start_with(config: ServerConfig, extra: Vec<Message>) -> Fixture {
     ]);
     let mut store = Store::open_in_memory().expect("store");
     store.insert_messages(&messages).expect("insert");
-    let state = StateFile::parse(
+    let mut state: Value = serde_json::from_str(
         r#"{"users":[{"name":"alice","password":"pw-alice"},{"name":"bob","password":"pw-bob"}],
             "conversations":[{"user":"alice","id":"carol","type":"chat","unread":2,
-                              "pinned":true,"pinned_at":1716900000000,"marks":["mark_0"]}]}"#,
+                              "pinned":true,"pinned_at":1716900000000,"marks":["mark_0"]},
+                             {"user":"alice","id":"team","type":"groupchat",
+                              "pinned":true,"pinned_at":1716800000000,
+                              "marks":["mark_3","mark_0"]}]}"#,
     )
-    .expect("state");
+    .expect("state JSON");
+    if let Some(list) = state["conversations"].as_array_mut() {
+        list.extend(extra_state);
+    }
+    let state = StateFile::parse(&state.to_string()).expect("state");
     store.apply_state(&state).expect("apply");
     let server = spawn(Arc::new(StorePool::single(store)), config, None)
         .await
@@ -404,18 +420,12 @@ async fn the_legacy_list_holds_the_ten_most_recent_of_any_age() {
     );
 }
 
-#[tokio::test]
-async fn cursor_list_pages_pins_first_with_service_shapes() {
-    let (f, token) = fixture().await;
+/// Every entry of a cursor list (`path` without `cursor`), page by page.
+async fn cursor_pages(f: &Fixture, token: &str, path: &str) -> Vec<Value> {
     let mut entries = Vec::new();
     let mut cursor = String::new();
     loop {
-        let (status, body) = f
-            .get(
-                &token,
-                &format!("/sdk/user/alice/user_channels/list?limit=1&cursor={cursor}&need_mark=true&needEmptySession=false"),
-            )
-            .await;
+        let (status, body) = f.get(token, &format!("{path}&cursor={cursor}")).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         assert_envelope(&body, "get");
         assert_eq!(keys(&body["data"]), set(&["cursor", "channel_infos"]));
@@ -430,11 +440,14 @@ async fn cursor_list_pages_pins_first_with_service_shapes() {
             .expect("cursor string")
             .to_string();
         if cursor.is_empty() {
-            break;
+            return entries;
         }
         assert!(entries.len() < 10, "cursor never ends");
     }
-    let ids: Vec<(&str, &str)> = entries
+}
+
+fn session_ids(entries: &[Value]) -> Vec<(&str, &str)> {
+    entries
         .iter()
         .map(|e| {
             (
@@ -442,10 +455,22 @@ async fn cursor_list_pages_pins_first_with_service_shapes() {
                 e["session_type"].as_str().expect("type"),
             )
         })
-        .collect();
+        .collect()
+}
+
+#[tokio::test]
+async fn cursor_list_pages_by_activity_only_with_service_shapes() {
+    let (f, token) = fixture().await;
+    let entries = cursor_pages(
+        &f,
+        &token,
+        "/sdk/user/alice/user_channels/list?limit=1&need_mark=true&needEmptySession=false",
+    )
+    .await;
+    // Newest activity first; carol's pin does not lift her old conversation (§3.2).
     assert_eq!(
-        ids,
-        [("carol", "chat"), ("team", "groupchat"), ("bob", "chat")]
+        session_ids(&entries),
+        [("team", "groupchat"), ("bob", "chat"), ("carol", "chat")]
     );
     for e in &entries {
         assert_eq!(
@@ -463,32 +488,20 @@ async fn cursor_list_pages_pins_first_with_service_shapes() {
         );
         check_meta(&e["meta"]);
     }
-    assert_eq!(entries[0]["is_top"], true);
-    assert_eq!(entries[0]["update_top_status_time"], 1716900000000i64);
-    assert_eq!(entries[0]["marks"], json!(["mark_0"]));
+    assert_eq!(entries[2]["is_top"], true);
+    assert_eq!(entries[2]["update_top_status_time"], 1716900000000i64);
+    assert_eq!(entries[2]["marks"], json!(["mark_0"]));
     assert_eq!(entries[1]["is_top"], false);
     // The group's last message is custom: its exts are an array of one-key objects, in the
     // sender's order.
     let payload: Value =
-        serde_json::from_str(entries[1]["meta"]["payload"].as_str().expect("payload"))
+        serde_json::from_str(entries[0]["meta"]["payload"].as_str().expect("payload"))
             .expect("json");
     assert_eq!(payload["bodies"][0]["type"], "custom");
     assert_eq!(
         payload["bodies"][0]["customExts"],
         json!([{"name": "flower"}, {"count": 3}])
     );
-
-    let (status, body) = f
-        .get(
-            &token,
-            "/sdk/user/alice/user_channels/list?limit=20&is_top=true",
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK);
-    let pinned = body["data"]["channel_infos"].as_array().expect("array");
-    assert_eq!(pinned.len(), 1);
-    assert_eq!(pinned[0]["session_to"], "carol");
-    assert_eq!(body["data"]["cursor"], "");
 
     // Default limit 20: everything on one page.
     let (_, body) = f.get(&token, "/sdk/user/alice/user_channels/list").await;
@@ -503,6 +516,135 @@ async fn cursor_list_pages_pins_first_with_service_shapes() {
             .await;
         assert_error(status, &body, 400, "illegal_argument");
     }
+}
+
+#[tokio::test]
+async fn pinned_list_is_ordered_by_pin_time_newest_first() {
+    let (f, token) = fixture().await;
+    // team is the newest activity but was pinned before carol.
+    let entries = cursor_pages(
+        &f,
+        &token,
+        "/sdk/user/alice/user_channels/list?limit=1&is_top=true",
+    )
+    .await;
+    assert_eq!(
+        session_ids(&entries),
+        [("carol", "chat"), ("team", "groupchat")]
+    );
+    assert_eq!(entries[1]["update_top_status_time"], 1716800000000i64);
+    assert!(entries.iter().all(|e| e["is_top"] == true));
+}
+
+#[tokio::test]
+async fn mark_search_lists_the_conversations_carrying_a_mark() {
+    let (f, token) = fixture().await;
+    let path = "/sdk/user/alice/user_channels/mark/search?limit=1&need_mark=true&mark=mark_0";
+    let entries = cursor_pages(&f, &token, path).await;
+    assert_eq!(
+        session_ids(&entries),
+        [("team", "groupchat"), ("carol", "chat")]
+    );
+    for e in &entries {
+        assert!(
+            e["marks"]
+                .as_array()
+                .expect("marks")
+                .contains(&json!("mark_0"))
+        );
+        check_meta(&e["meta"]);
+    }
+    let (status, body) = f
+        .get(
+            &token,
+            "/sdk/user/alice/user_channels/mark/search?&mark=mark_3&_v=1",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        session_ids(body["data"]["channel_infos"].as_array().expect("array")),
+        [("team", "groupchat")]
+    );
+    assert_eq!(body["data"]["cursor"], "");
+    let (_, body) = f
+        .get(
+            &token,
+            "/sdk/user/alice/user_channels/mark/search?mark=mark_19",
+        )
+        .await;
+    assert_eq!(body["data"]["channel_infos"], json!([]));
+    for bad in [
+        "mark=mark_20",
+        "mark=",
+        "mark=x",
+        "mark=mark_0&limit=0",
+        "mark=mark_0&limit=51",
+    ] {
+        let (status, body) = f
+            .get(
+                &token,
+                &format!("/sdk/user/alice/user_channels/mark/search?{bad}"),
+            )
+            .await;
+        assert_error(status, &body, 400, "illegal_argument");
+    }
+    let (status, body) = f
+        .get(
+            &token,
+            "/sdk/user/bob/user_channels/mark/search?mark=mark_0",
+        )
+        .await;
+    assert_error(status, &body, 403, "forbidden_op");
+}
+
+#[tokio::test]
+async fn mark_search_pages_ten_by_default() {
+    // Twelve conversations carrying mark_1.
+    let extra: Vec<Message> = (0..12)
+        .map(|i| {
+            text(
+                BASE_ID + 20_000 + i,
+                1_750_000_000_000 + i as i64,
+                &format!("peer{i:02}"),
+                "alice",
+                ChatType::Single,
+                "hi",
+            )
+        })
+        .collect();
+    let marked: Vec<Value> = (0..12)
+        .map(
+            |i| json!({"user":"alice","id":format!("peer{i:02}"),"type":"chat","marks":["mark_1"]}),
+        )
+        .collect();
+    let f = start_with_state(ServerConfig::new(APPKEY), extra, marked).await;
+    let token = f.login("alice", "pw-alice").await;
+    let (status, body) = f
+        .get(
+            &token,
+            "/sdk/user/alice/user_channels/mark/search?mark=mark_1",
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let first = session_ids(body["data"]["channel_infos"].as_array().expect("array"))
+        .into_iter()
+        .map(|(id, _)| id.to_string())
+        .collect::<Vec<_>>();
+    let want: Vec<String> = (2..12).rev().map(|i| format!("peer{i:02}")).collect();
+    assert_eq!(first, want, "newest activity first, ten of them");
+    let cursor = body["data"]["cursor"].as_str().expect("cursor").to_string();
+    assert!(!cursor.is_empty());
+    let (_, body) = f
+        .get(
+            &token,
+            &format!("/sdk/user/alice/user_channels/mark/search?mark=mark_1&cursor={cursor}"),
+        )
+        .await;
+    assert_eq!(
+        session_ids(body["data"]["channel_infos"].as_array().expect("array")),
+        [("peer01", "chat"), ("peer00", "chat")]
+    );
+    assert_eq!(body["data"]["cursor"], "");
 }
 
 #[tokio::test]
@@ -881,8 +1023,21 @@ async fn auth_errors_have_exact_bodies() {
     let before = jiff::Timestamp::now().as_millisecond();
     let (status, body) = f.get(&token, "/sdk/users/alice/token/expires").await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_envelope(&body, "get");
+    // The envelope, and the expiry also at the top level, where the SDK's renewToken reads it.
+    assert_eq!(
+        keys(&body),
+        set(&[
+            "action",
+            "timestamp",
+            "duration",
+            "data",
+            "expire_timestamp"
+        ]),
+        "{body}"
+    );
+    assert_eq!(body["action"], "get");
     let expires = body["data"].as_i64().expect("ms");
+    assert_eq!(body["expire_timestamp"], expires, "{body}");
     assert!(
         expires > before && expires <= before + TTL_MS,
         "{expires} vs {before}"

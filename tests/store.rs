@@ -252,12 +252,13 @@ fn conversation_lists_follow_participation_membership_and_state() {
     assert_eq!((summary.memberships, summary.conversations), (1, 1));
     let list = store.conversations("alice").expect("list");
     let ids: Vec<&str> = list.iter().map(|c| c.id.as_str()).collect();
-    // Pinned first, then newest; the group alice just joined shows.
-    assert_eq!(ids, ["bob", "secret", "team", "carol"]);
-    let bob = &list[0];
+    // Newest activity first, the pin moves nothing (PROTOCOL.md §3.2); the group alice
+    // just joined shows.
+    assert_eq!(ids, ["secret", "team", "carol", "bob"]);
+    let bob = &list[3];
     assert_eq!((bob.unread, bob.pinned, bob.pinned_at), (3, true, Some(77)));
     assert_eq!(bob.marks, ["mark_0", "mark_19"]);
-    assert_eq!(list[1].unread, 0);
+    assert_eq!(list[0].unread, 0);
 }
 
 #[test]

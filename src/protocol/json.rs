@@ -531,6 +531,27 @@ impl std::fmt::Debug for TokenResponse {
     }
 }
 
+/// `GET /sdk/users/{user}/token/expires` response: the token's expiry (ms) under `data`, and
+/// the same value as a top-level `expire_timestamp`, which the official SDK's token renewal
+/// reads (PROTOCOL.md §2).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenExpiry {
+    /// Expiry (ms since the epoch).
+    pub data: i64,
+    /// The same expiry, where the SDK's `renewToken` looks for it.
+    #[serde(default)]
+    pub expire_timestamp: Option<i64>,
+    /// The service's action name (ignored by clients).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub action: Option<String>,
+    /// Server time (ms).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub timestamp: Option<i64>,
+    /// Handling time (ms).
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duration: Option<i64>,
+}
+
 /// The user part of a token response.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TokenUser {

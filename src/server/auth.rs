@@ -1,7 +1,8 @@
-//! Bearer tokens, kept in memory, and the opt-in per-user rate limit.
+//! Bearer tokens, kept in memory.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::HashMap;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use base64::Engine;
@@ -13,9 +14,15 @@ use super::error::ApiError;
 /// before it is forgotten and reads as a bad token.
 const REMEMBER_EXPIRED: Duration = Duration::from_secs(3600);
 
+/// Live tokens one user may hold: logging in again past it retires the oldest, so repeated
+/// logins cannot grow the table without bound.
+pub(crate) const MAX_TOKENS_PER_USER: usize = 64;
+
 #[derive(Clone, Debug)]
 struct Grant {
     user: String,
+    /// Issue order: the oldest of a user's tokens is retired first.
+    serial: u64,
     expires: Instant,
     expires_ms: i64,
 }
@@ -23,6 +30,7 @@ struct Grant {
 /// The tokens this server issued.
 pub struct Tokens {
     ttl: Duration,
+    issued: AtomicU64,
     grants: Mutex<HashMap<String, Grant>>,
 }
 
@@ -42,6 +50,7 @@ impl Tokens {
     pub fn new(ttl: Duration) -> Tokens {
         Tokens {
             ttl,
+            issued: AtomicU64::new(0),
             grants: Mutex::new(HashMap::new()),
         }
     }
@@ -57,6 +66,7 @@ impl Tokens {
             .saturating_add(ttl_ms);
         let grant = Grant {
             user: user.to_string(),
+            serial: self.issued.fetch_add(1, Ordering::Relaxed),
             expires: now
                 .checked_add(self.ttl)
                 .unwrap_or(now + REMEMBER_EXPIRED * 24 * 365),
@@ -70,6 +80,19 @@ impl Tokens {
                 .checked_add(REMEMBER_EXPIRED)
                 .is_none_or(|forget| forget > now)
         });
+        let mine: Vec<(&String, u64)> = grants
+            .iter()
+            .filter(|(_, g)| g.user == user)
+            .map(|(t, g)| (t, g.serial))
+            .collect();
+        if mine.len() >= MAX_TOKENS_PER_USER
+            && let Some(oldest) = mine
+                .iter()
+                .min_by_key(|(_, s)| *s)
+                .map(|(t, _)| (*t).clone())
+        {
+            grants.remove(&oldest);
+        }
         grants.insert(token.clone(), grant);
         token
     }
@@ -107,49 +130,6 @@ impl Tokens {
             ));
         }
         Ok((grant.user.clone(), grant.expires_ms))
-    }
-}
-
-/// A sliding-window limit of calls per user.
-#[derive(Debug)]
-pub struct RateLimiter {
-    max_calls: usize,
-    window: Duration,
-    calls: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-impl RateLimiter {
-    /// At most `max_calls` per `window` per user.
-    pub fn new(max_calls: usize, window: Duration) -> RateLimiter {
-        RateLimiter {
-            max_calls: max_calls.max(1),
-            window,
-            calls: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Counts a call, or answers 429 with the seconds until one is allowed again.
-    pub fn check(&self, user: &str) -> Result<(), ApiError> {
-        let now = Instant::now();
-        let mut calls = self.calls.lock().unwrap_or_else(|p| p.into_inner());
-        let window = self.window;
-        let recent = calls.entry(user.to_string()).or_default();
-        while recent
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= window)
-        {
-            recent.pop_front();
-        }
-        if recent.len() >= self.max_calls {
-            let wait = recent
-                .front()
-                .map_or(window, |t| window.saturating_sub(now.duration_since(*t)));
-            // Round up: Retry-After is whole seconds and 0 would invite an immediate retry.
-            let secs = wait.as_secs() + u64::from(wait.subsec_nanos() > 0);
-            return Err(ApiError::reach_limit(secs.max(1)));
-        }
-        recent.push_back(now);
-        Ok(())
     }
 }
 
@@ -216,16 +196,20 @@ mod tests {
     }
 
     #[test]
-    fn rate_limit_counts_per_user() {
-        let limiter = RateLimiter::new(2, Duration::from_secs(60));
-        assert!(limiter.check("a").is_ok());
-        assert!(limiter.check("a").is_ok());
-        let err = limiter.check("a").err();
-        assert_eq!(err.as_ref().map(|e| e.error), Some("reach_limit"));
-        assert!(
-            err.and_then(|e| e.retry_after)
-                .is_some_and(|s| (1..=60).contains(&s))
+    fn repeated_logins_keep_a_bounded_number_of_tokens() {
+        let tokens = Tokens::new(Duration::from_secs(3600));
+        let first = tokens.issue("alice");
+        let bob = tokens.issue("bob");
+        for _ in 0..MAX_TOKENS_PER_USER {
+            tokens.issue("alice");
+        }
+        let held = tokens.grants.lock().expect("lock").len();
+        assert_eq!(held, MAX_TOKENS_PER_USER + 1, "alice's newest and bob's");
+        let check = |t: &str| tokens.check(Some(format!("Bearer {t}").as_bytes()));
+        assert_eq!(
+            check(&first).map_err(|e| e.error),
+            Err("auth_bad_access_token")
         );
-        assert!(limiter.check("b").is_ok());
+        assert_eq!(check(&bob).map(|t| t.0), Ok("bob".into()));
     }
 }

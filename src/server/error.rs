@@ -5,6 +5,7 @@
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 
+use super::log_text::LogText;
 use crate::protocol::json::ErrorBody;
 use crate::store::StoreError;
 
@@ -152,6 +153,43 @@ impl ApiError {
         }
     }
 
+    /// 408: the request (its body, or the whole of it) took longer than the server waits.
+    pub fn request_timeout(description: impl Into<String>) -> ApiError {
+        ApiError::new(
+            StatusCode::REQUEST_TIMEOUT,
+            "request_timeout",
+            "RequestTimeoutException",
+            description,
+        )
+    }
+
+    /// Any error status produced below the handlers (a layer, the router itself) without a
+    /// §6 body: the same status with one.
+    pub fn for_status(status: StatusCode) -> ApiError {
+        match status {
+            StatusCode::NOT_FOUND => ApiError::resource_not_found(""),
+            StatusCode::PAYLOAD_TOO_LARGE => ApiError::new(
+                status,
+                "request_entity_too_large",
+                "RequestEntityTooLargeException",
+                "request body is too large",
+            ),
+            StatusCode::REQUEST_TIMEOUT => {
+                ApiError::request_timeout("the request took longer than the server waits")
+            }
+            s if s.is_server_error() => ApiError {
+                status: s,
+                ..ApiError::internal()
+            },
+            s => ApiError::new(
+                s,
+                "bad_request",
+                "BadRequestException",
+                s.canonical_reason().unwrap_or("the request was refused"),
+            ),
+        }
+    }
+
     /// 500: a failure of the server itself (details go to the log, not the client).
     pub fn internal() -> ApiError {
         ApiError::new(
@@ -176,7 +214,9 @@ impl From<StoreError> for ApiError {
             | StoreError::EmptyPassword => ApiError::illegal_argument(e.to_string()),
             StoreError::Forbidden { .. } => ApiError::forbidden(e.to_string()),
             other => {
-                tracing::error!(error = %other, "store failure");
+                // A store error may quote the request (an id, a cursor): escaped.
+                let text = other.to_string();
+                tracing::error!(error = %LogText::with_max(&text, 400), "store failure");
                 ApiError::internal()
             }
         }
@@ -201,4 +241,27 @@ impl IntoResponse for ApiError {
         }
         response
     }
+}
+
+/// A response middleware: an error status without a JSON body (from a layer such as the
+/// request timeout, or axum itself) is replaced by the §6 body for that status, keeping
+/// its headers (`Allow`, `Retry-After`). Handlers' own errors are already JSON and pass.
+pub(crate) async fn every_error_is_json(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
+    if !(status.is_client_error() || status.is_server_error()) || is_json {
+        return response;
+    }
+    let (parts, _) = response.into_parts();
+    let mut json = ApiError::for_status(status).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().append(name.clone(), value.clone());
+        }
+    }
+    json
 }

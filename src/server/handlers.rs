@@ -1,23 +1,24 @@
-//! The endpoint handlers. Each takes the whole request and reads path, query and body
-//! itself, so that no extractor rejection can answer with a non-JSON body.
+//! The endpoint handlers. Each names what it needs as extractors ([`super::extract`]), whose
+//! refusals are already §6 errors, and returns `Result<_, ApiError>`.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 use std::time::Instant;
 
-use axum::body::{Body, Bytes};
+use axum::Json;
 use axum::extract::{Request, State};
-use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, Uri, header};
-use axum::response::{IntoResponse, Response};
+use axum::http::{Method, Uri};
+use axum::response::Response;
 use serde::Serialize;
-use serde_json::{Value, json};
 
 use super::AppState;
 use super::error::ApiError;
-use super::query::{parse_query, percent_decode};
+use super::extract::{ApiJson, AuthUser, KnownApp, LenientQuery, Peer};
+use super::log_text::LogText;
+use super::query::percent_decode;
 use crate::protocol::json::{
     CursorEntry, CursorList, Envelope, LegacyEntry, LegacyList, RoamingEntry, RoamingPage,
-    RoamingRequest, TokenRequest,
+    RoamingRequest, TokenExpiry, TokenRequest, TokenResponse, TokenUser,
 };
 use crate::protocol::{
     ChatType, Conversation, Direction, HistoryFilters, HistoryQuery, encode_entry, parse_queue,
@@ -25,110 +26,35 @@ use crate::protocol::{
 use crate::store::{StoreError, check_id};
 
 type Shared = State<Arc<AppState>>;
-type Answer = Result<Response, ApiError>;
 
 /// The legacy list's length without paging (roam's choice: no 7-day cut).
 const LEGACY_LIST_LEN: usize = 10;
 /// The largest legacy page.
 const MAX_LEGACY_PAGE: usize = 20;
-/// The cursor list's page size bounds and default.
+/// The cursor lists' largest page, and the defaults of the list and of the mark search.
 const MAX_CURSOR_LIMIT: usize = 50;
 const DEFAULT_CURSOR_LIMIT: usize = 20;
-
-/// The path's segments, percent-decoded.
-fn segments(uri: &Uri) -> Vec<String> {
-    uri.path()
-        .split('/')
-        .filter(|s| !s.is_empty())
-        .map(percent_decode)
-        .collect()
-}
-
-/// Checks `/{org}/{app}` against the configured app key (case-insensitively).
-fn check_app(state: &AppState, segs: &[String]) -> Result<(), ApiError> {
-    match segs {
-        [org, app, ..]
-            if org.eq_ignore_ascii_case(&state.org) && app.eq_ignore_ascii_case(&state.app) =>
-        {
-            Ok(())
-        }
-        [org, app, ..] => Err(ApiError::app_not_found(org, app)),
-        _ => Err(ApiError::resource_not_found("/")),
-    }
-}
-
-/// Authenticates the request and checks that `{user}` (segment `user_at`) is the token's
-/// own user. Returns the lowercased user.
-fn authorize(
-    state: &AppState,
-    headers: &HeaderMap,
-    segs: &[String],
-    user_at: usize,
-) -> Result<(String, i64), ApiError> {
-    check_app(state, segs)?;
-    let header = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
-    let (user, expires_ms) = state.tokens.check(header)?;
-    let path_user = segs
-        .get(user_at)
-        .map(|s| s.to_ascii_lowercase())
-        .unwrap_or_default();
-    if path_user != user {
-        return Err(ApiError::forbidden(format!(
-            "user {user:?} may not act on the path of user {path_user:?}"
-        )));
-    }
-    Ok((user, expires_ms))
-}
+const DEFAULT_MARK_LIMIT: usize = 10;
 
 fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
+fn elapsed_ms(started: Instant) -> i64 {
+    i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)
+}
+
 /// A success answer: the payload under `data` with the envelope fields.
-fn envelope<T: Serialize>(action: &str, started: Instant, data: T) -> Response {
-    let body = Envelope {
+fn envelope<T: Serialize>(action: &str, started: Instant, data: T) -> Json<Envelope<T>> {
+    Json(Envelope {
         data,
         action: Some(action.to_string()),
         timestamp: Some(now_ms()),
-        duration: Some(i64::try_from(started.elapsed().as_millis()).unwrap_or(i64::MAX)),
-    };
-    axum::Json(body).into_response()
-}
-
-/// Reads the body up to the configured limit: 413 beyond it, whatever Content-Length says.
-async fn read_body(state: &AppState, body: Body, declared: Option<u64>) -> Result<Bytes, ApiError> {
-    let limit = state.config.max_body_bytes;
-    if declared.is_some_and(|n| n > limit as u64) {
-        return Err(ApiError::too_large(limit));
-    }
-    axum::body::to_bytes(body, limit).await.map_err(|e| {
-        if e.to_string().contains("length limit exceeded") {
-            ApiError::too_large(limit)
-        } else {
-            ApiError::illegal_argument(format!("request body unreadable: {e}"))
-        }
+        duration: Some(elapsed_ms(started)),
     })
 }
 
-/// Parses a JSON body into `T`: not JSON at all is `json_parse`, JSON of the wrong shape is
-/// `illegal_argument`.
-async fn json_body<T: serde::de::DeserializeOwned>(
-    state: &AppState,
-    req: Request,
-) -> Result<T, ApiError> {
-    let declared = req
-        .headers()
-        .get(header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.parse().ok());
-    let bytes = read_body(state, req.into_body(), declared).await?;
-    let value: Value = serde_json::from_slice(&bytes)
-        .map_err(|e| ApiError::json_parse(format!("request body is not valid JSON: {e}")))?;
-    serde_json::from_value(value)
-        .map_err(|e| ApiError::illegal_argument(format!("request body: {e}")))
-}
-
-/// Runs store work on the blocking pool.
+/// Runs store work on the blocking pool, on one pooled connection.
 async fn blocking<R: Send + 'static>(
     state: &Arc<AppState>,
     f: impl FnOnce(&mut crate::store::Store) -> R + Send + 'static,
@@ -137,67 +63,72 @@ async fn blocking<R: Send + 'static>(
     tokio::task::spawn_blocking(move || pool.with(f))
         .await
         .map_err(|e| {
-            tracing::error!(error = %e, "blocking task failed");
+            let text = e.to_string();
+            tracing::error!(error = %LogText::new(&text), "blocking task failed");
             ApiError::internal()
         })
-}
-
-fn respond(result: Answer) -> Response {
-    result.unwrap_or_else(IntoResponse::into_response)
 }
 
 // -------------------------------------------------------------------------------------
 // POST /{org}/{app}/token
 // -------------------------------------------------------------------------------------
 
-/// Logs in with the password grant.
-pub(super) async fn token(State(state): Shared, req: Request) -> Response {
-    respond(token_inner(state, req).await)
-}
-
-async fn token_inner(state: Arc<AppState>, req: Request) -> Answer {
-    check_app(&state, &segments(req.uri()))?;
-    let body: TokenRequest = json_body(&state, req).await?;
+/// Logs in with the password grant. The user's hash is read with a pooled connection that
+/// is released before the (bounded) password check; failed logins are throttled per name
+/// and per address before any of that work.
+pub(super) async fn token(
+    State(state): Shared,
+    _: KnownApp,
+    Peer(peer): Peer,
+    ApiJson(body): ApiJson<TokenRequest>,
+) -> Result<Json<TokenResponse>, ApiError> {
     if body.grant_type != "password" {
         return Err(ApiError::illegal_argument(format!(
             "grant_type {:?} is not supported; use \"password\"",
             body.grant_type.chars().take(40).collect::<String>()
         )));
     }
-    let username = body.username.to_ascii_lowercase();
-    let password = body.password;
-    let name = username.clone();
-    let user = blocking(&state, move |store| -> Result<_, StoreError> {
-        if store.verify_password(&name, &password)? {
-            store.user(&name)
-        } else {
-            Ok(None)
-        }
-    })
-    .await??;
-    let Some(user) = user else {
-        tracing::info!(user = %username.chars().take(64).collect::<String>(), "login refused");
-        return Err(ApiError::invalid_grant());
+    let refused = |name: &str| {
+        state.failed_logins.failed(name, peer);
+        tracing::info!(user = %LogText::with_max(name, 64), "login refused");
+        ApiError::invalid_grant()
     };
+    // Nobody has an id outside the id rules: no password work to hide that.
+    let Ok(name) = check_id(&body.username) else {
+        let name = body.username.to_ascii_lowercase();
+        state.failed_logins.check(&name, peer)?;
+        return Err(refused(&name));
+    };
+    state.failed_logins.check(&name, peer)?;
+    let lookup = name.clone();
+    let record = blocking(&state, move |store| store.login_record(&lookup)).await??;
+    let (user, hash) = match record {
+        Some((user, hash)) => (Some(user), Some(hash)),
+        None => (None, None),
+    };
+    let matches = state.passwords.verify(hash, body.password).await?;
+    let Some(user) = user.filter(|_| matches) else {
+        return Err(refused(&name));
+    };
+    state.failed_logins.succeeded(&name);
     let token = state.tokens.issue(&user.name);
-    tracing::info!(user = %user.name, "token issued");
+    tracing::info!(user = %LogText::new(&user.name), "token issued");
     let ttl = state.config.token_ttl;
     let expires_in = ttl
         .as_secs()
         .saturating_add(u64::from(ttl.subsec_nanos() > 0));
-    Ok(axum::Json(json!({
-        "access_token": token,
-        "expires_in": expires_in,
-        "user": {
-            "uuid": user.uuid,
-            "type": "user",
-            "created": user.created,
-            "modified": user.modified,
-            "username": user.name,
-            "activated": true,
-        }
+    Ok(Json(TokenResponse {
+        access_token: token,
+        expires_in: i64::try_from(expires_in).unwrap_or(i64::MAX),
+        user: Some(TokenUser {
+            uuid: user.uuid,
+            kind: "user".into(),
+            created: user.created,
+            modified: user.modified,
+            username: user.name,
+            activated: true,
+        }),
     }))
-    .into_response())
 }
 
 // -------------------------------------------------------------------------------------
@@ -205,48 +136,44 @@ async fn token_inner(state: Arc<AppState>, req: Request) -> Answer {
 // -------------------------------------------------------------------------------------
 
 /// The expiry time (ms) of the token in the Authorization header.
-pub(super) async fn token_expires(State(state): Shared, req: Request) -> Response {
-    let started = Instant::now();
-    let segs = segments(req.uri());
-    respond(
-        authorize(&state, req.headers(), &segs, 4)
-            .map(|(_, expires)| envelope("get", started, expires)),
-    )
+pub(super) async fn token_expires(user: AuthUser) -> Json<TokenExpiry> {
+    Json(TokenExpiry {
+        data: user.expires_ms,
+        expire_timestamp: Some(user.expires_ms),
+        action: Some("get".into()),
+        timestamp: Some(now_ms()),
+        duration: Some(0),
+    })
 }
 
 // -------------------------------------------------------------------------------------
 // Conversation lists
 // -------------------------------------------------------------------------------------
 
-/// Authenticates, rate-limits and loads a user's conversation list.
-async fn load_list(
-    state: &Arc<AppState>,
-    req: &Parts,
-    user_at: usize,
-) -> Result<Vec<Conversation>, ApiError> {
-    let segs = segments(&req.uri);
-    let (user, _) = authorize(state, &req.headers, &segs, user_at)?;
+/// Rate-limits and loads a user's conversations, newest activity first (the store's order,
+/// which is every list's except the pinned-only one: pins do not move a conversation).
+async fn load_list(state: &Arc<AppState>, user: &AuthUser) -> Result<Vec<Conversation>, ApiError> {
     if let Some(limiter) = &state.limiter {
-        limiter.check(&user)?;
+        limiter.check(&user.name)?;
     }
-    Ok(blocking(state, move |store| store.conversations(&user)).await??)
+    let name = user.name.clone();
+    Ok(blocking(state, move |store| store.conversations(&name)).await??)
 }
 
-/// Legacy entries are newest activity first; they carry no pin.
-fn by_activity(mut list: Vec<Conversation>) -> Vec<Conversation> {
-    list.sort_by(|a, b| {
-        b.last_activity().cmp(&a.last_activity()).then_with(|| {
-            b.last_message
-                .as_ref()
-                .map(|m| m.id)
-                .cmp(&a.last_message.as_ref().map(|m| m.id))
-        })
-    });
+/// The pinned conversations, newest pin first (a pin without a time last); the sort is
+/// stable, so equal pin times keep their activity order.
+fn pinned_by_pin_time(mut list: Vec<Conversation>) -> Vec<Conversation> {
+    list.retain(|c| c.pinned);
+    list.sort_by_key(|c| std::cmp::Reverse(c.pinned_at.unwrap_or(i64::MIN)));
     list
 }
 
 /// The answer of both legacy lists: `list` as legacy entries.
-fn legacy_answer(state: &AppState, started: Instant, list: &[Conversation]) -> Response {
+fn legacy_answer(
+    state: &AppState,
+    started: Instant,
+    list: &[Conversation],
+) -> Json<Envelope<LegacyList>> {
     let channel_infos = list
         .iter()
         .map(|c| LegacyEntry::from_conversation(&state.config.appkey, c))
@@ -256,7 +183,7 @@ fn legacy_answer(state: &AppState, started: Instant, list: &[Conversation]) -> R
 
 /// A number parameter: absent or empty takes the default; otherwise it must be in range.
 fn number_param(
-    q: &std::collections::HashMap<String, String>,
+    q: &HashMap<String, String>,
     name: &str,
     default: usize,
     range: std::ops::RangeInclusive<usize>,
@@ -279,81 +206,113 @@ fn number_param(
 }
 
 /// `GET /users/{user}/user_channels`: the 10 most recent conversations.
-pub(super) async fn legacy_list(State(state): Shared, req: Request) -> Response {
+pub(super) async fn legacy_list(
+    State(state): Shared,
+    user: AuthUser,
+) -> Result<Json<Envelope<LegacyList>>, ApiError> {
     let started = Instant::now();
-    let (req, _) = req.into_parts();
-    respond(
-        async {
-            let list = by_activity(load_list(&state, &req, 3).await?);
-            let shown = list.len().min(LEGACY_LIST_LEN);
-            Ok(legacy_answer(&state, started, &list[..shown]))
-        }
-        .await,
-    )
+    let list = load_list(&state, &user).await?;
+    let shown = list.len().min(LEGACY_LIST_LEN);
+    Ok(legacy_answer(&state, started, &list[..shown]))
 }
 
 /// `GET /users/{user}/user_channels/page?pageNum=&pageSize=`.
-pub(super) async fn paged_list(State(state): Shared, req: Request) -> Response {
+pub(super) async fn paged_list(
+    State(state): Shared,
+    user: AuthUser,
+    LenientQuery(q): LenientQuery,
+) -> Result<Json<Envelope<LegacyList>>, ApiError> {
     let started = Instant::now();
-    let (req, _) = req.into_parts();
-    respond(
-        async {
-            let q = parse_query(req.uri.query());
-            let page_num = number_param(&q, "pageNum", 1, 1..=usize::MAX)?;
-            let page_size = number_param(&q, "pageSize", MAX_LEGACY_PAGE, 1..=MAX_LEGACY_PAGE)?;
-            let list = by_activity(load_list(&state, &req, 3).await?);
-            let start = (page_num - 1).saturating_mul(page_size).min(list.len());
-            let end = start.saturating_add(page_size).min(list.len());
-            Ok(legacy_answer(&state, started, &list[start..end]))
-        }
-        .await,
-    )
+    let page_num = number_param(&q, "pageNum", 1, 1..=usize::MAX)?;
+    let page_size = number_param(&q, "pageSize", MAX_LEGACY_PAGE, 1..=MAX_LEGACY_PAGE)?;
+    let list = load_list(&state, &user).await?;
+    let start = (page_num - 1).saturating_mul(page_size).min(list.len());
+    let end = start.saturating_add(page_size).min(list.len());
+    Ok(legacy_answer(&state, started, &list[start..end]))
 }
 
-/// `GET /sdk/user/{user}/user_channels/list?limit=&cursor=[&is_top=true]`: pinned first,
-/// then newest activity. The cursor is the offset of the next page, opaque to clients.
-pub(super) async fn cursor_list(State(state): Shared, req: Request) -> Response {
+/// One page of a cursor list (the conversation list, the pinned list, a mark search). The
+/// cursor is the offset of the next page, opaque to clients; `""` is the first page and, in
+/// the answer, the last.
+fn cursor_page(
+    state: &AppState,
+    started: Instant,
+    q: &HashMap<String, String>,
+    default_limit: usize,
+    list: &[Conversation],
+) -> Result<Json<Envelope<CursorList>>, ApiError> {
+    let limit = number_param(q, "limit", default_limit, 1..=MAX_CURSOR_LIMIT)?;
+    let offset = match q.get("cursor").map(|s| s.trim()).filter(|s| !s.is_empty()) {
+        None => 0,
+        Some(c) => c
+            .parse::<usize>()
+            .map_err(|_| ApiError::illegal_argument("cursor is not one this server issued"))?,
+    };
+    let start = offset.min(list.len());
+    let end = start.saturating_add(limit).min(list.len());
+    let cursor = if end < list.len() {
+        end.to_string()
+    } else {
+        String::new()
+    };
+    let channel_infos = list[start..end]
+        .iter()
+        .map(|c| CursorEntry::from_conversation(&state.config.appkey, c))
+        .collect();
+    Ok(envelope(
+        "get",
+        started,
+        CursorList {
+            cursor,
+            channel_infos,
+        },
+    ))
+}
+
+/// `GET /sdk/user/{user}/user_channels/list?limit=&cursor=[&is_top=true]`: newest activity
+/// first; with `is_top=true` the pinned ones only, newest pin first.
+pub(super) async fn cursor_list(
+    State(state): Shared,
+    user: AuthUser,
+    LenientQuery(q): LenientQuery,
+) -> Result<Json<Envelope<CursorList>>, ApiError> {
     let started = Instant::now();
-    let (req, _) = req.into_parts();
-    respond(
-        async {
-            let q = parse_query(req.uri.query());
-            let limit = number_param(&q, "limit", DEFAULT_CURSOR_LIMIT, 1..=MAX_CURSOR_LIMIT)?;
-            let offset = match q.get("cursor").map(|s| s.trim()).filter(|s| !s.is_empty()) {
-                None => 0,
-                Some(c) => c.parse::<usize>().map_err(|_| {
-                    ApiError::illegal_argument("cursor is not one this server issued")
-                })?,
-            };
-            let pinned_only = q
-                .get("is_top")
-                .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
-            let mut list = load_list(&state, &req, 4).await?;
-            if pinned_only {
-                list.retain(|c| c.pinned);
-            }
-            let start = offset.min(list.len());
-            let end = start.saturating_add(limit).min(list.len());
-            let cursor = if end < list.len() {
-                end.to_string()
-            } else {
-                String::new()
-            };
-            let channel_infos = list[start..end]
-                .iter()
-                .map(|c| CursorEntry::from_conversation(&state.config.appkey, c))
-                .collect();
-            Ok(envelope(
-                "get",
-                started,
-                CursorList {
-                    cursor,
-                    channel_infos,
-                },
-            ))
-        }
-        .await,
-    )
+    let pinned_only = q
+        .get("is_top")
+        .is_some_and(|v| v.trim().eq_ignore_ascii_case("true"));
+    let mut list = load_list(&state, &user).await?;
+    if pinned_only {
+        list = pinned_by_pin_time(list);
+    }
+    cursor_page(&state, started, &q, DEFAULT_CURSOR_LIMIT, &list)
+}
+
+/// `GET /sdk/user/{user}/user_channels/mark/search?limit=&cursor=&mark=mark_N`: the
+/// conversations carrying one mark, newest activity first.
+pub(super) async fn mark_search(
+    State(state): Shared,
+    user: AuthUser,
+    LenientQuery(q): LenientQuery,
+) -> Result<Json<Envelope<CursorList>>, ApiError> {
+    let started = Instant::now();
+    let mark = q.get("mark").map(|s| s.trim()).unwrap_or("");
+    if !is_mark(mark) {
+        return Err(ApiError::illegal_argument(format!(
+            "mark must be mark_0 to mark_19, got {:?}",
+            mark.chars().take(40).collect::<String>()
+        )));
+    }
+    let mut list = load_list(&state, &user).await?;
+    list.retain(|c| c.marks.iter().any(|m| m == mark));
+    cursor_page(&state, started, &q, DEFAULT_MARK_LIMIT, &list)
+}
+
+/// `mark_0` to `mark_19`, written without leading zeros.
+fn is_mark(text: &str) -> bool {
+    text.strip_prefix("mark_")
+        .filter(|n| n.len() == 1 || !n.starts_with('0'))
+        .and_then(|n| n.parse::<u8>().ok())
+        .is_some_and(|n| n <= 19)
 }
 
 // -------------------------------------------------------------------------------------
@@ -361,15 +320,34 @@ pub(super) async fn cursor_list(State(state): Shared, req: Request) -> Response 
 // -------------------------------------------------------------------------------------
 
 /// One page of a conversation's history.
-pub(super) async fn roaming(State(state): Shared, req: Request) -> Response {
+pub(super) async fn roaming(
+    State(state): Shared,
+    user: AuthUser,
+    ApiJson(body): ApiJson<RoamingRequest>,
+) -> Result<Json<Envelope<RoamingPage>>, ApiError> {
     let started = Instant::now();
-    respond(roaming_inner(&state, req, started).await)
+    let query = history_query(&body)?;
+    let appkey = state.config.appkey.clone();
+    let page = blocking(&state, move |store| -> Result<RoamingPage, StoreError> {
+        let page = store.history(&user.name, &query)?;
+        Ok(RoamingPage {
+            msgs: page
+                .messages
+                .iter()
+                .map(|m| RoamingEntry {
+                    msg: encode_entry(m, &appkey),
+                })
+                .collect(),
+            next_key: page.next_cursor.unwrap_or_default(),
+            is_last: page.is_last,
+        })
+    })
+    .await??;
+    Ok(envelope("post", started, page))
 }
 
-async fn roaming_inner(state: &Arc<AppState>, req: Request, started: Instant) -> Answer {
-    let segs = segments(req.uri());
-    let (user, _) = authorize(state, req.headers(), &segs, 3)?;
-    let body: RoamingRequest = json_body(state, req).await?;
+/// The store's query for a `messageroaming` body, every field checked.
+fn history_query(body: &RoamingRequest) -> Result<HistoryQuery, ApiError> {
     let (id, conference) = parse_queue(body.queue.trim()).ok_or_else(|| {
         ApiError::illegal_argument(format!(
             "queue {:?} must end in @easemob.com or @conference.easemob.com",
@@ -391,7 +369,7 @@ async fn roaming_inner(state: &Arc<AppState>, req: Request, started: Instant) ->
         }
         None => None,
     };
-    let query = HistoryQuery {
+    Ok(HistoryQuery {
         conversation,
         kind: if conference {
             ChatType::Group
@@ -411,62 +389,75 @@ async fn roaming_inner(state: &Arc<AppState>, req: Request, started: Instant) ->
             start_time: body.start_time,
             end_time: body.end_time,
         },
-    };
-    let appkey = state.config.appkey.clone();
-    let page = blocking(state, move |store| -> Result<RoamingPage, StoreError> {
-        let page = store.history(&user, &query)?;
-        Ok(RoamingPage {
-            msgs: page
-                .messages
-                .iter()
-                .map(|m| RoamingEntry {
-                    msg: encode_entry(m, &appkey),
-                })
-                .collect(),
-            next_key: page.next_cursor.unwrap_or_default(),
-            is_last: page.is_last,
-        })
     })
-    .await??;
-    Ok(envelope("post", started, page))
 }
 
 // -------------------------------------------------------------------------------------
 // Fallbacks
 // -------------------------------------------------------------------------------------
 
+/// The path's segments, percent-decoded (fallbacks match no route, so no path parameters).
+fn segments(uri: &Uri) -> Vec<String> {
+    uri.path()
+        .split('/')
+        .filter(|s| !s.is_empty())
+        .map(percent_decode)
+        .collect()
+}
+
+/// A wrong app named in the first two segments, when it is one.
+fn wrong_app(state: &AppState, segs: &[String]) -> Option<ApiError> {
+    match segs {
+        [org, app, ..]
+            if !(org.eq_ignore_ascii_case(&state.org) && app.eq_ignore_ascii_case(&state.app)) =>
+        {
+            Some(ApiError::app_not_found(org, app))
+        }
+        _ => None,
+    }
+}
+
 /// Unknown paths: 404 with the service's body, naming the app when it is the wrong one.
-pub(super) async fn not_found(State(state): Shared, req: Request) -> Response {
-    let segs = segments(req.uri());
-    let error = match check_app(&state, &segs) {
-        Err(e) if segs.len() >= 2 => e,
-        _ => ApiError::resource_not_found(req.uri().path()),
-    };
-    error.into_response()
+pub(super) async fn not_found(State(state): Shared, uri: Uri) -> ApiError {
+    wrong_app(&state, &segments(&uri)).unwrap_or_else(|| ApiError::resource_not_found(uri.path()))
 }
 
 /// A known path with the wrong method (a wrong app is still the first thing to say).
-pub(super) async fn method_not_allowed(State(state): Shared, req: Request) -> Response {
-    if let Err(e) = check_app(&state, &segments(req.uri())) {
-        return e.into_response();
-    }
-    let method: &Method = req.method();
-    ApiError::method_not_allowed(method.as_str(), req.uri().path()).into_response()
+pub(super) async fn method_not_allowed(State(state): Shared, method: Method, uri: Uri) -> ApiError {
+    wrong_app(&state, &segments(&uri))
+        .unwrap_or_else(|| ApiError::method_not_allowed(method.as_str(), uri.path()))
 }
 
 /// Logs one line per request: method, path (never the query or headers, which may carry
-/// tokens), status and time taken.
+/// tokens), status and time taken. Method and path come from the request: escaped.
 pub(super) async fn log_request(req: Request, next: axum::middleware::Next) -> Response {
     let started = Instant::now();
     let method = req.method().clone();
-    let path = req.uri().path().chars().take(200).collect::<String>();
+    let path = req.uri().path().to_string();
     let response = next.run(req).await;
     tracing::debug!(
-        %method,
-        %path,
+        method = %LogText::new(method.as_str()),
+        path = %LogText::with_max(&path, 200),
         status = response.status().as_u16(),
         micros = u64::try_from(started.elapsed().as_micros()).unwrap_or(u64::MAX),
         "request"
     );
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_are_mark_0_to_mark_19() {
+        for ok in ["mark_0", "mark_9", "mark_10", "mark_19"] {
+            assert!(is_mark(ok), "{ok}");
+        }
+        for bad in [
+            "", "mark_", "mark_20", "mark_01", "mark_-1", "Mark_1", "mark_1 ", "x",
+        ] {
+            assert!(!is_mark(bad), "{bad}");
+        }
+    }
 }

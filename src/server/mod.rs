@@ -1,8 +1,16 @@
 //! The embedded Easemob-compatible server (PROTOCOL.md §2-§6) over a [`StorePool`].
 //!
-//! Routes live under `/{org}/{app}/...`. Every answer, errors included, is JSON in the
-//! service's shape; nothing a client sends can make it answer 500 or panic. SQLite work runs
-//! on the blocking pool, one pooled connection per request.
+//! Routes live under `/{org}/{app}/...`. Every answer roam writes, errors included, is JSON
+//! in the service's shape; nothing a client sends can make it answer 500 or panic (what
+//! hyper refuses while parsing a request head is hyper's bare status: see
+//! `listener`). SQLite work runs on the blocking pool, one pooled connection per
+//! request, never held across a password check.
+//!
+//! The parts: `listener` accepts (connection cap, header and idle timeout, graceful stop);
+//! the router adds body and request timeouts and the JSON error net ([`error`]);
+//! `extract` turns a request into what handlers need (`AuthUser`, `ApiJson`, ...);
+//! `handlers` answer; `hashing` and [`throttle`] bound what logins cost; `auth` keeps the
+//! tokens; [`log_text`] escapes request strings for the log.
 //!
 //! roam's choices where the service differs or is silent:
 //! - the legacy list without paging returns the 10 most recent conversations regardless of
@@ -13,21 +21,33 @@
 
 mod auth;
 pub mod error;
+mod extract;
 mod handlers;
+mod hashing;
+mod listener;
+pub mod log_text;
 pub mod query;
+pub mod throttle;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use axum::extract::DefaultBodyLimit;
+use axum::http::StatusCode;
 use axum::routing::{get, post};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::store::StorePool;
-use auth::{RateLimiter, Tokens};
+use auth::Tokens;
+use hashing::PasswordGate;
+use listener::OpenConnections;
+pub use listener::{ConnectionLimits, default_max_connections};
+use throttle::{FailedLogins, RateLimiter};
 
 /// Where the server listens unless told otherwise: loopback, an ephemeral port.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
@@ -43,17 +63,54 @@ pub struct ServerConfig {
     pub rate_limit: bool,
     /// The largest request body accepted; larger ones get 413.
     pub max_body_bytes: usize,
+    /// What logins may cost.
+    pub login: LoginLimits,
+    /// What connections may cost.
+    pub connections: ConnectionLimits,
+}
+
+/// What logins may cost: password checks at once and waiting, and failed logins allowed
+/// per user name and per peer address before further tries are refused with 429.
+#[derive(Clone, Debug)]
+pub struct LoginLimits {
+    /// Password checks running at once (argon2, 19 MiB and one core each).
+    pub hash_workers: usize,
+    /// Password checks waiting for a worker; beyond them a login is refused at once.
+    pub hash_queue: usize,
+    /// Failed logins per user name per window (0: no limit).
+    pub failures_per_name: u32,
+    /// Failed logins per peer address (IPv6: per /64) per window (0: no limit).
+    pub failures_per_peer: u32,
+    /// The window of the two limits above.
+    pub failure_window: Duration,
+}
+
+impl Default for LoginLimits {
+    /// One check per core, four waiting per core; 5 failures per name and 20 per address
+    /// per minute.
+    fn default() -> LoginLimits {
+        let cores = std::thread::available_parallelism().map_or(1, usize::from);
+        LoginLimits {
+            hash_workers: cores,
+            hash_queue: 4 * cores,
+            failures_per_name: 5,
+            failures_per_peer: 20,
+            failure_window: Duration::from_secs(60),
+        }
+    }
 }
 
 impl ServerConfig {
     /// A configuration for an app key with the defaults: tokens for 24 hours, no rate
-    /// limit, bodies up to 64 KiB.
+    /// limit, bodies up to 64 KiB, [`LoginLimits::default`], [`ConnectionLimits::default`].
     pub fn new(appkey: impl Into<String>) -> ServerConfig {
         ServerConfig {
             appkey: appkey.into(),
             token_ttl: Duration::from_secs(24 * 3600),
             rate_limit: false,
             max_body_bytes: 64 << 10,
+            login: LoginLimits::default(),
+            connections: ConnectionLimits::default(),
         }
     }
 }
@@ -89,6 +146,8 @@ pub(crate) struct AppState {
     pub(crate) pool: Arc<StorePool>,
     pub(crate) tokens: Tokens,
     pub(crate) limiter: Option<RateLimiter>,
+    pub(crate) passwords: PasswordGate,
+    pub(crate) failed_logins: FailedLogins,
 }
 
 /// Splits and lowercases an app key.
@@ -108,7 +167,18 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
     let limiter = config
         .rate_limit
         .then(|| RateLimiter::new(5, Duration::from_secs(60)));
+    let max_body = config.max_body_bytes;
+    let timeouts = config.connections.clone();
+    let login = &config.login;
+    let passwords = PasswordGate::new(login.hash_workers, login.hash_queue);
+    let failed_logins = FailedLogins::new(
+        login.failures_per_name,
+        login.failures_per_peer,
+        login.failure_window,
+    );
     let state = Arc::new(AppState {
+        passwords,
+        failed_logins,
         tokens: Tokens::new(config.token_ttl),
         config,
         org,
@@ -131,6 +201,10 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
             get(handlers::cursor_list),
         )
         .route(
+            "/{org}/{app}/sdk/user/{user}/user_channels/mark/search",
+            get(handlers::mark_search),
+        )
+        .route(
             "/{org}/{app}/users/{user}/messageroaming",
             post(handlers::roaming),
         )
@@ -140,7 +214,15 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
         )
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
+        .layer(DefaultBodyLimit::max(max_body))
+        .layer(RequestBodyTimeoutLayer::new(timeouts.body_timeout))
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::REQUEST_TIMEOUT,
+            timeouts.request_timeout,
+        ))
         .layer(axum::middleware::from_fn(handlers::log_request))
+        // Outermost: whatever a layer below answered without a §6 body gets one.
+        .layer(axum::middleware::map_response(error::every_error_is_json))
         .with_state(state))
 }
 
@@ -149,7 +231,8 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
 pub struct ServerHandle {
     addr: SocketAddr,
     shutdown: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<std::io::Result<()>>>,
+    task: Option<JoinHandle<()>>,
+    open: OpenConnections,
 }
 
 impl ServerHandle {
@@ -163,17 +246,20 @@ impl ServerHandle {
         format!("http://{}", self.addr)
     }
 
-    /// Stops accepting, lets requests in flight finish, and waits for the server to end.
+    /// Connections open now (never more than [`ConnectionLimits::max_connections`]).
+    pub fn open_connections(&self) -> usize {
+        self.open.count()
+    }
+
+    /// Stops accepting, lets requests in flight finish (within
+    /// [`ConnectionLimits::shutdown_grace`]), and waits for the server to end.
     pub async fn shutdown(mut self) -> Result<(), ServerError> {
         if let Some(tx) = self.shutdown.take() {
             // The receiver is gone only when the server already stopped: nothing to do.
             let _ = tx.send(());
         }
         match self.task.take() {
-            Some(task) => match task.await {
-                Ok(result) => Ok(result?),
-                Err(e) => Err(ServerError::Task(e.to_string())),
-            },
+            Some(task) => task.await.map_err(|e| ServerError::Task(e.to_string())),
             None => Ok(()),
         }
     }
@@ -186,6 +272,7 @@ pub async fn spawn(
     config: ServerConfig,
     addr: Option<SocketAddr>,
 ) -> Result<ServerHandle, ServerError> {
+    let limits = config.connections.clone();
     let router = router(pool, config)?;
     let addr = addr.unwrap_or(DEFAULT_LISTEN);
     let listener = TcpListener::bind(addr)
@@ -195,18 +282,22 @@ pub async fn spawn(
         .local_addr()
         .map_err(|source| ServerError::Bind { addr, source })?;
     let (tx, rx) = oneshot::channel::<()>();
-    let task = tokio::spawn(async move {
-        axum::serve(listener, router)
-            .with_graceful_shutdown(async {
-                // Resolves on an explicit shutdown and when the handle is dropped.
-                let _ = rx.await;
-            })
-            .await
-    });
+    let open = OpenConnections::new(limits.max_connections);
+    let task = tokio::spawn(listener::serve(
+        listener,
+        router,
+        limits,
+        open.clone(),
+        async {
+            // Resolves on an explicit shutdown and when the handle is dropped.
+            let _ = rx.await;
+        },
+    ));
     tracing::info!(addr = %bound, "history server listening");
     Ok(ServerHandle {
         addr: bound,
         shutdown: Some(tx),
+        open,
         task: Some(task),
     })
 }

@@ -13,21 +13,20 @@
 mod history;
 pub mod import;
 mod insert;
+pub mod password;
 pub mod pool;
 pub mod schema;
 pub mod state;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::OnceLock;
 use std::time::Duration;
 
-use argon2::Argon2;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::protocol::json::MessageJson;
 use crate::protocol::{ChatType, Conversation, Message};
+use password::{HashMemory, check_stored_hash, dummy_hash, hash_password, verify_with};
 use schema::{conference_key, id_from_sql, kind_from_sql, single_key};
 use state::StateFile;
 
@@ -172,35 +171,6 @@ fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-fn hash_password(password: &str) -> Result<String, StoreError> {
-    if password.is_empty() {
-        return Err(StoreError::EmptyPassword);
-    }
-    let salt_bytes: [u8; 16] = rand::random();
-    let salt =
-        SaltString::encode_b64(&salt_bytes).map_err(|e| StoreError::PasswordHash(e.to_string()))?;
-    Argon2::default()
-        .hash_password(password.as_bytes(), &salt)
-        .map(|h| h.to_string())
-        .map_err(|e| StoreError::PasswordHash(e.to_string()))
-}
-
-/// A hash nobody's password matches, verified for unknown users so that a login costs the
-/// same whether or not the user exists.
-fn dummy_hash() -> &'static str {
-    static DUMMY: OnceLock<String> = OnceLock::new();
-    DUMMY.get_or_init(|| hash_password("roam: no such user").unwrap_or_default())
-}
-
-fn verify_hash(hash: &str, password: &str) -> bool {
-    match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
-    }
-}
-
 fn new_uuid() -> String {
     let mut b: [u8; 16] = rand::random();
     b[6] = (b[6] & 0x0f) | 0x40;
@@ -288,7 +258,32 @@ impl Store {
     pub fn set_password(&mut self, name: &str, password: &str) -> Result<(), StoreError> {
         let name = check_id(name)?;
         let hash = hash_password(password)?;
+        self.make_private()?;
         self.put_user(&name, &hash)
+    }
+
+    /// Makes the database file (and its `-wal` and `-shm` files) readable by its owner only,
+    /// before password hashes are written into it: a file created by another tool, an older
+    /// roam or by hand may be readable by everyone.
+    fn make_private(&self) -> Result<(), StoreError> {
+        #[cfg(unix)]
+        if let Some(path) = self.conn.path().filter(|p| !p.is_empty()) {
+            use std::os::unix::fs::PermissionsExt;
+            for suffix in ["", "-wal", "-shm"] {
+                let file = PathBuf::from(format!("{path}{suffix}"));
+                match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)) {
+                    Ok(()) => {}
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                    Err(e) => {
+                        return Err(StoreError::PasswordHash(format!(
+                            "cannot make {} private before writing password hashes: {e}",
+                            file.display()
+                        )));
+                    }
+                }
+            }
+        }
+        Ok(())
     }
 
     fn put_user(&self, name: &str, hash: &str) -> Result<(), StoreError> {
@@ -304,23 +299,44 @@ impl Store {
     }
 
     /// Whether the password is the user's. Unknown users and malformed ids are `false`,
-    /// after the same work as a real check.
+    /// after the same work as a real check. It holds this connection for the whole hash:
+    /// a server reads [`Store::login_record`] instead and verifies with the connection
+    /// released.
     pub fn verify_password(&self, name: &str, password: &str) -> Result<bool, StoreError> {
-        let stored: Option<String> = match check_id(name) {
-            Ok(name) => self
-                .conn
-                .prepare_cached("SELECT password_hash FROM users WHERE name = ?1")?
-                .query_row([name], |r| r.get(0))
-                .optional()?,
-            Err(_) => None,
-        };
-        match stored {
-            Some(hash) => Ok(verify_hash(&hash, password)),
+        let mut memory = HashMemory::default();
+        match self.login_record(name)? {
+            Some((_, hash)) => Ok(verify_with(&hash, password, &mut memory).unwrap_or(false)),
             None => {
-                verify_hash(dummy_hash(), password);
+                let _ = verify_with(dummy_hash(), password, &mut memory);
                 Ok(false)
             }
         }
+    }
+
+    /// A user who can log in, with their password hash (a PHC string), to be verified with
+    /// [`password::verify_with`] after this connection is released. `None` for unknown
+    /// users and malformed ids.
+    pub fn login_record(&self, name: &str) -> Result<Option<(UserRecord, String)>, StoreError> {
+        let Ok(name) = check_id(name) else {
+            return Ok(None);
+        };
+        Ok(self
+            .conn
+            .prepare_cached(
+                "SELECT name, uuid, created, modified, password_hash FROM users WHERE name = ?1",
+            )?
+            .query_row([name], |r| {
+                Ok((
+                    UserRecord {
+                        name: r.get(0)?,
+                        uuid: r.get(1)?,
+                        created: r.get(2)?,
+                        modified: r.get(3)?,
+                    },
+                    r.get(4)?,
+                ))
+            })
+            .optional()?)
     }
 
     /// A user's record, when they exist.
@@ -369,15 +385,7 @@ impl Store {
             let name = check_id(&u.name).map_err(entry)?;
             let hash = match (&u.password, &u.password_hash) {
                 (_, Some(hash)) => {
-                    let parsed = PasswordHash::new(hash).map_err(|e| {
-                        entry(StoreError::PasswordHash(format!("not a PHC string: {e}")))
-                    })?;
-                    if parsed.algorithm.as_str() != "argon2id" {
-                        return Err(entry(StoreError::PasswordHash(format!(
-                            "algorithm {} is not argon2id",
-                            parsed.algorithm
-                        ))));
-                    }
+                    check_stored_hash(hash).map_err(entry)?;
                     hash.clone()
                 }
                 (Some(plain), None) => hash_password(plain).map_err(entry)?,
@@ -385,6 +393,9 @@ impl Store {
                 (None, None) => continue,
             };
             users.push((name, hash));
+        }
+        if !users.is_empty() {
+            self.make_private()?;
         }
         let tx = self.conn.transaction()?;
         let result = (|| -> Result<(), StoreError> {
@@ -483,8 +494,8 @@ impl Store {
     }
 
     /// A user's conversation list: single chats they took part in and groups they belong
-    /// to or sent to (never rooms, never conversations without messages); pinned first,
-    /// then newest activity; unread, pins and marks from the state file.
+    /// to or sent to (never rooms, never conversations without messages); newest activity
+    /// first, pins or not (PROTOCOL.md §3.2); unread, pins and marks from the state file.
     pub fn conversations(&self, user: &str) -> Result<Vec<Conversation>, StoreError> {
         let Ok(user) = check_id(user) else {
             return Ok(Vec::new());
@@ -496,7 +507,7 @@ impl Store {
              JOIN convs c ON c.id = uc.conv
              JOIN messages m ON m.id = c.last_id
              WHERE uc.user = ?1 AND c.kind != 2
-             ORDER BY uc.pinned DESC, c.last_time DESC, c.last_id DESC",
+             ORDER BY c.last_time DESC, c.last_id DESC",
         )?;
         let mut rows = stmt.query([&user])?;
         let mut out = Vec::new();
@@ -568,5 +579,30 @@ mod tests {
             let mode = std::fs::metadata(&file).expect("file").permissions().mode();
             assert_eq!(mode & 0o777, 0o600, "{} {mode:o}", file.display());
         }
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn an_existing_database_file_becomes_private_when_hashes_are_written() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("roam.sqlite");
+        let mode = |p: &Path| std::fs::metadata(p).expect("file").permissions().mode() & 0o777;
+        let readable = std::fs::Permissions::from_mode(0o644);
+        // A file made readable by everyone (by hand, or another tool) before roam writes.
+        drop(Store::open(&path).expect("store"));
+        std::fs::set_permissions(&path, readable.clone()).expect("chmod");
+        let mut store = Store::open(&path).expect("store");
+        assert_eq!(mode(&path), 0o644);
+        let state =
+            StateFile::parse(r#"{"users":[{"name":"alice","password":"pw"}]}"#).expect("state");
+        store.apply_state(&state).expect("apply");
+        for file in [path.clone(), dir.path().join("roam.sqlite-wal")] {
+            assert_eq!(mode(&file), 0o600, "{}", file.display());
+        }
+        // And through `set_password`.
+        std::fs::set_permissions(&path, readable).expect("chmod");
+        store.set_password("bob", "pw").expect("user");
+        assert_eq!(mode(&path), 0o600);
     }
 }

@@ -18,10 +18,11 @@
 //                      [--conversation ID]... [--group G]... [--chatroom R]...
 //                      [--page-size N] [--list-page-size N] [--legacy-count N]
 //                      [--search-types T,T] [--search-from USER] [--search-window START,END]
-//                      [--timeout-ms MS] [--verbose]
+//                      [--mark N] [--timeout-ms MS] [--verbose]
 //
 // Each --search-* option adds one more read of every conversation with getHistoryMessages'
-// searchOptions (msgTypes, from, startTime/endTime), oldest first.
+// searchOptions (msgTypes, from, startTime/endTime), oldest first. --mark N also reads the
+// conversations carrying mark N with getServerConversationsByFilter.
 
 import { createRequire } from 'node:module';
 import process from 'node:process';
@@ -35,7 +36,7 @@ const USAGE =
   'usage: node read.mjs --api-url URL --appkey ORG#APP --user U --password P ' +
   '[--conversation ID]... [--group G]... [--chatroom R]... [--page-size N] ' +
   '[--list-page-size N] [--legacy-count N] [--search-types T,T] [--search-from USER] ' +
-  '[--search-window START,END] [--timeout-ms MS] [--verbose]';
+  '[--search-window START,END] [--mark N] [--timeout-ms MS] [--verbose]';
 
 function fail(code, message) {
   process.stderr.write(`read.mjs: ${message}\n`);
@@ -55,6 +56,7 @@ function parseArgs(argv) {
     listPageSize: 20,
     legacyCount: 20,
     timeoutMs: 10000,
+    mark: null,
     searches: [],
     verbose: false,
   };
@@ -65,6 +67,7 @@ function parseArgs(argv) {
     '--list-page-size': 'listPageSize',
     '--legacy-count': 'legacyCount',
     '--timeout-ms': 'timeoutMs',
+    '--mark': 'mark',
   };
   for (let i = 0; i < argv.length; i++) {
     let arg = argv[i];
@@ -503,11 +506,13 @@ async function main() {
   const loginInfo = await login(conn);
   const expires = await call('getTokenExpireTimestamp', () => conn.getTokenExpireTimestamp(conn.token));
   check(expires && typeof expires === 'object', 'getTokenExpireTimestamp: no response');
-  loginInfo.tokenExpires = { data: expires.data, type: expires.type };
+  loginInfo.tokenExpires = { data: expires.data, type: expires.type, expireTimestamp: expires.expire_timestamp };
 
   const cursor = await cursorList(conn, 'getServerConversations', (a) => conn.getServerConversations(a));
   const pinned = await cursorList(conn, 'getServerPinnedConversations', (a) => conn.getServerPinnedConversations(a));
   const legacy = await legacyLists(conn);
+  const marked = opts.mark === null ? null : await cursorList(conn, 'getServerConversationsByFilter',
+    (a) => conn.getServerConversationsByFilter({ ...a, filter: { mark: opts.mark } }));
 
   const histories = [];
   for (const id of opts.conversations) histories.push(await history(conn, id, 'singleChat'));
@@ -525,6 +530,8 @@ async function main() {
     conversationPages: cursor.pages,
     pinnedConversations: pinned.conversations,
     pinnedPages: pinned.pages,
+    markedConversations: marked && marked.conversations,
+    markedPages: marked && marked.pages,
     legacyConversations: legacy.all,
     legacyPagedConversations: legacy.paged,
     legacyPages: legacy.pages,
