@@ -857,6 +857,28 @@ async fn a_401_that_persists_is_reported_after_one_re_login() {
 }
 
 #[tokio::test]
+async fn the_login_after_a_401_does_not_use_up_the_busy_tries() {
+    // The first token is refused; after the login the list is busy twice, and the third
+    // busy try (of three) gets through.
+    let (base, mock) = start(|req, n| match req.path.as_str() {
+        "token" => token_reply(if n == 0 { "tok-old" } else { "tok-new" }),
+        _ if req.auth.as_deref() != Some("Bearer tok-new") => {
+            Reply::error(401, "unauthorized", "token expired")
+        }
+        _ if n < 3 => Reply::error(503, "", "busy"),
+        _ => empty_list(),
+    })
+    .await;
+    let client = password_client(&base, "alice");
+    client
+        .legacy_conversations()
+        .await
+        .expect("a login and two busy answers still leave a try");
+    assert_eq!(mock.calls("token").len(), 2);
+    assert_eq!(mock.calls("user_channels").len(), 4);
+}
+
+#[tokio::test]
 async fn a_401_with_a_token_credential_is_an_error_without_a_loop() {
     let (base, mock) = start(|_, _| Reply::error(401, "auth_bad_access_token", "bad token")).await;
     let client = token_client(&base);

@@ -428,6 +428,37 @@ async fn a_mixed_case_user_id_is_folded_and_works() {
     assert_eq!(chat.len(), CHAT_LEN);
 }
 
+#[tokio::test]
+async fn the_client_and_the_store_agree_on_what_an_id_is() {
+    let f = fixture().await;
+    let client = f.alice().await;
+    let longest = "a".repeat(64);
+    let too_long = "a".repeat(65);
+    // What both take: the client asks, the server's store answers (an empty history).
+    for id in [longest.as_str(), "x.y", "..."] {
+        let page = client
+            .history(&query(id, ChatType::Single, 10, Direction::Up))
+            .await
+            .unwrap_or_else(|e| panic!("{id:?}: {e}"));
+        assert!(page.messages.is_empty() && page.is_last);
+        assert!(roam::store::check_id(id).is_ok(), "{id:?}");
+    }
+    // What both refuse: the client before any request, the store on its own.
+    for id in [too_long.as_str(), ".", "..", "a/b", "\u{212a}"] {
+        let error = client
+            .history(&query(id, ChatType::Single, 10, Direction::Up))
+            .await
+            .expect_err(id);
+        assert!(
+            matches!(error, roam::client::ClientError::InvalidArgument(_)),
+            "{id:?}: {error}"
+        );
+        assert!(roam::store::check_id(id).is_err(), "{id:?}");
+        let mut store = Store::open_in_memory().expect("store");
+        assert!(store.set_password(id, "pw").is_err(), "{id:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Conversation lists
 // ---------------------------------------------------------------------------------------

@@ -322,14 +322,6 @@ pub struct ConversationPage {
     pub next_cursor: Option<String>,
 }
 
-/// Lowercases an id as PROTOCOL.md §1 requires; the flag says whether anything changed,
-/// so the UI can say so once.
-pub fn normalize_id(id: &str) -> (String, bool) {
-    let lower = id.to_lowercase();
-    let changed = lower != id;
-    (lower, changed)
-}
-
 /// The history queue of a conversation: `id@easemob.com` or `id@conference.easemob.com`.
 pub fn queue_for(id: &str, kind: ChatType) -> String {
     format!("{id}@{}", kind.queue_domain())
@@ -424,11 +416,5 @@ mod tests {
             file.thumbnail_url(),
             "https://a.example/chatfiles/1?em-redirect=true&share-secret=s3&thumbnail=true"
         );
-    }
-
-    #[test]
-    fn ids_are_lowercased_and_change_is_reported() {
-        assert_eq!(normalize_id("Bob"), ("bob".to_string(), true));
-        assert_eq!(normalize_id("bob"), ("bob".to_string(), false));
     }
 }
