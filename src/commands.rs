@@ -10,6 +10,7 @@ use std::time::Duration;
 use anyhow::{Context, Result, bail};
 use jiff::tz::TimeZone;
 
+use crate::config::Config;
 use crate::protocol::{
     ChatType, Direction, HistoryFilters, HistoryQuery, Message, PageLimits, PageWalk, PagingStop,
 };
@@ -21,6 +22,9 @@ use crate::store::{self, Store};
 use crate::tui::{display, text};
 
 pub use crate::session::Connection;
+
+mod account;
+pub use account::{config, login, logout};
 
 /// SQLite connections the server keeps: one per core is plenty for a local server.
 const SERVER_CONNECTIONS: usize = 4;
@@ -86,6 +90,11 @@ pub fn describe_error(error: &anyhow::Error) -> String {
     text::one_line(&line, 400)
 }
 
+/// The config file, with its path in the error.
+fn load_config() -> Result<Config> {
+    Ok(Config::load()?)
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -96,10 +105,11 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// `roam` (no subcommand): the browser.
 pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
+    let config = load_config()?;
     let _log = crate::logging::to_file(log.as_deref())?;
     let runtime = runtime()?;
     runtime.block_on(async {
-        let session = session::connect(connection).await?;
+        let session = session::connect(connection, &config).await?;
         // The embedded server (if any) lives in `session.embedded` until the browser closes.
         let session::Session {
             client,
@@ -132,9 +142,10 @@ fn quiet_when_output_closed(result: Result<()>) -> Result<()> {
 
 /// `roam conversations`.
 pub fn conversations(connection: Connection, json: bool) -> Result<()> {
+    let config = load_config()?;
     let runtime = runtime()?;
     quiet_when_output_closed(runtime.block_on(async {
-        let session = session::connect(connection).await?;
+        let session = session::connect(connection, &config).await?;
         let list = session
             .client
             .conversations()
@@ -182,9 +193,10 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
 /// it says on stderr: where to continue, how many entries were left out as undecodable, and
 /// why it stopped early when the server's cursors would not end (then it fails).
 pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
+    let config = load_config()?;
     let runtime = runtime()?;
     quiet_when_output_closed(runtime.block_on(async {
-        let session = session::connect(connection).await?;
+        let session = session::connect(connection, &config).await?;
         let mut cursor = options.cursor.clone();
         let mut walk = PageWalk::starting_at(PageLimits::HISTORY, cursor.as_deref());
         let mut printed = 0u32;

@@ -12,7 +12,8 @@ use roam::protocol::{ChatType, Direction};
 /// A terminal browser for the server-side chat history of Easemob IM / Agora Chat.
 ///
 /// With no arguments roam opens a bundled demo history served by an embedded server on
-/// 127.0.0.1. With --api-url, --appkey and --user it opens a real deployment.
+/// 127.0.0.1 (or the config file's default profile). With --profile NAME, or --api-url,
+/// --appkey and --user, it opens a real deployment.
 ///
 /// Each subcommand takes only its own flags (`roam import --help`); the connection flags
 /// may also come before `conversations` and `history`, as before the browser's.
@@ -33,6 +34,9 @@ struct Cli {
 /// Not `Debug`: it holds the token.
 #[derive(Args)]
 struct ConnectionArgs {
+    /// A profile of the config file (`roam config` shows them); flags override its values.
+    #[arg(long, short = 'p', value_name = "NAME")]
+    profile: Option<String>,
     /// Base URL of the deployment's REST API, e.g. https://a1.easemob.com.
     #[arg(long, value_name = "URL")]
     api_url: Option<String>,
@@ -54,6 +58,7 @@ impl ConnectionArgs {
     /// it is absent here.
     fn or(self, before: ConnectionArgs) -> ConnectionArgs {
         ConnectionArgs {
+            profile: self.profile.or(before.profile),
             api_url: self.api_url.or(before.api_url),
             appkey: self.appkey.or(before.appkey),
             user: self.user.or(before.user),
@@ -63,6 +68,7 @@ impl ConnectionArgs {
 
     fn into_connection(self) -> Connection {
         Connection {
+            profile: self.profile,
             api_url: self.api_url,
             appkey: self.appkey,
             user: self.user,
@@ -73,12 +79,16 @@ impl ConnectionArgs {
 
 /// The flags before a subcommand, and the subcommands they apply to besides the browser.
 const LEADING_FLAGS: &[(&str, &[&str])] = &[
-    ("api_url", &["conversations", "history"]),
-    ("appkey", &["conversations", "history"]),
-    ("user", &["conversations", "history"]),
-    ("token", &["conversations", "history"]),
+    ("profile", CONNECTING),
+    ("api_url", CONNECTING),
+    ("appkey", CONNECTING),
+    ("user", CONNECTING),
+    ("token", CONNECTING),
     ("log", &[]),
 ];
+
+/// The subcommands that take the connection flags.
+const CONNECTING: &[&str] = &["conversations", "history", "login", "logout", "config"];
 
 #[derive(Subcommand)]
 enum Command {
@@ -92,6 +102,22 @@ enum Command {
     },
     /// Print a page of one conversation's history.
     History(HistoryArgs),
+    /// Log in once and save the token (OS keyring, or a 0600 file), so later runs need no
+    /// password until it expires.
+    Login {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Delete the saved token.
+    Logout {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Print the configuration in use and where it comes from, secrets redacted.
+    Config {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
     /// Load history export files (JSON lines, plain or .gz) into a database.
     Import {
         /// The database to create or extend.
@@ -269,6 +295,15 @@ fn main() -> ExitCode {
         None => commands::browse(cli.connection.into_connection(), cli.log),
         Some(Command::Conversations { connection, json }) => {
             commands::conversations(connection.or(cli.connection).into_connection(), json)
+        }
+        Some(Command::Login { connection }) => {
+            commands::login(connection.or(cli.connection).into_connection())
+        }
+        Some(Command::Logout { connection }) => {
+            commands::logout(connection.or(cli.connection).into_connection())
+        }
+        Some(Command::Config { connection }) => {
+            commands::config(connection.or(cli.connection).into_connection())
         }
         Some(Command::History(args)) => commands::history(
             args.connection.or(cli.connection).into_connection(),

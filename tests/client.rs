@@ -1178,6 +1178,8 @@ async fn roam_against(base: &str, args: &[&str]) -> std::process::Output {
     cmd.args(["--api-url", base, "--appkey", APPKEY, "--user", "alice"])
         .args(args)
         .env("ROAM_TOKEN", TOKEN)
+        // No config file: never the person's own.
+        .env("ROAM_CONFIG", "/nonexistent/roam-test/config.toml")
         .env_remove("ROAM_PASSWORD")
         .env_remove("RUST_LOG")
         .stdin(std::process::Stdio::null())

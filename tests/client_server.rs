@@ -1154,6 +1154,9 @@ fn roam_command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roam"));
     cmd.args(args)
         .env("ROAM_CACHE_DIR", cli_cache())
+        // No config file, no saved tokens: never the person's own.
+        .env("ROAM_CONFIG", cli_cache().join("no-config.toml"))
+        .env("ROAM_DATA_DIR", cli_cache().join("data"))
         .env_remove("ROAM_PASSWORD")
         .env_remove("ROAM_TOKEN")
         .env_remove("RUST_LOG")
