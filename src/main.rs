@@ -96,7 +96,7 @@ enum Command {
     Conversations {
         #[command(flatten)]
         connection: ConnectionArgs,
-        /// Print JSON instead of text.
+        /// Print JSON Lines instead of text: one conversation per line.
         #[arg(long)]
         json: bool,
     },
@@ -179,12 +179,16 @@ enum UserCommand {
 struct HistoryArgs {
     #[command(flatten)]
     connection: ConnectionArgs,
-    /// The conversation: the peer's user id, or a group or room id.
+    /// The conversation: the peer's user id, or a group or room id. Without --single,
+    /// --group or --room its kind is looked up in the user's conversation list.
     id: String,
+    /// The conversation is a one-to-one chat.
+    #[arg(long, conflicts_with_all = ["group", "room"])]
+    single: bool,
     /// The conversation is a group.
     #[arg(long, conflicts_with = "room")]
     group: bool,
-    /// The conversation is a chat room.
+    /// The conversation is a chat room (rooms are never in the list: give this for them).
     #[arg(long)]
     room: bool,
     /// How many messages to print (fetched in pages of up to 50).
@@ -196,7 +200,8 @@ struct HistoryArgs {
     /// Continue from the cursor a previous run printed.
     #[arg(long, value_name = "CURSOR")]
     cursor: Option<String>,
-    /// Print JSON instead of text.
+    /// Print JSON Lines instead of text: one message per line, then one line with the
+    /// paging state, {"next_cursor": ..., "is_last": ...}.
     #[arg(long)]
     json: bool,
 }
@@ -309,12 +314,14 @@ fn main() -> ExitCode {
             args.connection.or(cli.connection).into_connection(),
             HistoryOptions {
                 id: args.id,
-                kind: if args.group {
-                    ChatType::Group
+                kind: if args.single {
+                    Some(ChatType::Single)
+                } else if args.group {
+                    Some(ChatType::Group)
                 } else if args.room {
-                    ChatType::Room
+                    Some(ChatType::Room)
                 } else {
-                    ChatType::Single
+                    None
                 },
                 limit: args.limit,
                 direction: match args.direction {

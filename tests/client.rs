@@ -1215,7 +1215,7 @@ fn stderr_lines(o: &std::process::Output) -> Vec<String> {
 #[tokio::test]
 async fn cli_history_stops_on_empty_pages_and_says_where_to_go_on() {
     let (base, mock) = start(endless_empty_history).await;
-    let o = roam_against(&base, &["history", "bob", "--limit", "100"]).await;
+    let o = roam_against(&base, &["history", "bob", "--single", "--limit", "100"]).await;
     assert!(!o.status.success(), "stopped early is a failure");
     assert!(o.stdout.is_empty());
     let err = stderr_lines(&o);
@@ -1237,7 +1237,7 @@ async fn cli_history_stops_on_a_cursor_cycle() {
         Reply::ok(json!({"msgs": [entry(&m)], "next_key": next, "is_last": false}))
     })
     .await;
-    let o = roam_against(&base, &["history", "bob", "--limit", "100"]).await;
+    let o = roam_against(&base, &["history", "bob", "--single", "--limit", "100"]).await;
     assert!(!o.status.success());
     let err = stderr_lines(&o);
     assert_eq!(err.len(), 1, "{err:?}");
@@ -1256,7 +1256,7 @@ async fn cli_history_says_how_many_entries_it_could_not_decode() {
         )
     })
     .await;
-    let o = roam_against(&base, &["history", "bob"]).await;
+    let o = roam_against(&base, &["history", "bob", "--single"]).await;
     assert!(o.status.success(), "{:?}", stderr_lines(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
     let err = stderr_lines(&o);
@@ -1269,7 +1269,7 @@ async fn cli_history_says_how_many_entries_it_could_not_decode() {
     let (base, _mock) =
         start(|_, _| Reply::ok(json!({"msgs": [{"msg": "%%%"}], "next_key": "", "is_last": true})))
             .await;
-    let o = roam_against(&base, &["history", "bob", "--json"]).await;
+    let o = roam_against(&base, &["history", "bob", "--single", "--json"]).await;
     assert!(!o.status.success());
     assert!(o.stdout.is_empty());
     assert_eq!(

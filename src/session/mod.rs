@@ -312,6 +312,7 @@ pub async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static)
 /// A person waiting on a slow server sees what roam is doing; a script's stderr holds only
 /// what went wrong and what it must act on (the next cursor), so it gets no such line.
 pub fn say_connecting(host: &str) {
+    tracing::info!(host, "connecting");
     if std::io::stderr().is_terminal() {
         eprintln!("connecting to {host}…");
     }
