@@ -487,3 +487,39 @@ async fn a_token_profile_without_a_token_says_how_to_get_one() {
         "{err}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_configured_zone_and_time_format_write_the_cli_times() {
+    let d = deployment(Duration::from_secs(3600)).await;
+    let path = d.dir.path().join("config.toml");
+    let text = std::fs::read_to_string(&path).expect("read")
+        + "\n[display]\ntime_zone = \"Asia/Tokyo\"\ntime_format = \"%Y/%m/%d %H:%M:%S\"\n";
+    std::fs::write(&path, text).expect("write");
+    // alice and bob's first message: 1_700_000_000_000 ms, 2023-11-14 22:13:20 UTC.
+    let o = d
+        .roam(
+            &[
+                "history",
+                "bob",
+                "-p",
+                "local",
+                "--direction",
+                "down",
+                "--limit",
+                "1",
+            ],
+            Some(PASSWORD),
+        )
+        .await;
+    assert_ok(&o);
+    assert!(
+        stdout(&o).contains("  2023/11/15 07:13:20  "),
+        "{}",
+        stdout(&o)
+    );
+    let o = d
+        .roam(&["conversations", "-p", "local"], Some(PASSWORD))
+        .await;
+    assert_ok(&o);
+    assert!(stdout(&o).contains(" 2023/11/15 07:13:"), "{}", stdout(&o));
+}
