@@ -8,10 +8,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{Context, Result, bail};
-use jiff::tz::TimeZone;
 
+use crate::config::Config;
 use crate::protocol::{
-    ChatType, Direction, HistoryFilters, HistoryQuery, Message, PageLimits, PageWalk, PagingStop,
+    ChatType, Direction, HistoryFilters, HistoryQuery, PageLimits, PageWalk, PagingStop,
 };
 use crate::server::{ConnectionLimits, ServerConfig};
 use crate::session;
@@ -22,6 +22,11 @@ use crate::tui::{display, filter, text, when};
 
 pub use crate::session::Connection;
 
+mod account;
+mod output;
+pub use account::{config, login, logout};
+use output::{PagingState, Times};
+
 /// SQLite connections the server keeps: one per core is plenty for a local server.
 const SERVER_CONNECTIONS: usize = 4;
 
@@ -30,8 +35,8 @@ const SERVER_CONNECTIONS: usize = 4;
 pub struct HistoryOptions {
     /// The conversation id.
     pub id: String,
-    /// Single, group or room.
-    pub kind: ChatType,
+    /// Single, group or room; `None`: look it up in the conversation list.
+    pub kind: Option<ChatType>,
     /// How many messages to print.
     pub limit: u32,
     /// Which way to go.
@@ -98,6 +103,11 @@ pub fn describe_error(error: &anyhow::Error) -> String {
     text::one_line(&line, 400)
 }
 
+/// The config file, with its path in the error.
+fn load_config() -> Result<Config> {
+    Ok(Config::load()?)
+}
+
 fn runtime() -> Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -108,10 +118,12 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 
 /// `roam` (no subcommand): the browser.
 pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
+    let config = load_config()?;
     let _log = crate::logging::to_file(log.as_deref())?;
+    tracing::info!(version = env!("CARGO_PKG_VERSION"), "roam starts");
     let runtime = runtime()?;
     runtime.block_on(async {
-        let session = session::connect(connection).await?;
+        let session = session::connect(connection, &config).await?;
         // The embedded server (if any) lives in `session.embedded` until the browser closes.
         let session::Session {
             client,
@@ -142,25 +154,26 @@ fn quiet_when_output_closed(result: Result<()>) -> Result<()> {
     }
 }
 
-/// `roam conversations`.
+/// `roam conversations`: one line per conversation, or JSON Lines.
 pub fn conversations(connection: Connection, json: bool) -> Result<()> {
+    let config = load_config()?;
     let runtime = runtime()?;
     quiet_when_output_closed(runtime.block_on(async {
-        let session = session::connect(connection).await?;
+        let session = session::connect(connection, &config).await?;
         let list = session
             .client
             .conversations()
             .await
             .context("cannot read the conversation list")?;
         let mut out = std::io::stdout().lock();
-        let tz = TimeZone::system();
         if json {
             for c in &list {
-                writeln!(out, "{}", terminal_safe_json(c)?)?;
+                writeln!(out, "{}", output::terminal_safe_json(c)?)?;
             }
             out.flush()?;
             return Ok(());
         }
+        let times = Times::new(&config.display);
         for c in &list {
             let kind = match c.kind {
                 ChatType::Single => "chat ",
@@ -180,8 +193,7 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
                 c.unread,
                 c.last_message
                     .as_ref()
-                    .map(|m| display::date_time(m.time, &tz))
-                    .unwrap_or_else(|| " ".repeat(16)),
+                    .map_or_else(|| times.blank(), |m| times.show(m.time)),
                 text::one_line(&preview, 80)
             )?;
         }
@@ -190,26 +202,62 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
     }))
 }
 
-/// `roam history ID`: pages until `limit` messages are printed or the history ends. What
-/// it says on stderr: where to continue, how many entries were left out as undecodable, and
-/// why it stopped early when the server's cursors would not end (then it fails).
+/// The kind of conversation `id` is, from the user's list when the person did not say. A
+/// conversation that is not listed is an error naming the flags: reading it as a single
+/// chat would print nothing and look like an empty history.
+async fn conversation_kind(
+    client: &crate::client::Client,
+    id: &str,
+    given: Option<ChatType>,
+) -> Result<ChatType> {
+    if let Some(kind) = given {
+        return Ok(kind);
+    }
+    let wanted = crate::protocol::ids::check(id.trim())
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("not a conversation id")?;
+    let list = client
+        .conversations()
+        .await
+        .context("cannot read the conversation list to find the conversation's kind")?;
+    match list.iter().find(|c| c.id == wanted) {
+        Some(c) => Ok(c.kind),
+        None => bail!(
+            "{} is not in {}'s conversation list; say what it is with --single, --group or --room \
+             (chat rooms and old conversations are not listed)",
+            text::one_line(&wanted, 64),
+            client.user()
+        ),
+    }
+}
+
+/// `roam history ID`: pages until `limit` messages are printed or the history ends. Where
+/// to continue goes to stderr and, with `--json`, into the stream as its last line; stderr
+/// also says how many entries were left out as undecodable, and why it stopped early when
+/// the server's cursors would not end (then it fails).
 pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
+    let config = load_config()?;
     let runtime = runtime()?;
+    let times = Times::new(&config.display);
+    // Typos in the filters are reported before anything connects.
+    let filters = history_filters(&options, &when::now_in(times.zone()))?;
     quiet_when_output_closed(runtime.block_on(async {
-        let session = session::connect(connection).await?;
+        let session = session::connect(connection, &config).await?;
+        let kind = conversation_kind(&session.client, &options.id, options.kind).await?;
+        if filters.sender.is_some() && kind == ChatType::Single {
+            bail!("--from works in groups and rooms, not in a single chat");
+        }
         let mut cursor = options.cursor.clone();
         let mut walk = PageWalk::starting_at(PageLimits::HISTORY, cursor.as_deref());
         let mut printed = 0u32;
         let mut undecodable = 0u64;
         let mut stopped = None;
         let mut out = std::io::stdout().lock();
-        let tz = TimeZone::system();
-        let filters = history_filters(&options, &when::now_in(&tz))?;
         while printed < options.limit {
             let page_size = (options.limit - printed).min(50);
             let query = HistoryQuery {
                 conversation: options.id.clone(),
-                kind: options.kind,
+                kind,
                 cursor: cursor.clone(),
                 page_size,
                 direction: options.direction,
@@ -221,7 +269,7 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
                 .await
                 .with_context(|| format!("cannot read the history of {}", options.id))?;
             for m in &page.messages {
-                print_message(&mut out, m, options.json, &tz)?;
+                output::print_message(&mut out, m, options.json, &times)?;
                 printed = printed.saturating_add(1);
             }
             undecodable += page.undecodable;
@@ -235,6 +283,15 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
                 break;
             }
         }
+        // The state line ends a stream that succeeded; a failure ends with the error.
+        let nothing_decoded = undecodable > 0 && printed == 0;
+        if options.json && stopped.is_none() && !nothing_decoded {
+            let state = PagingState {
+                next_cursor: cursor.as_deref(),
+                is_last: cursor.is_none(),
+            };
+            writeln!(out, "{}", output::terminal_safe_json(&state)?)?;
+        }
         out.flush()?;
         drop(out);
         if undecodable > 0 {
@@ -247,7 +304,7 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
             // Empty pages may end some day: say where to go on. A repeating cursor will not.
             let resume = match (&stop, next) {
                 (PagingStop::EmptyPages { .. }, Some(next)) => {
-                    format!(" (continue with --cursor {})", shown_cursor(&next))
+                    format!(" (continue with --cursor {})", output::shown_cursor(&next))
                 }
                 _ => String::new(),
             };
@@ -256,9 +313,9 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
                 text::one_line(&options.id, 64)
             );
         }
-        if undecodable > 0 && printed == 0 {
+        if nothing_decoded {
             let resume = cursor.map_or(String::new(), |c| {
-                format!(" (continue with --cursor {})", shown_cursor(&c))
+                format!(" (continue with --cursor {})", output::shown_cursor(&c))
             });
             bail!(
                 "no history entry of {} could be decoded{resume}",
@@ -267,23 +324,13 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
         }
         match cursor {
             Some(c) => {
-                let c = shown_cursor(&c);
+                let c = output::shown_cursor(&c);
                 eprintln!("next cursor: {c}  (continue with --cursor {c})");
             }
             None => eprintln!("end of history in this direction"),
         }
         Ok(())
     }))
-}
-
-/// A server's cursor as it may be shown: cursors are opaque, but one that is not plain
-/// printable ASCII could act on the terminal, and could not be typed back anyway.
-fn shown_cursor(cursor: &str) -> String {
-    if cursor.chars().all(|c| c.is_ascii_graphic() || c == ' ') {
-        cursor.to_string()
-    } else {
-        format!("{:?} (not printable as given)", text::one_line(cursor, 80))
-    }
 }
 
 /// The server-side filters `roam history`'s options ask for.
@@ -308,61 +355,12 @@ fn history_filters(options: &HistoryOptions, now: &jiff::Zoned) -> Result<Histor
         .map(filter::parse_sender)
         .transpose()
         .context("--from")?;
-    if sender.is_some() && options.kind == ChatType::Single {
-        bail!("--from works in groups and rooms (--group, --room)");
-    }
     Ok(HistoryFilters {
         types,
         sender,
         start_time: since.map(|w| w.start),
         end_time: until.map(|w| w.end),
     })
-}
-
-/// JSON for a terminal. serde_json escapes C0 controls but leaves the rest raw inside
-/// strings: DEL, C1 controls (U+009B is a one-character CSI), bidi controls that reorder the
-/// line, U+2028/U+2029 that break it, and invisible formatters (U+200B, U+2060, U+FEFF,
-/// U+00AD...) that hide text. Every character the display-text function would not show as
-/// it is ([`text::shown_as_is`], one list for both) is written as a `\uXXXX` escape instead
-/// (a surrogate pair beyond the BMP): outside strings JSON holds only ASCII, so this changes
-/// no structure, and any JSON reader decodes the same text.
-fn terminal_safe_json<T: serde::Serialize>(value: &T) -> serde_json::Result<String> {
-    let json = serde_json::to_string(value)?;
-    if json.chars().all(text::shown_as_is) {
-        return Ok(json);
-    }
-    let mut out = String::with_capacity(json.len() + 32);
-    for c in json.chars() {
-        if text::shown_as_is(c) {
-            out.push(c);
-        } else {
-            for unit in c.encode_utf16(&mut [0; 2]) {
-                out.push_str(&format!("\\u{unit:04x}"));
-            }
-        }
-    }
-    Ok(out)
-}
-
-fn print_message(out: &mut impl Write, m: &Message, json: bool, tz: &TimeZone) -> Result<()> {
-    if json {
-        writeln!(out, "{}", terminal_safe_json(m)?)?;
-        return Ok(());
-    }
-    let body = display::body(m);
-    let mut lines = body.lines();
-    writeln!(
-        out,
-        "{}  {}  {}  {}",
-        m.id,
-        display::date_time(m.time, tz),
-        text::one_line(&m.from, 32),
-        lines.next().unwrap_or("")
-    )?;
-    for line in lines {
-        writeln!(out, "    {line}")?;
-    }
-    Ok(())
 }
 
 /// `roam import`: messages first, then the state file, whose group members and unread
@@ -523,65 +521,13 @@ pub fn user_add(db: &Path, name: &str, password_stdin: bool) -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn terminal_safe_json_escapes_controls_and_reads_back_the_same() {
-        let text = "a\u{1b}[31m\u{7f}\u{85}\u{9b}2J\u{202e}evil\u{2066}\u{200f}\u{61c}é中\u{a0}z";
-        let json = terminal_safe_json(&text).expect("serializes");
-        assert!(
-            !json.chars().any(|c| c.is_control()
-                || ('\u{2066}'..='\u{2069}').contains(&c)
-                || ('\u{202a}'..='\u{202e}').contains(&c)),
-            "{json}"
-        );
-        assert!(
-            json.contains("\\u009b") && json.contains("\\u202e"),
-            "{json}"
-        );
-        assert!(json.contains('é') && json.contains('中') && json.contains('\u{a0}'));
-        let back: String = serde_json::from_str(&json).expect("parses");
-        assert_eq!(back, text);
-        // Nothing to escape: unchanged.
-        assert_eq!(terminal_safe_json(&"plain").expect("ok"), "\"plain\"");
-    }
-
-    #[test]
-    fn terminal_safe_json_escapes_line_separators_and_invisible_formatters() {
-        let text = "line\u{2028}para\u{2029}ad\u{200b}min\u{200c}\u{200d}\u{2060}\u{2064}\u{feff}\
-                    soft\u{ad}hy\u{180e}\u{e0041}tag\u{fff9}👨\u{200d}👩";
-        let json = terminal_safe_json(&text).expect("serializes");
-        for escaped in [
-            "\\u2028",
-            "\\u2029",
-            "\\u200b",
-            "\\u2060",
-            "\\u2064",
-            "\\ufeff",
-            "\\u00ad",
-            "\\u180e",
-            "\\udb40\\udc41",
-            "\\ufff9",
-        ] {
-            assert!(json.contains(escaped), "{escaped} not in {json}");
-        }
-        // Nothing invisible is left raw; the joiners emoji and shaping need stay.
-        assert!(json.chars().all(text::shown_as_is), "{json:?}");
-        assert!(json.contains("👨\u{200d}👩"), "{json:?}");
-        let back: String = serde_json::from_str(&json).expect("parses");
-        assert_eq!(back, text);
-    }
-}
-
-#[cfg(test)]
 mod history_option_tests {
     use super::*;
 
     fn options(since: Option<&str>, until: Option<&str>) -> HistoryOptions {
         HistoryOptions {
             id: "team-roam".into(),
-            kind: ChatType::Group,
+            kind: Some(ChatType::Group),
             limit: 20,
             direction: Direction::Up,
             cursor: None,
@@ -595,7 +541,7 @@ mod history_option_tests {
 
     #[test]
     fn since_and_until_become_time_filters_in_the_local_zone() {
-        let tz = TimeZone::fixed(jiff::tz::offset(8));
+        let tz = jiff::tz::TimeZone::fixed(jiff::tz::offset(8));
         let now = jiff::Timestamp::from_millisecond(1_709_611_200_000)
             .expect("a time")
             .to_zoned(tz);
@@ -615,12 +561,6 @@ mod history_option_tests {
         bad_kind.types = vec!["pictures".into()];
         let e = history_filters(&bad_kind, &now).expect_err("not a kind");
         assert!(format!("{e:#}").contains("--type"), "{e:#}");
-        let mut single = options(None, None);
-        single.kind = ChatType::Single;
-        assert!(
-            history_filters(&single, &now).is_err(),
-            "--from needs a group"
-        );
         let bad = history_filters(&options(Some("whenever"), None), &now).expect_err("bad");
         assert!(format!("{bad:#}").contains("--since"), "{bad:#}");
         assert!(history_filters(&options(Some("2024-02-01"), Some("2024-01-01")), &now).is_err());

@@ -1,11 +1,15 @@
 //! The embedded demo: the bundled history imported once into a cached database (reused
-//! while the asset is unchanged), served in-process on 127.0.0.1 over real HTTP.
+//! while the asset is unchanged), served in-process on 127.0.0.1 over real HTTP. The first
+//! import takes a moment: on a terminal it says `preparing the demo history…` with a
+//! progress bar, rather than leaving the screen blank.
 
+use std::io::{IsTerminal, Read};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use sha2::{Digest, Sha256};
 
 use crate::client::{ClientConfig, Credential};
@@ -24,8 +28,7 @@ pub const DEMO_STATE: &str = include_str!("../assets/demo-state.json");
 /// Bump when the database schema changes, so old cached demo databases are not reused.
 const CACHE_GENERATION: &str = "2";
 
-/// The environment variable that moves roam's cache directory (tests use it).
-pub const CACHE_DIR_ENV: &str = "ROAM_CACHE_DIR";
+pub use crate::config::paths::{CACHE_DIR_ENV, cache_dir};
 
 /// The running demo server.
 pub struct EmbeddedDemo {
@@ -46,16 +49,6 @@ impl EmbeddedDemo {
             DEMO_USER.to_string(),
             Credential::Password(DEMO_PASSWORD.to_string()),
         )
-    }
-}
-
-/// roam's cache directory: `$ROAM_CACHE_DIR`, else the platform's cache directory.
-pub fn cache_dir() -> PathBuf {
-    match std::env::var_os(CACHE_DIR_ENV) {
-        Some(dir) if !dir.is_empty() => PathBuf::from(dir),
-        _ => dirs::cache_dir()
-            .unwrap_or_else(std::env::temp_dir)
-            .join("roam"),
     }
 }
 
@@ -105,10 +98,49 @@ fn import_demo(path: &Path) -> Result<()> {
         progress: false,
         ..ImportOptions::default()
     };
-    let summary = import_reader(&mut store, "demo-history", DEMO_HISTORY, &options)?;
+    let progress = progress_bar();
+    let reader = Counting {
+        inner: DEMO_HISTORY,
+        progress: progress.clone(),
+    };
+    let summary = import_reader(&mut store, "demo-history", reader, &options);
+    progress.finish_and_clear();
+    let summary = summary?;
     if !summary.is_complete() {
         anyhow::bail!("the bundled demo history has rejected lines: {summary}");
     }
     store.apply_state(&state)?;
     Ok(())
+}
+
+/// The first run's progress: on a terminal, `preparing the demo history… [===>  ] 40%`
+/// over the bytes of the bundled history read; hidden elsewhere.
+fn progress_bar() -> ProgressBar {
+    let target = if std::io::stderr().is_terminal() {
+        ProgressDrawTarget::stderr()
+    } else {
+        ProgressDrawTarget::hidden()
+    };
+    let bar = ProgressBar::with_draw_target(Some(DEMO_HISTORY.len() as u64), target);
+    if let Ok(style) = ProgressStyle::with_template("{msg} [{bar:30}] {percent}%") {
+        bar.set_style(style.progress_chars("=> "));
+    }
+    bar.set_message("preparing the demo history…");
+    // Drawn at once: the first chunk may take a while to decompress and import.
+    bar.tick();
+    bar
+}
+
+/// Counts the bytes read for the progress bar.
+struct Counting<R> {
+    inner: R,
+    progress: ProgressBar,
+}
+
+impl<R: Read> Read for Counting<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.progress.inc(n as u64);
+        Ok(n)
+    }
 }

@@ -3,6 +3,7 @@
 
 pub mod client;
 pub mod commands;
+pub mod config;
 pub mod demo;
 pub mod embedded;
 pub mod logging;

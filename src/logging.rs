@@ -7,12 +7,10 @@ use std::sync::Mutex;
 use anyhow::{Context, Result};
 use tracing_subscriber::EnvFilter;
 
-/// The default log file: `roam.log` in the user's cache directory.
+/// The default log file: `roam.log` in roam's cache directory (`ROAM_CACHE_DIR` moves it,
+/// as the README says).
 pub fn default_log_path() -> PathBuf {
-    dirs::cache_dir()
-        .unwrap_or_else(std::env::temp_dir)
-        .join("roam")
-        .join("roam.log")
+    crate::config::paths::cache_dir().join("roam.log")
 }
 
 fn filter() -> EnvFilter {

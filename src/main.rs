@@ -14,7 +14,8 @@ use roam::server::ConnectionLimits;
 /// A terminal browser for the server-side chat history of Easemob IM / Agora Chat.
 ///
 /// With no arguments roam opens a bundled demo history served by an embedded server on
-/// 127.0.0.1. With --api-url, --appkey and --user it opens a real deployment.
+/// 127.0.0.1 (or the config file's default profile). With --profile NAME, or --api-url,
+/// --appkey and --user, it opens a real deployment.
 ///
 /// Each subcommand takes only its own flags (`roam import --help`); the connection flags
 /// may also come before `conversations` and `history`, as before the browser's.
@@ -35,6 +36,9 @@ struct Cli {
 /// Not `Debug`: it holds the token.
 #[derive(Args)]
 struct ConnectionArgs {
+    /// A profile of the config file (`roam config` shows them); flags override its values.
+    #[arg(long, short = 'p', value_name = "NAME")]
+    profile: Option<String>,
     /// Base URL of the deployment's REST API, e.g. https://a1.easemob.com.
     #[arg(long, value_name = "URL")]
     api_url: Option<String>,
@@ -56,6 +60,7 @@ impl ConnectionArgs {
     /// it is absent here.
     fn or(self, before: ConnectionArgs) -> ConnectionArgs {
         ConnectionArgs {
+            profile: self.profile.or(before.profile),
             api_url: self.api_url.or(before.api_url),
             appkey: self.appkey.or(before.appkey),
             user: self.user.or(before.user),
@@ -65,6 +70,7 @@ impl ConnectionArgs {
 
     fn into_connection(self) -> Connection {
         Connection {
+            profile: self.profile,
             api_url: self.api_url,
             appkey: self.appkey,
             user: self.user,
@@ -75,12 +81,16 @@ impl ConnectionArgs {
 
 /// The flags before a subcommand, and the subcommands they apply to besides the browser.
 const LEADING_FLAGS: &[(&str, &[&str])] = &[
-    ("api_url", &["conversations", "history"]),
-    ("appkey", &["conversations", "history"]),
-    ("user", &["conversations", "history"]),
-    ("token", &["conversations", "history"]),
+    ("profile", CONNECTING),
+    ("api_url", CONNECTING),
+    ("appkey", CONNECTING),
+    ("user", CONNECTING),
+    ("token", CONNECTING),
     ("log", &[]),
 ];
+
+/// The subcommands that take the connection flags.
+const CONNECTING: &[&str] = &["conversations", "history", "login", "logout", "config"];
 
 #[derive(Subcommand)]
 enum Command {
@@ -88,12 +98,28 @@ enum Command {
     Conversations {
         #[command(flatten)]
         connection: ConnectionArgs,
-        /// Print JSON instead of text.
+        /// Print JSON Lines instead of text: one conversation per line.
         #[arg(long)]
         json: bool,
     },
     /// Print a page of one conversation's history.
     History(HistoryArgs),
+    /// Log in once and save the token (OS keyring, or a 0600 file), so later runs need no
+    /// password until it expires.
+    Login {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Delete the saved token.
+    Logout {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
+    /// Print the configuration in use and where it comes from, secrets redacted.
+    Config {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+    },
     /// Load history export files (JSON lines, plain or .gz) into a database.
     Import {
         /// The database to create or extend.
@@ -197,12 +223,16 @@ enum UserCommand {
 struct HistoryArgs {
     #[command(flatten)]
     connection: ConnectionArgs,
-    /// The conversation: the peer's user id, or a group or room id.
+    /// The conversation: the peer's user id, or a group or room id. Without --single,
+    /// --group or --room its kind is looked up in the user's conversation list.
     id: String,
+    /// The conversation is a one-to-one chat.
+    #[arg(long, conflicts_with_all = ["group", "room"])]
+    single: bool,
     /// The conversation is a group.
     #[arg(long, conflicts_with = "room")]
     group: bool,
-    /// The conversation is a chat room.
+    /// The conversation is a chat room (rooms are never in the list: give this for them).
     #[arg(long)]
     room: bool,
     /// How many messages to print (fetched in pages of up to 50).
@@ -229,7 +259,8 @@ struct HistoryArgs {
     /// Only messages from this sender (groups and rooms).
     #[arg(long, value_name = "USER")]
     from: Option<String>,
-    /// Print JSON instead of text.
+    /// Print JSON Lines instead of text: one message per line, then one line with the
+    /// paging state, {"next_cursor": ..., "is_last": ...}.
     #[arg(long)]
     json: bool,
 }
@@ -329,16 +360,27 @@ fn main() -> ExitCode {
         Some(Command::Conversations { connection, json }) => {
             commands::conversations(connection.or(cli.connection).into_connection(), json)
         }
+        Some(Command::Login { connection }) => {
+            commands::login(connection.or(cli.connection).into_connection())
+        }
+        Some(Command::Logout { connection }) => {
+            commands::logout(connection.or(cli.connection).into_connection())
+        }
+        Some(Command::Config { connection }) => {
+            commands::config(connection.or(cli.connection).into_connection())
+        }
         Some(Command::History(args)) => commands::history(
             args.connection.or(cli.connection).into_connection(),
             HistoryOptions {
                 id: args.id,
-                kind: if args.group {
-                    ChatType::Group
+                kind: if args.single {
+                    Some(ChatType::Single)
+                } else if args.group {
+                    Some(ChatType::Group)
                 } else if args.room {
-                    ChatType::Room
+                    Some(ChatType::Room)
                 } else {
-                    ChatType::Single
+                    None
                 },
                 limit: args.limit,
                 direction: match args.direction {

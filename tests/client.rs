@@ -857,6 +857,28 @@ async fn a_401_that_persists_is_reported_after_one_re_login() {
 }
 
 #[tokio::test]
+async fn the_login_after_a_401_does_not_use_up_the_busy_tries() {
+    // The first token is refused; after the login the list is busy twice, and the third
+    // busy try (of three) gets through.
+    let (base, mock) = start(|req, n| match req.path.as_str() {
+        "token" => token_reply(if n == 0 { "tok-old" } else { "tok-new" }),
+        _ if req.auth.as_deref() != Some("Bearer tok-new") => {
+            Reply::error(401, "unauthorized", "token expired")
+        }
+        _ if n < 3 => Reply::error(503, "", "busy"),
+        _ => empty_list(),
+    })
+    .await;
+    let client = password_client(&base, "alice");
+    client
+        .legacy_conversations()
+        .await
+        .expect("a login and two busy answers still leave a try");
+    assert_eq!(mock.calls("token").len(), 2);
+    assert_eq!(mock.calls("user_channels").len(), 4);
+}
+
+#[tokio::test]
 async fn a_401_with_a_token_credential_is_an_error_without_a_loop() {
     let (base, mock) = start(|_, _| Reply::error(401, "auth_bad_access_token", "bad token")).await;
     let client = token_client(&base);
@@ -1156,6 +1178,8 @@ async fn roam_against(base: &str, args: &[&str]) -> std::process::Output {
     cmd.args(["--api-url", base, "--appkey", APPKEY, "--user", "alice"])
         .args(args)
         .env("ROAM_TOKEN", TOKEN)
+        // No config file: never the person's own.
+        .env("ROAM_CONFIG", "/nonexistent/roam-test/config.toml")
         .env_remove("ROAM_PASSWORD")
         .env_remove("RUST_LOG")
         .stdin(std::process::Stdio::null())
@@ -1191,7 +1215,7 @@ fn stderr_lines(o: &std::process::Output) -> Vec<String> {
 #[tokio::test]
 async fn cli_history_stops_on_empty_pages_and_says_where_to_go_on() {
     let (base, mock) = start(endless_empty_history).await;
-    let o = roam_against(&base, &["history", "bob", "--limit", "100"]).await;
+    let o = roam_against(&base, &["history", "bob", "--single", "--limit", "100"]).await;
     assert!(!o.status.success(), "stopped early is a failure");
     assert!(o.stdout.is_empty());
     let err = stderr_lines(&o);
@@ -1213,7 +1237,7 @@ async fn cli_history_stops_on_a_cursor_cycle() {
         Reply::ok(json!({"msgs": [entry(&m)], "next_key": next, "is_last": false}))
     })
     .await;
-    let o = roam_against(&base, &["history", "bob", "--limit", "100"]).await;
+    let o = roam_against(&base, &["history", "bob", "--single", "--limit", "100"]).await;
     assert!(!o.status.success());
     let err = stderr_lines(&o);
     assert_eq!(err.len(), 1, "{err:?}");
@@ -1232,7 +1256,7 @@ async fn cli_history_says_how_many_entries_it_could_not_decode() {
         )
     })
     .await;
-    let o = roam_against(&base, &["history", "bob"]).await;
+    let o = roam_against(&base, &["history", "bob", "--single"]).await;
     assert!(o.status.success(), "{:?}", stderr_lines(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 1);
     let err = stderr_lines(&o);
@@ -1245,7 +1269,7 @@ async fn cli_history_says_how_many_entries_it_could_not_decode() {
     let (base, _mock) =
         start(|_, _| Reply::ok(json!({"msgs": [{"msg": "%%%"}], "next_key": "", "is_last": true})))
             .await;
-    let o = roam_against(&base, &["history", "bob", "--json"]).await;
+    let o = roam_against(&base, &["history", "bob", "--single", "--json"]).await;
     assert!(!o.status.success());
     assert!(o.stdout.is_empty());
     assert_eq!(

@@ -428,6 +428,37 @@ async fn a_mixed_case_user_id_is_folded_and_works() {
     assert_eq!(chat.len(), CHAT_LEN);
 }
 
+#[tokio::test]
+async fn the_client_and_the_store_agree_on_what_an_id_is() {
+    let f = fixture().await;
+    let client = f.alice().await;
+    let longest = "a".repeat(64);
+    let too_long = "a".repeat(65);
+    // What both take: the client asks, the server's store answers (an empty history).
+    for id in [longest.as_str(), "x.y", "..."] {
+        let page = client
+            .history(&query(id, ChatType::Single, 10, Direction::Up))
+            .await
+            .unwrap_or_else(|e| panic!("{id:?}: {e}"));
+        assert!(page.messages.is_empty() && page.is_last);
+        assert!(roam::store::check_id(id).is_ok(), "{id:?}");
+    }
+    // What both refuse: the client before any request, the store on its own.
+    for id in [too_long.as_str(), ".", "..", "a/b", "\u{212a}"] {
+        let error = client
+            .history(&query(id, ChatType::Single, 10, Direction::Up))
+            .await
+            .expect_err(id);
+        assert!(
+            matches!(error, roam::client::ClientError::InvalidArgument(_)),
+            "{id:?}: {error}"
+        );
+        assert!(roam::store::check_id(id).is_err(), "{id:?}");
+        let mut store = Store::open_in_memory().expect("store");
+        assert!(store.set_password(id, "pw").is_err(), "{id:?}");
+    }
+}
+
 // ---------------------------------------------------------------------------------------
 // Conversation lists
 // ---------------------------------------------------------------------------------------
@@ -1146,6 +1177,9 @@ fn roam_command(args: &[&str]) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_roam"));
     cmd.args(args)
         .env("ROAM_CACHE_DIR", cli_cache())
+        // No config file, no saved tokens: never the person's own.
+        .env("ROAM_CONFIG", cli_cache().join("no-config.toml"))
+        .env("ROAM_DATA_DIR", cli_cache().join("data"))
         .env_remove("ROAM_PASSWORD")
         .env_remove("ROAM_TOKEN")
         .env_remove("RUST_LOG")
@@ -1239,6 +1273,13 @@ fn cli_conversations_lists_the_demo_with_unread_counts() {
         .find(|c| c.id == BIG_CONVERSATION)
         .expect("team-roam");
     assert_eq!((team.kind, team.unread), (ChatType::Group, 1350));
+    // 64-bit ids are strings, as the SDK gives them.
+    for line in stdout(&o).lines() {
+        let value: Value = serde_json::from_str(line).expect("JSON");
+        if let Some(last) = value["last_message"].as_object() {
+            assert!(last["id"].is_string(), "{line}");
+        }
+    }
 }
 
 #[test]
@@ -1358,10 +1399,7 @@ fn cli_history_neutralises_hostile_text() {
         !out.chars().any(is_bidi_control),
         "raw bidi controls in JSON"
     );
-    let messages: Vec<Message> = out
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON message per line"))
-        .collect();
+    let messages: Vec<Message> = json_messages(&out);
     assert_eq!(messages.len(), count);
     // Escaped, not dropped: the parsed text is the hostile text itself.
     let texts: String = messages
@@ -1395,9 +1433,8 @@ fn cli_history_json_escapes_invisible_formatters() {
         .filter(|&c| !roam::tui::text::shown_as_is(c))
         .collect();
     assert!(raw.is_empty(), "raw in JSON: {raw:?}");
-    let texts: String = out
-        .lines()
-        .map(|l| serde_json::from_str::<Message>(l).expect("a JSON message per line"))
+    let texts: String = json_messages(&out)
+        .into_iter()
         .filter_map(|m| match m.content {
             Content::Text { text } => Some(text),
             _ => None,
@@ -1409,8 +1446,23 @@ fn cli_history_json_escapes_invisible_formatters() {
     );
 }
 
+/// The messages of `roam history --json` output: every line but the last, the paging state.
+fn json_messages(out: &str) -> Vec<Message> {
+    let lines: Vec<&str> = out.lines().collect();
+    let (state, messages) = lines.split_last().expect("at least the paging state");
+    let state: Value = serde_json::from_str(state).expect("the paging state is JSON");
+    assert!(
+        state.get("is_last").is_some(),
+        "the last line is the state: {state}"
+    );
+    messages
+        .iter()
+        .map(|l| serde_json::from_str(l).expect("a JSON message per line"))
+        .collect()
+}
+
 #[test]
-fn cli_history_json_lines_are_the_messages() {
+fn cli_history_json_lines_are_the_messages_then_the_paging_state() {
     let o = roam(&[
         "history",
         BIG_CONVERSATION,
@@ -1424,14 +1476,69 @@ fn cli_history_json_lines_are_the_messages() {
         .lines()
         .map(|l| serde_json::from_str(l).expect("JSON"))
         .collect();
-    assert_eq!(values.len(), 60);
+    assert_eq!(values.len(), 61, "60 messages and the paging state");
+    let (state, messages) = values.split_last().expect("lines");
     let all = demo_conference_ids(BIG_CONVERSATION);
-    let ids: Vec<u64> = values
+    let ids: Vec<u64> = messages
         .iter()
-        .map(|v| v["id"].as_u64().expect("a u64 id, not a float"))
+        .map(|v| {
+            v["id"]
+                .as_str()
+                .expect("ids are strings, as the SDK gives them")
+                .parse()
+                .expect("a decimal u64")
+        })
         .collect();
     assert_eq!(ids, reversed(&all[all.len() - 60..]));
-    assert!(values.iter().all(|v| v["chat_type"] == "group"));
+    assert!(messages.iter().all(|v| v["chat_type"] == "group"));
+    assert!(
+        ids.iter().any(|&id| id > 1 << 53),
+        "ids beyond 2^53 are exercised"
+    );
+
+    // The state line and stderr agree on where to go on.
+    assert_eq!(state.as_object().map(|o| o.len()), Some(2), "{state}");
+    assert_eq!(state["is_last"], false);
+    assert_eq!(
+        state["next_cursor"].as_str(),
+        Some(next_cursor(&o).as_str())
+    );
+
+    // At the end: no cursor, is_last.
+    let o = roam(&["history", ROOM, "--room", "--limit", "100000", "--json"]);
+    assert_success(&o);
+    let last: Value =
+        serde_json::from_str(stdout(&o).lines().last().expect("lines")).expect("JSON");
+    assert_eq!(last, json!({"next_cursor": null, "is_last": true}));
+}
+
+#[test]
+fn cli_history_without_a_kind_looks_the_conversation_up_in_the_list() {
+    let with_flag = roam(&["history", BIG_CONVERSATION, "--group", "--limit", "30"]);
+    assert_success(&with_flag);
+    let looked_up = roam(&["history", BIG_CONVERSATION, "--limit", "30"]);
+    assert_success(&looked_up);
+    assert_eq!(printed_ids(&looked_up), printed_ids(&with_flag));
+    assert_eq!(printed_ids(&looked_up).len(), 30);
+
+    // A room is never listed: an error naming the flags, not an empty "history".
+    let o = roam(&["history", ROOM, "--limit", "5"]);
+    let line = assert_clear_failure(&o, ROOM);
+    for flag in ["--single", "--group", "--room"] {
+        assert!(line.contains(flag), "{line}");
+    }
+    assert!(o.stdout.is_empty());
+    assert!(!stderr(&o).contains("end of history"), "{}", stderr(&o));
+    // Said, it reads.
+    let o = roam(&["history", ROOM, "--room", "--limit", "5"]);
+    assert_success(&o);
+    assert_eq!(printed_ids(&o).len(), 5);
+    // --single for a peer that is not listed reads it as a chat (here: nothing).
+    let o = roam(&["history", "nobody-here", "--single"]);
+    assert_success(&o);
+    assert!(o.stdout.is_empty());
+    let o = roam(&["history", "x", "--single", "--group"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
 }
 
 /// A failure: non-zero exit, fast, with the first line of stderr saying what was wrong.
@@ -1557,7 +1664,7 @@ fn cli_each_subcommand_shows_and_takes_only_its_own_flags() {
             .map(|w| w.trim_end_matches([',', '.']).to_string())
             .collect::<Vec<String>>()
     };
-    let connection = ["--api-url", "--appkey", "--user", "--token"];
+    let connection = ["--profile", "--api-url", "--appkey", "--user", "--token"];
     let import = help(&["import", "--help"]);
     let user_add = help(&["user", "add", "--help"]);
     for flag in connection.iter().chain(&["--log"]) {
@@ -1703,4 +1810,56 @@ fn cli_user_add_sets_a_password_read_from_stdin() {
     let o = child.wait_with_output().expect("wait");
     assert_clear_failure(&o, "empty");
     assert!(store.user("yan").expect("lookup").is_none());
+}
+
+// ---------------------------------------------------------------------------------------
+// What a person sees on a terminal before the first answer, and the log
+// ---------------------------------------------------------------------------------------
+
+mod pty;
+
+const PTY_WAIT: Duration = Duration::from_secs(60);
+
+#[test]
+fn on_a_terminal_roam_says_it_is_connecting_before_the_first_request() {
+    let mut term = pty::Pty::spawn(&["conversations"], 120, 40, cli_cache(), &[]);
+    term.wait_exit(PTY_WAIT).expect("roam conversations ends");
+    let screen = term.text();
+    let first = screen.lines().next().unwrap_or_default();
+    assert!(
+        first.starts_with("connecting to the demo at 127.0.0.1:") && first.ends_with('…'),
+        "{screen}"
+    );
+    assert!(screen.contains(BIG_CONVERSATION), "then the list: {screen}");
+}
+
+#[test]
+fn the_first_demo_run_shows_progress_and_the_log_goes_to_the_cache_directory() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut term = pty::Pty::spawn(&[], 120, 40, cache.path(), &[]);
+    term.wait_for("the conversation list", PTY_WAIT, |s| {
+        s.contains(BIG_CONVERSATION)
+    });
+    let raw = String::from_utf8_lossy(&term.raw()).into_owned();
+    assert!(raw.contains("preparing the demo history…"), "{raw:?}");
+    assert!(
+        raw.contains("connecting to the demo at 127.0.0.1:"),
+        "{raw:?}"
+    );
+    term.send(b"q");
+    term.wait_exit(PTY_WAIT).expect("roam quits");
+
+    // ROAM_CACHE_DIR holds the log, as the README says; a file gets no colours.
+    let log = std::fs::read_to_string(cache.path().join("roam.log")).expect("roam.log");
+    assert!(log.contains("connecting"), "{log}");
+    assert!(
+        !log.contains('\u{1b}'),
+        "no ANSI escapes in a log file: {log:?}"
+    );
+
+    // The second run reuses the prepared history: nothing to prepare.
+    let mut term = pty::Pty::spawn(&["conversations"], 120, 40, cache.path(), &[]);
+    term.wait_exit(PTY_WAIT).expect("roam conversations ends");
+    let raw = String::from_utf8_lossy(&term.raw()).into_owned();
+    assert!(!raw.contains("preparing"), "{raw:?}");
 }

@@ -384,12 +384,16 @@ fn history_since_and_until_print_only_that_range() {
         String::from_utf8_lossy(&out.stderr)
     );
     let stdout = String::from_utf8_lossy(&out.stdout);
-    let times: Vec<i64> = stdout
+    let lines: Vec<serde_json::Value> = stdout
         .lines()
-        .map(|l| {
-            let v: serde_json::Value = serde_json::from_str(l).expect("a JSON line");
-            v["time"].as_i64().expect("a time")
-        })
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    // Messages, then the paging state: the range ends, so nothing is left to continue.
+    let (state, messages) = lines.split_last().expect("some lines");
+    assert_eq!(state["is_last"], serde_json::Value::Bool(true), "{state}");
+    let times: Vec<i64> = messages
+        .iter()
+        .map(|v| v["time"].as_i64().expect("a time"))
         .collect();
     assert!(times.len() > 10, "a busy group has messages on those days");
     let start = 1_646_092_800_000; // 2022-03-01 00:00 UTC

@@ -79,7 +79,9 @@ impl Conversation {
 /// One message of a conversation's history.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Message {
-    /// The server's id: unsigned 64-bit, larger than 2^53.
+    /// The server's id: unsigned 64-bit, larger than 2^53. In JSON a decimal string, as
+    /// the SDK gives it (a number is read too).
+    #[serde(with = "decimal_id")]
     pub id: u64,
     /// Sender user id.
     pub from: String,
@@ -93,6 +95,35 @@ pub struct Message {
     pub content: Content,
     /// The app's extension fields, a JSON object (empty when none).
     pub ext: Map<String, Value>,
+}
+
+/// Message ids in JSON: written as decimal strings, since a JSON reader that holds numbers
+/// as doubles (JavaScript, jq) changes ids above 2^53; read from a string or a number.
+mod decimal_id {
+    use serde::de::{self, Visitor};
+    use serde::{Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(id: &u64, serializer: S) -> Result<S::Ok, S::Error> {
+        serializer.collect_str(id)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<u64, D::Error> {
+        struct Id;
+        impl Visitor<'_> for Id {
+            type Value = u64;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("a message id: a decimal string or an unsigned integer")
+            }
+            fn visit_u64<E: de::Error>(self, id: u64) -> Result<u64, E> {
+                Ok(id)
+            }
+            fn visit_str<E: de::Error>(self, text: &str) -> Result<u64, E> {
+                text.parse()
+                    .map_err(|_| E::invalid_value(de::Unexpected::Str(text), &self))
+            }
+        }
+        deserializer.deserialize_any(Id)
+    }
 }
 
 /// A file stored by the service: the common part of images, videos, voice, files and
@@ -322,14 +353,6 @@ pub struct ConversationPage {
     pub next_cursor: Option<String>,
 }
 
-/// Lowercases an id as PROTOCOL.md §1 requires; the flag says whether anything changed,
-/// so the UI can say so once.
-pub fn normalize_id(id: &str) -> (String, bool) {
-    let lower = id.to_lowercase();
-    let changed = lower != id;
-    (lower, changed)
-}
-
 /// The history queue of a conversation: `id@easemob.com` or `id@conference.easemob.com`.
 pub fn queue_for(id: &str, kind: ChatType) -> String {
     format!("{id}@{}", kind.queue_domain())
@@ -382,6 +405,30 @@ mod tests {
     use super::*;
 
     #[test]
+    fn message_ids_are_strings_in_json_and_read_from_either() {
+        let m = Message {
+            id: (1 << 53) + 1,
+            from: "bob".into(),
+            to: "alice".into(),
+            chat_type: ChatType::Single,
+            time: 1,
+            content: Content::Text { text: "hi".into() },
+            ext: Map::new(),
+        };
+        let json = serde_json::to_value(&m).expect("json");
+        assert_eq!(json["id"], "9007199254740993");
+        let back: Message = serde_json::from_value(json.clone()).expect("from a string");
+        assert_eq!(back, m);
+        let mut number = json;
+        number["id"] = serde_json::json!(9007199254740993u64);
+        let back: Message = serde_json::from_value(number).expect("from a number");
+        assert_eq!(back.id, m.id);
+        let mut bad = serde_json::to_value(&m).expect("json");
+        bad["id"] = "12x".into();
+        assert!(serde_json::from_value::<Message>(bad).is_err());
+    }
+
+    #[test]
     fn channel_ids_parse_both_domains_and_underscored_ids() {
         assert_eq!(
             parse_channel_id("acme#chatapp_bob@easemob.com"),
@@ -424,11 +471,5 @@ mod tests {
             file.thumbnail_url(),
             "https://a.example/chatfiles/1?em-redirect=true&share-secret=s3&thumbnail=true"
         );
-    }
-
-    #[test]
-    fn ids_are_lowercased_and_change_is_reported() {
-        assert_eq!(normalize_id("Bob"), ("bob".to_string(), true));
-        assert_eq!(normalize_id("bob"), ("bob".to_string(), false));
     }
 }

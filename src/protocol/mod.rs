@@ -3,13 +3,14 @@
 
 pub mod domain;
 pub mod history;
+pub mod ids;
 pub mod json;
 pub mod paging;
 pub mod pb;
 
 pub use domain::{
     Attachment, ChatType, Content, Conversation, ConversationPage, Direction, HistoryFilters,
-    HistoryPage, HistoryQuery, Message, Size, normalize_id, parse_queue, queue_for,
+    HistoryPage, HistoryQuery, Message, Size, parse_queue, queue_for,
 };
 pub use history::{decode_entry, encode_entry};
 pub use paging::{PageLimits, PageWalk, PagingStop};

@@ -63,7 +63,7 @@ pub enum StoreError {
         expected: i64,
     },
     /// A user id that is not `[a-zA-Z0-9_.-]{1,64}`.
-    #[error("invalid user id {0:?}: use 1 to 64 of a-z, 0-9, '_', '.', '-'")]
+    #[error("invalid user id {0:?}: use 1 to 64 of a-z, 0-9, '_', '.', '-' (not \".\" or \"..\")")]
     InvalidId(String),
     /// An empty password.
     #[error("the password must not be empty")]
@@ -153,18 +153,11 @@ impl std::fmt::Debug for Store {
     }
 }
 
-/// Checks and lowercases a user, peer or group id (PROTOCOL.md §1).
+/// Checks and lowercases a user, peer or group id by the one id rule the client follows
+/// too ([`crate::protocol::ids`], PROTOCOL.md §1).
 pub fn check_id(id: &str) -> Result<String, StoreError> {
-    let ok = !id.is_empty()
-        && id.len() <= 64
-        && id
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'-'));
-    if ok {
-        Ok(id.to_ascii_lowercase())
-    } else {
-        Err(StoreError::InvalidId(id.chars().take(80).collect()))
-    }
+    crate::protocol::ids::check(id)
+        .map_err(|_| StoreError::InvalidId(id.chars().take(80).collect()))
 }
 
 fn now_ms() -> i64 {

@@ -13,7 +13,7 @@ use jiff::tz::TimeZone;
 
 use super::display;
 use super::when;
-use crate::protocol::{HistoryFilters, normalize_id};
+use crate::protocol::{HistoryFilters, ids};
 
 /// The content kinds the protocol filters by (PROTOCOL.md §4 `msgType`).
 pub const KINDS: &[&str] = &[
@@ -65,14 +65,7 @@ pub fn parse_kinds<'a>(
 
 /// Reads a sender id, lowercased (PROTOCOL.md §1).
 pub fn parse_sender(word: &str) -> Result<String, FilterError> {
-    let ok = (1..=64).contains(&word.len())
-        && word
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !ok {
-        return Err(FilterError::Sender(word.chars().take(40).collect()));
-    }
-    Ok(normalize_id(word).0)
+    ids::check(word).map_err(|_| FilterError::Sender(word.chars().take(40).collect()))
 }
 
 /// Reads a filter line, times relative to `now` in its zone. An empty line is no filter.

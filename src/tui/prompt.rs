@@ -7,7 +7,7 @@
 //! ```
 
 use super::event::ConversationKey;
-use crate::protocol::{ChatType, normalize_id};
+use crate::protocol::{ChatType, ids};
 
 /// The most characters a prompt takes: a line typed by a person, not a document.
 pub const MAX_INPUT: usize = 256;
@@ -130,14 +130,9 @@ pub fn goto_target(
         [] => return Err("type an id: bob, #group, &room".into()),
         _ => return Err("one id, and its kind: bob, #group, &room, room lobby".into()),
     };
-    let valid = (1..=64).contains(&id.len())
-        && id
-            .chars()
-            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '.' | '-'));
-    if !valid {
+    let Ok(id) = ids::check(id) else {
         return Err("not an id: letters, digits, _ . - (at most 64)".into());
-    }
-    let (id, _) = normalize_id(id);
+    };
     let kind = kind.or_else(|| listed(&id)).unwrap_or(ChatType::Single);
     Ok(ConversationKey { id, kind })
 }

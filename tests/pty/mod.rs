@@ -92,6 +92,9 @@ impl Pty {
         cmd.env("TERM", "xterm-256color");
         cmd.env("ROAM_CACHE_DIR", cache);
         cmd.env("XDG_CACHE_HOME", cache);
+        // No config file and no saved tokens of the person's own.
+        cmd.env("ROAM_CONFIG", cache.join("no-config.toml"));
+        cmd.env("ROAM_DATA_DIR", cache.join("data"));
         for (k, v) in env {
             cmd.env(k, v);
         }
