@@ -119,6 +119,8 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 /// `roam` (no subcommand): the browser.
 pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
     let config = load_config()?;
+    let preferences = crate::tui::preferences::Preferences::from_config(&config)
+        .with_context(|| format!("{}: [keys]", config.source.display()))?;
     let _log = crate::logging::to_file(log.as_deref())?;
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "roam starts");
     let runtime = runtime()?;
@@ -130,7 +132,7 @@ pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
             embedded,
             notices,
         } = session;
-        let result = crate::tui::run::run(client, notices).await;
+        let result = crate::tui::run::run(client, notices, preferences).await;
         drop(embedded);
         result
     })

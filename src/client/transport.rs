@@ -68,6 +68,10 @@ pub(super) struct Transport {
     connect_timeout: Duration,
 }
 
+/// How long an idle connection is kept for reuse: below the 20 s after which roam's
+/// server closes one.
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(15);
+
 impl Transport {
     /// Checks the URL, app key, timeouts and size cap of `config`.
     pub fn new(config: &ClientConfig) -> Result<Transport, ClientError> {
@@ -126,6 +130,10 @@ impl Transport {
             .connect_timeout(config.connect_timeout)
             .read_timeout(config.read_timeout)
             .timeout(config.total_timeout)
+            // Servers close idle keep-alive connections (roam's own after 20 s, proxies
+            // often sooner): reusing one the server just closed fails the request, so an
+            // idle connection is dropped here first.
+            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
             // The protocol has no redirects; following one would resend the token to
             // wherever it points.
             .redirect(reqwest::redirect::Policy::none())

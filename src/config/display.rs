@@ -77,9 +77,9 @@ pub struct Colors {
     pub accent: Option<Color>,
     /// Unfocused borders and secondary text.
     pub muted: Option<Color>,
-    /// The selected conversation and search matches.
+    /// Search matches, unread badges, new-message notes and filters.
     pub selection: Option<Color>,
-    /// Errors.
+    /// Errors and the unread divider.
     pub error: Option<Color>,
     /// The current search match.
     pub search_match: Option<Color>,
@@ -94,7 +94,8 @@ pub struct Display {
     pub time_format: Option<String>,
     /// The zone of shown times.
     pub time_zone: Option<Zone>,
-    /// How often to reload the conversation list; `Some(ZERO)` = never.
+    /// How often the open conversation (and, at most once a minute, the list) refreshes;
+    /// `Some(ZERO)` = never.
     pub refresh_interval: Option<Duration>,
     /// Width of the conversation list, in columns.
     pub list_width: Option<u16>,

@@ -25,7 +25,7 @@ use toml::Spanned;
 
 use crate::protocol::ids;
 pub use display::{Colors, Display, Zone};
-pub use keys::{KeyBindings, KeyChord};
+pub use keys::KeyBindings;
 
 /// How a profile logs in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize)]
@@ -291,8 +291,8 @@ impl Config {
         }
         if !self.keys.is_empty() {
             out.push_str("\n[keys]\n");
-            for (action, chords) in self.keys.iter() {
-                let list: Vec<String> = chords.iter().map(|c| quoted(&c.to_string())).collect();
+            for (action, keys) in self.keys.iter() {
+                let list: Vec<String> = keys.iter().map(|k| quoted(&k.to_string())).collect();
                 let _ = writeln!(out, "{action} = [{}]", list.join(", "));
             }
         }

@@ -60,6 +60,7 @@ macro_rules! actions {
 actions! {
     Quit = "quit", "quit";
     Interrupt = "interrupt", "cancel what is running; quit when nothing is";
+    Suspend = "suspend", "suspend to the shell (fg resumes)";
     ShowHelp = "help", "this help";
     CloseHelp = "close_help", "close this help";
     Reload = "reload", "reload the list and check for new messages";
@@ -304,6 +305,7 @@ pub struct Keymap {
 const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::Browse, "q", Action::Quit),
     (Mode::Browse, "ctrl-c", Action::Interrupt),
+    (Mode::Browse, "ctrl-z", Action::Suspend),
     (Mode::Browse, "?", Action::ShowHelp),
     (Mode::Browse, "r", Action::Reload),
     (Mode::Browse, "R", Action::Retry),
@@ -365,10 +367,12 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::Search, "up", Action::PreviousMatch),
     (Mode::Search, "ctrl-o", Action::SearchOlder),
     (Mode::Search, "ctrl-c", Action::Interrupt),
+    (Mode::Search, "ctrl-z", Action::Suspend),
     (Mode::Prompt, "enter", Action::Accept),
     (Mode::Prompt, "esc", Action::Cancel),
     (Mode::Prompt, "backspace", Action::DeleteChar),
     (Mode::Prompt, "ctrl-c", Action::Interrupt),
+    (Mode::Prompt, "ctrl-z", Action::Suspend),
     (Mode::Help, "esc", Action::CloseHelp),
     (Mode::Help, "?", Action::CloseHelp),
     (Mode::Help, "j", Action::ScrollDown),
@@ -380,6 +384,7 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::Help, "pgup", Action::PageUp),
     (Mode::Help, "q", Action::Quit),
     (Mode::Help, "ctrl-c", Action::Interrupt),
+    (Mode::Help, "ctrl-z", Action::Suspend),
 ];
 
 impl Default for Keymap {
@@ -450,6 +455,33 @@ impl Keymap {
         self.bindings
             .retain(|b| !(b.mode == mode && &b.keys == keys));
         self.bindings.len() != before
+    }
+
+    /// Gives `action` the keys `keys` instead of its own: in every mode the action is bound
+    /// in (the browse mode when it is bound nowhere), its old keys are removed and the new
+    /// ones bound, taking over what they did in that mode. This is what a config file's
+    /// `[keys]` entry does.
+    pub fn rebind(&mut self, action: Action, keys: &[KeySequence]) -> Result<(), KeymapError> {
+        if keys.is_empty() {
+            return Err(KeymapError::Empty);
+        }
+        let mut modes: Vec<Mode> = Vec::new();
+        for b in self.bindings.iter().filter(|b| b.action == action) {
+            if !modes.contains(&b.mode) {
+                modes.push(b.mode);
+            }
+        }
+        if modes.is_empty() {
+            modes.push(Mode::Browse);
+        }
+        self.bindings
+            .retain(|b| !(b.action == action && modes.contains(&b.mode)));
+        for mode in modes {
+            for k in keys {
+                self.bind(mode, k.clone(), action)?;
+            }
+        }
+        Ok(())
     }
 
     /// What `typed` (the keys pressed since the last action, ending with the new one)
@@ -535,6 +567,41 @@ impl Keymap {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn rebinding_an_action_moves_it_in_every_mode_it_lives_in() {
+        let mut map = Keymap::default();
+        let keys: Vec<KeySequence> = vec!["ctrl-e".parse().unwrap(), "J".parse().unwrap()];
+        map.rebind(Action::ScrollDown, &keys).expect("free keys");
+        let ctrl_e = [KeyPress::ctrl('e')];
+        assert_eq!(
+            map.resolve(Mode::History, &ctrl_e),
+            Resolved::Action(Action::ScrollDown)
+        );
+        assert_eq!(
+            map.resolve(Mode::Help, &ctrl_e),
+            Resolved::Action(Action::ScrollDown),
+            "the help scrolls with the same keys"
+        );
+        assert_ne!(
+            map.resolve(Mode::History, &[KeyPress::char('j')]),
+            Resolved::Action(Action::ScrollDown),
+            "the old key is gone"
+        );
+        // Taking a key another action had: that key now does this.
+        map.rebind(Action::Quit, &["G".parse().unwrap()])
+            .expect("rebinds");
+        assert_eq!(
+            map.resolve(Mode::Browse, &[KeyPress::char('G')]),
+            Resolved::Action(Action::Quit)
+        );
+        // A key that starts a two-key binding cannot be bound alone.
+        let clash = map.rebind(Action::PageUp, &["'".parse().unwrap()]);
+        assert!(
+            matches!(clash, Err(KeymapError::Prefix { .. })),
+            "{clash:?}"
+        );
+    }
 
     #[test]
     fn every_default_binding_parses_and_none_clash() {

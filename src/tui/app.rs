@@ -35,6 +35,7 @@ use super::prompt::Prompt;
 use refresh::{Timers, list_order};
 
 use super::search::Search;
+use super::theme::Theme;
 use super::windows::Windows;
 use crate::protocol::{Conversation, ConversationPage, PageLimits, PageWalk, PagingStop};
 pub use refresh::Settings;
@@ -95,6 +96,9 @@ pub struct App {
     /// The help overlay's scroll position, while it is shown.
     help: Option<usize>,
     keymap: Keymap,
+    theme: Theme,
+    /// The conversation list's width when both panes show; `None`: a third of the screen.
+    list_width: Option<u16>,
     /// Keys typed so far of a binding that takes several (`''`).
     typed: Vec<KeyPress>,
     /// The prompt being typed at the bottom of the screen.
@@ -132,6 +136,8 @@ impl App {
             note: None,
             help: None,
             keymap: Keymap::default(),
+            theme: Theme::default(),
+            list_width: None,
             typed: Vec::new(),
             prompt: None,
             list_filter: None,
@@ -251,6 +257,26 @@ impl App {
         self.typed.clear();
     }
 
+    /// The colours to draw with.
+    pub fn theme(&self) -> &Theme {
+        &self.theme
+    }
+
+    /// Replaces the colours (a config file's `[display.colors]`).
+    pub fn set_theme(&mut self, theme: Theme) {
+        self.theme = theme;
+    }
+
+    /// Sets the conversation list's width when both panes show (a config file's
+    /// `list_width`); the history pane keeps at least half the screen.
+    pub fn set_list_width(&mut self, width: Option<u16>) {
+        self.list_width = width;
+        let vp = self.history_viewport();
+        if let Some(h) = self.shown_mut() {
+            h.normalize(vp);
+        }
+    }
+
     /// Terminal size, columns × rows.
     pub fn size(&self) -> (u16, u16) {
         (self.width, self.height)
@@ -270,7 +296,14 @@ impl App {
     pub fn layout(&self) -> Layout {
         let search_open = self.search().is_some_and(Search::is_editing);
         let date_row = self.open.is_some();
-        layout::compute(self.width, self.height, self.focus, search_open, date_row)
+        layout::compute(
+            self.width,
+            self.height,
+            self.focus,
+            search_open,
+            date_row,
+            self.list_width,
+        )
     }
 
     /// The history area as it is (or would be, in single-pane mode) when shown.
@@ -283,6 +316,7 @@ impl App {
             Pane::History,
             search_open,
             date_row,
+            self.list_width,
         );
         l.messages.map_or(Viewport::default(), |r| Viewport {
             height: r.height,

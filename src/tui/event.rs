@@ -103,6 +103,9 @@ pub enum Effect {
     Fetch(FetchRequest),
     /// Restore the terminal and exit.
     Quit,
+    /// Restore the terminal and stop the process until it is continued (`fg`), then draw
+    /// again.
+    Suspend,
 }
 
 /// A request for the fetch task; its answer comes back as an [`Event`] with the same id.

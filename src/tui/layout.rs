@@ -70,8 +70,16 @@ pub fn is_dual(width: u16) -> bool {
 
 /// Computes the layout of a `width`×`height` terminal. In single-pane mode `focus` picks
 /// the pane shown; `search_open` reserves the last row of the history pane for the input;
-/// `date_row` its first row for the sticky date (when it has at least three rows).
-pub fn compute(width: u16, height: u16, focus: Pane, search_open: bool, date_row: bool) -> Layout {
+/// `date_row` its first row for the sticky date (when it has at least three rows);
+/// `list_width` the list's columns when both panes show (`None`: a third of the screen).
+pub fn compute(
+    width: u16,
+    height: u16,
+    focus: Pane,
+    search_open: bool,
+    date_row: bool,
+    list_width: Option<u16>,
+) -> Layout {
     let status = Rect {
         x: 0,
         y: height.saturating_sub(1),
@@ -86,8 +94,12 @@ pub fn compute(width: u16, height: u16, focus: Pane, search_open: bool, date_row
     };
     let (list, history) = if is_dual(width) {
         // A third of the screen, within reason: names and previews need about 24 columns,
-        // and more than 40 only steals room from the messages.
-        let list_width = (width / 3).clamp(24, 40);
+        // and more than 40 only steals room from the messages. A configured width wins,
+        // but the messages keep at least half the screen.
+        let list_width = list_width
+            .unwrap_or((width / 3).clamp(24, 40))
+            .min(width / 2)
+            .max(1);
         let list = Rect {
             width: list_width,
             ..main
@@ -163,7 +175,7 @@ mod tests {
 
     #[test]
     fn wide_screens_show_both_panes() {
-        let l = compute(120, 40, Pane::List, false, false);
+        let l = compute(120, 40, Pane::List, false, false, None);
         let (list, history) = (l.list.unwrap(), l.history.unwrap());
         assert_eq!(list.width, 40);
         assert_eq!(list.width + history.width, 120);
@@ -171,17 +183,26 @@ mod tests {
         assert_eq!(l.status, Rect::new(0, 39, 120, 1));
         assert_eq!(l.messages.unwrap(), Rect::new(41, 1, 78, 37));
         assert_eq!(l.date, None);
-        let s = compute(120, 40, Pane::List, true, true);
+        let s = compute(120, 40, Pane::List, true, true, None);
         assert_eq!(s.date.unwrap(), Rect::new(41, 1, 78, 1));
         assert_eq!(s.messages.unwrap(), Rect::new(41, 2, 78, 35));
         assert_eq!(s.search.unwrap(), Rect::new(41, 37, 78, 1));
     }
 
     #[test]
+    fn a_configured_list_width_holds_but_leaves_the_messages_half() {
+        let l = compute(120, 40, Pane::List, false, false, Some(30));
+        assert_eq!(l.list.unwrap().width, 30);
+        assert_eq!(l.history.unwrap().width, 90);
+        let wide = compute(120, 40, Pane::List, false, false, Some(100));
+        assert_eq!(wide.list.unwrap().width, 60);
+    }
+
+    #[test]
     fn narrow_screens_show_the_focused_pane() {
-        let l = compute(60, 20, Pane::List, false, true);
+        let l = compute(60, 20, Pane::List, false, true, None);
         assert!(l.history.is_none() && l.list.is_some());
-        let h = compute(60, 20, Pane::History, false, true);
+        let h = compute(60, 20, Pane::History, false, true, None);
         assert!(h.list.is_none());
         assert_eq!(h.history.unwrap().width, 60);
     }
@@ -189,7 +210,7 @@ mod tests {
     #[test]
     fn degenerate_sizes_do_not_underflow() {
         for (w, h) in [(0, 0), (1, 1), (2, 2), (80, 1), (1, 80)] {
-            let l = compute(w, h, Pane::History, true, true);
+            let l = compute(w, h, Pane::History, true, true, None);
             assert!(l.status.height <= 1);
             assert_eq!(l.list_capacity(), 0);
         }

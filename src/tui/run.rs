@@ -20,7 +20,6 @@ use anyhow::{Context, anyhow};
 use crossterm::event::{Event as TermEvent, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use futures::{Stream, StreamExt};
 use jiff::Timestamp;
-use jiff::tz::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::sync::mpsc;
@@ -28,6 +27,7 @@ use tokio::time::MissedTickBehavior;
 
 use super::app::{App, Effect, Event};
 use super::fetch::{self, FetchHandle, Source};
+use super::preferences::Preferences;
 use super::terminal::TerminalGuard;
 use super::view::{self, ViewContext};
 
@@ -47,8 +47,13 @@ pub enum Interrupt {
 }
 
 /// Runs the browser over `source` in the real terminal until the person quits or a signal
-/// arrives. `notices` are shown in the status line until the first key press.
-pub async fn run<S: Source>(source: S, notices: Vec<String>) -> anyhow::Result<()> {
+/// arrives. `notices` are shown in the status line until the first key press;
+/// `preferences` come from the config file.
+pub async fn run<S: Source>(
+    source: S,
+    notices: Vec<String>,
+    preferences: Preferences,
+) -> anyhow::Result<()> {
     let interrupts = watch_signals()?;
     let mut guard = TerminalGuard::enter().context("cannot set up the terminal")?;
     // Before anything is loaded: sanitized text depends on how this terminal draws emoji.
@@ -59,13 +64,12 @@ pub async fn run<S: Source>(source: S, notices: Vec<String>) -> anyhow::Result<(
         .terminal
         .clear()
         .context("cannot clear the terminal")?;
-    let tz = TimeZone::try_system().unwrap_or(TimeZone::UTC);
     let result = event_loop(
         &mut guard.terminal,
         crossterm::event::EventStream::new(),
         fetch::spawn(source),
         notices,
-        tz,
+        preferences,
         interrupts,
         &mut super::terminal::suspend,
     )
@@ -115,7 +119,7 @@ pub async fn event_loop<B, E>(
     mut events: E,
     mut fetch: FetchHandle,
     notices: Vec<String>,
-    tz: TimeZone,
+    preferences: Preferences,
     mut interrupts: mpsc::UnboundedReceiver<Interrupt>,
     suspend: &mut dyn FnMut() -> io::Result<()>,
 ) -> anyhow::Result<()>
@@ -126,7 +130,8 @@ where
     let size = terminal
         .size()
         .map_err(|e| anyhow!("cannot read the terminal size: {e}"))?;
-    let mut app = App::new(size.width, size.height, tz);
+    let mut app = App::new(size.width, size.height, preferences.zone.clone());
+    preferences.apply(&mut app);
     let mut notice = (!notices.is_empty()).then(|| notices.join(" · "));
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
@@ -134,7 +139,7 @@ where
     let now_ms = Timestamp::now().as_millisecond();
     let mut effects = app.update(Event::Tick { now_ms });
     effects.extend(app.start());
-    if apply(effects, &fetch) {
+    if apply(effects, &fetch) == Some(Interrupt::Quit) {
         return Ok(());
     }
     let mut dirty = true;
@@ -147,6 +152,7 @@ where
                 .map_err(|e| anyhow!("cannot read the terminal size: {e}"))?;
             if (size.width, size.height) != app.size()
                 && apply(app.update(Event::Resize(size.width, size.height)), &fetch)
+                    == Some(Interrupt::Quit)
             {
                 return Ok(());
             }
@@ -160,19 +166,10 @@ where
                 .map_err(|e| anyhow!("cannot draw: {e}"))?;
             dirty = false;
         }
-        let mut quit = false;
+        // What the state or a signal asks of the loop once this event is handled.
+        let mut next: Option<Interrupt> = None;
         tokio::select! {
-            Some(interrupt) = interrupts.recv() => match interrupt {
-                Interrupt::Quit => return Ok(()),
-                Interrupt::Suspend => {
-                    suspend().context("cannot take the terminal back after a stop")?;
-                    // The screen holds whatever the shell drew meanwhile.
-                    terminal
-                        .clear()
-                        .map_err(|e| anyhow!("cannot clear the terminal: {e}"))?;
-                    dirty = true;
-                }
-            },
+            Some(interrupt) = interrupts.recv() => next = Some(interrupt),
             event = events.next() => {
                 let Some(event) = event else { return Ok(()) };
                 let event = event.context("cannot read terminal events")?;
@@ -180,7 +177,7 @@ where
                     notice = None;
                 }
                 for e in translate(event, &app) {
-                    quit |= apply(app.update(e), &fetch);
+                    next = first(next, apply(app.update(e), &fetch));
                     dirty = true;
                 }
             }
@@ -188,35 +185,55 @@ where
                 let Some(answer) = answer else {
                     return Err(anyhow!("the fetch task stopped"));
                 };
-                quit = apply(app.update(answer), &fetch);
+                next = apply(app.update(answer), &fetch);
                 dirty = true;
             }
             _ = tick.tick() => {
                 let now_ms = Timestamp::now().as_millisecond();
-                quit = apply(app.update(Event::Tick { now_ms }), &fetch);
+                next = apply(app.update(Event::Tick { now_ms }), &fetch);
                 let minute = Timestamp::now().as_millisecond() / 60_000;
                 dirty |= animating(&app) || minute != drawn_minute;
             }
         }
-        if quit {
-            return Ok(());
+        match next {
+            Some(Interrupt::Quit) => return Ok(()),
+            Some(Interrupt::Suspend) => {
+                suspend().context("cannot take the terminal back after a stop")?;
+                // The screen holds whatever the shell drew meanwhile.
+                terminal
+                    .clear()
+                    .map_err(|e| anyhow!("cannot clear the terminal: {e}"))?;
+                dirty = true;
+            }
+            None => {}
         }
     }
 }
 
-/// Carries out effects; true when one of them is [`Effect::Quit`].
-fn apply(effects: Vec<Effect>, fetch: &FetchHandle) -> bool {
-    let mut quit = false;
+/// The stronger of two requests: quitting wins over stopping.
+fn first(a: Option<Interrupt>, b: Option<Interrupt>) -> Option<Interrupt> {
+    match (a, b) {
+        (Some(Interrupt::Quit), _) | (_, Some(Interrupt::Quit)) => Some(Interrupt::Quit),
+        (a, b) => a.or(b),
+    }
+}
+
+/// Carries out effects; what they ask of the loop: [`Effect::Quit`] to leave,
+/// [`Effect::Suspend`] to give the terminal back and stop (Ctrl-z in raw mode, where the
+/// terminal sends it as a key, not as SIGTSTP).
+fn apply(effects: Vec<Effect>, fetch: &FetchHandle) -> Option<Interrupt> {
+    let mut next = None;
     for effect in effects {
         match effect {
             Effect::Fetch(request) => {
                 // A gone fetch task shows up as its channel closing in the loop.
                 let _ = fetch.send(request);
             }
-            Effect::Quit => quit = true,
+            Effect::Quit => next = first(next, Some(Interrupt::Quit)),
+            Effect::Suspend => next = first(next, Some(Interrupt::Suspend)),
         }
     }
-    quit
+    next
 }
 
 /// Something on screen moves with the tick: a spinner.
@@ -264,6 +281,14 @@ mod tests {
     use super::*;
     use crate::protocol::{ConversationPage, HistoryPage, HistoryQuery};
     use crate::tui::app::FetchError;
+
+    /// The default preferences with times in UTC, so tests do not depend on the machine.
+    fn utc() -> Preferences {
+        Preferences {
+            zone: jiff::tz::TimeZone::UTC,
+            ..Preferences::default()
+        }
+    }
 
     /// One conversation whose history never answers. Tells the test when the list has
     /// been answered and when history was asked for, so the test never guesses with sleeps.
@@ -331,7 +356,7 @@ mod tests {
                 rx,
                 fetch::spawn(fake),
                 vec!["demo server on 127.0.0.1".into()],
-                TimeZone::UTC,
+                utc(),
                 mpsc::unbounded_channel().1,
                 &mut never_stopped,
             ),
@@ -360,7 +385,7 @@ mod tests {
                 rx,
                 fetch::spawn(Fake::default()),
                 Vec::new(),
-                TimeZone::UTC,
+                utc(),
                 interrupts,
                 &mut || Ok(()),
             ),
@@ -377,7 +402,7 @@ mod tests {
                 rx,
                 fetch::spawn(Fake::default()),
                 Vec::new(),
-                TimeZone::UTC,
+                utc(),
                 mpsc::unbounded_channel().1,
                 &mut || Ok(()),
             ),
@@ -456,6 +481,21 @@ mod tests {
     /// last frame would leave standing.
     #[tokio::test]
     async fn a_suspend_signal_stops_and_then_redraws_the_whole_screen() {
+        stops_once_and_redraws(Stop::Signal).await;
+    }
+
+    /// In raw mode the terminal sends Ctrl-z as a key, not as SIGTSTP: the key stops too.
+    #[tokio::test]
+    async fn ctrl_z_stops_and_then_redraws_the_whole_screen() {
+        stops_once_and_redraws(Stop::Key).await;
+    }
+
+    enum Stop {
+        Signal,
+        Key,
+    }
+
+    async fn stops_once_and_redraws(stop: Stop) {
         let shared = SharedScreen(Rc::new(RefCell::new(TestBackend::new(40, 10))));
         let mut terminal = Terminal::new(shared.clone()).expect("test terminal");
         let (tx, rx) = fmpsc::unbounded::<io::Result<TermEvent>>();
@@ -472,7 +512,13 @@ mod tests {
         let driver = async {
             listed.notified().await;
             tokio::time::sleep(Duration::from_millis(20)).await;
-            signals.send(Interrupt::Suspend).expect("send");
+            match stop {
+                Stop::Signal => signals.send(Interrupt::Suspend).expect("send"),
+                Stop::Key => {
+                    let ctrl_z = KeyEvent::new(KeyCode::Char('z'), KeyModifiers::CONTROL);
+                    let _ = tx.unbounded_send(Ok(TermEvent::Key(ctrl_z)));
+                }
+            }
             tokio::time::sleep(Duration::from_millis(20)).await;
             let _ = tx.unbounded_send(key('q'));
         };
@@ -482,7 +528,7 @@ mod tests {
                 rx,
                 fetch::spawn(fake),
                 Vec::new(),
-                TimeZone::UTC,
+                utc(),
                 interrupts,
                 &mut suspend,
             ),
@@ -508,7 +554,7 @@ mod tests {
 
     #[test]
     fn terminal_events_become_app_events() {
-        let app = App::new(80, 24, TimeZone::UTC);
+        let app = App::new(80, 24, jiff::tz::TimeZone::UTC);
         let mut release = KeyEvent::new(KeyCode::Char('q'), KeyModifiers::NONE);
         release.kind = KeyEventKind::Release;
         assert!(translate(TermEvent::Key(release), &app).is_empty());

@@ -73,6 +73,7 @@ impl App {
         let mode = self.mode();
         match action {
             Action::Quit => fx.push(Effect::Quit),
+            Action::Suspend => fx.push(Effect::Suspend),
             Action::Interrupt => self.interrupt(fx),
             Action::ShowHelp => self.help = Some(0),
             Action::CloseHelp => self.help = None,

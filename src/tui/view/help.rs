@@ -3,11 +3,11 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::Clear;
 
-use super::{dim, pane_block};
+use super::pane_block;
 use crate::tui::app::App;
 use crate::tui::help::{self, HelpLine};
 use crate::tui::numbers::thousands;
@@ -15,6 +15,7 @@ use crate::tui::text;
 
 /// Draws the overlay centred in `area`.
 pub fn draw(app: &App, area: Rect, frame: &mut Frame<'_>) {
+    let theme = app.theme();
     let keymap = app.keymap();
     let r = help::area(keymap, area);
     if r.width == 0 || r.height == 0 {
@@ -47,12 +48,12 @@ pub fn draw(app: &App, area: Rect, frame: &mut Frame<'_>) {
             thousands(lines.len())
         );
     }
-    let block = pane_block(true)
+    let block = pane_block(true, theme)
         .title(" keys ")
-        .title_bottom(Line::styled(format!(" {footer} "), dim()).right_aligned());
+        .title_bottom(Line::styled(format!(" {footer} "), theme.dim()).right_aligned());
     let inner = block.inner(r);
     frame.render_widget(block, r);
-    let key_style = Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD);
+    let key_style = theme.strong();
     for (y, line) in (inner.y..inner.y + inner.height).zip(lines.iter().skip(scroll)) {
         let row = Rect::new(inner.x, y, inner.width, 1);
         let line = match line {

@@ -18,11 +18,11 @@ use std::ops::Range;
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::list::kind_marker;
-use super::{dim, pane_block, sender_colour, spinner};
+use super::{Theme, pane_block, spinner};
 use crate::protocol::ChatType;
 use crate::tui::action::Action;
 use crate::tui::app::App;
@@ -36,48 +36,34 @@ use crate::tui::text::{self, WrappedLine};
 /// current match.
 type Marks = Vec<(Range<usize>, bool)>;
 
-/// A search match.
-fn match_style() -> Style {
-    Style::new().fg(Color::Black).bg(Color::Yellow)
-}
-
-/// The current search match.
-fn current_match_style() -> Style {
-    Style::new()
-        .fg(Color::Black)
-        .bg(Color::LightRed)
-        .add_modifier(Modifier::BOLD)
-}
-
 /// Draws the sticky date row into `area`: the day of the topmost message, then a rule.
 pub fn draw_date(app: &App, area: Rect, frame: &mut Frame<'_>) {
+    let theme = app.theme();
     let Some(day) = app.sticky_date() else {
         return;
     };
     let day = text::one_line(&day, usize::from(area.width));
     let rule = usize::from(area.width).saturating_sub(text::width(&day) + 1);
     let line = Line::from(vec![
-        Span::styled(
-            day,
-            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
-        ),
+        Span::styled(day, theme.strong()),
         Span::raw(" "),
-        Span::styled("─".repeat(rule), dim()),
+        Span::styled("─".repeat(rule), theme.dim()),
     ]);
     frame.render_widget(line, area);
 }
 
 /// Draws the history pane: `area` with its border, `messages` the rows area inside it.
 pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>) {
+    let theme = app.theme();
     let focused = app.focus() == Pane::History;
-    let mut block = pane_block(focused);
+    let mut block = pane_block(focused, theme);
     let history = app.current_history();
     if let Some(key) = app.open_conversation() {
         let width = usize::from(area.width.saturating_sub(8));
         let name = text::one_line(&key.id, width);
         let mut title = vec![Span::raw(" ")];
         if key.kind != ChatType::Single {
-            title.push(Span::styled(kind_marker(key.kind), dim()));
+            title.push(Span::styled(kind_marker(key.kind), theme.dim()));
             title.push(Span::raw(" "));
         }
         title.push(Span::raw(format!("{name} ")));
@@ -91,7 +77,9 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
             if !filter.is_empty() {
                 title.push(Span::styled(
                     format!("{filter} "),
-                    Style::new().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+                    Style::new()
+                        .fg(theme.selection)
+                        .add_modifier(Modifier::BOLD),
                 ));
             }
         }
@@ -107,20 +95,14 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
             format!(" ({key})")
         };
         let (label, style) = match h.arrived() {
-            0 => (
-                format!(" ↓ jump to latest{key} "),
-                Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
-            ),
+            0 => (format!(" ↓ jump to latest{key} "), theme.strong()),
             n => (
                 format!(
                     " ↓ {} new message{}{key} ",
                     thousands(n),
                     if n == 1 { "" } else { "s" }
                 ),
-                Style::new()
-                    .fg(Color::Black)
-                    .bg(Color::Yellow)
-                    .add_modifier(Modifier::BOLD),
+                theme.marked().add_modifier(Modifier::BOLD),
             ),
         };
         block = block.title_bottom(Line::styled(label, style).alignment(Alignment::Right));
@@ -136,7 +118,7 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
             "Enter opens the selected conversation"
         };
         let y = messages.y + messages.height / 2;
-        let line = Line::styled(hint, dim()).alignment(Alignment::Center);
+        let line = Line::styled(hint, theme.dim()).alignment(Alignment::Center);
         frame.render_widget(
             line,
             Rect {
@@ -160,27 +142,39 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
         let r = Rect::new(messages.x, first_y + offset, messages.width, 1);
         let line = match row {
             Row::Top(EdgeRow::Beginning) if *history.filters() != Default::default() => {
-                rule("nothing older matches the filter", dim())
+                rule("nothing older matches the filter", theme.dim())
             }
-            Row::Top(edge) => edge_line(*edge, true, app.ticks(), &app.key_hint(Action::Retry)),
-            Row::Bottom(edge) => edge_line(*edge, false, app.ticks(), &app.key_hint(Action::Retry)),
+            Row::Top(edge) => edge_line(
+                *edge,
+                true,
+                app.ticks(),
+                &app.key_hint(Action::Retry),
+                theme,
+            ),
+            Row::Bottom(edge) => edge_line(
+                *edge,
+                false,
+                app.ticks(),
+                &app.key_hint(Action::Retry),
+                theme,
+            ),
             Row::Marker { time } => rule(
                 &format!("▸ {}", display::date_time(*time, history.time_zone())),
-                Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
+                theme.strong(),
             ),
-            Row::Day { label } => rule(&text::one_line(label, usize::MAX), dim()),
+            Row::Day { label } => rule(&text::one_line(label, usize::MAX), theme.dim()),
             Row::Unread { count } => rule(
                 &format!("{} unread", thousands(*count as usize)),
-                Style::new().fg(Color::LightRed),
+                theme.alert(),
             ),
-            Row::Header { index } => header_line(history, *index),
+            Row::Header { index } => header_line(history, *index, theme),
             Row::Body { index, text, .. } => {
                 if highlights.as_ref().is_none_or(|(i, _)| i != index) {
                     highlights = Some((*index, app.highlights(*index)));
                 }
                 let marks = highlights.as_ref().map_or(&[][..], |(_, h)| &h[..]);
                 let body = history.body(*index).unwrap_or_default();
-                body_line(body, text, marks, indent)
+                body_line(body, text, marks, indent, theme)
             }
         };
         frame.render_widget(line, r);
@@ -193,34 +187,41 @@ fn rule(label: &str, style: Style) -> Line<'static> {
 }
 
 /// The row above the oldest loaded message (`older`) or below the newest.
-fn edge_line(edge: EdgeRow, older: bool, ticks: u64, retry_key: &str) -> Line<'static> {
+fn edge_line(
+    edge: EdgeRow,
+    older: bool,
+    ticks: u64,
+    retry_key: &str,
+    theme: &Theme,
+) -> Line<'static> {
     let (way, arrow) = if older {
         ("older", "↑")
     } else {
         ("newer", "↓")
     };
     match edge {
-        EdgeRow::Beginning => rule("beginning of conversation", dim()),
-        EdgeRow::Loading => {
-            Line::styled(format!("{} loading {way} messages…", spinner(ticks)), dim())
-                .alignment(Alignment::Center)
-        }
+        EdgeRow::Beginning => rule("beginning of conversation", theme.dim()),
+        EdgeRow::Loading => Line::styled(
+            format!("{} loading {way} messages…", spinner(ticks)),
+            theme.dim(),
+        )
+        .alignment(Alignment::Center),
         EdgeRow::Failed => Line::styled(
             if retry_key.is_empty() {
                 format!("could not load {way} messages")
             } else {
                 format!("could not load {way} messages · {retry_key} retries")
             },
-            Style::new().fg(Color::LightRed),
+            theme.alert(),
         )
         .alignment(Alignment::Center),
-        EdgeRow::More => Line::styled(format!("{arrow} {way} messages on the server"), dim())
+        EdgeRow::More => Line::styled(format!("{arrow} {way} messages on the server"), theme.dim())
             .alignment(Alignment::Center),
     }
 }
 
 /// `bob 14:03`: the sender in its colour, then the time.
-fn header_line(history: &History, index: usize) -> Line<'static> {
+fn header_line(history: &History, index: usize, theme: &Theme) -> Line<'static> {
     let (Some(from), Some(time)) = (history.sender(index), history.time(index)) else {
         return Line::default();
     };
@@ -229,11 +230,11 @@ fn header_line(history: &History, index: usize) -> Line<'static> {
     } else {
         text::one_line(from, 32)
     };
-    let colour = sender_colour(from);
+    let colour = theme.sender(from);
     Line::from(vec![
         Span::styled(sender, Style::new().fg(colour).add_modifier(Modifier::BOLD)),
         Span::raw(" "),
-        Span::styled(display::clock(time, history.time_zone()), dim()),
+        Span::styled(display::clock(time, history.time_zone()), theme.dim()),
     ])
 }
 
@@ -244,6 +245,7 @@ fn body_line(
     line: &WrappedLine,
     marks: &[(Range<usize>, bool)],
     indent: u16,
+    theme: &Theme,
 ) -> Line<'static> {
     let mut spans = vec![Span::raw(" ".repeat(usize::from(indent)))];
     let mut at = line.start;
@@ -258,9 +260,9 @@ fn body_line(
             spans.push(Span::raw(piece(at, start)));
         }
         let style = if *current {
-            current_match_style()
+            theme.current_match()
         } else {
-            match_style()
+            theme.marked()
         };
         spans.push(Span::styled(piece(start, end), style));
         at = end;
@@ -284,11 +286,12 @@ mod tests {
             width: 12,
         };
         let marks = vec![(0..5, false), (6..11, true), (13..18, false)];
-        let l = body_line(body, &line, &marks, 2);
+        let theme = Theme::default();
+        let l = body_line(body, &line, &marks, 2, &theme);
         let parts: Vec<(&str, bool)> = l
             .spans
             .iter()
-            .map(|s| (s.content.as_ref(), s.style == current_match_style()))
+            .map(|s| (s.content.as_ref(), s.style == theme.current_match()))
             .collect();
         assert_eq!(
             parts,

@@ -12,10 +12,10 @@
 
 use ratatui::Frame;
 use ratatui::layout::{Alignment, Rect};
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use super::{ViewContext, dim, pane_block, relative_time, selected, spinner, unread_badge};
+use super::{ViewContext, pane_block, relative_time, selected, spinner, unread_badge};
 use crate::protocol::{ChatType, Conversation};
 use crate::tui::app::App;
 use crate::tui::display;
@@ -36,12 +36,16 @@ pub fn kind_marker(kind: ChatType) -> &'static str {
 
 /// Draws the list pane (border included) into `area`.
 pub fn draw(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Frame<'_>) {
+    let theme = app.theme();
     let focused = app.focus() == Pane::List;
     let mut title = vec![Span::raw(" conversations ")];
     if app.list_loading() {
-        title.push(Span::styled(format!("{} ", spinner(app.ticks())), dim()));
+        title.push(Span::styled(
+            format!("{} ", spinner(app.ticks())),
+            theme.dim(),
+        ));
     }
-    let block = pane_block(focused).title(Line::from(title));
+    let block = pane_block(focused, theme).title(Line::from(title));
     let inner = block.inner(area);
     frame.render_widget(block, area);
     if inner.is_empty() {
@@ -54,7 +58,7 @@ pub fn draw(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Frame<'_>)
         } else {
             "no conversations"
         };
-        let line = Line::styled(msg, dim()).alignment(Alignment::Center);
+        let line = Line::styled(msg, theme.dim()).alignment(Alignment::Center);
         frame.render_widget(line, Rect { height: 1, ..inner });
         return;
     }
@@ -63,8 +67,8 @@ pub fn draw(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Frame<'_>)
     let shown_list = app.shown_conversations();
     if shown_list.is_empty() {
         let filter = text::one_line(app.list_filter().unwrap_or_default(), 40);
-        let line =
-            Line::styled(format!("nothing matches {filter:?}"), dim()).alignment(Alignment::Center);
+        let line = Line::styled(format!("nothing matches {filter:?}"), theme.dim())
+            .alignment(Alignment::Center);
         frame.render_widget(line, Rect { height: 1, ..inner });
         return;
     }
@@ -77,7 +81,7 @@ pub fn draw(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Frame<'_>)
         let is_selected = i == app.selected();
         let [first, second] = item_lines(c, usize::from(inner.width), ctx, app, is_selected);
         let style = if is_selected {
-            selected(focused)
+            selected(focused, theme)
         } else {
             Style::new()
         };
@@ -102,6 +106,7 @@ fn item_lines(
     app: &App,
     is_selected: bool,
 ) -> [Line<'static>; 2] {
+    let theme = app.theme();
     let gutter = if is_selected { "▌" } else { " " };
     // Right side, dropped piece by piece when the pane is too narrow for it.
     let time = c
@@ -117,14 +122,11 @@ fn item_lines(
         pieces.push((1, "📌".to_string(), Style::new()));
     }
     if let Some(b) = badge {
-        let style = Style::new()
-            .fg(Color::Black)
-            .bg(Color::Yellow)
-            .add_modifier(Modifier::BOLD);
+        let style = theme.marked().add_modifier(Modifier::BOLD);
         pieces.push((2, b, style));
     }
     if !time.is_empty() {
-        pieces.push((0, time, dim()));
+        pieces.push((0, time, theme.dim()));
     }
     let prefix = 3; // gutter, marker, space
     let min_name = 6;
@@ -151,7 +153,7 @@ fn item_lines(
     let pad = width.saturating_sub(prefix + text::width(&name) + right_width);
     let mut first = vec![
         Span::raw(gutter),
-        Span::styled(kind_marker(c.kind), dim()),
+        Span::styled(kind_marker(c.kind), theme.dim()),
         Span::raw(" "),
         Span::styled(
             name,
@@ -167,7 +169,7 @@ fn item_lines(
 
     let preview_width = width.saturating_sub(prefix);
     let preview = match &c.last_message {
-        None => Span::styled("no messages", dim()),
+        None => Span::styled("no messages", theme.dim()),
         Some(m) => {
             let mut s = String::new();
             if c.kind != ChatType::Single && !m.from.is_empty() {

@@ -20,10 +20,11 @@ use jiff::Timestamp;
 use jiff::tz::TimeZone;
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::widgets::{Block, BorderType, Borders};
 
 use super::app::App;
+pub use super::theme::Theme;
 
 /// What drawing needs that the state does not hold: the wall clock, for relative times
 /// in the conversation list, and one-off notices from startup.
@@ -83,30 +84,25 @@ pub(crate) fn clip(r: Rect, area: Rect) -> Rect {
 }
 
 /// The bordered frame of a pane; the focused pane's border stands out.
-pub(crate) fn pane_block(focused: bool) -> Block<'static> {
+pub(crate) fn pane_block(focused: bool, theme: &Theme) -> Block<'static> {
     let block = Block::new().borders(Borders::ALL);
     if focused {
         block
             .border_type(BorderType::Thick)
-            .border_style(Style::new().fg(Color::Cyan))
+            .border_style(Style::new().fg(theme.accent))
     } else {
         block
             .border_type(BorderType::Plain)
-            .border_style(Style::new().fg(Color::DarkGray))
+            .border_style(theme.dim())
     }
 }
 
-/// The style of secondary text: times, separators, hints.
-pub(crate) fn dim() -> Style {
-    Style::new().fg(Color::DarkGray)
-}
-
 /// The style of the selected conversation.
-pub(crate) fn selected(focused: bool) -> Style {
+pub(crate) fn selected(focused: bool, theme: &Theme) -> Style {
     if focused {
         Style::new().add_modifier(Modifier::REVERSED)
     } else {
-        Style::new().bg(Color::DarkGray)
+        Style::new().bg(theme.muted)
     }
 }
 
@@ -114,31 +110,6 @@ pub(crate) fn selected(focused: bool) -> Style {
 pub(crate) fn spinner(ticks: u64) -> &'static str {
     const FRAMES: [&str; 4] = ["|", "/", "-", "\\"];
     FRAMES[(ticks % 4) as usize]
-}
-
-/// The colours senders are drawn in: readable on dark and light backgrounds.
-const SENDER_COLOURS: [Color; 10] = [
-    Color::Cyan,
-    Color::Green,
-    Color::Yellow,
-    Color::Blue,
-    Color::Magenta,
-    Color::LightRed,
-    Color::LightGreen,
-    Color::LightYellow,
-    Color::LightBlue,
-    Color::LightMagenta,
-];
-
-/// A stable colour for a sender: the same name always gets the same colour, across runs
-/// and machines (FNV-1a of the name, not the randomized std hasher).
-pub fn sender_colour(name: &str) -> Color {
-    let mut h: u32 = 0x811c_9dc5;
-    for b in name.bytes() {
-        h ^= u32::from(b);
-        h = h.wrapping_mul(0x0100_0193);
-    }
-    SENDER_COLOURS[(h % SENDER_COLOURS.len() as u32) as usize]
 }
 
 /// How long ago `time_ms` was, as the conversation list shows it: `now` within a minute,
@@ -199,12 +170,23 @@ mod tests {
         assert_eq!(unread_badge(7), "7");
         assert_eq!(unread_badge(99), "99");
         assert_eq!(unread_badge(100), "99+");
-        assert_eq!(sender_colour("bob"), sender_colour("bob"));
+        let theme = Theme::default();
+        assert_eq!(theme.sender("bob"), theme.sender("bob"));
         let distinct: std::collections::HashSet<_> = ["alice", "bob", "carol", "dave", "erin"]
             .iter()
-            .map(|n| format!("{:?}", sender_colour(n)))
+            .map(|n| format!("{:?}", theme.sender(n)))
             .collect();
         assert!(distinct.len() > 1);
+        let one = Theme {
+            senders: vec![ratatui::style::Color::Green],
+            ..Theme::default()
+        };
+        assert_eq!(one.sender("alice"), ratatui::style::Color::Green);
+        let none = Theme {
+            senders: Vec::new(),
+            ..Theme::default()
+        };
+        assert_eq!(none.sender("alice"), none.accent);
     }
 
     #[test]

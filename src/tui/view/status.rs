@@ -9,10 +9,10 @@
 
 use ratatui::Frame;
 use ratatui::layout::Rect;
-use ratatui::style::{Color, Modifier, Style};
+use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
-use super::{ViewContext, dim, spinner};
+use super::{Theme, ViewContext, spinner};
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::history::History;
@@ -21,11 +21,12 @@ use crate::tui::text;
 
 /// Draws the status line into `area` (one row), or the prompt being typed.
 pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Frame<'_>) {
+    let theme = app.theme();
     if area.is_empty() {
         return;
     }
     if let Some(prompt) = app.prompt() {
-        draw_prompt(prompt, area, frame);
+        draw_prompt(prompt, area, frame, theme);
         return;
     }
     let width = usize::from(area.width);
@@ -54,16 +55,17 @@ pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Fra
     let mut spans = Vec::new();
     let mut used = 0;
     if busy && width > 2 {
-        spans.push(Span::styled(format!("{} ", spinner(app.ticks())), dim()));
+        spans.push(Span::styled(
+            format!("{} ", spinner(app.ticks())),
+            theme.dim(),
+        ));
         used += 2;
     }
     let room = width.saturating_sub(used + if show_hint { hint_width } else { 0 });
     let status = text::one_line(&status, room);
     used += text::width(&status);
     let style = if failed {
-        Style::new()
-            .fg(Color::LightRed)
-            .add_modifier(Modifier::BOLD)
+        theme.alert().add_modifier(Modifier::BOLD)
     } else {
         Style::new()
     };
@@ -72,7 +74,7 @@ pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Fra
         spans.push(Span::raw(
             " ".repeat(width.saturating_sub(used + hint_width) + 1),
         ));
-        spans.push(Span::styled(help_hint, dim()));
+        spans.push(Span::styled(help_hint, theme.dim()));
     }
     frame.render_widget(Line::from(spans), area);
 }
@@ -80,6 +82,7 @@ pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Fra
 /// Draws the search input line into `area` (one row): the query after `/` with a cursor
 /// block, and at the right the match position and the mode (`text` or `regex`).
 pub fn draw_search(app: &App, area: Rect, frame: &mut Frame<'_>) {
+    let theme = app.theme();
     let Some(search) = app.search() else {
         return;
     };
@@ -94,19 +97,19 @@ pub fn draw_search(app: &App, area: Rect, frame: &mut Frame<'_>) {
     if width >= 30 {
         if !position.is_empty() {
             let style = if search.count() == 0 {
-                Style::new().fg(Color::LightRed)
+                theme.alert()
             } else {
                 Style::new()
             };
             right_width += text::width(&position) + 3;
             right.push(Span::styled(position, style));
-            right.push(Span::styled(" · ", dim()));
+            right.push(Span::styled(" · ", theme.dim()));
         }
         right_width += mode.len() + 1;
         let mode_style = if search.is_regex() {
-            Style::new().fg(Color::Magenta).add_modifier(Modifier::BOLD)
+            theme.strong()
         } else {
-            dim()
+            theme.dim()
         };
         right.push(Span::styled(mode, mode_style));
         right.push(Span::raw(" "));
@@ -117,9 +120,9 @@ pub fn draw_search(app: &App, area: Rect, frame: &mut Frame<'_>) {
     let query = tail_to_width(&query, room);
     let used = 1 + text::width(&query) + 1;
     let prompt_style = if search.error().is_some() {
-        Style::new().fg(Color::LightRed)
+        theme.alert()
     } else {
-        Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD)
+        theme.strong()
     };
     let mut spans = vec![
         Span::styled("/", prompt_style),
@@ -135,16 +138,13 @@ pub fn draw_search(app: &App, area: Rect, frame: &mut Frame<'_>) {
 
 /// Draws a prompt into `area`: its label, what was typed with a cursor block, and at the
 /// right why it was refused or what may be typed.
-fn draw_prompt(prompt: &Prompt, area: Rect, frame: &mut Frame<'_>) {
+fn draw_prompt(prompt: &Prompt, area: Rect, frame: &mut Frame<'_>, theme: &Theme) {
     let width = usize::from(area.width);
     let label = prompt.kind().label();
     let label_width = text::width(label).min(width);
     let (right, right_style) = match prompt.error() {
-        Some(e) => (
-            text::one_line(e, usize::MAX),
-            Style::new().fg(Color::LightRed),
-        ),
-        None => (prompt.kind().hint().to_string(), dim()),
+        Some(e) => (text::one_line(e, usize::MAX), theme.alert()),
+        None => (prompt.kind().hint().to_string(), theme.dim()),
     };
     // The input gets at least half of what is left; the hint or error the rest.
     let room = width.saturating_sub(label_width + 1);
@@ -162,10 +162,7 @@ fn draw_prompt(prompt: &Prompt, area: Rect, frame: &mut Frame<'_>) {
     };
     let pad = width.saturating_sub(used + text::width(&right));
     let line = Line::from(vec![
-        Span::styled(
-            text::truncate_to_width(label, width),
-            Style::new().fg(Color::Cyan).add_modifier(Modifier::BOLD),
-        ),
+        Span::styled(text::truncate_to_width(label, width), theme.strong()),
         Span::raw(input),
         Span::styled(" ", Style::new().add_modifier(Modifier::REVERSED)),
         Span::raw(" ".repeat(pad)),
