@@ -140,9 +140,8 @@ async fn connection(
         } else {
             format!("\"{cursor}\"")
         };
-        let body = format!(
-            r#"{{"queue":"bob@easemob.com","start":{start},"end":-1,"pull_number":50}}"#
-        );
+        let body =
+            format!(r#"{{"queue":"bob@easemob.com","start":{start},"end":-1,"pull_number":50}}"#);
         let request = format!(
             "POST /acme/chatapp/users/alice/messageroaming HTTP/1.1\r\nhost: bench\r\n\
              authorization: Bearer {token}\r\ncontent-type: application/json\r\n\
@@ -150,10 +149,7 @@ async fn connection(
             body.len()
         );
         let sent = Instant::now();
-        stream
-            .write_all(request.as_bytes())
-            .await
-            .expect("write");
+        stream.write_all(request.as_bytes()).await.expect("write");
         buf.clear();
         let body = read_response(&mut stream, &mut buf).await;
         latencies.push(u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX));
@@ -298,7 +294,5 @@ fn main() {
             cpu_ms / pages.max(1) as f64,
         );
     }
-    server_rt
-        .block_on(server.shutdown())
-        .expect("shutdown");
+    server_rt.block_on(server.shutdown()).expect("shutdown");
 }

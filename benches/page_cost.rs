@@ -19,7 +19,9 @@ use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use roam::protocol::json::{Envelope, RoamingEntry, RoamingPage};
-use roam::protocol::{ChatType, Content, Direction, HistoryFilters, HistoryQuery, Message, encode_entry};
+use roam::protocol::{
+    ChatType, Content, Direction, HistoryFilters, HistoryQuery, Message, encode_entry,
+};
 use roam::server::page_body::page_json;
 use roam::store::Store;
 use serde_json::Map;
@@ -100,7 +102,10 @@ fn page_cost(c: &mut Criterion) {
     let new = Store::open(&path).expect("open");
     let pages = [
         ("newest_50", query(None)),
-        ("middle_50", query(Some((BASE_ID + MESSAGES / 2).to_string()))),
+        (
+            "middle_50",
+            query(Some((BASE_ID + MESSAGES / 2).to_string())),
+        ),
     ];
     for (_, q) in &pages {
         // Both shapes answer the same bytes.
@@ -109,7 +114,9 @@ fn page_cost(c: &mut Criterion) {
 
     let mut group = c.benchmark_group("page_cost_100k");
     for (name, q) in &pages {
-        group.bench_function(format!("{name}/old_shape"), |b| b.iter(|| old_page(&old, q)));
+        group.bench_function(format!("{name}/old_shape"), |b| {
+            b.iter(|| old_page(&old, q))
+        });
         group.bench_function(format!("{name}/new"), |b| b.iter(|| new_page(&new, q)));
     }
     group.finish();

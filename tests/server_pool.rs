@@ -22,7 +22,14 @@ async fn a_burst_of_pages_holds_no_more_threads_than_connections() {
         let messages: Vec<_> = (0..3_000u64)
             .map(|i| {
                 let from = if i % 2 == 0 { "alice" } else { "bob" };
-                text(BASE_ID + i, 1_600_000_000_000 + i as i64, from, "crowd", ChatType::Group, "hi")
+                text(
+                    BASE_ID + i,
+                    1_600_000_000_000 + i as i64,
+                    from,
+                    "crowd",
+                    ChatType::Group,
+                    "hi",
+                )
             })
             .collect();
         store.insert_messages(&messages).expect("insert");

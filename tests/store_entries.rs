@@ -18,7 +18,13 @@ fn messages() -> Vec<Message> {
     for i in 0..60u64 {
         let from = ["alice", "Bob", "carol"][(i % 3) as usize];
         let mut m = match i % 4 {
-            0 => image(BASE_ID + 1_000 + i, 1_700_000_000_000 + i as i64 / 2, from, "Team", ChatType::Group),
+            0 => image(
+                BASE_ID + 1_000 + i,
+                1_700_000_000_000 + i as i64 / 2,
+                from,
+                "Team",
+                ChatType::Group,
+            ),
             1 => Message {
                 content: Content::Location {
                     address: "here".into(),
@@ -26,9 +32,23 @@ fn messages() -> Vec<Message> {
                     lng: -2.25,
                     building: Some("b".into()),
                 },
-                ..text(BASE_ID + 1_000 + i, 1_700_000_000_000 + i as i64 / 2, from, "Team", ChatType::Group, "")
+                ..text(
+                    BASE_ID + 1_000 + i,
+                    1_700_000_000_000 + i as i64 / 2,
+                    from,
+                    "Team",
+                    ChatType::Group,
+                    "",
+                )
             },
-            _ => text(BASE_ID + 1_000 + i, 1_700_000_000_000 + i as i64 / 2, from, "Team", ChatType::Group, "你好 \"quoted\""),
+            _ => text(
+                BASE_ID + 1_000 + i,
+                1_700_000_000_000 + i as i64 / 2,
+                from,
+                "Team",
+                ChatType::Group,
+                "你好 \"quoted\"",
+            ),
         };
         if i % 5 == 0 {
             m.ext.insert("n".into(), json!(i));
@@ -40,26 +60,60 @@ fn messages() -> Vec<Message> {
 }
 
 fn queries() -> Vec<(&'static str, HistoryQuery)> {
-    let q = |conversation: &str, kind, direction, types: &[&str], sender: Option<&str>| HistoryQuery {
-        conversation: conversation.into(),
-        kind,
-        cursor: None,
-        page_size: 7,
-        direction,
-        filters: HistoryFilters {
-            types: types.iter().map(|t| t.to_string()).collect(),
-            sender: sender.map(str::to_string),
-            ..HistoryFilters::default()
-        },
-    };
+    let q =
+        |conversation: &str, kind, direction, types: &[&str], sender: Option<&str>| HistoryQuery {
+            conversation: conversation.into(),
+            kind,
+            cursor: None,
+            page_size: 7,
+            direction,
+            filters: HistoryFilters {
+                types: types.iter().map(|t| t.to_string()).collect(),
+                sender: sender.map(str::to_string),
+                ..HistoryFilters::default()
+            },
+        };
     vec![
-        ("alice", q("bob", ChatType::Single, Direction::Up, &[], None)),
-        ("bob", q("alice", ChatType::Single, Direction::Down, &[], None)),
-        ("alice", q("team", ChatType::Group, Direction::Up, &[], None)),
-        ("alice", q("team", ChatType::Group, Direction::Down, &["img", "loc"], None)),
-        ("carol", q("team", ChatType::Group, Direction::Up, &["txt"], Some("bob"))),
-        ("alice", q("team", ChatType::Group, Direction::Up, &["nothing"], None)),
-        ("alice", q("nobody", ChatType::Single, Direction::Up, &[], None)),
+        (
+            "alice",
+            q("bob", ChatType::Single, Direction::Up, &[], None),
+        ),
+        (
+            "bob",
+            q("alice", ChatType::Single, Direction::Down, &[], None),
+        ),
+        (
+            "alice",
+            q("team", ChatType::Group, Direction::Up, &[], None),
+        ),
+        (
+            "alice",
+            q(
+                "team",
+                ChatType::Group,
+                Direction::Down,
+                &["img", "loc"],
+                None,
+            ),
+        ),
+        (
+            "carol",
+            q(
+                "team",
+                ChatType::Group,
+                Direction::Up,
+                &["txt"],
+                Some("bob"),
+            ),
+        ),
+        (
+            "alice",
+            q("team", ChatType::Group, Direction::Up, &["nothing"], None),
+        ),
+        (
+            "alice",
+            q("nobody", ChatType::Single, Direction::Up, &[], None),
+        ),
     ]
 }
 
@@ -71,7 +125,11 @@ fn entries_match_messages(store: &Store) -> usize {
         for _ in 0..100 {
             let page = store.history(user, &q).expect("page");
             let entries = store.history_entries(user, &q, APPKEY).expect("entries");
-            let expected: Vec<Vec<u8>> = page.messages.iter().map(|m| encode_meta(m, APPKEY)).collect();
+            let expected: Vec<Vec<u8>> = page
+                .messages
+                .iter()
+                .map(|m| encode_meta(m, APPKEY))
+                .collect();
             let got: Vec<Vec<u8>> = entries.entries().map(<[u8]>::to_vec).collect();
             assert_eq!(got, expected, "{user} {q:?}");
             compared += got.len();
@@ -99,11 +157,17 @@ fn a_forbidden_or_bad_request_is_refused_the_same_way() {
     store.insert_messages(&messages()).expect("insert");
     let (_, mut q) = queries().remove(2);
     let old = store.history("dave", &q).expect_err("dave is no member");
-    let new = store.history_entries("dave", &q, APPKEY).expect_err("nor here");
+    let new = store
+        .history_entries("dave", &q, APPKEY)
+        .expect_err("nor here");
     assert_eq!(old.to_string(), new.to_string());
     q.cursor = Some("12".into());
-    let old = store.history("alice", &q).expect_err("a cursor from nowhere");
-    let new = store.history_entries("alice", &q, APPKEY).expect_err("nor here");
+    let old = store
+        .history("alice", &q)
+        .expect_err("a cursor from nowhere");
+    let new = store
+        .history_entries("alice", &q, APPKEY)
+        .expect_err("nor here");
     assert_eq!(old.to_string(), new.to_string());
 }
 

@@ -366,9 +366,8 @@ pub fn write_meta(head: &EntryHead<'_>, appkey: &str, tail: &[u8], out: &mut Vec
     };
     let from_domain = super::domain::SINGLE_DOMAIN;
     let to_domain = head.chat_type.queue_domain();
-    let field_len = |tag: u32, len: usize| {
-        prost::encoding::key_len(tag) + encoded_len_varint(len as u64) + len
-    };
+    let field_len =
+        |tag: u32, len: usize| prost::encoding::key_len(tag) + encoded_len_varint(len as u64) + len;
     let jid_len = |name: &str, domain: &str| {
         field_len(1, appkey.len()) + field_len(2, name.len()) + field_len(3, domain.len())
     };

@@ -73,12 +73,12 @@ async fn blocking<R: Send + 'static>(
         drop(slot);
         result
     })
-        .await
-        .map_err(|e| {
-            let text = e.to_string();
-            tracing::error!(error = %LogText::new(&text), "blocking task failed");
-            ApiError::internal()
-        })
+    .await
+    .map_err(|e| {
+        let text = e.to_string();
+        tracing::error!(error = %LogText::new(&text), "blocking task failed");
+        ApiError::internal()
+    })
 }
 
 // -------------------------------------------------------------------------------------

@@ -20,7 +20,8 @@ use rusqlite::{OptionalExtension, params, params_from_iter};
 use super::schema::{conference_key, id_from_sql, id_to_sql, kind_from_sql, single_key};
 use super::{Store, StoreError, check_id, message_from_row};
 use crate::protocol::{
-    ChatType, Direction, EntryHead, HistoryPage, HistoryQuery, Message, encode_body_tail, write_meta,
+    ChatType, Direction, EntryHead, HistoryPage, HistoryQuery, Message, encode_body_tail,
+    write_meta,
 };
 
 /// How many timeline rows a page request may pass over without keeping them, unless
@@ -163,7 +164,10 @@ impl Store {
             let Some(r) = rows.next()? else {
                 return Err(not_stored(*id));
             };
-            let tail = r.get_ref(4)?.as_blob_or_null().map_err(rusqlite::Error::from)?;
+            let tail = r
+                .get_ref(4)?
+                .as_blob_or_null()
+                .map_err(rusqlite::Error::from)?;
             match tail {
                 Some(tail) => {
                     let head = EntryHead {

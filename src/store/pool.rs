@@ -89,7 +89,9 @@ impl StorePool {
 /// CPU work on a warm cache, so more readers than cores only queue in the kernel instead
 /// of in the server; two keep one reading while another writes (WAL).
 pub fn server_pool_size() -> usize {
-    std::thread::available_parallelism().map_or(2, usize::from).max(2)
+    std::thread::available_parallelism()
+        .map_or(2, usize::from)
+        .max(2)
 }
 
 /// Locks a connection; a panic in another holder leaves SQLite consistent (transactions

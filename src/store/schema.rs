@@ -98,7 +98,8 @@ DELETE FROM convs WHERE last_id IS NULL AND id NOT IN (SELECT conv FROM user_con
 /// NULL, and pages report it as they always did.
 fn add_entry_bodies(tx: &Connection) -> rusqlite::Result<()> {
     tx.execute_batch("ALTER TABLE messages ADD COLUMN body BLOB")?;
-    let mut read = tx.prepare("SELECT id, chat_type, sender, receiver, time, json FROM messages")?;
+    let mut read =
+        tx.prepare("SELECT id, chat_type, sender, receiver, time, json FROM messages")?;
     let mut write = tx.prepare("UPDATE messages SET body = ?2 WHERE id = ?1")?;
     let mut rows = read.query([])?;
     while let Some(r) = rows.next()? {
