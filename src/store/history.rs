@@ -151,6 +151,10 @@ impl Store {
             next_cursor: None,
             is_last: true,
         };
+        // One read transaction for the page's fifty-odd statements: one snapshot, and one
+        // WAL read lock taken and released instead of one per statement. Dropped, it ends
+        // (nothing was written).
+        let read = self.conn.unchecked_transaction()?;
         let Some(walked) = self.page_walk(user, q)? else {
             return Ok(page);
         };
@@ -200,6 +204,8 @@ impl Store {
             page.next_cursor = Some(id_from_sql(id));
             page.is_last = false;
         }
+        drop(stmt);
+        read.commit()?;
         Ok(page)
     }
 
