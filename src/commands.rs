@@ -27,9 +27,6 @@ mod output;
 pub use account::{config, login, logout};
 use output::{PagingState, Times};
 
-/// SQLite connections the server keeps: one per core is plenty for a local server.
-const SERVER_CONNECTIONS: usize = 4;
-
 /// Options of `roam history`.
 #[derive(Debug)]
 pub struct HistoryOptions {
@@ -444,7 +441,7 @@ pub fn serve(options: ServeOptions) -> Result<()> {
         };
         let stop = stop_signal()?;
         let pool = Arc::new(
-            StorePool::open(&options.db, SERVER_CONNECTIONS)
+            StorePool::open_for_server(&options.db)
                 .with_context(|| format!("cannot open the database {}", options.db.display()))?,
         );
         let server = crate::server::spawn(Arc::clone(&pool), config, Some(options.listen))

@@ -325,3 +325,87 @@ fn content_to_pb(content: &Content) -> PbContent {
     c.r#type = Some(kind as i32);
     c
 }
+
+/// What an entry says besides its body's contents: the stored columns of a message.
+#[derive(Clone, Copy, Debug)]
+pub struct EntryHead<'a> {
+    /// The message id.
+    pub id: u64,
+    /// Sent at (ms since the epoch).
+    pub time: i64,
+    /// Single, group or room.
+    pub chat_type: ChatType,
+    /// The sender's user id.
+    pub from: &'a str,
+    /// The receiving user or group id.
+    pub to: &'a str,
+}
+
+/// The part of an entry that only the message's content and ext decide: the protobuf
+/// bytes of `MessageBody` fields 4 and 5 (contents, ext). A server stores it once, at
+/// import, and [`write_meta`] builds the entry around it for any app key: the same bytes
+/// [`encode_meta`] writes.
+pub fn encode_body_tail(message: &Message) -> Vec<u8> {
+    MessageBody {
+        contents: vec![content_to_pb(&message.content)],
+        ext: object_to_key_values(&message.ext),
+        ..MessageBody::default()
+    }
+    .encode_to_vec()
+}
+
+/// Appends the protobuf bytes of a `Meta` to `out`, from its head and its body's stored
+/// tail ([`encode_body_tail`]), in the field order prost writes: no allocation beyond
+/// `out` growing.
+pub fn write_meta(head: &EntryHead<'_>, appkey: &str, tail: &[u8], out: &mut Vec<u8>) {
+    use prost::encoding::{WireType, encode_key, encode_varint, encoded_len_varint};
+    let body_type = match head.chat_type {
+        ChatType::Single => BodyType::Chat,
+        ChatType::Group => BodyType::Groupchat,
+        ChatType::Room => BodyType::Chatroom,
+    };
+    let from_domain = super::domain::SINGLE_DOMAIN;
+    let to_domain = head.chat_type.queue_domain();
+    let field_len =
+        |tag: u32, len: usize| prost::encoding::key_len(tag) + encoded_len_varint(len as u64) + len;
+    let jid_len = |name: &str, domain: &str| {
+        field_len(1, appkey.len()) + field_len(2, name.len()) + field_len(3, domain.len())
+    };
+    let from_len = jid_len(head.from, from_domain);
+    let to_len = jid_len(head.to, to_domain);
+    let body_type = body_type as i32 as u64;
+    let payload_len = prost::encoding::key_len(1)
+        + encoded_len_varint(body_type)
+        + field_len(2, from_len)
+        + field_len(3, to_len)
+        + tail.len();
+
+    let bytes = |tag: u32, value: &[u8], out: &mut Vec<u8>| {
+        encode_key(tag, WireType::LengthDelimited, out);
+        encode_varint(value.len() as u64, out);
+        out.extend_from_slice(value);
+    };
+    let jid = |tag: u32, len: usize, name: &str, domain: &str, out: &mut Vec<u8>| {
+        encode_key(tag, WireType::LengthDelimited, out);
+        encode_varint(len as u64, out);
+        bytes(1, appkey.as_bytes(), out);
+        bytes(2, name.as_bytes(), out);
+        bytes(3, domain.as_bytes(), out);
+    };
+    out.reserve(payload_len + from_len + to_len + 40);
+    encode_key(1, WireType::Varint, out);
+    encode_varint(head.id, out);
+    jid(2, from_len, head.from, from_domain, out);
+    jid(3, to_len, head.to, to_domain, out);
+    encode_key(4, WireType::Varint, out);
+    encode_varint(u64::try_from(head.time).unwrap_or(0), out);
+    encode_key(5, WireType::Varint, out);
+    encode_varint(NameSpace::Chat as i32 as u64, out);
+    encode_key(6, WireType::LengthDelimited, out);
+    encode_varint(payload_len as u64, out);
+    encode_key(1, WireType::Varint, out);
+    encode_varint(body_type, out);
+    jid(2, from_len, head.from, from_domain, out);
+    jid(3, to_len, head.to, to_domain, out);
+    out.extend_from_slice(tail);
+}

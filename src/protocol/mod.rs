@@ -12,7 +12,7 @@ pub use domain::{
     Attachment, ChatType, Content, Conversation, ConversationPage, Direction, HistoryFilters,
     HistoryPage, HistoryQuery, Message, Size, parse_queue, queue_for,
 };
-pub use history::{decode_entry, encode_entry};
+pub use history::{EntryHead, decode_entry, encode_body_tail, encode_entry, write_meta};
 pub use paging::{PageLimits, PageWalk, PagingStop};
 
 /// Why a piece of wire data could not be read.

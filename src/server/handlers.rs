@@ -15,15 +15,16 @@ use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, AuthUser, KnownApp, LenientQuery, Peer};
 use super::log_text::LogText;
+use super::page_body::{page_json, page_response};
 use super::query::percent_decode;
 use crate::protocol::json::{
-    CursorEntry, CursorList, Envelope, LegacyEntry, LegacyList, RoamingEntry, RoamingPage,
-    RoamingRequest, TokenExpiry, TokenRequest, TokenResponse, TokenUser,
+    CursorEntry, CursorList, Envelope, LegacyEntry, LegacyList, RoamingRequest, TokenExpiry,
+    TokenRequest, TokenResponse, TokenUser,
 };
 use crate::protocol::{
-    ChatType, Conversation, Direction, HistoryFilters, HistoryQuery, encode_entry, parse_queue,
+    ChatType, Conversation, Direction, HistoryFilters, HistoryQuery, parse_queue,
 };
-use crate::store::{StoreError, check_id};
+use crate::store::check_id;
 
 type Shared = State<Arc<AppState>>;
 
@@ -54,19 +55,30 @@ fn envelope<T: Serialize>(action: &str, started: Instant, data: T) -> Json<Envel
     })
 }
 
-/// Runs store work on the blocking pool, on one pooled connection.
+/// Runs store work on the blocking pool, on one pooled connection. A request first waits
+/// (asynchronously) for one of the pool's slots, so no more blocking tasks run than there
+/// are connections: a burst of requests queues as futures, not as threads waiting on a
+/// connection's lock.
 async fn blocking<R: Send + 'static>(
     state: &Arc<AppState>,
     f: impl FnOnce(&mut crate::store::Store) -> R + Send + 'static,
 ) -> Result<R, ApiError> {
-    let pool = Arc::clone(&state.pool);
-    tokio::task::spawn_blocking(move || pool.with(f))
+    let slot = Arc::clone(&state.store_slots)
+        .acquire_owned()
         .await
-        .map_err(|e| {
-            let text = e.to_string();
-            tracing::error!(error = %LogText::new(&text), "blocking task failed");
-            ApiError::internal()
-        })
+        .map_err(|_| ApiError::internal())?;
+    let pool = Arc::clone(&state.pool);
+    tokio::task::spawn_blocking(move || {
+        let result = pool.with(f);
+        drop(slot);
+        result
+    })
+    .await
+    .map_err(|e| {
+        let text = e.to_string();
+        tracing::error!(error = %LogText::new(&text), "blocking task failed");
+        ApiError::internal()
+    })
 }
 
 // -------------------------------------------------------------------------------------
@@ -319,31 +331,22 @@ fn is_mark(text: &str) -> bool {
 // POST /{org}/{app}/users/{user}/messageroaming
 // -------------------------------------------------------------------------------------
 
-/// One page of a conversation's history.
+/// One page of a conversation's history: the store's entry bytes, base64-encoded into
+/// the answer as it is written.
 pub(super) async fn roaming(
     State(state): Shared,
     user: AuthUser,
     ApiJson(body): ApiJson<RoamingRequest>,
-) -> Result<Json<Envelope<RoamingPage>>, ApiError> {
+) -> Result<Response, ApiError> {
     let started = Instant::now();
     let query = history_query(&body)?;
-    let appkey = state.config.appkey.clone();
-    let page = blocking(&state, move |store| -> Result<RoamingPage, StoreError> {
-        let page = store.history(&user.name, &query)?;
-        Ok(RoamingPage {
-            msgs: page
-                .messages
-                .iter()
-                .map(|m| RoamingEntry {
-                    msg: encode_entry(m, &appkey),
-                })
-                .collect(),
-            next_key: page.next_cursor.unwrap_or_default(),
-            is_last: page.is_last,
-        })
+    let shared = Arc::clone(&state);
+    let page = blocking(&state, move |store| {
+        store.history_entries(&user.name, &query, &shared.config.appkey)
     })
     .await??;
-    Ok(envelope("post", started, page))
+    let json = page_json(&page, now_ms(), elapsed_ms(started));
+    Ok(page_response(json))
 }
 
 /// The store's query for a `messageroaming` body, every field checked.

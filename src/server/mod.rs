@@ -4,7 +4,10 @@
 //! in the service's shape; nothing a client sends can make it answer 500 or panic (what
 //! hyper refuses while parsing a request head is hyper's bare status: see
 //! `listener`). SQLite work runs on the blocking pool, one pooled connection per
-//! request, never held across a password check.
+//! request, never held across a password check; a request takes one of the pool's slots
+//! before it is handed to a blocking thread, so those threads are never more than the
+//! connections. History pages are the store's entry bytes written into the answer
+//! (`page_body`).
 //!
 //! The parts: `listener` accepts (connection cap, header and idle timeout, graceful stop);
 //! the router adds body and request timeouts and the JSON error net ([`error`]);
@@ -26,6 +29,7 @@ mod handlers;
 mod hashing;
 mod listener;
 pub mod log_text;
+pub mod page_body;
 pub mod query;
 pub mod throttle;
 
@@ -144,6 +148,9 @@ pub(crate) struct AppState {
     pub(crate) org: String,
     pub(crate) app: String,
     pub(crate) pool: Arc<StorePool>,
+    /// One permit per pooled connection, taken before store work is handed to a blocking
+    /// thread: it bounds those threads to the pool's size.
+    pub(crate) store_slots: Arc<tokio::sync::Semaphore>,
     pub(crate) tokens: Tokens,
     pub(crate) limiter: Option<RateLimiter>,
     pub(crate) passwords: PasswordGate,
@@ -183,6 +190,7 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
         config,
         org,
         app,
+        store_slots: Arc::new(tokio::sync::Semaphore::new(pool.size())),
         pool,
         limiter,
     });

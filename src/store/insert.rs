@@ -24,7 +24,7 @@ use rusqlite::{OptionalExtension, TransactionBehavior, params};
 use super::schema::{conference_key, id_to_sql, kind_from_sql, kind_to_sql, single_key};
 use super::{Store, StoreError};
 use crate::protocol::json::MessageJson;
-use crate::protocol::{ChatType, Message};
+use crate::protocol::{ChatType, Message, encode_body_tail};
 
 /// How many conversations the cache keeps before it starts over: it saves a lookup per
 /// message, and must not grow with the whole history.
@@ -56,6 +56,8 @@ pub struct PreparedMessage {
     key: String,
     /// The stored JSON form.
     json: String,
+    /// The entry body's stored part ([`crate::protocol::encode_body_tail`]).
+    body: Option<Vec<u8>>,
 }
 
 impl PreparedMessage {
@@ -79,6 +81,13 @@ impl PreparedMessage {
             id: message.id,
             reason: e.to_string(),
         })?;
+        // From the message as pages read it back from the JSON form, so the stored body is
+        // what the JSON form would serve; a form that does not read back keeps no body, and
+        // its page reports it as before.
+        let body = form
+            .to_message(message.id, message.time, Some(message.chat_type))
+            .ok()
+            .map(|stored| encode_body_tail(&stored));
         let key = match message.chat_type {
             ChatType::Single => single_key(&from, &to),
             ChatType::Group | ChatType::Room => conference_key(&to),
@@ -92,6 +101,7 @@ impl PreparedMessage {
             type_name: message.content.type_name(),
             key,
             json,
+            body,
         })
     }
 
@@ -102,6 +112,7 @@ impl PreparedMessage {
             + self.to.capacity()
             + self.key.capacity()
             + self.json.capacity()
+            + self.body.as_ref().map_or(0, Vec::capacity)
     }
 }
 
@@ -218,8 +229,8 @@ impl Store {
         accepted.sort_unstable_by_key(|a| a.id);
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO messages(id, conv, chat_type, sender, receiver, time, type, json)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                "INSERT INTO messages(id, conv, chat_type, sender, receiver, time, type, json, body)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
             )?;
             for a in &accepted {
                 let m = &messages[a.index];
@@ -231,7 +242,8 @@ impl Store {
                     m.to,
                     a.time,
                     m.type_name,
-                    m.json
+                    m.json,
+                    m.body
                 ])?;
             }
         }

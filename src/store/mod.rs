@@ -22,6 +22,7 @@ use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use rusqlite::config::DbConfig;
 use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::protocol::json::MessageJson;
@@ -30,7 +31,7 @@ use password::{HashMemory, check_stored_hash, dummy_hash, hash_password, verify_
 use schema::{conference_key, id_from_sql, kind_from_sql, single_key};
 use state::StateFile;
 
-pub use history::DEFAULT_SCAN_BUDGET;
+pub use history::{DEFAULT_SCAN_BUDGET, EntryPage};
 pub use import::{ImportOptions, ImportSummary, Rejection, import_files, import_reader};
 pub use insert::InsertCounts;
 pub use pool::StorePool;
@@ -233,6 +234,11 @@ impl Store {
 
     fn init(mut conn: Connection, path: &Path) -> Result<Store, StoreError> {
         conn.set_prepared_statement_cache_capacity(64);
+        // A page's walk orders by (time, id) with bound parameters, which makes the
+        // bundled SQLite re-prepare the cached statement whenever its bindings change;
+        // the plans it would pick are the same ones (every walk seeks its index), so keep
+        // them.
+        conn.set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, true)?;
         if let Err(found) = schema::init(&mut conn)? {
             return Err(StoreError::SchemaVersion {
                 path: path.to_path_buf(),
@@ -245,6 +251,15 @@ impl Store {
             conv_cache: HashMap::new(),
             scan_budget: history::DEFAULT_SCAN_BUDGET,
         })
+    }
+
+    /// Whether statements keep their query plans when their bindings change (the query
+    /// planner stability guarantee; on unless told otherwise). For benchmarks that
+    /// measure what re-preparing costs.
+    pub fn keep_query_plans(&self, keep: bool) -> Result<(), StoreError> {
+        self.conn
+            .set_db_config(DbConfig::SQLITE_DBCONFIG_ENABLE_QPSG, keep)?;
+        Ok(())
     }
 
     /// Creates a user or replaces their password; only an argon2id hash is stored.

@@ -1,18 +1,19 @@
 //! The SQLite schema and the small encodings it relies on.
 //!
 //! Messages keep their JSON form (PROTOCOL.md §3.3) as text in `messages`, keyed by id and
-//! written in arrival order. What pages walk is `timeline`: one narrow row per message,
+//! written in arrival order, and beside it the part of their history entry (PROTOCOL.md §5)
+//! that only the message decides, so a page is rows turned into bytes. What pages walk is `timeline`: one narrow row per message,
 //! clustered by conversation and (time, id), with indexes for the type and sender filters.
 //! Conversations get an integer key so those stay narrow, and a per-user table is
 //! maintained by import so listing a user's conversations never scans messages.
 
 use rusqlite::Connection;
 
-use crate::protocol::ChatType;
+use crate::protocol::{ChatType, encode_body_tail};
 
 /// The schema version written to `PRAGMA user_version`; a database with a newer version is
 /// refused rather than misread, an older one is migrated.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Creates the tables when they do not exist.
 pub(crate) const CREATE: &str = r#"
@@ -45,7 +46,9 @@ CREATE TABLE IF NOT EXISTS messages (
     receiver  TEXT NOT NULL,
     time      INTEGER NOT NULL,
     type      TEXT NOT NULL,              -- content type name: txt, img, ...
-    json      TEXT NOT NULL               -- the JSON message form
+    json      TEXT NOT NULL,              -- the JSON message form
+    body      BLOB                        -- MessageBody fields 4-5 (contents, ext) as
+                                          -- protobuf; NULL only when json is unreadable
 );
 
 -- Each conversation's messages in (time, id) order: what a page walks, a filter included,
@@ -89,6 +92,33 @@ DROP INDEX IF EXISTS messages_by_conv;
 DELETE FROM convs WHERE last_id IS NULL AND id NOT IN (SELECT conv FROM user_convs);
 "#;
 
+/// Version 3 stores each message's entry body (`messages.body`, see
+/// [`crate::protocol::encode_body_tail`]), written at import; older files get the column
+/// and have it filled from their JSON, once. A message whose JSON cannot be read keeps
+/// NULL, and pages report it as they always did.
+fn add_entry_bodies(tx: &Connection) -> rusqlite::Result<()> {
+    tx.execute_batch("ALTER TABLE messages ADD COLUMN body BLOB")?;
+    let mut read =
+        tx.prepare("SELECT id, chat_type, sender, receiver, time, json FROM messages")?;
+    let mut write = tx.prepare("UPDATE messages SET body = ?2 WHERE id = ?1")?;
+    let mut rows = read.query([])?;
+    while let Some(r) = rows.next()? {
+        let id: i64 = r.get(0)?;
+        let message = super::message_from_row(
+            id,
+            r.get(1)?,
+            r.get(2)?,
+            r.get(3)?,
+            r.get(4)?,
+            r.get_ref(5)?.as_str().map_err(rusqlite::Error::from)?,
+        );
+        if let Ok(message) = message {
+            write.execute(rusqlite::params![id, encode_body_tail(&message)])?;
+        }
+    }
+    Ok(())
+}
+
 /// Creates, migrates or checks the schema on an open connection. `Err(version)` when the
 /// database is newer than this roam.
 pub(crate) fn init(conn: &mut Connection) -> rusqlite::Result<Result<(), i64>> {
@@ -110,6 +140,9 @@ pub(crate) fn init(conn: &mut Connection) -> rusqlite::Result<Result<(), i64>> {
         tx.execute_batch(CREATE)?;
         if version == 1 {
             tx.execute_batch(FROM_VERSION_1)?;
+        }
+        if (1..3).contains(&version) {
+            add_entry_bodies(&tx)?;
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
