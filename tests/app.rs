@@ -150,7 +150,9 @@ impl Server {
 fn history_requests(fx: &[Effect]) -> Vec<(ConversationKey, HistoryQuery, u64)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Fetch(FetchRequest::History { query, request_id }) => Some((
+            Effect::Fetch(FetchRequest::History {
+                query, request_id, ..
+            }) => Some((
                 ConversationKey {
                     id: query.conversation.clone(),
                     kind: query.kind,
@@ -1794,6 +1796,7 @@ fn history_requests_of(requests: &[(ConversationKey, HistoryQuery, u64)]) -> Vec
             Effect::Fetch(FetchRequest::History {
                 query: query.clone(),
                 request_id: *id,
+                read_ahead: false,
             })
         })
         .collect()
