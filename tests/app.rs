@@ -150,7 +150,9 @@ impl Server {
 fn history_requests(fx: &[Effect]) -> Vec<(ConversationKey, HistoryQuery, u64)> {
     fx.iter()
         .filter_map(|e| match e {
-            Effect::Fetch(FetchRequest::History { query, request_id }) => Some((
+            Effect::Fetch(FetchRequest::History {
+                query, request_id, ..
+            }) => Some((
                 ConversationKey {
                     id: query.conversation.clone(),
                     kind: query.kind,
@@ -1056,6 +1058,33 @@ fn continuing_into_older_history_fetches_until_a_match_and_esc_cancels() {
     assert_eq!(app.current_history().unwrap().len(), 150);
 }
 
+/// Whether each history request in `fx` asks the fetch task to read the next page ahead.
+fn read_ahead_flags(fx: &[Effect]) -> Vec<bool> {
+    fx.iter()
+        .filter_map(|e| match e {
+            Effect::Fetch(FetchRequest::History { read_ahead, .. }) => Some(*read_ahead),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn only_a_continuing_search_asks_for_pages_to_be_read_ahead() {
+    let server = Server::new(300, |i| format!("ordinary {i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    let opened = open(&mut app, "bob", &server);
+    assert!(read_ahead_flags(&opened).iter().all(|&r| !r), "browsing");
+    app.update(ch('/'));
+    type_text(&mut app, "nowhere");
+    let mut fx = app.update(ctrl('o'));
+    assert_eq!(read_ahead_flags(&fx), vec![true]);
+    while !older_pages(&fx).is_empty() {
+        assert_eq!(read_ahead_flags(&fx), vec![true], "every step of the walk");
+        fx = answer(&mut app, &fx, &server);
+    }
+    assert!(app.current_history().unwrap().at_beginning());
+}
+
 #[test]
 fn continuing_stops_at_the_beginning() {
     let server = Server::new(120, |i| format!("ordinary {i}"));
@@ -1794,6 +1823,7 @@ fn history_requests_of(requests: &[(ConversationKey, HistoryQuery, u64)]) -> Vec
             Effect::Fetch(FetchRequest::History {
                 query: query.clone(),
                 request_id: *id,
+                read_ahead: false,
             })
         })
         .collect()

@@ -237,7 +237,9 @@ fn open(app: &mut App, id: &str) -> Vec<Effect> {
 /// Answers the history request in `fx` with `messages`.
 fn answer_history(app: &mut App, fx: &[Effect], messages: Vec<Message>, is_last: bool) {
     let Some((conversation, request_id)) = fx.iter().find_map(|e| match e {
-        Effect::Fetch(FetchRequest::History { query, request_id }) => Some((
+        Effect::Fetch(FetchRequest::History {
+            query, request_id, ..
+        }) => Some((
             ConversationKey {
                 id: query.conversation.clone(),
                 kind: query.kind,
@@ -603,6 +605,7 @@ fn failures_reach_the_status_line() {
     let Some(Effect::Fetch(FetchRequest::History {
         query,
         request_id: asked,
+        ..
     })) = fx.into_iter().next()
     else {
         panic!("opening asks for history");

@@ -178,11 +178,9 @@ pub fn ctrl(c: char) -> Event {
 /// The request for an older page among `fx`, if any: (cursor, request id).
 pub fn older_page(fx: &[Effect]) -> Option<(Option<String>, u64)> {
     fx.iter().find_map(|e| match e {
-        Effect::Fetch(FetchRequest::History { query, request_id })
-            if query.direction == Direction::Up =>
-        {
-            Some((query.cursor.clone(), *request_id))
-        }
+        Effect::Fetch(FetchRequest::History {
+            query, request_id, ..
+        }) if query.direction == Direction::Up => Some((query.cursor.clone(), *request_id)),
         _ => None,
     })
 }

@@ -124,5 +124,8 @@ pub enum FetchRequest {
         query: HistoryQuery,
         /// Echo in [`Event::HistoryPage`].
         request_id: u64,
+        /// A step of a walk through history: the fetch task asks for the next page as
+        /// soon as this one is in, so it is on its way before the state asks for it.
+        read_ahead: bool,
     },
 }

@@ -11,13 +11,23 @@
 //! request it is waiting for and drops the rest, so the fetch task needs no bookkeeping
 //! of its own. When the event loop goes away, the task stops and aborts what is in flight.
 //!
+//! A history request marked `read_ahead` is a step of a walk (a search continuing into
+//! older history): once its page is in, the next page (same query, the page's cursor) is
+//! asked for at once, before the answer is even handed over, so the network works while
+//! the state merges and scans. One page at most is read ahead. When the state then asks
+//! for exactly that query, the page read ahead answers it; any other request for the same
+//! conversation and direction means the walk went elsewhere, and the page read ahead is
+//! dropped (and its request cancelled, if still running). The state machine's rules are
+//! unchanged: it still asks for each page once, with one request per direction in flight.
+//!
 //! Where the data comes from is a [`Source`]: the HTTP client in the program, a fake in
 //! tests.
 
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
-use tokio::sync::mpsc;
+use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::app::{Event, FetchError, FetchRequest, LIST_PAGE_SIZE};
@@ -81,26 +91,98 @@ pub fn spawn<S: Source>(source: S) -> FetchHandle {
     }
 }
 
+/// How long a page read ahead stays good for answering: a walk asks for it within
+/// milliseconds; one left lying (the search found its match) is not served much later.
+const AHEAD_FRESH: Duration = Duration::from_secs(10);
+
+/// The page read ahead of a walk: the query it answers and where its answer arrives.
+struct Ahead {
+    query: HistoryQuery,
+    asked: Instant,
+    page: oneshot::Receiver<Result<HistoryPage, FetchError>>,
+}
+
+/// The one page read ahead, shared by the fetch task and its sub-tasks.
+#[derive(Clone, Default)]
+struct AheadSlot(Arc<Mutex<Option<Ahead>>>);
+
+impl AheadSlot {
+    fn lock(&self) -> MutexGuard<'_, Option<Ahead>> {
+        // Nothing that holds the lock can panic half-way: a poisoned slot is still whole.
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The answer read ahead for `query`, if there is a fresh one. A page read ahead for
+    /// the same conversation and direction but another query is dropped: the walk went
+    /// elsewhere. One for another conversation or direction stays.
+    fn take(
+        &self,
+        query: &HistoryQuery,
+    ) -> Option<oneshot::Receiver<Result<HistoryPage, FetchError>>> {
+        let mut slot = self.lock();
+        let ahead = slot.take()?;
+        if ahead.query == *query {
+            return (ahead.asked.elapsed() < AHEAD_FRESH).then_some(ahead.page);
+        }
+        let same_walk = ahead.query.conversation == query.conversation
+            && ahead.query.kind == query.kind
+            && ahead.query.direction == query.direction;
+        if !same_walk {
+            *slot = Some(ahead);
+        }
+        None
+    }
+
+    /// Puts the next page of a walk in the slot (dropping what was there) and returns
+    /// where its answer goes.
+    fn put(&self, query: HistoryQuery) -> oneshot::Sender<Result<HistoryPage, FetchError>> {
+        let (tx, page) = oneshot::channel();
+        *self.lock() = Some(Ahead {
+            query,
+            asked: Instant::now(),
+            page,
+        });
+        tx
+    }
+}
+
 /// The fetch task: one sub-task per request, until the request channel closes or nobody
 /// listens for answers. Aborting it (or returning) aborts the sub-tasks with the
-/// [`JoinSet`].
+/// [`JoinSet`], pages being read ahead included (they run in the sub-task that asked).
 async fn serve<S: Source>(
     source: Arc<S>,
     mut requests: mpsc::UnboundedReceiver<FetchRequest>,
     events: mpsc::UnboundedSender<Event>,
 ) {
     let mut running = JoinSet::new();
+    let ahead = AheadSlot::default();
     loop {
         tokio::select! {
             request = requests.recv() => {
                 let Some(request) = request else { break };
                 let source = Arc::clone(&source);
                 let events = events.clone();
-                running.spawn(async move {
-                    let event = answer(&*source, request).await;
-                    // The event loop may be gone; then nobody wants the answer.
-                    let _ = events.send(event);
-                });
+                match request {
+                    FetchRequest::History { query, request_id, read_ahead } => {
+                        // Taken here, in the order requests arrive: a sub-task started
+                        // later must not see a slot an earlier request was meant to use.
+                        let early = ahead.take(&query);
+                        let ahead = ahead.clone();
+                        running.spawn(async move {
+                            walk_step(&*source, query, request_id, read_ahead, early, &ahead, &events)
+                                .await;
+                        });
+                    }
+                    request => {
+                        running.spawn(async move {
+                            let event = answer(&*source, request).await;
+                            // The event loop may be gone; then nobody wants the answer.
+                            let _ = events.send(event);
+                        });
+                    }
+                }
             }
             // Reap finished sub-tasks so the set does not grow with the session.
             Some(_) = running.join_next(), if !running.is_empty() => {}
@@ -108,6 +190,71 @@ async fn serve<S: Source>(
         }
     }
     running.abort_all();
+}
+
+/// Answers one history request (from the page read ahead for it when there is one) and,
+/// for a step of a walk, reads the next page ahead: it is put in the slot before the
+/// answer is sent, so the state's request for it, which can only follow the answer,
+/// always finds it.
+async fn walk_step<S: Source>(
+    source: &S,
+    query: HistoryQuery,
+    request_id: u64,
+    read_ahead: bool,
+    early: Option<oneshot::Receiver<Result<HistoryPage, FetchError>>>,
+    slot: &AheadSlot,
+    events: &mpsc::UnboundedSender<Event>,
+) {
+    let conversation = ConversationKey::of_query(&query);
+    let result = match early {
+        Some(page) => match page.await {
+            Ok(result) => result,
+            // The sub-task reading ahead was stopped: ask now.
+            Err(_) => source.history(query.clone()).await,
+        },
+        None => source.history(query.clone()).await,
+    };
+    let next = match &result {
+        Ok(page) if read_ahead => next_query(&query, page),
+        _ => None,
+    };
+    let Some(next) = next else {
+        let _ = events.send(Event::HistoryPage {
+            conversation,
+            request_id,
+            result,
+        });
+        return;
+    };
+    let mut tx = slot.put(next.clone());
+    let _ = events.send(Event::HistoryPage {
+        conversation,
+        request_id,
+        result,
+    });
+    let result = tokio::select! {
+        result = source.history(next) => Some(result),
+        // The walk went elsewhere: stop asking.
+        () = tx.closed() => None,
+    };
+    if let Some(result) = result {
+        // Dropped from the slot meanwhile: nobody will ask for it.
+        let _ = tx.send(result);
+    }
+}
+
+/// The query of the page after `page` in the same walk, when the server has one: the same
+/// query from the page's cursor. None at the end, as [`History`](super::history::History)
+/// decides it: `is_last`, no cursor, or the cursor asked with.
+fn next_query(query: &HistoryQuery, page: &HistoryPage) -> Option<HistoryQuery> {
+    let next = page.next_cursor.as_deref().filter(|c| !c.is_empty())?;
+    if page.is_last || query.cursor.as_deref() == Some(next) {
+        return None;
+    }
+    Some(HistoryQuery {
+        cursor: Some(next.to_string()),
+        ..query.clone()
+    })
 }
 
 /// Runs one request against `source` and wraps the result as the event that answers it.
@@ -119,7 +266,9 @@ pub async fn answer<S: Source>(source: &S, request: FetchRequest) -> Event {
                 .await;
             Event::ConversationPage { request_id, result }
         }
-        FetchRequest::History { query, request_id } => {
+        FetchRequest::History {
+            query, request_id, ..
+        } => {
             let conversation = ConversationKey::of_query(&query);
             let result = source.history(query).await;
             Event::HistoryPage {
@@ -266,6 +415,7 @@ pub(crate) mod tests {
                 filters: HistoryFilters::default(),
             },
             request_id,
+            read_ahead: false,
         }
     }
 
@@ -336,6 +486,7 @@ pub(crate) mod tests {
             FetchRequest::History {
                 query,
                 request_id: 2,
+                read_ahead: false,
             },
         )
         .await;
@@ -387,5 +538,182 @@ pub(crate) mod tests {
         let stopped = tokio::time::timeout(Duration::from_secs(5), task).await;
         assert!(matches!(stopped, Ok(Ok(()))), "{stopped:?}");
         assert!(requests.is_closed());
+    }
+
+    /// A walk of `PAGES` pages: cursor `None` → page 1, whose next cursor is `c2`, ..., the
+    /// last page says `is_last`. Counts how often each cursor was asked for, and can hold
+    /// a cursor's answer until told.
+    struct Walk {
+        asked: Mutex<Vec<Option<String>>>,
+        hold: Option<(&'static str, Arc<tokio::sync::Notify>)>,
+        asked_signal: Arc<tokio::sync::Notify>,
+    }
+
+    const PAGES: u32 = 4;
+
+    impl Walk {
+        fn new(hold: Option<(&'static str, Arc<tokio::sync::Notify>)>) -> Walk {
+            Walk {
+                asked: Mutex::new(Vec::new()),
+                hold,
+                asked_signal: Arc::default(),
+            }
+        }
+
+        fn times_asked(&self, cursor: Option<&str>) -> usize {
+            self.asked
+                .lock()
+                .map(|a| a.iter().filter(|c| c.as_deref() == cursor).count())
+                .unwrap_or(0)
+        }
+    }
+
+    impl Source for Arc<Walk> {
+        async fn conversation_page(
+            &self,
+            _cursor: &str,
+            _limit: u32,
+        ) -> Result<ConversationPage, FetchError> {
+            Ok(bob_only())
+        }
+
+        async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, FetchError> {
+            if let Ok(mut asked) = self.asked.lock() {
+                asked.push(query.cursor.clone());
+            }
+            self.asked_signal.notify_one();
+            if let Some((cursor, release)) = &self.hold
+                && query.cursor.as_deref() == Some(*cursor)
+            {
+                release.notified().await;
+            }
+            let n: u32 = query
+                .cursor
+                .as_deref()
+                .and_then(|c| c.strip_prefix('c'))
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(1);
+            Ok(HistoryPage {
+                messages: Vec::new(),
+                next_cursor: (n < PAGES).then(|| format!("c{}", n + 1)),
+                is_last: n >= PAGES,
+                undecodable: 0,
+            })
+        }
+    }
+
+    fn walk_step(cursor: Option<&str>, request_id: u64) -> FetchRequest {
+        let FetchRequest::History { query, .. } = history("team", cursor, request_id) else {
+            unreachable!()
+        };
+        FetchRequest::History {
+            query,
+            request_id,
+            read_ahead: true,
+        }
+    }
+
+    /// Waits until `walk` has been asked for `cursor` `times` times.
+    async fn until_asked(walk: &Walk, cursor: Option<&str>, times: usize) {
+        let waited = tokio::time::timeout(Duration::from_secs(5), async {
+            while walk.times_asked(cursor) < times {
+                walk.asked_signal.notified().await;
+            }
+        })
+        .await;
+        assert!(
+            waited.is_ok(),
+            "{cursor:?} was not asked for {times} time(s)"
+        );
+    }
+
+    fn answered(event: Event) -> (u64, Option<String>) {
+        match event {
+            Event::HistoryPage {
+                request_id,
+                result: Ok(page),
+                ..
+            } => (request_id, page.next_cursor),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_walk_reads_the_next_page_ahead_and_asks_the_server_once_per_page() {
+        let walk = Arc::new(Walk::new(None));
+        let mut handle = spawn(Arc::clone(&walk));
+        handle.send(walk_step(None, 1));
+        assert_eq!(answered(next(&mut handle).await), (1, Some("c2".into())));
+        // Asked before the state asks for it.
+        until_asked(&walk, Some("c2"), 1).await;
+        let mut cursor = Some("c2".to_string());
+        let mut id = 2;
+        while let Some(c) = cursor {
+            handle.send(walk_step(Some(&c), id));
+            let (answered_id, next_cursor) = answered(next(&mut handle).await);
+            assert_eq!(answered_id, id);
+            cursor = next_cursor;
+            id += 1;
+        }
+        assert_eq!(id, u64::from(PAGES) + 1, "every page once");
+        let asked = walk.asked.lock().map(|a| a.clone()).unwrap_or_default();
+        assert_eq!(
+            asked,
+            vec![
+                None,
+                Some("c2".into()),
+                Some("c3".into()),
+                Some("c4".into())
+            ],
+            "each page asked of the server exactly once, nothing past the last"
+        );
+    }
+
+    #[tokio::test]
+    async fn nothing_is_read_ahead_outside_a_walk_and_a_walk_that_turns_away_drops_it() {
+        let walk = Arc::new(Walk::new(None));
+        let mut handle = spawn(Arc::clone(&walk));
+        handle.send(history("team", None, 1));
+        assert_eq!(answered(next(&mut handle).await).0, 1);
+        handle.send(history("team", Some("c3"), 2));
+        assert_eq!(answered(next(&mut handle).await).0, 2);
+        assert_eq!(
+            walk.times_asked(Some("c2")),
+            0,
+            "no read-ahead without a walk"
+        );
+        assert_eq!(
+            walk.times_asked(Some("c4")),
+            0,
+            "no read-ahead without a walk"
+        );
+
+        // A walk reads c2 ahead; the state asks for c3 instead: c2 is dropped, and asking
+        // for c2 later goes to the server again.
+        handle.send(walk_step(None, 3));
+        answered(next(&mut handle).await);
+        until_asked(&walk, Some("c2"), 1).await;
+        handle.send(history("team", Some("c3"), 4));
+        assert_eq!(answered(next(&mut handle).await).0, 4);
+        handle.send(history("team", Some("c2"), 5));
+        assert_eq!(answered(next(&mut handle).await).0, 5);
+        assert_eq!(walk.times_asked(Some("c2")), 2);
+    }
+
+    #[tokio::test]
+    async fn a_page_still_on_its_way_answers_the_request_for_it_when_it_lands() {
+        let release = Arc::new(tokio::sync::Notify::new());
+        let walk = Arc::new(Walk::new(Some(("c2", Arc::clone(&release)))));
+        let mut handle = spawn(Arc::clone(&walk));
+        handle.send(walk_step(None, 1));
+        answered(next(&mut handle).await);
+        until_asked(&walk, Some("c2"), 1).await;
+        handle.send(walk_step(Some("c2"), 2));
+        // Nothing answers while the page read ahead hangs.
+        let early = tokio::time::timeout(Duration::from_millis(50), handle.events.recv()).await;
+        assert!(early.is_err(), "answered before the page was in: {early:?}");
+        release.notify_one();
+        assert_eq!(answered(next(&mut handle).await), (2, Some("c3".into())));
+        assert_eq!(walk.times_asked(Some("c2")), 1, "not asked twice");
     }
 }

@@ -3,7 +3,9 @@
 //! ```text
 //! crossterm EventStream ─┐
 //! fetch task answers ────┼─> App::update ─> effects: Fetch → fetch task, Quit → leave
-//! render tick (250 ms) ──┤                 frame drawn when something changed
+//! render tick (250 ms) ──┤                 frame drawn when something changed:
+//!                        │                 at once after input, at most every FRAME
+//!                        │                 (30 ms) while answers stream in
 //! signals ───────────────┘─> SIGTERM, SIGHUP, SIGINT, SIGQUIT: leave;
 //!                            SIGTSTP: give the terminal back, stop, redraw when continued
 //! ```
@@ -23,7 +25,7 @@ use jiff::Timestamp;
 use ratatui::Terminal;
 use ratatui::backend::Backend;
 use tokio::sync::mpsc;
-use tokio::time::MissedTickBehavior;
+use tokio::time::{Instant, MissedTickBehavior};
 
 use super::app::{App, Effect, Event};
 use super::fetch::{self, FetchHandle, Source};
@@ -33,6 +35,12 @@ use super::view::{self, ViewContext};
 
 /// How often the render tick fires: spinners and relative times.
 pub const TICK: Duration = Duration::from_millis(250);
+
+/// The shortest time between two frames drawn for fetch answers. A walk through history
+/// brings hundreds of pages a second; a frame costs a few milliseconds, so drawing each
+/// page would cost more than fetching it. Input (keys, mouse, resizes, signals) is drawn
+/// at once, and an answer after a quiet spell too.
+pub const FRAME: Duration = Duration::from_millis(30);
 
 /// The most characters of one paste typed into the search input.
 const PASTE_LIMIT: usize = 256;
@@ -143,9 +151,13 @@ where
         return Ok(());
     }
     let mut dirty = true;
+    // Input waits for no frame deadline.
+    let mut urgent = true;
+    let mut drawn_at: Option<Instant> = None;
     let mut drawn_minute = i64::MIN;
     loop {
-        if dirty {
+        let due = drawn_at.map(|at| at + FRAME);
+        if dirty && (urgent || due.is_none_or(|due| Instant::now() >= due)) {
             // A resize the event stream has not reported yet still gets a right layout.
             let size = terminal
                 .size()
@@ -165,7 +177,16 @@ where
                 .draw(|frame| view::draw(&app, &ctx, frame))
                 .map_err(|e| anyhow!("cannot draw: {e}"))?;
             dirty = false;
+            urgent = false;
+            drawn_at = Some(Instant::now());
         }
+        // A frame held back for the deadline is drawn when it passes.
+        let pending_frame = async {
+            match due.filter(|_| dirty) {
+                Some(due) => tokio::time::sleep_until(due).await,
+                None => std::future::pending().await,
+            }
+        };
         // What the state or a signal asks of the loop once this event is handled.
         let mut next: Option<Interrupt> = None;
         tokio::select! {
@@ -179,6 +200,7 @@ where
                 for e in translate(event, &app) {
                     next = first(next, apply(app.update(e), &fetch));
                     dirty = true;
+                    urgent = true;
                 }
             }
             answer = fetch.events.recv() => {
@@ -188,6 +210,7 @@ where
                 next = apply(app.update(answer), &fetch);
                 dirty = true;
             }
+            () = pending_frame => {}
             _ = tick.tick() => {
                 let now_ms = Timestamp::now().as_millisecond();
                 next = apply(app.update(Event::Tick { now_ms }), &fetch);
@@ -204,6 +227,7 @@ where
                     .clear()
                     .map_err(|e| anyhow!("cannot clear the terminal: {e}"))?;
                 dirty = true;
+                urgent = true;
             }
             None => {}
         }
@@ -411,9 +435,9 @@ mod tests {
         assert!(matches!(done, Ok(Ok(()))), "{done:?}");
     }
 
-    /// A test screen the "shell" can scribble on while roam is stopped.
+    /// A test screen the "shell" can scribble on while roam is stopped; counts frames.
     #[derive(Clone)]
-    struct SharedScreen(Rc<RefCell<TestBackend>>);
+    struct SharedScreen(Rc<RefCell<TestBackend>>, Rc<Cell<usize>>);
 
     impl SharedScreen {
         fn scribble(&self) {
@@ -472,6 +496,8 @@ mod tests {
             self.0.borrow_mut().window_size()
         }
         fn flush(&mut self) -> Result<(), Self::Error> {
+            // Once per frame drawn.
+            self.1.set(self.1.get() + 1);
             self.0.borrow_mut().flush()
         }
     }
@@ -496,7 +522,10 @@ mod tests {
     }
 
     async fn stops_once_and_redraws(stop: Stop) {
-        let shared = SharedScreen(Rc::new(RefCell::new(TestBackend::new(40, 10))));
+        let shared = SharedScreen(
+            Rc::new(RefCell::new(TestBackend::new(40, 10))),
+            Rc::default(),
+        );
         let mut terminal = Terminal::new(shared.clone()).expect("test terminal");
         let (tx, rx) = fmpsc::unbounded::<io::Result<TermEvent>>();
         let (signals, interrupts) = mpsc::unbounded_channel();
@@ -549,6 +578,128 @@ mod tests {
         assert!(
             !text.contains('$'),
             "the shell's output is still on screen: {text}"
+        );
+    }
+
+    /// `bob`'s history: `PAGES` pages of one message each, answered at once, oldest last.
+    /// Tells when the last page was asked for.
+    #[derive(Default)]
+    struct Stream {
+        listed: Arc<Notify>,
+        last_asked: Arc<Notify>,
+    }
+
+    const PAGES: u64 = 200;
+
+    impl Source for Stream {
+        async fn conversation_page(
+            &self,
+            _cursor: &str,
+            _limit: u32,
+        ) -> Result<ConversationPage, FetchError> {
+            self.listed.notify_one();
+            Ok(crate::tui::fetch::tests::bob_only())
+        }
+
+        async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, FetchError> {
+            let n: u64 = query
+                .cursor
+                .as_deref()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or(1);
+            if n == PAGES {
+                self.last_asked.notify_one();
+            }
+            let message = crate::protocol::Message {
+                id: 1_000_000 - n,
+                from: "bob".into(),
+                to: "demo".into(),
+                chat_type: crate::protocol::ChatType::Single,
+                time: 1_700_000_000_000 - i64::try_from(n).unwrap_or(0) * 60_000,
+                content: crate::protocol::Content::Text {
+                    text: format!("message {n}"),
+                },
+                ext: serde_json::Map::new(),
+            };
+            Ok(HistoryPage {
+                messages: vec![message],
+                next_cursor: (n < PAGES).then(|| (n + 1).to_string()),
+                is_last: n >= PAGES,
+                undecodable: 0,
+            })
+        }
+    }
+
+    /// A search walking 200 pages that arrive as fast as they are asked for: the frames
+    /// are drawn by the clock, not one per page, and the last state is still drawn.
+    #[tokio::test]
+    async fn pages_streaming_in_are_drawn_together() {
+        let shared = SharedScreen(
+            Rc::new(RefCell::new(TestBackend::new(80, 24))),
+            Rc::default(),
+        );
+        let frames = Rc::clone(&shared.1);
+        let mut terminal = Terminal::new(shared.clone()).expect("test terminal");
+        let (tx, rx) = fmpsc::unbounded::<io::Result<TermEvent>>();
+        let source = Stream::default();
+        let (listed, last_asked) = (Arc::clone(&source.listed), Arc::clone(&source.last_asked));
+        let started = Cell::new(0);
+        let shown = Rc::clone(&shared.0);
+        let mut never_stopped = || Ok(());
+        let driver = async {
+            listed.notified().await;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+            let press = |code| {
+                let _ =
+                    tx.unbounded_send(Ok(TermEvent::Key(KeyEvent::new(code, KeyModifiers::NONE))));
+            };
+            press(KeyCode::Enter);
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            press(KeyCode::Char('/'));
+            press(KeyCode::Char('z'));
+            started.set(frames.get());
+            let _ = tx.unbounded_send(Ok(TermEvent::Key(KeyEvent::new(
+                KeyCode::Char('o'),
+                KeyModifiers::CONTROL,
+            ))));
+            last_asked.notified().await;
+            // Longer than a frame: the last answers' frame is due meanwhile.
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            let walked = frames.get() - started.get();
+            let text: String = {
+                let backend = shown.borrow();
+                backend
+                    .buffer()
+                    .content()
+                    .iter()
+                    .map(|c| c.symbol())
+                    .collect()
+            };
+            // Enter leaves the search input, then q quits.
+            press(KeyCode::Enter);
+            let _ = tx.unbounded_send(key('q'));
+            (walked, text)
+        };
+        let (result, (walked, text)) = tokio::join!(
+            event_loop(
+                &mut terminal,
+                rx,
+                fetch::spawn(source),
+                Vec::new(),
+                utc(),
+                mpsc::unbounded_channel().1,
+                &mut never_stopped,
+            ),
+            driver
+        );
+        assert!(result.is_ok(), "{result:?}");
+        assert!(
+            walked < 40,
+            "{walked} frames drawn for a walk of about {PAGES} pages"
+        );
+        assert!(
+            text.contains("no more matches"),
+            "the last state was drawn: {text}"
         );
     }
 

@@ -77,11 +77,22 @@ impl App {
     /// Asks for the next page on `side` of the open conversation's shown window, if one
     /// may start; returns the request's id when it did.
     pub(super) fn request(&mut self, side: Side, fx: &mut Vec<Effect>) -> Option<u64> {
+        self.request_page(side, false, fx)
+    }
+
+    /// Like [`request`](Self::request), for a step of a walk through history (a search
+    /// continuing): the fetch task reads the next page ahead.
+    pub(super) fn request_walk(&mut self, side: Side, fx: &mut Vec<Effect>) -> Option<u64> {
+        self.request_page(side, true, fx)
+    }
+
+    fn request_page(&mut self, side: Side, read_ahead: bool, fx: &mut Vec<Effect>) -> Option<u64> {
         let id = self.next_id();
         let query = self.shown_mut().and_then(|h| h.start_request(side, id))?;
         fx.push(Effect::Fetch(FetchRequest::History {
             query,
             request_id: id,
+            read_ahead,
         }));
         Some(id)
     }
@@ -167,7 +178,7 @@ impl App {
                     s.stop_continuing();
                     self.note = Some("no more matches: beginning of conversation".into());
                 } else {
-                    self.request(Side::Older, fx);
+                    self.request_walk(Side::Older, fx);
                 }
             }
         }

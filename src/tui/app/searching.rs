@@ -101,7 +101,7 @@ impl App {
         }
         s.start_continuing();
         if h.can_request(Side::Older) {
-            self.request(Side::Older, fx);
+            self.request_walk(Side::Older, fx);
         }
     }
 
