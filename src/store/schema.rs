@@ -12,7 +12,7 @@ use crate::protocol::ChatType;
 
 /// The schema version written to `PRAGMA user_version`; a database with a newer version is
 /// refused rather than misread, an older one is migrated.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 /// Creates the tables when they do not exist.
 pub(crate) const CREATE: &str = r#"
@@ -22,6 +22,13 @@ CREATE TABLE IF NOT EXISTS users (
     uuid          TEXT NOT NULL,
     created       INTEGER NOT NULL,
     modified      INTEGER NOT NULL
+);
+
+-- Apps that may obtain admin tokens (grant_type client_credentials), from the state file.
+CREATE TABLE IF NOT EXISTS apps (
+    client_id   TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,            -- argon2id, PHC string; never a plain secret
+    uuid        TEXT NOT NULL
 );
 
 -- One row per conversation: a single chat (shared by both users), a group or a room.
@@ -88,6 +95,8 @@ INSERT INTO timeline(conv, time, id, type, sender)
 DROP INDEX IF EXISTS messages_by_conv;
 DELETE FROM convs WHERE last_id IS NULL AND id NOT IN (SELECT conv FROM user_convs);
 "#;
+
+// Version 2 lacked `apps`; CREATE adds it.
 
 /// Creates, migrates or checks the schema on an open connection. `Err(version)` when the
 /// database is newer than this roam.
