@@ -21,6 +21,7 @@
 //! - an app token reads no user's data itself: it obtains the user's token (`inherit`);
 //! - chat rooms' history is readable by every user (see [`crate::store`]).
 
+pub mod app_credentials;
 mod auth;
 pub mod error;
 mod extract;

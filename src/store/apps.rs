@@ -72,6 +72,11 @@ pub(super) fn put_apps(tx: &Transaction<'_>, apps: &[(String, String)]) -> Resul
     Ok(())
 }
 
+/// The stable UUID of an app given to the server rather than stored in its database.
+pub fn app_uuid(client_id: &str) -> String {
+    derived_uuid(&format!("app:{client_id}"))
+}
+
 /// A UUID-shaped name for a user who has history but no account row: stable, so the
 /// same user gets the same one every time.
 fn derived_uuid(name: &str) -> String {
