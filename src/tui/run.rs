@@ -127,6 +127,7 @@ where
         .size()
         .map_err(|e| anyhow!("cannot read the terminal size: {e}"))?;
     let mut app = App::new(size.width, size.height, tz);
+    app.set_admin_reader(fetch.admin_reader.clone());
     let mut notice = (!notices.is_empty()).then(|| notices.join(" · "));
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);
