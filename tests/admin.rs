@@ -125,14 +125,20 @@ async fn an_app_token_obtains_an_existing_users_token_and_is_no_users_token_itse
         .await;
     assert_eq!(status, 200, "{body}");
     assert!(body["expires_in"].as_i64().is_some_and(|s| s > 0), "{body}");
-    assert!(body["application"].is_string() && body.get("user").is_none(), "{body}");
+    assert!(
+        body["application"].is_string() && body.get("user").is_none(),
+        "{body}"
+    );
     let app = body["access_token"].as_str().expect("token").to_string();
 
     // The app token is not a user: it reads nobody's list, not even a user named like it.
     let (status, body) = f
         .get("sdk/user/li.wei/user_channels/list?limit=10", &app)
         .await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("forbidden_op")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("forbidden_op"))
+    );
 
     let (status, body) = f.token(inherit("Li.Wei"), Some(&app)).await;
     assert_eq!(status, 200, "{body}");
@@ -142,7 +148,10 @@ async fn an_app_token_obtains_an_existing_users_token_and_is_no_users_token_itse
         .get("sdk/user/li.wei/user_channels/list?limit=10", &user_token)
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(body["data"]["channel_infos"].as_array().map(Vec::len), Some(1));
+    assert_eq!(
+        body["data"]["channel_infos"].as_array().map(Vec::len),
+        Some(1)
+    );
     // A user token of li.wei is li.wei's only.
     let (status, _) = f
         .get("sdk/user/demo/user_channels/list?limit=10", &user_token)
@@ -154,7 +163,10 @@ async fn an_app_token_obtains_an_existing_users_token_and_is_no_users_token_itse
 async fn inherit_is_refused_without_an_app_token() {
     let f = start(ServerConfig::new(APPKEY)).await;
     let (status, body) = f.token(inherit("li.wei"), None).await;
-    assert_eq!((status, body["error"].as_str()), (401, Some("unauthorized")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (401, Some("unauthorized"))
+    );
     let (status, body) = f.token(inherit("li.wei"), Some("not-a-token")).await;
     assert_eq!(
         (status, body["error"].as_str()),
@@ -170,7 +182,10 @@ async fn inherit_is_refused_without_an_app_token() {
     assert_eq!(status, 200, "{body}");
     let demo = body["access_token"].as_str().expect("token").to_string();
     let (status, body) = f.token(inherit("li.wei"), Some(&demo)).await;
-    assert_eq!((status, body["error"].as_str()), (403, Some("forbidden_op")));
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("forbidden_op"))
+    );
 }
 
 #[tokio::test]
@@ -183,7 +198,10 @@ async fn a_wrong_secret_or_client_id_is_invalid_grant_and_never_echoed() {
                 None,
             )
             .await;
-        assert_eq!((status, body["error"].as_str()), (400, Some("invalid_grant")));
+        assert_eq!(
+            (status, body["error"].as_str()),
+            (400, Some("invalid_grant"))
+        );
         assert!(body["error_description"].is_string(), "{body}");
         let text = body.to_string();
         assert!(!text.contains(secret), "{text}");
@@ -200,11 +218,13 @@ async fn failed_app_logins_are_throttled_like_failed_logins() {
         ..ServerConfig::new(APPKEY)
     };
     let f = start(config).await;
-    let wrong = json!({"grant_type":"client_credentials","client_id":CLIENT_ID,"client_secret":"nope"});
+    let wrong =
+        json!({"grant_type":"client_credentials","client_id":CLIENT_ID,"client_secret":"nope"});
     for _ in 0..2 {
         assert_eq!(f.token(wrong.clone(), None).await.0, 400);
     }
-    let right = json!({"grant_type":"client_credentials","client_id":CLIENT_ID,"client_secret":SECRET});
+    let right =
+        json!({"grant_type":"client_credentials","client_id":CLIENT_ID,"client_secret":SECRET});
     let (status, body) = f.token(right, None).await;
     assert_eq!((status, body["error"].as_str()), (429, Some("reach_limit")));
 }
@@ -227,9 +247,10 @@ async fn inherit_for_a_user_who_does_not_exist_is_404_and_creates_nobody() {
 }
 
 #[tokio::test]
-async fn apps_given_to_the_server_work_beside_the_stored_ones() {
+async fn apps_given_to_the_server_work_beside_the_stored_ones_and_are_no_users() {
+    // An app whose client id reads like a user id is still no user.
     let given = roam::server::ServedApp {
-        client_id: "YXA6given".into(),
+        client_id: "li.wei".into(),
         secret_hash: roam::store::password::hash_password("given-secret").expect("hash"),
         uuid: "u".into(),
     };
@@ -240,12 +261,23 @@ async fn apps_given_to_the_server_work_beside_the_stored_ones() {
     .await;
     let (status, body) = f
         .token(
-            json!({"grant_type":"client_credentials","client_id":"YXA6given","client_secret":"given-secret"}),
+            json!({"grant_type":"client_credentials","client_id":"li.wei","client_secret":"given-secret"}),
             None,
         )
         .await;
     assert_eq!(status, 200, "{body}");
-    assert_eq!(f.app_token().await.is_empty(), false);
+    let app = body["access_token"].as_str().expect("token").to_string();
+    let (status, body) = f
+        .get("sdk/user/li.wei/user_channels/list?limit=10", &app)
+        .await;
+    assert_eq!(
+        (status, body["error"].as_str()),
+        (403, Some("forbidden_op"))
+    );
+    assert!(
+        !f.app_token().await.is_empty(),
+        "the stored app still works"
+    );
 }
 
 fn app_client(f: &Fixture, user: &str, secret: Option<&str>, app_token: Option<String>) -> Client {
@@ -344,7 +376,14 @@ struct Served {
 impl Served {
     fn start(db: &Path, creds: &Path) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_roam"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--appkey", APPKEY, "--db"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--appkey",
+                APPKEY,
+                "--db",
+            ])
             .arg(db)
             .arg("--app-credentials")
             .arg(creds)
@@ -434,8 +473,17 @@ fn roam_history_as_li_wei_with_the_apps_credentials_reads_her_history_from_roam_
     let (db, creds) = served_files(dir.path());
     let served = Served::start(&db, &creds);
     let args = [
-        "history", "bob", "--api-url", &served.url, "--appkey", APPKEY, "--client-id",
-        CLIENT_ID, "--as", "li.wei", "--json",
+        "history",
+        "bob",
+        "--api-url",
+        &served.url,
+        "--appkey",
+        APPKEY,
+        "--client-id",
+        CLIENT_ID,
+        "--as",
+        "li.wei",
+        "--json",
     ];
     let (code, stdout, stderr) = roam(dir.path(), &args, &[("ROAM_CLIENT_SECRET", SECRET)]);
     assert_eq!(code, Some(0), "{stderr}");
@@ -456,12 +504,22 @@ fn roam_history_as_li_wei_with_the_apps_credentials_reads_her_history_from_roam_
         assert!(!text.contains(SECRET), "the secret in {what}: {text}");
         assert!(!text.contains("access_token"), "a token in {what}: {text}");
     }
-    assert!(server_log.contains("user token issued to an app"), "{server_log}");
+    assert!(
+        server_log.contains("user token issued to an app"),
+        "{server_log}"
+    );
 
     // A wrong secret fails like the service says, without echoing it.
-    let (code, _, stderr) = roam(dir.path(), &args, &[("ROAM_CLIENT_SECRET", "wrong-secret-x1")]);
+    let (code, _, stderr) = roam(
+        dir.path(),
+        &args,
+        &[("ROAM_CLIENT_SECRET", "wrong-secret-x1")],
+    );
     assert_eq!(code, Some(1));
-    assert!(stderr.contains("invalid_grant") || stderr.contains("client_id"), "{stderr}");
+    assert!(
+        stderr.contains("invalid_grant") || stderr.contains("client_id"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("wrong-secret-x1"), "{stderr}");
 
     // Somebody who does not exist is an error, and is not created.
@@ -475,6 +533,52 @@ fn roam_history_as_li_wei_with_the_apps_credentials_reads_her_history_from_roam_
 }
 
 #[test]
+fn roam_login_saves_the_app_token_and_later_runs_need_no_secret() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (db, creds) = served_files(dir.path());
+    let served = Served::start(&db, &creds);
+    let home = dir.path().join("home");
+    std::fs::create_dir_all(&home).expect("home");
+    // An app profile: client_id and as, never the secret.
+    std::fs::write(
+        home.join("config.toml"),
+        format!(
+            "token_store = \"file\"\n[profiles.support]\napi_url = \"{}\"\nappkey = \"{APPKEY}\"\nauth = \"app\"\nclient_id = \"{CLIENT_ID}\"\nas = \"li.wei\"\n",
+            served.url
+        ),
+    )
+    .expect("config");
+    let (code, _, stderr) = roam(
+        dir.path(),
+        &["login", "-p", "support"],
+        &[("ROAM_CLIENT_SECRET", SECRET)],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stderr.contains(CLIENT_ID), "{stderr}");
+    let saved = all_text(&home.join("data"));
+    assert!(
+        saved.contains("access_token") && !saved.contains(SECRET),
+        "{saved}"
+    );
+    #[cfg(unix)]
+    for entry in std::fs::read_dir(home.join("data/tokens"))
+        .expect("tokens")
+        .flatten()
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = entry.metadata().expect("meta").permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600, "{}", entry.path().display());
+    }
+    // No secret now: the saved app token opens li.wei's history.
+    let (code, stdout, stderr) = roam(dir.path(), &["history", "bob", "-p", "support"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("hello 2"), "{stdout}");
+    let (code, _, stderr) = roam(dir.path(), &["logout", "-p", "support"], &[]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(!all_text(&home.join("data")).contains("access_token"));
+}
+
+#[test]
 fn there_is_no_flag_for_the_client_secret() {
     let dir = tempfile::tempdir().expect("dir");
     let (code, stdout, stderr) = roam(
@@ -485,14 +589,23 @@ fn there_is_no_flag_for_the_client_secret() {
     assert_eq!(code, Some(2), "{stdout}{stderr}");
     assert!(!stderr.contains("flag-secret-1"), "{stderr}");
     let (_, help, _) = roam(dir.path(), &["--help"], &[]);
-    assert!(help.contains("--client-id") && help.contains("--as"), "{help}");
+    assert!(
+        help.contains("--client-id") && help.contains("--as"),
+        "{help}"
+    );
     assert!(!help.contains("--client-secret"), "{help}");
 }
 
 #[test]
 fn as_without_a_client_id_and_user_with_one_are_clear_errors() {
     let dir = tempfile::tempdir().expect("dir");
-    let base = ["conversations", "--api-url", "http://127.0.0.1:9", "--appkey", APPKEY];
+    let base = [
+        "conversations",
+        "--api-url",
+        "http://127.0.0.1:9",
+        "--appkey",
+        APPKEY,
+    ];
     let (code, _, stderr) = roam(dir.path(), &[&base[..], &["--as", "li.wei"]].concat(), &[]);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("--client-id"), "{stderr}");

@@ -205,7 +205,9 @@ impl Auth {
             return Err(ClientError::Config("the client id is empty".into()));
         }
         let secret = app.secret.filter(|s| !s.expose().is_empty());
-        let app_token = app.app_token.filter(|t| !t.token.expose().trim().is_empty());
+        let app_token = app
+            .app_token
+            .filter(|t| !t.token.expose().trim().is_empty());
         if secret.is_none() && app_token.is_none() {
             return Err(ClientError::Config(
                 "admin access needs the client secret or a saved app token".into(),
@@ -482,13 +484,23 @@ mod tests {
                 }),
             })
         };
-        assert!(Auth::new(app(None, None)).is_err(), "neither a secret nor a token");
+        assert!(
+            Auth::new(app(None, None)).is_err(),
+            "neither a secret nor a token"
+        );
         let auth = Auth::new(app(Some("app-secret-1"), Some("app-token-1"))).expect("ok");
         assert_eq!((auth.kind(), auth.client_id()), ("app", Some("YXA6app")));
-        let hidden: Vec<String> = auth.secrets(None).iter().map(|s| s.expose().to_string()).collect();
+        let hidden: Vec<String> = auth
+            .secrets(None)
+            .iter()
+            .map(|s| s.expose().to_string())
+            .collect();
         assert_eq!(hidden, ["app-secret-1", "app-token-1"]);
         let shown = format!("{:?}", app(Some("app-secret-1"), Some("app-token-1")));
-        assert!(!shown.contains("app-secret-1") && !shown.contains("app-token-1"), "{shown}");
+        assert!(
+            !shown.contains("app-secret-1") && !shown.contains("app-token-1"),
+            "{shown}"
+        );
         assert!(!format!("{:?}", Credential::Password("hunter2".into())).contains("hunter2"));
         assert_eq!(format!("{}", Secret::new("x")), "<redacted>");
         assert_eq!(format!("{:?}", Secret::new("x")), "Secret(<redacted>)");

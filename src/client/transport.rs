@@ -390,7 +390,12 @@ mod tests {
         let token = Secret::new("tok-123");
         let password = Secret::new("pw-456");
         let body = br#"{"error":"bad tok-123","error_description":"you sent pw-456"}"#;
-        let e = http_error("GET x", StatusCode::BAD_REQUEST, body, &[token.clone(), password]);
+        let e = http_error(
+            "GET x",
+            StatusCode::BAD_REQUEST,
+            body,
+            &[token.clone(), password],
+        );
         let text = e.to_string();
         assert!(
             !text.contains("tok-123") && !text.contains("pw-456"),

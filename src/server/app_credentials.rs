@@ -138,7 +138,11 @@ mod tests {
         std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o644)).expect("chmod");
         let e = load(&path).expect_err("open").to_string();
         assert!(e.contains("644") && !e.contains("file-secret-9"), "{e}");
-        let path = write(dir.path(), r#"{"apps":[{"client_id":"x","client_secret":"file-secret-9",}]}"#, 0o600);
+        let path = write(
+            dir.path(),
+            r#"{"apps":[{"client_id":"x","client_secret":"file-secret-9",}]}"#,
+            0o600,
+        );
         let e = load(&path).expect_err("bad JSON").to_string();
         assert!(!e.contains("file-secret-9"), "{e}");
     }

@@ -224,8 +224,14 @@ mod tests {
         let app = tokens.issue_app("alice");
         let user = tokens.issue("alice");
         let check = |t: &str| tokens.check(Some(format!("Bearer {t}").as_bytes()));
-        assert_eq!(check(&app).map(|b| b.holder), Ok(Holder::App("alice".into())));
-        assert_eq!(check(&user).map(|b| b.holder), Ok(Holder::User("alice".into())));
+        assert_eq!(
+            check(&app).map(|b| b.holder),
+            Ok(Holder::App("alice".into()))
+        );
+        assert_eq!(
+            check(&user).map(|b| b.holder),
+            Ok(Holder::User("alice".into()))
+        );
     }
 
     #[test]
@@ -252,6 +258,9 @@ mod tests {
             check(&first).map_err(|e| e.error),
             Err("auth_bad_access_token")
         );
-        assert_eq!(check(&bob).map(|t| t.holder), Ok(Holder::User("bob".into())));
+        assert_eq!(
+            check(&bob).map(|t| t.holder),
+            Ok(Holder::User("bob".into()))
+        );
     }
 }

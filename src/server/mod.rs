@@ -48,10 +48,10 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::store::StorePool;
 use auth::Tokens;
+pub use grants::ServedApp;
 use hashing::PasswordGate;
 use listener::OpenConnections;
 pub use listener::{ConnectionLimits, default_max_connections};
-pub use grants::ServedApp;
 use throttle::{FailedLogins, RateLimiter};
 
 /// Where the server listens unless told otherwise: loopback, an ephemeral port.

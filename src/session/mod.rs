@@ -174,14 +174,20 @@ pub fn resolve(connection: Connection, config: &Config) -> Result<Target> {
         None => profile.map(|p| p.auth).unwrap_or_default(),
     };
     if auth != AuthMethod::App && connection.as_user.is_some() {
-        bail!("--as USER is admin access: it needs --client-id ID (or a profile with auth = \"app\")");
+        bail!(
+            "--as USER is admin access: it needs --client-id ID (or a profile with auth = \"app\")"
+        );
     }
     let user = if auth == AuthMethod::App {
         if connection.user.is_some() {
-            bail!("--user reads with that user's own credentials; with admin access name the user with --as USER");
+            bail!(
+                "--user reads with that user's own credentials; with admin access name the user with --as USER"
+            );
         }
         if connection.token.is_some() {
-            bail!("a user token (--token or ROAM_TOKEN) does not go with admin access (--client-id); unset one of them");
+            bail!(
+                "a user token (--token or ROAM_TOKEN) does not go with admin access (--client-id); unset one of them"
+            );
         }
         connection.as_user.or_else(|| from_profile(|p| &p.as_user))
     } else {
@@ -195,8 +201,7 @@ pub fn resolve(connection: Connection, config: &Config) -> Result<Target> {
         if let Some(name) = &profile_name {
             bail!("profile {name:?} has no api_url");
         }
-        if user.is_some() || connection.token.is_some() || appkey.is_some() || client_id.is_some()
-        {
+        if user.is_some() || connection.token.is_some() || appkey.is_some() || client_id.is_some() {
             bail!(
                 "--user, --appkey, --token and --client-id need --api-url (or a --profile); without them roam opens the demo"
             );
@@ -389,8 +394,7 @@ async fn admin(
         Some(secret) => secret,
         None => Secret::new(read_client_secret(client_id).await?),
     };
-    let client =
-        Client::new(access(Some(secret), None)).context("bad connection settings")?;
+    let client = Client::new(access(Some(secret), None)).context("bad connection settings")?;
     if !said {
         say_connecting_as_admin(&client);
     }
@@ -537,6 +541,41 @@ auth = "token"
         };
         let d = deployment(resolve(flags, &c).expect("flags"));
         assert_eq!((d.profile, d.appkey.as_str()), (None, "a#b"));
+    }
+
+    #[test]
+    fn an_app_profile_reads_as_its_user_and_keeps_its_token_under_the_app() {
+        let c = config(&format!(
+            "{PROFILES}[profiles.support]\napi_url = \"https://a1.easemob.com\"\nappkey = \"acme#chatapp\"\nauth = \"app\"\nclient_id = \"YXA6app\"\nas = \"li.wei\"\n"
+        ));
+        let support = Connection {
+            profile: Some("support".into()),
+            ..Connection::default()
+        };
+        let d = deployment(resolve(support, &c).expect("support"));
+        assert_eq!(d.auth, AuthMethod::App);
+        assert_eq!(
+            (d.user.as_str(), d.client_id.as_deref()),
+            ("li.wei", Some("YXA6app"))
+        );
+        assert_eq!(d.token_key().user, "app:YXA6app");
+        assert!(d.token_key().describe().starts_with("the app YXA6app"));
+        // Flags: --client-id makes it admin access, --as names the user.
+        let flags = Connection {
+            profile: Some("prod".into()),
+            client_id: Some("YXA6other".into()),
+            as_user: Some("omar.haddad".into()),
+            ..Connection::default()
+        };
+        let d = deployment(resolve(flags, &c).expect("flags"));
+        assert_eq!((d.auth, d.user.as_str()), (AuthMethod::App, "omar.haddad"));
+        let no_as = Connection {
+            profile: Some("prod".into()),
+            client_id: Some("YXA6other".into()),
+            ..Connection::default()
+        };
+        let e = resolve(no_as, &c).expect_err("no --as").to_string();
+        assert!(e.contains("--as"), "{e}");
     }
 
     #[test]

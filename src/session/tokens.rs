@@ -69,10 +69,9 @@ impl TokenKey {
     /// `the app YXA6... at ...`.
     pub fn describe(&self) -> String {
         match self.user.strip_prefix(APP_PREFIX) {
-            Some(client_id) => format!(
-                "the app {client_id} at {} on {}",
-                self.appkey, self.api_url
-            ),
+            Some(client_id) => {
+                format!("the app {client_id} at {} on {}", self.appkey, self.api_url)
+            }
             None => format!("{} at {} on {}", self.user, self.appkey, self.api_url),
         }
     }

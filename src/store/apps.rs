@@ -164,8 +164,14 @@ mod tests {
         let (app, hash) = store.app_record("YXA6app").expect("read").expect("app");
         assert_eq!(app.client_id, "YXA6app");
         assert!(hash.starts_with("$argon2id$") && !hash.contains("s3cret-app"));
-        assert!(store.app_record("yxa6app").expect("read").is_none(), "case counts");
-        let listed = store.existing_user("Li.Wei").expect("read").expect("exists");
+        assert!(
+            store.app_record("yxa6app").expect("read").is_none(),
+            "case counts"
+        );
+        let listed = store
+            .existing_user("Li.Wei")
+            .expect("read")
+            .expect("exists");
         assert_eq!(listed.name, "li.wei");
         assert_eq!(
             store.existing_user("li.wei").expect("read").map(|u| u.uuid),
