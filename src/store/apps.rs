@@ -180,4 +180,20 @@ mod tests {
         assert!(store.existing_user("nobody").expect("read").is_none());
         assert!(store.user("nobody").expect("read").is_none());
     }
+
+    #[test]
+    fn a_version_2_database_gains_the_apps_table() {
+        let dir = tempfile::tempdir().expect("dir");
+        let path = dir.path().join("v2.db");
+        drop(Store::open(&path).expect("create"));
+        rusqlite::Connection::open(&path)
+            .expect("open")
+            .execute_batch("DROP TABLE apps; PRAGMA user_version = 2;")
+            .expect("make it version 2");
+        let mut store = Store::open(&path).expect("migrates");
+        let state = StateFile::parse(r#"{"apps":[{"client_id":"YXA6app","client_secret":"s"}]}"#)
+            .expect("state");
+        store.apply_state(&state).expect("apply");
+        assert!(store.app_record("YXA6app").expect("read").is_some());
+    }
 }
