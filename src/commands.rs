@@ -82,6 +82,8 @@ pub struct ServeOptions {
     pub create: bool,
     /// Connections at once, and how long each may be silent or slow.
     pub connections: ConnectionLimits,
+    /// A private file of app credentials for admin access.
+    pub app_credentials: Option<PathBuf>,
 }
 
 /// One line for the person: the error and its causes, joined.
@@ -427,6 +429,10 @@ pub fn serve(options: ServeOptions) -> Result<()> {
             options.db.display()
         );
     }
+    let apps = match &options.app_credentials {
+        Some(path) => crate::server::app_credentials::load(path)?,
+        None => Vec::new(),
+    };
     crate::logging::to_stderr();
     let runtime = runtime()?;
     runtime.block_on(async {
@@ -437,6 +443,7 @@ pub fn serve(options: ServeOptions) -> Result<()> {
             token_ttl: Duration::from_secs(options.token_ttl_secs),
             rate_limit: options.rate_limit,
             connections: options.connections,
+            apps,
             ..ServerConfig::new(appkey)
         };
         let stop = stop_signal()?;

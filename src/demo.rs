@@ -493,6 +493,7 @@ impl Gen {
                 })
                 .collect(),
             conversations: states,
+            ..StateFile::default()
         };
 
         let lines = self

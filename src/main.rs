@@ -53,6 +53,13 @@ struct ConnectionArgs {
     /// line can be read by every user of the machine (ps).
     #[arg(long, value_name = "TOKEN", env = TOKEN_ENV, hide_env_values = true)]
     token: Option<String>,
+    /// Admin access: the app's client id. Its secret comes from ROAM_CLIENT_SECRET or a
+    /// prompt (never a flag), or `roam login` saved the app token; read a user with --as.
+    #[arg(long, value_name = "ID")]
+    client_id: Option<String>,
+    /// Admin access: whose history to read, read-only, with the app's credentials.
+    #[arg(long = "as", value_name = "USER")]
+    as_user: Option<String>,
 }
 
 impl ConnectionArgs {
@@ -65,6 +72,8 @@ impl ConnectionArgs {
             appkey: self.appkey.or(before.appkey),
             user: self.user.or(before.user),
             token: self.token.or(before.token),
+            client_id: self.client_id.or(before.client_id),
+            as_user: self.as_user.or(before.as_user),
         }
     }
 
@@ -75,6 +84,8 @@ impl ConnectionArgs {
             appkey: self.appkey,
             user: self.user,
             token: self.token,
+            client_id: self.client_id,
+            as_user: self.as_user,
         }
     }
 }
@@ -86,6 +97,8 @@ const LEADING_FLAGS: &[(&str, &[&str])] = &[
     ("appkey", CONNECTING),
     ("user", CONNECTING),
     ("token", CONNECTING),
+    ("client_id", CONNECTING),
+    ("as_user", CONNECTING),
     ("log", &[]),
 ];
 
@@ -157,6 +170,10 @@ enum Command {
         /// Create the database if it does not exist (otherwise that is an error).
         #[arg(long)]
         create: bool,
+        /// App credentials for admin access (client_credentials, then inherit): a JSON file
+        /// {"apps": [{"client_id": ..., "client_secret": ...}]} only you can read (0600).
+        #[arg(long, value_name = "FILE")]
+        app_credentials: Option<PathBuf>,
         #[command(flatten)]
         limits: ServeLimits,
     },
@@ -325,7 +342,11 @@ fn misplaced_flag(matches: &ArgMatches) -> Option<String> {
         .map(|(id, _)| {
             format!(
                 "--{} does not apply to `roam {name}` (roam {name} --help lists its options)",
-                id.replace('_', "-")
+                if *id == "as_user" {
+                    "as".to_string()
+                } else {
+                    id.replace('_', "-")
+                }
             )
         })
 }
@@ -413,8 +434,10 @@ fn main() -> ExitCode {
             appkey,
             token_ttl,
             create,
+            app_credentials,
             limits,
         }) => commands::serve(ServeOptions {
+            app_credentials,
             db,
             listen,
             appkey,

@@ -279,6 +279,7 @@ fn fixture() -> Fixture {
                 ..conversation("dave", "chat", 0)
             },
         ],
+        ..StateFile::default()
     };
     Fixture { messages, state }
 }

@@ -1,13 +1,17 @@
 //! Who the client is: the credential it was given, the token it holds, and logging in.
 //!
-//! A [`Credential`] is what a person gives: a password, or a ready token. Internally a
+//! A [`Credential`] is what a person gives: a password, a ready token, or an app's
+//! credentials ([`AppAccess`]: admin access to any user's history). Internally a
 //! credential that can obtain tokens is a [`Grant`] (PROTOCOL.md §8.2), and a client holding
 //! a grant can log in again when its token is refused; a bare token cannot. Every grant is
-//! one variant of [`Grant`] with its request body; the admin grants slot in beside the
-//! password: `client_credentials` (client id and secret, no user: an app token) and
-//! `inherit` (a user name, sent with an app token as Bearer that its own app grant obtains
-//! first, and `autoCreateUser: false`). The rest of the client only asks a grant for its
-//! token call and its secrets.
+//! one variant of [`Grant`] with its request body: `password`, and for admin access
+//! `inherit` (the user's name with `autoCreateUser: false`, sent with an app token as
+//! Bearer), whose app token comes from `client_credentials` (client id and secret) or was
+//! saved by `roam login`. An app token is kept beside the user's and obtained again only
+//! when it is refused or expired.
+//!
+//! Admin access reads only: the client has no call that writes (marking read is not an
+//! HTTP call at all, PROTOCOL.md §2), and the inherited token is used for nothing else.
 //!
 //! Logins are serialized: concurrent calls that find no token, or whose token was refused,
 //! log in once between them, not once each.
@@ -21,7 +25,7 @@ use tokio::sync::{Mutex, RwLock};
 
 use super::Client;
 use super::error::ClientError;
-use super::transport::{Call, parse};
+use super::transport::{Bearer, Call, parse};
 use crate::protocol::json::{Envelope, TokenRequest, TokenResponse};
 
 /// A string that must never be shown: its `Debug` and `Display` print `<redacted>`.
@@ -60,6 +64,8 @@ pub enum Credential {
     Password(String),
     /// A ready access token; when it expires the client can only report the 401.
     Token(String),
+    /// Admin access: the app's credentials obtain the user's token (`inherit`).
+    App(AppAccess),
 }
 
 impl fmt::Debug for Credential {
@@ -67,7 +73,31 @@ impl fmt::Debug for Credential {
         match self {
             Credential::Password(_) => f.write_str("Password(<redacted>)"),
             Credential::Token(_) => f.write_str("Token(<redacted>)"),
+            Credential::App(app) => write!(f, "App({app:?})"),
         }
+    }
+}
+
+/// An app's credentials for admin access: its client id, and its secret and/or an app
+/// token obtained before (`roam login`). At least one of the two is needed; without the
+/// secret, an app token that is refused or expired cannot be replaced.
+#[derive(Clone)]
+pub struct AppAccess {
+    /// The app's client id.
+    pub client_id: String,
+    /// The app's client secret.
+    pub secret: Option<Secret>,
+    /// An app token to use first.
+    pub app_token: Option<IssuedToken>,
+}
+
+impl fmt::Debug for AppAccess {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AppAccess")
+            .field("client_id", &self.client_id)
+            .field("secret", &self.secret.as_ref().map(|_| "<redacted>"))
+            .field("app_token", &self.app_token.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }
 
@@ -95,35 +125,34 @@ impl IssuedToken {
 pub(super) enum Grant {
     /// `grant_type: password` for the client's user.
     Password(Secret),
+    /// `grant_type: inherit` for the client's user, with an app token that
+    /// `client_credentials` obtains from this client id and secret (when there is one).
+    Inherit {
+        client_id: String,
+        secret: Option<Secret>,
+    },
+}
+
+/// The token call with `request` as its body, sending `bearer`.
+fn token_call(request: &TokenRequest, bearer: Bearer) -> Result<Call, ClientError> {
+    let body = serde_json::to_value(request).map_err(|e| {
+        ClientError::InvalidArgument(format!("cannot encode the token request: {e}"))
+    })?;
+    Ok(Call {
+        method: Method::POST,
+        path: "token".into(),
+        query: Vec::new(),
+        body: Some(body),
+        bearer,
+    })
 }
 
 impl Grant {
-    /// The token call for `user`.
-    fn token_call(&self, user: &str) -> Result<Call, ClientError> {
-        let body = match self {
-            Grant::Password(password) => serde_json::to_value(TokenRequest {
-                grant_type: "password".into(),
-                username: user.to_string(),
-                password: password.expose().to_string(),
-                timestamp: Some(now_ms()),
-            }),
-        }
-        .map_err(|e| {
-            ClientError::InvalidArgument(format!("cannot encode the token request: {e}"))
-        })?;
-        Ok(Call {
-            method: Method::POST,
-            path: "token".into(),
-            query: Vec::new(),
-            body: Some(body),
-            auth: false,
-        })
-    }
-
     /// What must never appear in an error or a log.
-    fn secrets(&self) -> Vec<&Secret> {
+    fn secrets(&self) -> Vec<Secret> {
         match self {
-            Grant::Password(password) => vec![password],
+            Grant::Password(password) => vec![password.clone()],
+            Grant::Inherit { secret, .. } => secret.iter().cloned().collect(),
         }
     }
 }
@@ -133,12 +162,18 @@ pub(super) struct Auth {
     /// How to obtain a token again; `None` for a bare token.
     grant: Option<Grant>,
     token: RwLock<Option<IssuedToken>>,
+    /// The app token of admin access; never held across an await.
+    app_token: std::sync::Mutex<Option<IssuedToken>>,
     login_lock: Mutex<()>,
 }
 
 impl Auth {
-    /// Checks a credential: neither a password nor a token may be empty.
+    /// Checks a credential: neither a password nor a token may be empty, and admin access
+    /// needs a client id and a secret or an app token.
     pub fn new(credential: Credential) -> Result<Auth, ClientError> {
+        if let Credential::App(app) = credential {
+            return Auth::for_app(app);
+        }
         let (grant, token) = match credential {
             Credential::Password(p) if p.is_empty() => {
                 return Err(ClientError::Config("the password is empty".into()));
@@ -154,10 +189,34 @@ impl Auth {
                     expires_at: None,
                 }),
             ),
+            Credential::App(_) => unreachable!("handled above"),
         };
         Ok(Auth {
             grant,
             token: RwLock::new(token),
+            app_token: std::sync::Mutex::new(None),
+            login_lock: Mutex::new(()),
+        })
+    }
+
+    fn for_app(app: AppAccess) -> Result<Auth, ClientError> {
+        let client_id = app.client_id.trim().to_string();
+        if client_id.is_empty() {
+            return Err(ClientError::Config("the client id is empty".into()));
+        }
+        let secret = app.secret.filter(|s| !s.expose().is_empty());
+        let app_token = app
+            .app_token
+            .filter(|t| !t.token.expose().trim().is_empty());
+        if secret.is_none() && app_token.is_none() {
+            return Err(ClientError::Config(
+                "admin access needs the client secret or a saved app token".into(),
+            ));
+        }
+        Ok(Auth {
+            grant: Some(Grant::Inherit { client_id, secret }),
+            token: RwLock::new(None),
+            app_token: std::sync::Mutex::new(app_token),
             login_lock: Mutex::new(()),
         })
     }
@@ -166,8 +225,28 @@ impl Auth {
     pub fn kind(&self) -> &'static str {
         match self.grant {
             Some(Grant::Password(_)) => "password",
+            Some(Grant::Inherit { .. }) => "app",
             None => "token",
         }
+    }
+
+    /// The client id when this is admin access.
+    pub fn client_id(&self) -> Option<&str> {
+        match &self.grant {
+            Some(Grant::Inherit { client_id, .. }) => Some(client_id),
+            _ => None,
+        }
+    }
+
+    fn held_app_token(&self) -> Option<IssuedToken> {
+        self.app_token
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    fn keep_app_token(&self, token: Option<IssuedToken>) {
+        *self.app_token.lock().unwrap_or_else(|p| p.into_inner()) = token;
     }
 
     /// Whether a refused token can be replaced by logging in again.
@@ -175,10 +254,11 @@ impl Auth {
         self.grant.is_some()
     }
 
-    /// The grant's secrets and `token`: what server text must not show.
-    pub fn secrets<'a>(&'a self, token: Option<&'a Secret>) -> Vec<&'a Secret> {
+    /// The grant's secrets, the app token and `token`: what server text must not show.
+    pub fn secrets(&self, token: Option<&Secret>) -> Vec<Secret> {
         let mut secrets = self.grant.as_ref().map(Grant::secrets).unwrap_or_default();
-        secrets.extend(token);
+        secrets.extend(self.held_app_token().map(|t| t.token));
+        secrets.extend(token.cloned());
         secrets
     }
 }
@@ -214,6 +294,17 @@ impl Client {
         self.auth.token.read().await.clone()
     }
 
+    /// The app token of admin access held now, for `roam login` to save. Handle with care.
+    pub fn app_token(&self) -> Option<IssuedToken> {
+        self.auth.held_app_token()
+    }
+
+    /// The app's client id when this client reads with admin access (`inherit`): the
+    /// history is then the user's, opened by the app, and every screen says so.
+    pub fn admin_client_id(&self) -> Option<&str> {
+        self.auth.client_id()
+    }
+
     /// Asks the server when the token held now expires (`GET
     /// sdk/users/{user}/token/expires`): a token the server no longer accepts is a 401
     /// here, which makes this the check of a saved token before it is used.
@@ -234,11 +325,77 @@ impl Client {
 
     /// Logs in; the caller holds `login_lock`.
     async fn login_locked(&self) -> Result<(), ClientError> {
-        let Some(grant) = &self.auth.grant else {
-            return Ok(());
+        let issued = match &self.auth.grant {
+            None => return Ok(()),
+            Some(Grant::Password(password)) => {
+                let request = TokenRequest::Password {
+                    username: self.user.clone(),
+                    password: password.expose().to_string(),
+                    timestamp: Some(now_ms()),
+                };
+                self.token_exchange(&token_call(&request, Bearer::Nobody)?)
+                    .await?
+            }
+            Some(Grant::Inherit { client_id, secret }) => {
+                self.inherit(client_id, secret.as_ref()).await?
+            }
         };
-        let call = grant.token_call(&self.user)?;
-        let bytes = self.send(&call).await?;
+        *self.auth.token.write().await = Some(issued);
+        tracing::debug!(user = %self.user, "logged in");
+        Ok(())
+    }
+
+    /// The user's token for the app (`inherit`): with the app token held when it is not
+    /// known to have expired, else with a new one; a held one that is refused is replaced
+    /// once, when the secret is at hand.
+    async fn inherit(
+        &self,
+        client_id: &str,
+        secret: Option<&Secret>,
+    ) -> Result<IssuedToken, ClientError> {
+        let now = SystemTime::now();
+        let held = self
+            .auth
+            .held_app_token()
+            .filter(|t| t.expires_at.is_none_or(|at| at > now));
+        let request = TokenRequest::Inherit {
+            username: self.user.clone(),
+            auto_create_user: false,
+        };
+        if let Some(app) = held {
+            match self
+                .token_exchange(&token_call(&request, Bearer::App(app.token))?)
+                .await
+            {
+                Err(e) if e.status() == Some(401) && secret.is_some() => {
+                    tracing::info!("the app token was refused; obtaining a new one");
+                }
+                other => return other,
+            }
+        }
+        let Some(secret) = secret else {
+            return Err(ClientError::Config(
+                "the saved app token has expired: give the client secret (ROAM_CLIENT_SECRET)"
+                    .into(),
+            ));
+        };
+        self.auth.keep_app_token(None);
+        let app_request = TokenRequest::ClientCredentials {
+            client_id: client_id.to_string(),
+            client_secret: secret.expose().to_string(),
+        };
+        let app = self
+            .token_exchange(&token_call(&app_request, Bearer::Nobody)?)
+            .await?;
+        self.auth.keep_app_token(Some(app.clone()));
+        tracing::debug!(client_id, "obtained an app token");
+        self.token_exchange(&token_call(&request, Bearer::App(app.token))?)
+            .await
+    }
+
+    /// One token call and its token.
+    async fn token_exchange(&self, call: &Call) -> Result<IssuedToken, ClientError> {
+        let bytes = self.send(call).await?;
         let response: TokenResponse = parse(&call.endpoint(), &bytes, &self.auth.secrets(None))?;
         if response.access_token.trim().is_empty() {
             return Err(ClientError::Malformed {
@@ -246,14 +403,11 @@ impl Client {
                 reason: "the token response has an empty access_token".into(),
             });
         }
-        let issued = IssuedToken::from_lifetime(
+        Ok(IssuedToken::from_lifetime(
             Secret(response.access_token),
             response.expires_in,
             SystemTime::now(),
-        );
-        *self.auth.token.write().await = Some(issued);
-        tracing::debug!(user = %self.user, expires_in = response.expires_in, "logged in");
-        Ok(())
+        ))
     }
 
     /// The token to send, logging in first when there is none yet.
@@ -320,6 +474,33 @@ mod tests {
         assert_eq!(auth.kind(), "password");
         let auth = Auth::new(Credential::Token("tok".into())).expect("ok");
         assert!(!auth.can_log_in());
+        let app = |secret: Option<&str>, token: Option<&str>| {
+            Credential::App(AppAccess {
+                client_id: "YXA6app".into(),
+                secret: secret.map(Secret::new),
+                app_token: token.map(|t| IssuedToken {
+                    token: Secret::new(t),
+                    expires_at: None,
+                }),
+            })
+        };
+        assert!(
+            Auth::new(app(None, None)).is_err(),
+            "neither a secret nor a token"
+        );
+        let auth = Auth::new(app(Some("app-secret-1"), Some("app-token-1"))).expect("ok");
+        assert_eq!((auth.kind(), auth.client_id()), ("app", Some("YXA6app")));
+        let hidden: Vec<String> = auth
+            .secrets(None)
+            .iter()
+            .map(|s| s.expose().to_string())
+            .collect();
+        assert_eq!(hidden, ["app-secret-1", "app-token-1"]);
+        let shown = format!("{:?}", app(Some("app-secret-1"), Some("app-token-1")));
+        assert!(
+            !shown.contains("app-secret-1") && !shown.contains("app-token-1"),
+            "{shown}"
+        );
         assert!(!format!("{:?}", Credential::Password("hunter2".into())).contains("hunter2"));
         assert_eq!(format!("{}", Secret::new("x")), "<redacted>");
         assert_eq!(format!("{:?}", Secret::new("x")), "Secret(<redacted>)");

@@ -38,7 +38,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 use tokio::sync::Mutex;
 
-pub use auth::{Credential, IssuedToken, Secret};
+pub use auth::{AppAccess, Credential, IssuedToken, Secret};
 pub use error::ClientError;
 pub use history::MAX_HISTORY_PAGE_SIZE;
 pub use lists::{MAX_CURSOR_LIST_LIMIT, MAX_LEGACY_PAGE_SIZE};
@@ -49,7 +49,7 @@ use auth::Auth;
 use error::one_line;
 use history::LegacyCursor;
 use retry::{Attempts, Refusal, RetryPolicy, Verdict};
-use transport::{Call, Transport, parse};
+use transport::{Bearer, Call, Transport, parse};
 
 /// Default time allowed to open a TCP (and TLS) connection.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
@@ -205,11 +205,11 @@ impl Client {
         let url = self.transport.url(call)?;
         let mut attempts = Attempts::default();
         loop {
-            let token = if call.auth {
+            let token = match &call.bearer {
                 // Boxed: logging in sends a request itself.
-                Some(Box::pin(self.bearer()).await?)
-            } else {
-                None
+                Bearer::User => Some(Box::pin(self.bearer()).await?),
+                Bearer::App(app) => Some(app.clone()),
+                Bearer::Nobody => None,
             };
             let secrets = self.auth.secrets(token.as_ref());
             let refused = match self
@@ -223,7 +223,9 @@ impl Client {
             if matches!(refused.refusal, Refusal::Busy { .. }) {
                 attempts.busy += 1;
             }
-            let can_log_in = call.auth && self.auth.can_log_in();
+            // Only the user's token is replaced by logging in; an app token refused is the
+            // inherit call's own business.
+            let can_log_in = matches!(call.bearer, Bearer::User) && self.auth.can_log_in();
             let endpoint = call.endpoint();
             match self.retry.decide(refused.refusal, attempts, can_log_in) {
                 Verdict::RetryAfter(wait) => {

@@ -23,14 +23,24 @@ const EXCERPT_CHARS: usize = 120;
 /// How long one line of server text in an error may get.
 pub(super) const SERVER_TEXT_CHARS: usize = 300;
 
+/// Which token a call sends as Bearer.
+pub(super) enum Bearer {
+    /// None: the password and app grants.
+    Nobody,
+    /// The user's token: every call but the token call.
+    User,
+    /// This app token: the `inherit` grant.
+    App(Secret),
+}
+
 /// One request to make: method, path below `/{org}/{app}/`, query pairs, JSON body.
 pub(super) struct Call {
     pub method: Method,
     pub path: String,
     pub query: Vec<(&'static str, String)>,
     pub body: Option<Value>,
-    /// Send the bearer token (every call but the token call).
-    pub auth: bool,
+    /// The token it sends.
+    pub bearer: Bearer,
 }
 
 impl Call {
@@ -41,7 +51,7 @@ impl Call {
             path,
             query: Vec::new(),
             body: None,
-            auth: true,
+            bearer: Bearer::User,
         }
     }
 
@@ -186,7 +196,7 @@ impl Transport {
         call: &Call,
         url: &Url,
         token: Option<&Secret>,
-        secrets: &[&Secret],
+        secrets: &[Secret],
     ) -> Result<Vec<u8>, Refused> {
         let endpoint = call.endpoint();
         let final_error = |error| Refused {
@@ -294,7 +304,7 @@ fn address(url: &Url) -> String {
 }
 
 /// The error of a status other than 200, with the server's §6 words when it sent them.
-fn http_error(endpoint: &str, status: StatusCode, body: &[u8], secrets: &[&Secret]) -> ClientError {
+fn http_error(endpoint: &str, status: StatusCode, body: &[u8], secrets: &[Secret]) -> ClientError {
     let (error, description, excerpt) = match serde_json::from_slice::<ErrorBody>(body) {
         Ok(parsed) if !parsed.error.is_empty() || !parsed.error_description.is_empty() => (
             one_line(&redact(&parsed.error, secrets), 60),
@@ -331,7 +341,7 @@ fn http_error(endpoint: &str, status: StatusCode, body: &[u8], secrets: &[&Secre
 pub(super) fn parse<T: DeserializeOwned>(
     endpoint: &str,
     bytes: &[u8],
-    secrets: &[&Secret],
+    secrets: &[Secret],
 ) -> Result<T, ClientError> {
     serde_json::from_slice(bytes).map_err(|e| {
         let reason = if e.is_data() {
@@ -354,7 +364,7 @@ pub(super) fn parse<T: DeserializeOwned>(
 
 /// Takes the secrets out of server text: a misbehaving server or proxy may echo the request
 /// back in its error page.
-fn redact(text: &str, secrets: &[&Secret]) -> String {
+fn redact(text: &str, secrets: &[Secret]) -> String {
     let mut text = text.to_string();
     for secret in secrets {
         if !secret.expose().is_empty() {
@@ -388,14 +398,19 @@ mod tests {
         let token = Secret::new("tok-123");
         let password = Secret::new("pw-456");
         let body = br#"{"error":"bad tok-123","error_description":"you sent pw-456"}"#;
-        let e = http_error("GET x", StatusCode::BAD_REQUEST, body, &[&token, &password]);
+        let e = http_error(
+            "GET x",
+            StatusCode::BAD_REQUEST,
+            body,
+            &[token.clone(), password],
+        );
         let text = e.to_string();
         assert!(
             !text.contains("tok-123") && !text.contains("pw-456"),
             "{text}"
         );
         assert!(text.contains("<redacted>"), "{text}");
-        let e = parse::<Value>("GET x", b"<html>tok-123", &[&token]).expect_err("not JSON");
+        let e = parse::<Value>("GET x", b"<html>tok-123", &[token]).expect_err("not JSON");
         assert!(!e.to_string().contains("tok-123"), "{e}");
     }
 }

@@ -6,7 +6,7 @@ use std::time::SystemTime;
 use anyhow::{Context, Result, bail};
 
 use super::{load_config, runtime};
-use crate::client::{Client, ClientConfig, Credential};
+use crate::client::{AppAccess, Client, ClientConfig, Credential, Secret};
 use crate::config::AuthMethod;
 use crate::session::tokens::{SavedToken, TokenKey};
 use crate::session::{self, Connection, Deployment, Target, blocking, say_connecting};
@@ -29,9 +29,6 @@ fn deployment(
 /// typed at a prompt for `auth = "token"`, checked with the server) and saves it.
 pub fn login(connection: Connection) -> Result<()> {
     let (d, config) = deployment(connection, "login")?;
-    if d.auth == AuthMethod::App {
-        bail!("auth = \"app\" (admin access) is not something roam can log in with");
-    }
     let key = d.token_key();
     let runtime = runtime()?;
     runtime.block_on(async {
@@ -53,8 +50,33 @@ pub fn login(connection: Connection) -> Result<()> {
     })
 }
 
-/// A token for `d`, checked with the server.
+/// A token for `d`, checked with the server: for admin access the app token, obtained with
+/// the client secret and checked by obtaining the `as` user's token with it.
 async fn obtain_token(d: &Deployment, key: &TokenKey) -> Result<SavedToken> {
+    if let Some(client_id) = &d.client_id {
+        let secret = match std::env::var(session::CLIENT_SECRET_ENV) {
+            Ok(secret) if !secret.is_empty() => secret,
+            _ => session::read_client_secret(client_id).await?,
+        };
+        let client = Client::new(ClientConfig::new(
+            &d.api_url,
+            &d.appkey,
+            &d.user,
+            Credential::App(AppAccess {
+                client_id: client_id.clone(),
+                secret: Some(Secret::new(secret)),
+                app_token: None,
+            }),
+        ))
+        .context("bad connection settings")?;
+        session::say_connecting_as_admin(&client);
+        client.login().await.context("admin access failed")?;
+        let issued = client.app_token().context("the server gave no app token")?;
+        return Ok(SavedToken {
+            token: issued.token,
+            expires_at: issued.expires_at,
+        });
+    }
     let config = |credential| ClientConfig::new(&key.api_url, &key.appkey, &key.user, credential);
     let given = match d.given_token() {
         Some(token) => Some(token.to_string()),
@@ -169,6 +191,15 @@ pub fn config(connection: Connection) -> Result<()> {
                     file.display()
                 )),
                 Err(e) => out.push_str(&format!("# saved token: not used: {e}\n")),
+            }
+            if let Some(client_id) = &d.client_id {
+                out.push_str(&format!(
+                    "# admin access: the app {client_id} reads {}'s history\n",
+                    d.user
+                ));
+                if std::env::var_os(session::CLIENT_SECRET_ENV).is_some() {
+                    out.push_str("# client secret: <redacted>, from ROAM_CLIENT_SECRET\n");
+                }
             }
             if std::env::var_os(session::PASSWORD_ENV).is_some() {
                 out.push_str("# password: <redacted>, from ROAM_PASSWORD\n");

@@ -484,18 +484,38 @@ pub struct Envelope<T> {
     pub duration: Option<i64>,
 }
 
-/// `POST /token` request. Its `Debug` hides the password.
+/// `POST /token` request: one variant per grant (PROTOCOL.md §8.2), told apart by
+/// `grant_type`. Its `Debug` hides the password and the client secret.
 #[derive(Clone, Serialize, Deserialize)]
-pub struct TokenRequest {
-    /// `password`.
-    pub grant_type: String,
-    /// User id.
-    pub username: String,
-    /// Password.
-    pub password: String,
-    /// Client time (ms).
-    #[serde(default)]
-    pub timestamp: Option<i64>,
+#[serde(tag = "grant_type", rename_all = "snake_case")]
+pub enum TokenRequest {
+    /// A user's own token for their password.
+    Password {
+        /// User id.
+        username: String,
+        /// Password.
+        password: String,
+        /// Client time (ms).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        timestamp: Option<i64>,
+    },
+    /// An app (admin) token for the app's client id and secret.
+    ClientCredentials {
+        /// The app's client id.
+        client_id: String,
+        /// The app's client secret.
+        client_secret: String,
+    },
+    /// Any user's token, sent with an app token as Bearer.
+    Inherit {
+        /// Whose token.
+        username: String,
+        /// Whether the service may create the user when it does not exist: roam always
+        /// sends `false` (reading history never creates a user), and its server never
+        /// creates one.
+        #[serde(rename = "autoCreateUser", default)]
+        auto_create_user: bool,
+    },
 }
 
 /// `POST /token` response (not under `data`). Its `Debug` hides the token.
@@ -505,19 +525,41 @@ pub struct TokenResponse {
     pub access_token: String,
     /// Seconds until it expires.
     pub expires_in: i64,
-    /// The user.
-    #[serde(default)]
+    /// The user (user tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub user: Option<TokenUser>,
+    /// The app's uuid (app tokens).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub application: Option<String>,
 }
 
 impl std::fmt::Debug for TokenRequest {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("TokenRequest")
-            .field("grant_type", &self.grant_type)
-            .field("username", &self.username)
-            .field("password", &"<redacted>")
-            .field("timestamp", &self.timestamp)
-            .finish()
+        match self {
+            TokenRequest::Password {
+                username,
+                timestamp,
+                ..
+            } => f
+                .debug_struct("Password")
+                .field("username", username)
+                .field("password", &"<redacted>")
+                .field("timestamp", timestamp)
+                .finish(),
+            TokenRequest::ClientCredentials { client_id, .. } => f
+                .debug_struct("ClientCredentials")
+                .field("client_id", client_id)
+                .field("client_secret", &"<redacted>")
+                .finish(),
+            TokenRequest::Inherit {
+                username,
+                auto_create_user,
+            } => f
+                .debug_struct("Inherit")
+                .field("username", username)
+                .field("auto_create_user", auto_create_user)
+                .finish(),
+        }
     }
 }
 
@@ -527,6 +569,7 @@ impl std::fmt::Debug for TokenResponse {
             .field("access_token", &"<redacted>")
             .field("expires_in", &self.expires_in)
             .field("user", &self.user)
+            .field("application", &self.application)
             .finish()
     }
 }

@@ -1,4 +1,6 @@
-//! Bearer tokens, kept in memory.
+//! Bearer tokens, kept in memory. A token is either a user's (the password and `inherit`
+//! grants) or an app's (the `client_credentials` grant, PROTOCOL.md §8.2); which one is
+//! part of the token's record, so an app token can never pass for a user's.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
@@ -18,9 +20,27 @@ const REMEMBER_EXPIRED: Duration = Duration::from_secs(3600);
 /// logins cannot grow the table without bound.
 pub(crate) const MAX_TOKENS_PER_USER: usize = 64;
 
+/// Who a token speaks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Holder {
+    /// A user (lowercase id): their own history.
+    User(String),
+    /// An app, by client id: admin access, which may obtain user tokens (`inherit`).
+    App(String),
+}
+
+/// A live token's holder and expiry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bearer {
+    /// Who it speaks for.
+    pub holder: Holder,
+    /// When it expires (ms since the epoch).
+    pub expires_ms: i64,
+}
+
 #[derive(Clone, Debug)]
 struct Grant {
-    user: String,
+    holder: Holder,
     /// Issue order: the oldest of a user's tokens is retired first.
     serial: u64,
     expires: Instant,
@@ -57,6 +77,15 @@ impl Tokens {
 
     /// Issues a new random token (256 bits) for a user.
     pub fn issue(&self, user: &str) -> String {
+        self.issue_to(Holder::User(user.to_string()))
+    }
+
+    /// Issues a new random token (256 bits) for an app.
+    pub fn issue_app(&self, client_id: &str) -> String {
+        self.issue_to(Holder::App(client_id.to_string()))
+    }
+
+    fn issue_to(&self, holder: Holder) -> String {
         let bytes: [u8; 32] = rand::random();
         let token = URL_SAFE_NO_PAD.encode(bytes);
         let now = Instant::now();
@@ -65,7 +94,7 @@ impl Tokens {
             .as_millisecond()
             .saturating_add(ttl_ms);
         let grant = Grant {
-            user: user.to_string(),
+            holder: holder.clone(),
             serial: self.issued.fetch_add(1, Ordering::Relaxed),
             expires: now
                 .checked_add(self.ttl)
@@ -82,7 +111,7 @@ impl Tokens {
         });
         let mine: Vec<(&String, u64)> = grants
             .iter()
-            .filter(|(_, g)| g.user == user)
+            .filter(|(_, g)| g.holder == holder)
             .map(|(t, g)| (t, g.serial))
             .collect();
         if mine.len() >= MAX_TOKENS_PER_USER
@@ -97,10 +126,10 @@ impl Tokens {
         token
     }
 
-    /// The user and expiry (ms) of a live token. An `Authorization` header that is missing
+    /// The holder and expiry of a live token. An `Authorization` header that is missing
     /// or empty, and a token that has expired, are `unauthorized`; anything else that is not
     /// a token issued here is `auth_bad_access_token`.
-    pub fn check(&self, header: Option<&[u8]>) -> Result<(String, i64), ApiError> {
+    pub fn check(&self, header: Option<&[u8]>) -> Result<Bearer, ApiError> {
         let Some(raw) = header else {
             return Err(ApiError::unauthorized(
                 "Unable to authenticate: missing Authorization header",
@@ -129,7 +158,10 @@ impl Tokens {
                 "Unable to authenticate: the access token has expired",
             ));
         }
-        Ok((grant.user.clone(), grant.expires_ms))
+        Ok(Bearer {
+            holder: grant.holder.clone(),
+            expires_ms: grant.expires_ms,
+        })
     }
 }
 
@@ -143,8 +175,8 @@ mod tests {
         let token = tokens.issue("alice");
         let header = format!("Bearer {token}");
         assert_eq!(
-            tokens.check(Some(header.as_bytes())).map(|t| t.0),
-            Ok("alice".into())
+            tokens.check(Some(header.as_bytes())).map(|t| t.holder),
+            Ok(Holder::User("alice".into()))
         );
         assert_eq!(tokens.check(None).map_err(|e| e.error), Err("unauthorized"));
         assert_eq!(
@@ -180,10 +212,26 @@ mod tests {
         for (token, user) in [(first, "alice"), (second, "bob")] {
             let header = format!("Bearer {token}");
             assert_eq!(
-                tokens.check(Some(header.as_bytes())).map(|t| t.0),
-                Ok(user.into())
+                tokens.check(Some(header.as_bytes())).map(|t| t.holder),
+                Ok(Holder::User(user.into()))
             );
         }
+    }
+
+    #[test]
+    fn app_tokens_are_told_apart_from_user_tokens_of_the_same_name() {
+        let tokens = Tokens::new(Duration::from_secs(3600));
+        let app = tokens.issue_app("alice");
+        let user = tokens.issue("alice");
+        let check = |t: &str| tokens.check(Some(format!("Bearer {t}").as_bytes()));
+        assert_eq!(
+            check(&app).map(|b| b.holder),
+            Ok(Holder::App("alice".into()))
+        );
+        assert_eq!(
+            check(&user).map(|b| b.holder),
+            Ok(Holder::User("alice".into()))
+        );
     }
 
     #[test]
@@ -210,6 +258,9 @@ mod tests {
             check(&first).map_err(|e| e.error),
             Err("auth_bad_access_token")
         );
-        assert_eq!(check(&bob).map(|t| t.0), Ok("bob".into()));
+        assert_eq!(
+            check(&bob).map(|t| t.holder),
+            Ok(Holder::User("bob".into()))
+        );
     }
 }

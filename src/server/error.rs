@@ -70,6 +70,16 @@ impl ApiError {
         )
     }
 
+    /// 400 `invalid_grant`: an unknown client id or a wrong client secret.
+    pub fn invalid_client() -> ApiError {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_grant",
+            "UnauthorizedException",
+            "invalid client_id or client_secret",
+        )
+    }
+
     /// 401 `unauthorized`: no token, or an expired one.
     pub fn unauthorized(description: impl Into<String>) -> ApiError {
         ApiError::new(

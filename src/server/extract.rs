@@ -10,11 +10,12 @@ use std::sync::Arc;
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, FailedToBufferBody};
 use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, RawPathParams, Request};
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 use serde::de::DeserializeOwned;
 
 use super::AppState;
+use super::auth::Holder;
 use super::error::ApiError;
 use super::query::parse_query;
 
@@ -74,7 +75,9 @@ impl FromRequestParts<Arc<AppState>> for KnownApp {
 }
 
 /// The user a live bearer token belongs to, acting on their own `{user}` path: a wrong app
-/// is 404, a missing, expired or foreign token 401, another user's path 403.
+/// is 404, a missing, expired or foreign token 401, another user's path 403, and so is an
+/// app token: admin access reads a user's history with that user's token (`inherit`), never
+/// as the app (PROTOCOL.md §2: the path is the token's own user).
 #[derive(Debug)]
 pub(crate) struct AuthUser {
     /// The user id (lowercase).
@@ -96,7 +99,14 @@ impl FromRequestParts<Arc<AppState>> for AuthUser {
             .headers
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        let (name, expires_ms) = state.tokens.check(header)?;
+        let bearer = state.tokens.check(header)?;
+        let Holder::User(name) = bearer.holder else {
+            return Err(ApiError::forbidden(
+                "an app token does not read a user's data: obtain the user's token with \
+                 grant_type inherit",
+            ));
+        };
+        let expires_ms = bearer.expires_ms;
         let path_user = segments.user.unwrap_or_default();
         if path_user != name {
             return Err(ApiError::forbidden(format!(
@@ -105,6 +115,30 @@ impl FromRequestParts<Arc<AppState>> for AuthUser {
             )));
         }
         Ok(AuthUser { name, expires_ms })
+    }
+}
+
+/// The app a live bearer token belongs to (the `inherit` grant's caller): a missing, expired
+/// or foreign token is 401, a user's token 403.
+#[derive(Debug)]
+pub(crate) struct AppBearer {
+    /// The app's client id.
+    pub(crate) client_id: String,
+}
+
+impl AppBearer {
+    /// The app of the `Authorization` header in `headers`.
+    pub(crate) fn from_headers(
+        state: &AppState,
+        headers: &HeaderMap,
+    ) -> Result<AppBearer, ApiError> {
+        let header = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
+        match state.tokens.check(header)?.holder {
+            Holder::App(client_id) => Ok(AppBearer { client_id }),
+            Holder::User(_) => Err(ApiError::forbidden(
+                "only an app token (grant_type client_credentials) can obtain another user's token",
+            )),
+        }
     }
 }
 

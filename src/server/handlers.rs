@@ -13,13 +13,12 @@ use serde::Serialize;
 
 use super::AppState;
 use super::error::ApiError;
-use super::extract::{ApiJson, AuthUser, KnownApp, LenientQuery, Peer};
+use super::extract::{ApiJson, AuthUser, LenientQuery};
 use super::log_text::LogText;
 use super::page_body::{page_json, page_response};
 use super::query::percent_decode;
 use crate::protocol::json::{
     CursorEntry, CursorList, Envelope, LegacyEntry, LegacyList, RoamingRequest, TokenExpiry,
-    TokenRequest, TokenResponse, TokenUser,
 };
 use crate::protocol::{
     ChatType, Conversation, Direction, HistoryFilters, HistoryQuery, parse_queue,
@@ -37,7 +36,7 @@ const MAX_CURSOR_LIMIT: usize = 50;
 const DEFAULT_CURSOR_LIMIT: usize = 20;
 const DEFAULT_MARK_LIMIT: usize = 10;
 
-fn now_ms() -> i64 {
+pub(super) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
@@ -59,7 +58,7 @@ fn envelope<T: Serialize>(action: &str, started: Instant, data: T) -> Json<Envel
 /// (asynchronously) for one of the pool's slots, so no more blocking tasks run than there
 /// are connections: a burst of requests queues as futures, not as threads waiting on a
 /// connection's lock.
-async fn blocking<R: Send + 'static>(
+pub(super) async fn blocking<R: Send + 'static>(
     state: &Arc<AppState>,
     f: impl FnOnce(&mut crate::store::Store) -> R + Send + 'static,
 ) -> Result<R, ApiError> {
@@ -79,68 +78,6 @@ async fn blocking<R: Send + 'static>(
         tracing::error!(error = %LogText::new(&text), "blocking task failed");
         ApiError::internal()
     })
-}
-
-// -------------------------------------------------------------------------------------
-// POST /{org}/{app}/token
-// -------------------------------------------------------------------------------------
-
-/// Logs in with the password grant. The user's hash is read with a pooled connection that
-/// is released before the (bounded) password check; failed logins are throttled per name
-/// and per address before any of that work.
-pub(super) async fn token(
-    State(state): Shared,
-    _: KnownApp,
-    Peer(peer): Peer,
-    ApiJson(body): ApiJson<TokenRequest>,
-) -> Result<Json<TokenResponse>, ApiError> {
-    if body.grant_type != "password" {
-        return Err(ApiError::illegal_argument(format!(
-            "grant_type {:?} is not supported; use \"password\"",
-            body.grant_type.chars().take(40).collect::<String>()
-        )));
-    }
-    let refused = |name: &str| {
-        state.failed_logins.failed(name, peer);
-        tracing::info!(user = %LogText::with_max(name, 64), "login refused");
-        ApiError::invalid_grant()
-    };
-    // Nobody has an id outside the id rules: no password work to hide that.
-    let Ok(name) = check_id(&body.username) else {
-        let name = body.username.to_ascii_lowercase();
-        state.failed_logins.check(&name, peer)?;
-        return Err(refused(&name));
-    };
-    state.failed_logins.check(&name, peer)?;
-    let lookup = name.clone();
-    let record = blocking(&state, move |store| store.login_record(&lookup)).await??;
-    let (user, hash) = match record {
-        Some((user, hash)) => (Some(user), Some(hash)),
-        None => (None, None),
-    };
-    let matches = state.passwords.verify(hash, body.password).await?;
-    let Some(user) = user.filter(|_| matches) else {
-        return Err(refused(&name));
-    };
-    state.failed_logins.succeeded(&name);
-    let token = state.tokens.issue(&user.name);
-    tracing::info!(user = %LogText::new(&user.name), "token issued");
-    let ttl = state.config.token_ttl;
-    let expires_in = ttl
-        .as_secs()
-        .saturating_add(u64::from(ttl.subsec_nanos() > 0));
-    Ok(Json(TokenResponse {
-        access_token: token,
-        expires_in: i64::try_from(expires_in).unwrap_or(i64::MAX),
-        user: Some(TokenUser {
-            uuid: user.uuid,
-            kind: "user".into(),
-            created: user.created,
-            modified: user.modified,
-            username: user.name,
-            activated: true,
-        }),
-    }))
 }
 
 // -------------------------------------------------------------------------------------

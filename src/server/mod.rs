@@ -12,7 +12,8 @@
 //! The parts: `listener` accepts (connection cap, header and idle timeout, graceful stop);
 //! the router adds body and request timeouts and the JSON error net ([`error`]);
 //! `extract` turns a request into what handlers need (`AuthUser`, `ApiJson`, ...);
-//! `handlers` answer; `hashing` and [`throttle`] bound what logins cost; `auth` keeps the
+//! `grants` answers the token call (password, app and inherit grants); `handlers` answer
+//! the rest; `hashing` and [`throttle`] bound what logins cost; `auth` keeps the
 //! tokens; [`log_text`] escapes request strings for the log.
 //!
 //! roam's choices where the service differs or is silent:
@@ -20,11 +21,14 @@
 //!   age (the service cuts at 7 days, which would empty it over old demo data);
 //! - another user's path is 403 `forbidden_op`;
 //! - tokens live in memory only: a restart logs everybody out;
+//! - an app token reads no user's data itself: it obtains the user's token (`inherit`);
 //! - chat rooms' history is readable by every user (see [`crate::store`]).
 
+pub mod app_credentials;
 mod auth;
 pub mod error;
 mod extract;
+mod grants;
 mod handlers;
 mod hashing;
 mod listener;
@@ -48,6 +52,7 @@ use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
 use crate::store::StorePool;
 use auth::Tokens;
+pub use grants::ServedApp;
 use hashing::PasswordGate;
 use listener::OpenConnections;
 pub use listener::{ConnectionLimits, default_max_connections};
@@ -71,6 +76,8 @@ pub struct ServerConfig {
     pub login: LoginLimits,
     /// What connections may cost.
     pub connections: ConnectionLimits,
+    /// App credentials accepted besides the store's (`roam serve --app-credentials`).
+    pub apps: Vec<ServedApp>,
 }
 
 /// What logins may cost: password checks at once and waiting, and failed logins allowed
@@ -115,6 +122,7 @@ impl ServerConfig {
             max_body_bytes: 64 << 10,
             login: LoginLimits::default(),
             connections: ConnectionLimits::default(),
+            apps: Vec::new(),
         }
     }
 }
@@ -195,7 +203,7 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
         limiter,
     });
     Ok(Router::new()
-        .route("/{org}/{app}/token", post(handlers::token))
+        .route("/{org}/{app}/token", post(grants::token))
         .route(
             "/{org}/{app}/users/{user}/user_channels",
             get(handlers::legacy_list),

@@ -11,7 +11,11 @@
 //!    token was there but expired or refused, the new token replaces it: the person
 //!    opted in to saved tokens with `roam login`.
 //!
-//! A password is never written anywhere.
+//! Admin access (`--client-id` + `--as USER`, or a profile with `auth = "app"`) reads a
+//! user's history with the app's credentials instead: the saved app token (`roam login`),
+//! else the client secret from `ROAM_CLIENT_SECRET` or a prompt (never a flag).
+//!
+//! A password or client secret is never written anywhere.
 
 pub mod tokens;
 
@@ -20,7 +24,7 @@ use std::time::SystemTime;
 
 use anyhow::{Context, Result, bail};
 
-use crate::client::{Client, ClientConfig, Credential};
+use crate::client::{AppAccess, Client, ClientConfig, Credential, IssuedToken, Secret};
 use crate::config::{AuthMethod, Config, paths};
 use crate::embedded::EmbeddedDemo;
 use tokens::{SavedToken, TokenKey, TokenStore};
@@ -38,6 +42,11 @@ pub struct Connection {
     pub user: Option<String>,
     /// A token instead of a password.
     pub token: Option<String>,
+    /// Admin access: the app's client id (the secret comes from `ROAM_CLIENT_SECRET` or a
+    /// prompt, never from a flag).
+    pub client_id: Option<String>,
+    /// Admin access: whose history to read.
+    pub as_user: Option<String>,
 }
 
 /// The token is redacted: a `{:?}` of the settings must not put it in a log or an error.
@@ -49,6 +58,8 @@ impl std::fmt::Debug for Connection {
             .field("appkey", &self.appkey)
             .field("user", &self.user)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
+            .field("client_id", &self.client_id)
+            .field("as_user", &self.as_user)
             .finish()
     }
 }
@@ -74,6 +85,8 @@ pub struct Deployment {
     pub user: String,
     /// How to log in.
     pub auth: AuthMethod,
+    /// The app's client id, for `auth = "app"` (admin access; `user` is then the `as`).
+    pub client_id: Option<String>,
     /// A token given by flag or environment.
     token: Option<String>,
 }
@@ -86,15 +99,20 @@ impl std::fmt::Debug for Deployment {
             .field("appkey", &self.appkey)
             .field("user", &self.user)
             .field("auth", &self.auth)
+            .field("client_id", &self.client_id)
             .field("token", &self.token.as_ref().map(|_| "<redacted>"))
             .finish()
     }
 }
 
 impl Deployment {
-    /// The key its saved token is kept under.
+    /// The key its saved token is kept under: the app's for admin access (its app token),
+    /// else the user's.
     pub fn token_key(&self) -> TokenKey {
-        TokenKey::new(&self.api_url, &self.appkey, &self.user)
+        match &self.client_id {
+            Some(client_id) => TokenKey::for_app(&self.api_url, &self.appkey, client_id),
+            None => TokenKey::new(&self.api_url, &self.appkey, &self.user),
+        }
     }
 
     /// Whether a token came by flag or environment.
@@ -151,15 +169,41 @@ pub fn resolve(connection: Connection, config: &Config) -> Result<Target> {
     };
     let api_url = connection.api_url.or_else(|| from_profile(|p| &p.api_url));
     let appkey = connection.appkey.or_else(|| from_profile(|p| &p.appkey));
-    let user = connection.user.or_else(|| from_profile(|p| &p.user));
-    let auth = profile.map(|p| p.auth).unwrap_or_default();
+    let auth = match &connection.client_id {
+        Some(_) => AuthMethod::App,
+        None => profile.map(|p| p.auth).unwrap_or_default(),
+    };
+    if auth != AuthMethod::App && connection.as_user.is_some() {
+        bail!(
+            "--as USER is admin access: it needs --client-id ID (or a profile with auth = \"app\")"
+        );
+    }
+    let user = if auth == AuthMethod::App {
+        if connection.user.is_some() {
+            bail!(
+                "--user reads with that user's own credentials; with admin access name the user with --as USER"
+            );
+        }
+        if connection.token.is_some() {
+            bail!(
+                "a user token (--token or ROAM_TOKEN) does not go with admin access (--client-id); unset one of them"
+            );
+        }
+        connection.as_user.or_else(|| from_profile(|p| &p.as_user))
+    } else {
+        connection.user.or_else(|| from_profile(|p| &p.user))
+    };
+    let client_id = connection
+        .client_id
+        .or_else(|| from_profile(|p| &p.client_id))
+        .filter(|_| auth == AuthMethod::App);
     let Some(api_url) = api_url else {
         if let Some(name) = &profile_name {
             bail!("profile {name:?} has no api_url");
         }
-        if user.is_some() || connection.token.is_some() || appkey.is_some() {
+        if user.is_some() || connection.token.is_some() || appkey.is_some() || client_id.is_some() {
             bail!(
-                "--user, --appkey and --token need --api-url (or a --profile); without them roam opens the demo"
+                "--user, --appkey, --token and --client-id need --api-url (or a --profile); without them roam opens the demo"
             );
         }
         return Ok(Target::Demo);
@@ -173,10 +217,12 @@ pub fn resolve(connection: Connection, config: &Config) -> Result<Target> {
     let appkey = appkey.ok_or_else(|| missing("--appkey ORG#APP", "appkey"))?;
     let user = match (user, auth) {
         (Some(user), _) => user,
-        (None, AuthMethod::App) => profile
-            .and_then(|p| p.as_user.clone())
-            .ok_or_else(|| missing("--user NAME", "as"))?,
+        (None, AuthMethod::App) => return Err(missing("--as USER", "as")),
         (None, _) => return Err(missing("--user NAME", "user")),
+    };
+    let client_id = match (client_id, auth) {
+        (None, AuthMethod::App) => return Err(missing("--client-id ID", "client_id")),
+        (client_id, _) => client_id,
     };
     Ok(Target::Deployment(Deployment {
         profile: profile_name,
@@ -184,6 +230,7 @@ pub fn resolve(connection: Connection, config: &Config) -> Result<Target> {
         appkey,
         user,
         auth,
+        client_id,
         token: connection.token,
     }))
 }
@@ -234,12 +281,8 @@ async fn deploy(d: &Deployment, config: &Config, notices: &mut Vec<String>) -> R
         say_connecting(&client.host());
         return Ok(client);
     }
-    if d.auth == AuthMethod::App {
-        bail!(
-            "profile {:?} uses auth = \"app\" (admin access), which this roam cannot do; use \
-             auth = \"password\" or \"token\"",
-            d.profile.as_deref().unwrap_or_default()
-        );
+    if let Some(client_id) = &d.client_id {
+        return admin(d, client_id, config, notices).await;
     }
     let store = token_store(config);
     let key = d.token_key();
@@ -294,6 +337,103 @@ async fn deploy(d: &Deployment, config: &Config, notices: &mut Vec<String>) -> R
         tracing::info!(%place, "saved the new token");
     }
     Ok(client)
+}
+
+/// The client of admin access (`auth = "app"`): the saved app token of `roam login` when
+/// there is a fresh one (with the secret of `ROAM_CLIENT_SECRET` beside it when set, to
+/// replace it should it be refused), else the secret from `ROAM_CLIENT_SECRET` or a prompt.
+/// A saved app token that the server refuses is deleted; a new one replaces it.
+async fn admin(
+    d: &Deployment,
+    client_id: &str,
+    config: &Config,
+    notices: &mut Vec<String>,
+) -> Result<Client> {
+    let store = token_store(config);
+    let key = d.token_key();
+    let saved = blocking({
+        let (store, key) = (store.clone(), key.clone());
+        move || store.load(&key)
+    })
+    .await?
+    .context("cannot use the saved app token")?;
+    let env_secret = std::env::var(CLIENT_SECRET_ENV)
+        .ok()
+        .filter(|s| !s.is_empty())
+        .map(Secret::new);
+    let access = |secret: Option<Secret>, app_token: Option<IssuedToken>| {
+        d.client_config(Credential::App(AppAccess {
+            client_id: client_id.to_string(),
+            secret,
+            app_token,
+        }))
+    };
+    let replace_saved = saved.is_some();
+    let mut said = false;
+    if let Some((saved, _place)) = saved.filter(|(t, _)| t.is_fresh(SystemTime::now())) {
+        let token = IssuedToken {
+            token: saved.token,
+            expires_at: saved.expires_at,
+        };
+        let client = Client::new(access(env_secret.clone(), Some(token)))
+            .context("bad connection settings")?;
+        say_connecting_as_admin(&client);
+        said = true;
+        match client.login().await {
+            Ok(()) => return Ok(client),
+            Err(e) if e.status() == Some(401) => {
+                tracing::info!("the saved app token was refused");
+                notices.push("the saved app token was refused; obtained a new one".into());
+                let (store, key) = (store.clone(), key.clone());
+                blocking(move || store.delete(&key)).await??;
+            }
+            Err(e) => return Err(e).context("admin access failed"),
+        }
+    }
+    let secret = match env_secret {
+        Some(secret) => secret,
+        None => Secret::new(read_client_secret(client_id).await?),
+    };
+    let client = Client::new(access(Some(secret), None)).context("bad connection settings")?;
+    if !said {
+        say_connecting_as_admin(&client);
+    }
+    client.login().await.context("admin access failed")?;
+    if replace_saved && let Some(issued) = client.app_token() {
+        let token = SavedToken {
+            token: issued.token,
+            expires_at: issued.expires_at,
+        };
+        let place = blocking(move || store.save(&key, &token)).await??;
+        tracing::info!(%place, "saved the new app token");
+    }
+    Ok(client)
+}
+
+/// The environment variable the client secret of admin access may come from.
+pub const CLIENT_SECRET_ENV: &str = "ROAM_CLIENT_SECRET";
+
+/// The client secret from a prompt that does not echo.
+pub async fn read_client_secret(client_id: &str) -> Result<String> {
+    let prompt = format!("client secret of {client_id} (or set {CLIENT_SECRET_ENV}): ");
+    let secret = tokio::task::spawn_blocking(move || rpassword::prompt_password(prompt))
+        .await
+        .context("client secret prompt failed")?
+        .context("cannot read the client secret")?;
+    if secret.is_empty() {
+        bail!("the client secret is empty");
+    }
+    Ok(secret)
+}
+
+/// `connecting to HOST as USER (admin access)…`: the line says whose history this is and
+/// that it is opened with the app's credentials.
+pub fn say_connecting_as_admin(client: &Client) {
+    say_connecting(&format!(
+        "{} as {} (admin access)",
+        client.host(),
+        client.user()
+    ));
 }
 
 /// The token store the configuration picks, in the data directory.
@@ -401,6 +541,41 @@ auth = "token"
         };
         let d = deployment(resolve(flags, &c).expect("flags"));
         assert_eq!((d.profile, d.appkey.as_str()), (None, "a#b"));
+    }
+
+    #[test]
+    fn an_app_profile_reads_as_its_user_and_keeps_its_token_under_the_app() {
+        let c = config(&format!(
+            "{PROFILES}[profiles.support]\napi_url = \"https://a1.easemob.com\"\nappkey = \"acme#chatapp\"\nauth = \"app\"\nclient_id = \"YXA6app\"\nas = \"li.wei\"\n"
+        ));
+        let support = Connection {
+            profile: Some("support".into()),
+            ..Connection::default()
+        };
+        let d = deployment(resolve(support, &c).expect("support"));
+        assert_eq!(d.auth, AuthMethod::App);
+        assert_eq!(
+            (d.user.as_str(), d.client_id.as_deref()),
+            ("li.wei", Some("YXA6app"))
+        );
+        assert_eq!(d.token_key().user, "app:YXA6app");
+        assert!(d.token_key().describe().starts_with("the app YXA6app"));
+        // Flags: --client-id makes it admin access, --as names the user.
+        let flags = Connection {
+            profile: Some("prod".into()),
+            client_id: Some("YXA6other".into()),
+            as_user: Some("omar.haddad".into()),
+            ..Connection::default()
+        };
+        let d = deployment(resolve(flags, &c).expect("flags"));
+        assert_eq!((d.auth, d.user.as_str()), (AuthMethod::App, "omar.haddad"));
+        let no_as = Connection {
+            profile: Some("prod".into()),
+            client_id: Some("YXA6other".into()),
+            ..Connection::default()
+        };
+        let e = resolve(no_as, &c).expect_err("no --as").to_string();
+        assert!(e.contains("--as"), "{e}");
     }
 
     #[test]

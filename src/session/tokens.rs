@@ -32,6 +32,9 @@ const KEYRING_SERVICE: &str = "roam";
 /// A token file is small; anything larger is not one.
 const MAX_FILE_BYTES: u64 = 64 * 1024;
 
+/// What starts the `user` of an app's key.
+const APP_PREFIX: &str = "app:";
+
 /// Whose token: a deployment and a user on it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TokenKey {
@@ -53,9 +56,24 @@ impl TokenKey {
         }
     }
 
-    /// How a person names it: `alice at acme#chatapp on https://a1.easemob.com`.
+    /// The key of an app's token (admin access): `user` is `app:CLIENT_ID`, which no user
+    /// id can be (`:` is in none), and keeps the client id's case.
+    pub fn for_app(api_url: &str, appkey: &str, client_id: &str) -> TokenKey {
+        TokenKey {
+            user: format!("{APP_PREFIX}{}", client_id.trim()),
+            ..TokenKey::new(api_url, appkey, "")
+        }
+    }
+
+    /// How a person names it: `alice at acme#chatapp on https://a1.easemob.com`, or
+    /// `the app YXA6... at ...`.
     pub fn describe(&self) -> String {
-        format!("{} at {} on {}", self.user, self.appkey, self.api_url)
+        match self.user.strip_prefix(APP_PREFIX) {
+            Some(client_id) => {
+                format!("the app {client_id} at {} on {}", self.appkey, self.api_url)
+            }
+            None => format!("{} at {} on {}", self.user, self.appkey, self.api_url),
+        }
     }
 
     /// The keyring account: readable, so the person can find it in their keyring app.

@@ -10,6 +10,7 @@
 //! User, peer and group ids are lowercased on the way in, as the service treats them
 //! case-insensitively.
 
+pub mod apps;
 mod history;
 pub mod import;
 mod insert;
@@ -66,6 +67,9 @@ pub enum StoreError {
     /// A user id that is not `[a-zA-Z0-9_.-]{1,64}`.
     #[error("invalid user id {0:?}: use 1 to 64 of a-z, 0-9, '_', '.', '-' (not \".\" or \"..\")")]
     InvalidId(String),
+    /// A client id that is not 1 to 128 of `[A-Za-z0-9_.-]`.
+    #[error("invalid client id {0:?}: use 1 to 128 of A-Z, a-z, 0-9, '_', '-', '.'")]
+    InvalidClientId(String),
     /// An empty password.
     #[error("the password must not be empty")]
     EmptyPassword,
@@ -124,6 +128,8 @@ pub struct StateSummary {
     pub memberships: usize,
     /// Conversation states recorded.
     pub conversations: usize,
+    /// Apps (admin credentials) created or updated.
+    pub apps: usize,
 }
 
 impl std::fmt::Display for StateSummary {
@@ -132,7 +138,11 @@ impl std::fmt::Display for StateSummary {
             f,
             "state: {} users, {} group memberships, {} conversation states",
             self.users, self.memberships, self.conversations
-        )
+        )?;
+        if self.apps > 0 {
+            write!(f, ", {} apps", self.apps)?;
+        }
+        Ok(())
     }
 }
 
@@ -402,11 +412,19 @@ impl Store {
             };
             users.push((name, hash));
         }
-        if !users.is_empty() {
+        let apps = state
+            .apps
+            .iter()
+            .enumerate()
+            .map(|(i, a)| apps::hashed(a).map_err(|e| StoreError::State(format!("apps[{i}]: {e}"))))
+            .collect::<Result<Vec<_>, _>>()?;
+        if !users.is_empty() || !apps.is_empty() {
             self.make_private()?;
         }
         let tx = self.conn.transaction()?;
         let result = (|| -> Result<(), StoreError> {
+            apps::put_apps(&tx, &apps)?;
+            summary.apps = apps.len();
             for (name, hash) in &users {
                 let now = now_ms();
                 tx.prepare_cached(

@@ -13,7 +13,7 @@ use crate::protocol::{ChatType, encode_body_tail};
 
 /// The schema version written to `PRAGMA user_version`; a database with a newer version is
 /// refused rather than misread, an older one is migrated.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 /// Creates the tables when they do not exist.
 pub(crate) const CREATE: &str = r#"
@@ -23,6 +23,13 @@ CREATE TABLE IF NOT EXISTS users (
     uuid          TEXT NOT NULL,
     created       INTEGER NOT NULL,
     modified      INTEGER NOT NULL
+);
+
+-- Apps that may obtain admin tokens (grant_type client_credentials), from the state file.
+CREATE TABLE IF NOT EXISTS apps (
+    client_id   TEXT PRIMARY KEY,
+    secret_hash TEXT NOT NULL,            -- argon2id, PHC string; never a plain secret
+    uuid        TEXT NOT NULL
 );
 
 -- One row per conversation: a single chat (shared by both users), a group or a room.
@@ -118,6 +125,8 @@ fn add_entry_bodies(tx: &Connection) -> rusqlite::Result<()> {
     }
     Ok(())
 }
+
+/// Version 4 adds `apps` (app credentials for the admin grants); CREATE makes it.
 
 /// Creates, migrates or checks the schema on an open connection. `Err(version)` when the
 /// database is newer than this roam.

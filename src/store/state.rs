@@ -8,9 +8,13 @@
 //!             { "name": "bob", "password_hash": "$argon2id$v=19$..." }],
 //!   "groups": [{ "id": "team-roam", "members": ["demo", "bob"] }],
 //!   "conversations": [{ "user": "demo", "id": "bob", "type": "chat", "unread": 3,
-//!                       "pinned": true, "pinned_at": 1716900000000, "marks": ["mark_0"] }]
+//!                       "pinned": true, "pinned_at": 1716900000000, "marks": ["mark_0"] }],
+//!   "apps": [{ "client_id": "YXA6demo", "client_secret": "..." }]
 //! }
 //! ```
+//! `apps` are the app credentials of admin access (PROTOCOL.md §8.2, `client_credentials`):
+//! a plain `client_secret` is hashed on import like a password and never stored; prefer
+//! `client_secret_hash`.
 //! Every section is optional. A plain `password` is hashed on import and never stored; a
 //! user with neither `password` nor `password_hash` is skipped (they cannot log in).
 //! `type` is `chat` or `groupchat`; chat rooms never appear in conversation lists.
@@ -30,6 +34,36 @@ pub struct StateFile {
     /// Per-user conversation state.
     #[serde(default)]
     pub conversations: Vec<ConversationState>,
+    /// App credentials for admin access.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub apps: Vec<AppCredentials>,
+}
+
+/// One app's credentials. `Debug` hides the secret.
+#[derive(Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AppCredentials {
+    /// The app's client id.
+    pub client_id: String,
+    /// A plain client secret, hashed on import (or at `roam serve --app-credentials`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret: Option<String>,
+    /// A PHC-format hash (argon2id) of the client secret.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_secret_hash: Option<String>,
+}
+
+impl std::fmt::Debug for AppCredentials {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AppCredentials")
+            .field("client_id", &self.client_id)
+            .field(
+                "client_secret",
+                &self.client_secret.as_ref().map(|_| "<redacted>"),
+            )
+            .field("client_secret_hash", &self.client_secret_hash.is_some())
+            .finish()
+    }
 }
 
 /// One user.

@@ -116,6 +116,8 @@ pub struct App {
     tz: TimeZone,
     next_request: u64,
     ticks: u64,
+    /// Whose history this is when read with admin access.
+    admin_reader: Option<String>,
 }
 
 impl App {
@@ -150,7 +152,21 @@ impl App {
             tz,
             next_request: 1,
             ticks: 0,
+            admin_reader: None,
         }
+    }
+
+    /// Says that the history is `user`'s, read with admin access (`None`: the person's
+    /// own); the status line then always shows it.
+    pub fn set_admin_reader(&mut self, user: Option<String>) {
+        self.admin_reader = user;
+    }
+
+    /// `li.wei · admin access` when the history is read with admin access.
+    pub fn admin_label(&self) -> Option<String> {
+        self.admin_reader
+            .as_ref()
+            .map(|user| format!("{user} · admin access"))
     }
 
     /// The effects to run at startup: the first page of the conversation list.

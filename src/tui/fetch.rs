@@ -49,6 +49,12 @@ pub trait Source: Send + Sync + 'static {
         &self,
         query: HistoryQuery,
     ) -> impl Future<Output = Result<HistoryPage, FetchError>> + Send;
+
+    /// Whose history this is when it is read with admin access (an app's credentials),
+    /// which the status line then always shows; `None` for the person's own.
+    fn admin_reader(&self) -> Option<String> {
+        None
+    }
 }
 
 /// The event loop's ends of the fetch task's channels.
@@ -58,6 +64,8 @@ pub struct FetchHandle {
     pub requests: mpsc::UnboundedSender<FetchRequest>,
     /// Answers come out here, as events for [`App::update`](super::app::App::update).
     pub events: mpsc::UnboundedReceiver<Event>,
+    /// The source's [`Source::admin_reader`].
+    pub admin_reader: Option<String>,
     task: JoinHandle<()>,
 }
 
@@ -83,10 +91,12 @@ impl Drop for FetchHandle {
 pub fn spawn<S: Source>(source: S) -> FetchHandle {
     let (requests, rx) = mpsc::unbounded_channel();
     let (tx, events) = mpsc::unbounded_channel();
+    let admin_reader = source.admin_reader();
     let task = tokio::spawn(serve(Arc::new(source), rx, tx));
     FetchHandle {
         requests,
         events,
+        admin_reader,
         task,
     }
 }
@@ -317,6 +327,10 @@ mod client_source {
             Client::history(self, &query)
                 .await
                 .map_err(|e| fetch_error(&e))
+        }
+
+        fn admin_reader(&self) -> Option<String> {
+            self.admin_client_id().map(|_| self.user().to_string())
         }
     }
 }

@@ -140,6 +140,7 @@ where
         .map_err(|e| anyhow!("cannot read the terminal size: {e}"))?;
     let mut app = App::new(size.width, size.height, preferences.zone.clone());
     preferences.apply(&mut app);
+    app.set_admin_reader(fetch.admin_reader.clone());
     let mut notice = (!notices.is_empty()).then(|| notices.join(" · "));
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);

@@ -54,7 +54,14 @@ pub fn draw_status(app: &App, ctx: &ViewContext<'_>, area: Rect, frame: &mut Fra
     let show_hint = !help_hint.is_empty() && width >= hint_width + 20;
     let mut spans = Vec::new();
     let mut used = 0;
-    if busy && width > 2 {
+    // Whose history, first and apart from the rest: it survives any cut of the line.
+    if let Some(label) = app.admin_label() {
+        let label = text::one_line(&label, width);
+        used += text::width(&label) + 1;
+        spans.push(Span::styled(label, theme.marked()));
+        spans.push(Span::raw(" "));
+    }
+    if busy && width > used + 2 {
         spans.push(Span::styled(
             format!("{} ", spinner(app.ticks())),
             theme.dim(),
