@@ -126,7 +126,7 @@ fn add_entry_bodies(tx: &Connection) -> rusqlite::Result<()> {
     Ok(())
 }
 
-/// Version 4 adds `apps` (app credentials for the admin grants); CREATE makes it.
+// Version 4 adds `apps` (app credentials for the admin grants); CREATE makes it.
 
 /// Creates, migrates or checks the schema on an open connection. `Err(version)` when the
 /// database is newer than this roam.
