@@ -286,15 +286,12 @@ async fn deploy(d: &Deployment, config: &Config, notices: &mut Vec<String>) -> R
     }
     let store = token_store(config);
     let key = d.token_key();
-    let saved = blocking({
-        let (store, key) = (store.clone(), key.clone());
-        move || store.load(&key)
-    })
-    .await?
-    .context("cannot use the saved token")?;
+    let saved = load_saved(&store, &key)
+        .await
+        .context("cannot use the saved token")?;
     let mut said = false;
     let mut replace_saved = false;
-    if let Some((saved, _place)) = saved {
+    if let Some(saved) = saved {
         replace_saved = true;
         if saved.is_fresh(SystemTime::now()) {
             let client =
@@ -307,8 +304,7 @@ async fn deploy(d: &Deployment, config: &Config, notices: &mut Vec<String>) -> R
                 Err(e) if e.status() == Some(401) => {
                     tracing::info!("the saved token was refused; logging in again");
                     notices.push("the saved token was refused; logged in again".into());
-                    let (store, key) = (store.clone(), key.clone());
-                    blocking(move || store.delete(&key)).await??;
+                    delete_saved(&store, &key).await?;
                 }
                 Err(e) => return Err(e).context("cannot check the saved token"),
             }
@@ -351,12 +347,9 @@ async fn admin(
 ) -> Result<Client> {
     let store = token_store(config);
     let key = d.token_key();
-    let saved = blocking({
-        let (store, key) = (store.clone(), key.clone());
-        move || store.load(&key)
-    })
-    .await?
-    .context("cannot use the saved app token")?;
+    let saved = load_saved(&store, &key)
+        .await
+        .context("cannot use the saved app token")?;
     let env_secret = std::env::var(CLIENT_SECRET_ENV)
         .ok()
         .filter(|s| !s.is_empty())
@@ -370,7 +363,7 @@ async fn admin(
     };
     let replace_saved = saved.is_some();
     let mut said = false;
-    if let Some((saved, _place)) = saved.filter(|(t, _)| t.is_fresh(SystemTime::now())) {
+    if let Some(saved) = saved.filter(|t| t.is_fresh(SystemTime::now())) {
         let token = IssuedToken {
             token: saved.token,
             expires_at: saved.expires_at,
@@ -384,8 +377,7 @@ async fn admin(
             Err(e) if e.status() == Some(401) => {
                 tracing::info!("the saved app token was refused");
                 notices.push("the saved app token was refused; obtained a new one".into());
-                let (store, key) = (store.clone(), key.clone());
-                blocking(move || store.delete(&key)).await??;
+                delete_saved(&store, &key).await?;
             }
             Err(e) => return Err(e).context("admin access failed"),
         }
@@ -439,6 +431,21 @@ pub fn say_connecting_as_admin(client: &Client) {
 /// The token store the configuration picks, in the data directory.
 pub fn token_store(config: &Config) -> TokenStore {
     TokenStore::new(config.token_store, &paths::data_dir())
+}
+
+/// The token saved under `key`, read off the async threads.
+async fn load_saved(store: &TokenStore, key: &TokenKey) -> Result<Option<SavedToken>> {
+    let (store, key) = (store.clone(), key.clone());
+    Ok(blocking(move || store.load(&key))
+        .await??
+        .map(|(saved, _place)| saved))
+}
+
+/// Deletes the token saved under `key` (the server refused it), off the async threads.
+async fn delete_saved(store: &TokenStore, key: &TokenKey) -> Result<()> {
+    let (store, key) = (store.clone(), key.clone());
+    blocking(move || store.delete(&key)).await??;
+    Ok(())
 }
 
 /// Runs keyring and file work off the async threads: a keyring may talk to a service.
