@@ -483,15 +483,19 @@ impl Gen {
                     name: name.to_string(),
                     password: (name == DEMO_USER).then(|| DEMO_PASSWORD.to_string()),
                     password_hash: None,
+                    nickname: None,
                 })
                 .collect(),
             groups: GROUPS
                 .iter()
                 .map(|(id, members)| GroupState {
                     id: id.to_string(),
+                    name: None,
+                    description: None,
                     members: members.iter().map(|m| m.to_string()).collect(),
                 })
                 .collect(),
+            rooms: Vec::new(),
             conversations: states,
         };
 

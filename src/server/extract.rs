@@ -108,6 +108,31 @@ impl FromRequestParts<Arc<AppState>> for AuthUser {
     }
 }
 
+/// The user a live bearer token belongs to, on a route that names no user (the name
+/// endpoints): a wrong app is 404, a missing, expired or foreign token 401.
+#[derive(Debug)]
+pub(crate) struct Caller {
+    /// The user id (lowercase).
+    pub(crate) name: String,
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Caller, ApiError> {
+        PathSegments::read(parts, state).await?.check_app(state)?;
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        let (name, _) = state.tokens.check(header)?;
+        Ok(Caller { name })
+    }
+}
+
 /// The query string, read leniently (see [`super::query`]): never a rejection.
 #[derive(Debug)]
 pub(crate) struct LenientQuery(pub(crate) HashMap<String, String>);

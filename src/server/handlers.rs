@@ -45,7 +45,7 @@ fn elapsed_ms(started: Instant) -> i64 {
 }
 
 /// A success answer: the payload under `data` with the envelope fields.
-fn envelope<T: Serialize>(action: &str, started: Instant, data: T) -> Json<Envelope<T>> {
+pub(super) fn envelope<T: Serialize>(action: &str, started: Instant, data: T) -> Json<Envelope<T>> {
     Json(Envelope {
         data,
         action: Some(action.to_string()),
@@ -55,7 +55,7 @@ fn envelope<T: Serialize>(action: &str, started: Instant, data: T) -> Json<Envel
 }
 
 /// Runs store work on the blocking pool, on one pooled connection.
-async fn blocking<R: Send + 'static>(
+pub(super) async fn blocking<R: Send + 'static>(
     state: &Arc<AppState>,
     f: impl FnOnce(&mut crate::store::Store) -> R + Send + 'static,
 ) -> Result<R, ApiError> {

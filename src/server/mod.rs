@@ -9,7 +9,7 @@
 //! The parts: `listener` accepts (connection cap, header and idle timeout, graceful stop);
 //! the router adds body and request timeouts and the JSON error net ([`error`]);
 //! `extract` turns a request into what handlers need (`AuthUser`, `ApiJson`, ...);
-//! `handlers` answer; `hashing` and [`throttle`] bound what logins cost; `auth` keeps the
+//! `handlers` answer, `names` the name endpoints (§8.1); `hashing` and [`throttle`] bound what logins cost; `auth` keeps the
 //! tokens; [`log_text`] escapes request strings for the log.
 //!
 //! roam's choices where the service differs or is silent:
@@ -26,6 +26,7 @@ mod handlers;
 mod hashing;
 mod listener;
 pub mod log_text;
+mod names;
 pub mod query;
 pub mod throttle;
 
@@ -212,6 +213,12 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
             "/{org}/{app}/sdk/users/{user}/token/expires",
             get(handlers::token_expires),
         )
+        .route(
+            "/{org}/{app}/metadata/user/get",
+            post(names::user_attributes),
+        )
+        .route("/{org}/{app}/chatgroups/{ids}", get(names::group_details))
+        .route("/{org}/{app}/chatrooms/{ids}", get(names::room_details))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

@@ -13,6 +13,7 @@
 mod history;
 pub mod import;
 mod insert;
+mod names;
 pub mod password;
 pub mod pool;
 pub mod schema;
@@ -123,14 +124,16 @@ pub struct StateSummary {
     pub memberships: usize,
     /// Conversation states recorded.
     pub conversations: usize,
+    /// Nicknames, group names and room names recorded.
+    pub names: usize,
 }
 
 impl std::fmt::Display for StateSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "state: {} users, {} group memberships, {} conversation states",
-            self.users, self.memberships, self.conversations
+            "state: {} users, {} group memberships, {} conversation states, {} names",
+            self.users, self.memberships, self.conversations, self.names
         )
     }
 }
@@ -366,8 +369,8 @@ impl Store {
         Ok(())
     }
 
-    /// Applies a state file: users (plain passwords hashed here), group memberships and
-    /// per-user conversation state, all in one transaction. Applying it again updates in
+    /// Applies a state file: users (plain passwords hashed here), group memberships,
+    /// per-user conversation state and names, all in one transaction. Applying it again updates in
     /// place.
     pub fn apply_state(&mut self, state: &StateFile) -> Result<StateSummary, StoreError> {
         let mut summary = StateSummary::default();
@@ -470,6 +473,7 @@ impl Store {
                 ])?;
                 summary.conversations += 1;
             }
+            summary.names = names::apply_names(&tx, state)?;
             Ok(())
         })();
         match result {
