@@ -26,7 +26,7 @@ pub const DEMO_HISTORY: &[u8] = include_bytes!("../assets/demo-history.jsonl.gz"
 pub const DEMO_STATE: &str = include_str!("../assets/demo-state.json");
 
 /// Bump when the database schema changes, so old cached demo databases are not reused.
-const CACHE_GENERATION: &str = "2";
+const CACHE_GENERATION: &str = "3";
 
 pub use crate::config::paths::{CACHE_DIR_ENV, cache_dir};
 
