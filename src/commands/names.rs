@@ -1,7 +1,8 @@
 //! Names in the CLI's text output: nicknames and group and room names fetched once per
 //! command for the ids it is about to print, shown as `name (id)` so scripts and people
-//! both find what they need. A name that cannot be fetched is a warning on stderr, never a
-//! failure: the id alone is still right. JSON output keeps ids only.
+//! both find what they need. A name that cannot be fetched is a warning in the log, never a
+//! failure nor a line on stderr (scripts read stderr): the id alone is still right. JSON
+//! output keeps ids only.
 
 use std::collections::BTreeSet;
 
@@ -24,7 +25,7 @@ impl Names {
         conferences: &[(String, ChatType)],
     ) -> Names {
         let warn = |what: &str, e: crate::client::ClientError| {
-            eprintln!("roam: {what} not shown: {}", e.description());
+            tracing::warn!(what, error = %e.description(), "names not shown");
             NameMap::new()
         };
         let users: Vec<String> = users.into_iter().collect();
