@@ -23,6 +23,7 @@ use crate::tui::{display, filter, text, when};
 pub use crate::session::Connection;
 
 mod account;
+mod names;
 mod output;
 pub use account::{config, login, logout};
 use output::{PagingState, Times};
@@ -175,6 +176,21 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
             return Ok(());
         }
         let times = Times::new(&config.display);
+        let users = list
+            .iter()
+            .filter(|c| c.kind == ChatType::Single)
+            .map(|c| c.id.clone())
+            .chain(
+                list.iter()
+                    .filter_map(|c| c.last_message.as_ref().map(|m| m.from.clone())),
+            )
+            .collect();
+        let conferences: Vec<(String, ChatType)> = list
+            .iter()
+            .filter(|c| c.kind != ChatType::Single)
+            .map(|c| (c.id.clone(), c.kind))
+            .collect();
+        let names = names::Names::fetch(&session.client, users, &conferences).await;
         for c in &list {
             let kind = match c.kind {
                 ChatType::Single => "chat ",
@@ -185,12 +201,14 @@ pub fn conversations(connection: Connection, json: bool) -> Result<()> {
             let preview = c
                 .last_message
                 .as_ref()
-                .map(|m| format!("{}: {}", m.from, display::preview(m, 80)))
+                .map(|m| format!("{}: {}", names.user(&m.from, 40), display::preview(m, 80)))
                 .unwrap_or_default();
+            let shown = names.conversation(&c.id, c.kind, 48);
+            let pad = 36usize.saturating_sub(text::width(&shown));
             writeln!(
                 out,
-                "{pin} {kind} {:<24} {:>5}  {}  {}",
-                text::one_line(&c.id, 24),
+                "{pin} {kind} {shown}{:pad$} {:>5}  {}  {}",
+                "",
                 c.unread,
                 c.last_message
                     .as_ref()
@@ -269,8 +287,15 @@ pub fn history(connection: Connection, options: HistoryOptions) -> Result<()> {
                 .history(&query)
                 .await
                 .with_context(|| format!("cannot read the history of {}", options.id))?;
+            let names = if options.json {
+                names::Names::default()
+            } else {
+                let senders = page.messages.iter().map(|m| m.from.clone()).collect();
+                names::Names::fetch(&session.client, senders, &[]).await
+            };
             for m in &page.messages {
-                output::print_message(&mut out, m, options.json, &times)?;
+                let sender = names.user(&m.from, 40);
+                output::print_message(&mut out, m, options.json, &times, &sender)?;
                 printed = printed.saturating_add(1);
             }
             undecodable += page.undecodable;

@@ -22,7 +22,7 @@ use serde_json::{Map, Value};
 
 use crate::protocol::json::ExportLine;
 use crate::protocol::{Attachment, ChatType, Content, Message, Size};
-use crate::store::state::{ConversationState, GroupState, StateFile, UserState};
+use crate::store::state::{ConversationState, GroupState, RoomState, StateFile, UserState};
 
 /// The demo user's id.
 pub const DEMO_USER: &str = "demo";
@@ -35,12 +35,21 @@ pub const DEMO_APPKEY: &str = "roam#demo";
 pub const HISTORY_ASSET: &str = "assets/demo-history.jsonl.gz";
 /// Where the demo state file lives, relative to the crate root.
 pub const STATE_ASSET: &str = "assets/demo-state.json";
-/// The group with more than 100,000 messages spanning more than three years.
-pub const BIG_CONVERSATION: &str = "team-roam";
+/// The group with more than 100,000 messages spanning more than three years. Group and
+/// room ids are long numbers, as the service makes them.
+pub const BIG_CONVERSATION: &str = "262857469362177";
+/// The family group.
+pub const FAMILY: &str = "262857469362183";
+/// The group of a trip to Tokyo.
+pub const TOKYO_TRIP: &str = "262857469362199";
+/// The book club group.
+pub const BOOK_CLUB: &str = "262857469362205";
+/// The design review group.
+pub const DESIGN_REVIEW: &str = "262857469362211";
 /// The single chat whose messages are hostile text.
 pub const HOSTILE_CONVERSATION: &str = "mallory";
 /// The chat room: reachable through history, never in conversation lists.
-pub const ROOM: &str = "lobby";
+pub const ROOM: &str = "262857469362230";
 
 /// The smallest message id: Easemob ids are larger than 2^53.
 pub const ID_BASE: u64 = 1_100_000_000_000_000_000;
@@ -61,6 +70,8 @@ const DAY: i64 = 24 * HOUR;
 pub struct DemoConversation {
     /// The peer's user id, or the group or room id.
     pub id: String,
+    /// The peer's nickname, or the group's or room's name, when it has one.
+    pub name: Option<String>,
     /// Single, group or room.
     pub kind: ChatType,
     /// How many messages it holds.
@@ -137,27 +148,55 @@ pub fn generate() -> DemoHistory {
 // The cast and the conversations' list state
 // ---------------------------------------------------------------------------------------
 
-/// Every user the demo knows; only the demo user can log in.
-const USERS: &[&str] = &[
-    DEMO_USER,
-    "li.wei",
-    "tanaka_yuki",
-    "sarah.chen",
-    "omar.haddad",
-    "noa.levi",
-    "kim.minjun",
-    "alex.wright",
-    "wang.mei",
-    "wang.jun",
-    "wang.lily",
-    "roam-bot",
-    "mallory",
-    "elena.petrova",
-    "raj.patel",
-    "guest_4821",
-    "guest_0077",
-    "marco.rossi",
+/// Every user the demo knows, with their nickname; only the demo user can log in. The
+/// guests have none (they show as their ids); mallory's is hostile, as his messages are.
+const USERS: &[(&str, Option<&str>)] = &[
+    (DEMO_USER, Some("Demo")),
+    ("li.wei", Some("李伟")),
+    ("tanaka_yuki", Some("田中ゆき")),
+    ("sarah.chen", Some("Sarah Chen")),
+    ("omar.haddad", Some("Omar Haddad")),
+    ("noa.levi", Some("Noa Levi")),
+    ("kim.minjun", Some("김민준")),
+    ("alex.wright", Some("Alex Wright")),
+    ("wang.mei", Some("王梅")),
+    ("wang.jun", Some("王俊")),
+    ("wang.lily", Some("Lily 王")),
+    ("roam-bot", Some("roam bot")),
+    (
+        HOSTILE_CONVERSATION,
+        Some("Mallory\u{1b}[31m\u{202e}gnp.exe\u{7}"),
+    ),
+    ("elena.petrova", Some("Елена Петрова")),
+    ("raj.patel", Some("Raj Patel")),
+    ("guest_4821", None),
+    ("guest_0077", None),
+    ("marco.rossi", Some("Marco Rossi")),
 ];
+
+/// The groups' and the room's names and descriptions.
+const CONFERENCE_NAMES: &[(&str, &str, &str)] = &[
+    (
+        BIG_CONVERSATION,
+        "roam dev team",
+        "Building roam: history, paging, the TUI",
+    ),
+    (FAMILY, "王家 family", "家人群"),
+    (TOKYO_TRIP, "東京旅行 2024", "Tokyo, April 2024"),
+    (BOOK_CLUB, "Book club 📚", "One book a month"),
+    (DESIGN_REVIEW, "Design review", "Screens and flows"),
+    (ROOM, "Lobby", "Say hi"),
+];
+
+/// The name and description of a group or the room.
+fn conference_name(id: &str) -> (Option<String>, Option<String>) {
+    CONFERENCE_NAMES
+        .iter()
+        .find(|(gid, _, _)| *gid == id)
+        .map_or((None, None), |(_, name, description)| {
+            (Some(name.to_string()), Some(description.to_string()))
+        })
+}
 
 /// Current group members (alex.wright left team-roam in 2023; his messages stay).
 const GROUPS: &[(&str, &[&str])] = &[
@@ -173,13 +212,13 @@ const GROUPS: &[(&str, &[&str])] = &[
             "kim.minjun",
         ],
     ),
-    ("family", &[DEMO_USER, "wang.mei", "wang.jun", "wang.lily"]),
+    (FAMILY, &[DEMO_USER, "wang.mei", "wang.jun", "wang.lily"]),
     (
-        "tokyo-trip-2024",
+        TOKYO_TRIP,
         &[DEMO_USER, "tanaka_yuki", "li.wei", "sarah.chen"],
     ),
     (
-        "book-club",
+        BOOK_CLUB,
         &[
             DEMO_USER,
             "sarah.chen",
@@ -189,7 +228,7 @@ const GROUPS: &[(&str, &[&str])] = &[
         ],
     ),
     (
-        "design-review",
+        DESIGN_REVIEW,
         &[DEMO_USER, "sarah.chen", "li.wei", "raj.patel"],
     ),
 ];
@@ -229,10 +268,10 @@ fn list_specs() -> Vec<ListSpec> {
         spec("wang.mei", Single, 3, None, &[]),
         spec("roam-bot", Single, 12, None, &["mark_19"]),
         spec(HOSTILE_CONVERSATION, Single, 7, None, &["mark_3"]),
-        spec("family", Group, 23, None, &[]),
-        spec("tokyo-trip-2024", Group, 0, None, &["mark_2"]),
-        spec("book-club", Group, 8, None, &[]),
-        spec("design-review", Group, 4, None, &["mark_1", "mark_3"]),
+        spec(FAMILY, Group, 23, None, &[]),
+        spec(TOKYO_TRIP, Group, 0, None, &["mark_2"]),
+        spec(BOOK_CLUB, Group, 8, None, &[]),
+        spec(DESIGN_REVIEW, Group, 4, None, &["mark_1", "mark_3"]),
         spec(ROOM, Room, 0, None, &[]),
     ]
 }
@@ -456,8 +495,16 @@ impl Gen {
             } else {
                 0
             };
+            let name = match spec.kind {
+                ChatType::Single => USERS
+                    .iter()
+                    .find(|(user, _)| *user == spec.id)
+                    .and_then(|(_, nickname)| nickname.map(str::to_string)),
+                ChatType::Group | ChatType::Room => conference_name(spec.id).0,
+            };
             conversations.push(DemoConversation {
                 id: spec.id.to_string(),
+                name,
                 kind: spec.kind,
                 messages,
                 unread,
@@ -479,19 +526,33 @@ impl Gen {
         let state = StateFile {
             users: USERS
                 .iter()
-                .map(|&name| UserState {
+                .map(|&(name, nickname)| UserState {
                     name: name.to_string(),
                     password: (name == DEMO_USER).then(|| DEMO_PASSWORD.to_string()),
                     password_hash: None,
+                    nickname: nickname.map(str::to_string),
                 })
                 .collect(),
             groups: GROUPS
                 .iter()
-                .map(|(id, members)| GroupState {
-                    id: id.to_string(),
-                    members: members.iter().map(|m| m.to_string()).collect(),
+                .map(|(id, members)| {
+                    let (name, description) = conference_name(id);
+                    GroupState {
+                        id: id.to_string(),
+                        name,
+                        description,
+                        members: members.iter().map(|m| m.to_string()).collect(),
+                    }
                 })
                 .collect(),
+            rooms: {
+                let (name, description) = conference_name(ROOM);
+                vec![RoomState {
+                    id: ROOM.to_string(),
+                    name,
+                    description,
+                }]
+            },
             conversations: states,
             ..StateFile::default()
         };
@@ -2162,7 +2223,7 @@ fn single_mallory(g: &mut Gen) {
 
 fn group_family(g: &mut Gen) {
     g.reseed(10);
-    let id = "family";
+    let id = FAMILY;
     let th = Thread::new(id, ChatType::Group, 0);
     let speakers = [
         Speaker {
@@ -2241,7 +2302,7 @@ fn group_family(g: &mut Gen) {
 
 fn group_tokyo(g: &mut Gen) {
     g.reseed(11);
-    let id = "tokyo-trip-2024";
+    let id = TOKYO_TRIP;
     let mut th = Thread::new(id, ChatType::Group, local(2024, 3, 1, 21, 0));
     g.txt(
         &mut th,
@@ -2309,7 +2370,7 @@ fn group_tokyo(g: &mut Gen) {
 
 fn group_book_club(g: &mut Gen) {
     g.reseed(12);
-    let id = "book-club";
+    let id = BOOK_CLUB;
     // The demo user is a member who never speaks: the group must still be listed.
     let mut th = Thread::new(id, ChatType::Group, local(2024, 10, 2, 21, 0));
     g.txt(&mut th, "sarah.chen", LONG_REVIEW);
@@ -2366,7 +2427,7 @@ fn group_book_club(g: &mut Gen) {
 
 fn group_design(g: &mut Gen) {
     g.reseed(13);
-    let id = "design-review";
+    let id = DESIGN_REVIEW;
     let th = Thread::new(id, ChatType::Group, 0);
     let speakers = [
         Speaker {
@@ -2706,7 +2767,7 @@ mod tests {
     fn demo_has_the_languages_and_emoji_it_promises() {
         let all: String = [
             BIG_CONVERSATION,
-            "family",
+            FAMILY,
             "omar.haddad",
             "noa.levi",
             "tanaka_yuki",

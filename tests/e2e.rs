@@ -6,6 +6,10 @@ mod pty;
 use std::time::Duration;
 
 use pty::Pty;
+/// The demo's big group, pinned and newest: the first row of the list.
+use roam::demo::BIG_CONVERSATION as TEAM;
+/// As much of the big group's id as the narrowest list shows before cutting it.
+const TEAM_SHOWN: &str = "262857469";
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -30,10 +34,12 @@ fn loaded(screen: &str) -> usize {
 
 fn open_team_roam(cache: &std::path::Path, cols: u16, rows: u16) -> Pty {
     let mut term = Pty::spawn(&[], cols, rows, cache, &[]);
-    term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
-    // team-roam is pinned and newest, so it is the first row and selected.
+    term.wait_for("the conversation list", WAIT, |s| s.contains(TEAM_SHOWN));
+    // the big group is pinned and newest, so it is the first row and selected.
     term.send(b"\r");
-    term.wait_for("the newest page of team-roam", WAIT, |s| loaded(s) >= 50);
+    term.wait_for("the newest page of the big group", WAIT, |s| {
+        loaded(s) >= 50
+    });
     term
 }
 
@@ -42,7 +48,7 @@ fn browse_scroll_back_three_pages_search_and_quit_restores_the_terminal() {
     let cache = tempfile::tempdir().expect("temp dir");
     let mut term = open_team_roam(cache.path(), 120, 40);
     let first = term.text();
-    assert!(first.contains("team-roam"), "{first}");
+    assert!(first.contains(TEAM), "{first}");
 
     // Scroll up until more than three pages beyond the first are loaded.
     for _ in 0..200 {
@@ -121,7 +127,7 @@ fn every_ending_signal_restores_the_terminal() {
     for signal in ["TERM", "HUP", "INT", "QUIT"] {
         let cache = tempfile::tempdir().expect("temp dir");
         let mut term = Pty::spawn(&[], 100, 30, cache.path(), &[]);
-        term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
+        term.wait_for("the conversation list", WAIT, |s| s.contains(TEAM_SHOWN));
         assert!(term.with_screen(|p| p.screen().alternate_screen()));
         kill(term.pid().expect("pid"), signal);
         term.wait_exit(Duration::from_secs(10))
@@ -141,7 +147,7 @@ fn process_state(pid: u32) -> Option<char> {
 fn a_stop_gives_the_terminal_back_and_continuing_takes_it_again() {
     let cache = tempfile::tempdir().expect("temp dir");
     let mut term = Pty::spawn(&[], 100, 30, cache.path(), &[]);
-    term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
+    term.wait_for("the conversation list", WAIT, |s| s.contains(TEAM_SHOWN));
     let pid = term.pid().expect("pid");
     kill(pid, "TSTP");
     let start = std::time::Instant::now();
@@ -154,7 +160,7 @@ fn a_stop_gives_the_terminal_back_and_continuing_takes_it_again() {
     term.with_screen_mut(|p| p.process(b"\x1b[2J\x1b[Hshell$ fg"));
     kill(pid, "CONT");
     let back = term.wait_for("the list drawn again", WAIT, |s| {
-        s.contains("team-roam") && !s.contains("shell$")
+        s.contains(TEAM_SHOWN) && !s.contains("shell$")
     });
     assert!(
         term.with_screen(|p| p.screen().alternate_screen()),
@@ -175,7 +181,7 @@ fn a_stop_gives_the_terminal_back_and_continuing_takes_it_again() {
 fn a_terminal_that_never_answers_the_cursor_query_still_gets_the_browser() {
     let cache = tempfile::tempdir().expect("temp dir");
     let mut term = Pty::spawn_with(&[], 100, 30, cache.path(), &[], false);
-    term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
+    term.wait_for("the conversation list", WAIT, |s| s.contains(TEAM_SHOWN));
     term.send(b"q");
     let status = term.wait_exit(Duration::from_secs(10)).expect("exits");
     assert!(status.success(), "{status:?}");
@@ -195,7 +201,7 @@ fn the_emoji_setting_skips_the_terminal_probe() {
         cache.path(),
         &[("ROAM_EMOJI_SEQUENCES", "parts")],
     );
-    term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
+    term.wait_for("the conversation list", WAIT, |s| s.contains(TEAM_SHOWN));
     term.send(b"q");
     assert!(term.wait_exit(Duration::from_secs(10)).is_some());
     let raw = term.raw();
@@ -219,7 +225,7 @@ fn narrow_terminals_show_one_pane_and_resize_keeps_working() {
     term.resize(1, 1);
     std::thread::sleep(Duration::from_millis(200));
     term.resize(80, 24);
-    term.wait_for("a usable screen again", WAIT, |s| s.contains("team-roam"));
+    term.wait_for("a usable screen again", WAIT, |s| s.contains(TEAM_SHOWN));
     term.send(b"q");
     assert!(term.wait_exit(Duration::from_secs(10)).is_some());
 }
@@ -336,9 +342,11 @@ fn input_stays_answered_while_the_server_stalls() {
 fn a_jump_to_a_2022_date_in_team_roam_shows_that_day() {
     let cache = tempfile::tempdir().expect("temp dir");
     let mut term = Pty::spawn(&[], 120, 40, cache.path(), &[("TZ", "UTC")]);
-    term.wait_for("the conversation list", WAIT, |s| s.contains("team-roam"));
+    term.wait_for("the conversation list", WAIT, |s| s.contains(TEAM_SHOWN));
     term.send(b"\r");
-    term.wait_for("the newest page of team-roam", WAIT, |s| loaded(s) >= 50);
+    term.wait_for("the newest page of the big group", WAIT, |s| {
+        loaded(s) >= 50
+    });
     term.send(b"t");
     term.wait_for("the jump prompt", WAIT, |s| s.contains("jump to:"));
     term.send(b"2022-06-01\r");
@@ -364,7 +372,7 @@ fn history_since_and_until_print_only_that_range() {
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_roam"))
         .args([
             "history",
-            "team-roam",
+            TEAM,
             "--group",
             "--since",
             "2022-03-01",
@@ -401,7 +409,7 @@ fn history_since_and_until_print_only_that_range() {
     assert!(times.iter().all(|t| (start..end).contains(t)), "{times:?}");
     assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
     let bad = std::process::Command::new(env!("CARGO_BIN_EXE_roam"))
-        .args(["history", "team-roam", "--group", "--since", "someday"])
+        .args(["history", TEAM, "--group", "--since", "someday"])
         .env("ROAM_CACHE_DIR", cache.path())
         .output()
         .expect("run roam history");
@@ -422,12 +430,12 @@ fn demo_db(cache: &std::path::Path) -> std::path::PathBuf {
         .expect("the demo database")
 }
 
-/// A message to team-roam from li.wei saying `text`, after everything in the demo.
+/// A message to the big group from li.wei saying `text`, after everything in the demo.
 fn team_message(id_offset: u64, text: &str) -> roam::protocol::Message {
     roam::protocol::Message {
         id: 1_150_000_000_000_000_000 + id_offset,
         from: "li.wei".into(),
-        to: "team-roam".into(),
+        to: TEAM.into(),
         chat_type: roam::protocol::ChatType::Group,
         time: 1_751_328_000_000 + id_offset as i64 * 60_000, // 2025-07-01 00:00 UTC
         content: roam::protocol::Content::Text { text: text.into() },
@@ -459,4 +467,47 @@ fn a_message_added_to_the_served_database_appears_without_a_restart() {
     );
     term.send(b"q");
     assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+#[test]
+fn the_cli_text_output_names_users_groups_and_keeps_ids_in_json() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let roam = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_roam"))
+            .args(args)
+            .env("ROAM_CACHE_DIR", cache.path())
+            .output()
+            .expect("run roam");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("UTF-8")
+    };
+    let list = roam(&["conversations"]);
+    for shown in [
+        "roam dev team (262857469362177)",
+        "李伟 (li.wei)",
+        "田中ゆき (tanaka_yuki)",
+        "Omar Haddad (omar.haddad)",
+    ] {
+        assert!(list.contains(shown), "{shown} in {list}");
+    }
+    // mallory's nickname is hostile: shown, but inert.
+    assert!(list.contains("(mallory)"), "{list}");
+    assert!(!list.contains(['\u{1b}', '\u{202e}', '\u{7}']), "{list:?}");
+    let json = roam(&["conversations", "--json"]);
+    assert!(json.contains("\"262857469362177\"") && !json.contains("roam dev team"));
+    let history = roam(&["history", TEAM, "--group", "--limit", "30"]);
+    assert!(
+        [
+            "李伟 (li.wei)",
+            "Sarah Chen (sarah.chen)",
+            "田中ゆき (tanaka_yuki)"
+        ]
+        .iter()
+        .any(|n| history.contains(n)),
+        "{history}"
+    );
 }

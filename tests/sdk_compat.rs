@@ -241,7 +241,7 @@ fn fixture() -> Fixture {
     let user = |name: &str, password: &str| UserState {
         name: name.into(),
         password: Some(password.into()),
-        password_hash: None,
+        ..UserState::default()
     };
     let conversation = |id: &str, kind: &str, unread: u32| ConversationState {
         user: ME.into(),
@@ -261,6 +261,7 @@ fn fixture() -> Fixture {
         groups: vec![GroupState {
             id: GROUP.into(),
             members: vec![ME.into(), "bob".into(), "carol".into()],
+            ..GroupState::default()
         }],
         conversations: vec![
             conversation(PEER, "chat", 3),

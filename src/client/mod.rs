@@ -5,7 +5,8 @@
 //!   server's words and no secrets;
 //! - [`retry`]: whether a refused request is tried again, a pure policy;
 //! - [`auth`]: credentials, grants, the token held, logging in;
-//! - [`lists`]: the conversation lists; [`history`]: history pages.
+//! - [`lists`]: the conversation lists; [`history`]: history pages; [`names`]: nicknames
+//!   and group and room names.
 //!
 //! What it promises the rest of roam:
 //! - **Ids follow the one id rule** ([`crate::protocol::ids`], shared with the store): user,
@@ -27,6 +28,7 @@ mod auth;
 mod error;
 mod history;
 mod lists;
+mod names;
 pub mod retry;
 mod transport;
 
@@ -42,6 +44,7 @@ pub use auth::{AppAccess, Credential, IssuedToken, Secret};
 pub use error::ClientError;
 pub use history::MAX_HISTORY_PAGE_SIZE;
 pub use lists::{MAX_CURSOR_LIST_LIMIT, MAX_LEGACY_PAGE_SIZE};
+pub use names::{MAX_NAME_CHARS, NameMap};
 pub use retry::MAX_TRIES;
 
 use crate::protocol::ids;

@@ -75,12 +75,14 @@ pub(super) struct PagingState<'a> {
     pub is_last: bool,
 }
 
-/// One message: text (id, time, sender, body; further body lines indented) or a JSON line.
+/// One message: text (id, time, sender as shown, body; further body lines indented) or a
+/// JSON line (ids only).
 pub(super) fn print_message(
     out: &mut impl Write,
     m: &Message,
     json: bool,
     times: &Times,
+    sender: &str,
 ) -> Result<()> {
     if json {
         writeln!(out, "{}", terminal_safe_json(m)?)?;
@@ -93,7 +95,7 @@ pub(super) fn print_message(
         "{}  {}  {}  {}",
         m.id,
         times.show(m.time),
-        text::one_line(&m.from, 32),
+        text::one_line(sender, 48),
         lines.next().unwrap_or("")
     )?;
     for line in lines {

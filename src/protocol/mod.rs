@@ -5,6 +5,7 @@ pub mod domain;
 pub mod history;
 pub mod ids;
 pub mod json;
+pub mod names;
 pub mod paging;
 pub mod pb;
 

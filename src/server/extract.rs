@@ -142,6 +142,35 @@ impl AppBearer {
     }
 }
 
+/// Who holds a live bearer token, on a route that names no user (the name endpoints): a
+/// wrong app is 404, a missing, expired or foreign token 401. An app token is the app's
+/// administrator, as on the service.
+#[derive(Debug)]
+pub(crate) struct Caller {
+    /// The user id (lowercase); `None` for an app token.
+    pub(crate) user: Option<String>,
+}
+
+impl FromRequestParts<Arc<AppState>> for Caller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &Arc<AppState>,
+    ) -> Result<Caller, ApiError> {
+        PathSegments::read(parts, state).await?.check_app(state)?;
+        let header = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .map(|v| v.as_bytes());
+        let user = match state.tokens.check(header)?.holder {
+            Holder::User(name) => Some(name),
+            Holder::App(_) => None,
+        };
+        Ok(Caller { user })
+    }
+}
+
 /// The query string, read leniently (see [`super::query`]): never a rejection.
 #[derive(Debug)]
 pub(crate) struct LenientQuery(pub(crate) HashMap<String, String>);

@@ -45,7 +45,7 @@ fn elapsed_ms(started: Instant) -> i64 {
 }
 
 /// A success answer: the payload under `data` with the envelope fields.
-fn envelope<T: Serialize>(action: &str, started: Instant, data: T) -> Json<Envelope<T>> {
+pub(super) fn envelope<T: Serialize>(action: &str, started: Instant, data: T) -> Json<Envelope<T>> {
     Json(Envelope {
         data,
         action: Some(action.to_string()),

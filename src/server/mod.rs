@@ -13,7 +13,8 @@
 //! the router adds body and request timeouts and the JSON error net ([`error`]);
 //! `extract` turns a request into what handlers need (`AuthUser`, `ApiJson`, ...);
 //! `grants` answers the token call (password, app and inherit grants); `handlers` answer
-//! the rest; `hashing` and [`throttle`] bound what logins cost; `auth` keeps the
+//! the rest, `names` the name endpoints (§8.1); `hashing` and [`throttle`] bound what
+//! logins cost; `auth` keeps the
 //! tokens; [`log_text`] escapes request strings for the log.
 //!
 //! roam's choices where the service differs or is silent:
@@ -33,6 +34,7 @@ mod handlers;
 mod hashing;
 mod listener;
 pub mod log_text;
+mod names;
 pub mod page_body;
 pub mod query;
 pub mod throttle;
@@ -228,6 +230,12 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
             "/{org}/{app}/sdk/users/{user}/token/expires",
             get(handlers::token_expires),
         )
+        .route(
+            "/{org}/{app}/metadata/user/get",
+            post(names::user_attributes),
+        )
+        .route("/{org}/{app}/chatgroups/{ids}", get(names::group_details))
+        .route("/{org}/{app}/chatrooms/{ids}", get(names::room_details))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

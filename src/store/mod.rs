@@ -14,6 +14,7 @@ pub mod apps;
 mod history;
 pub mod import;
 mod insert;
+mod names;
 pub mod password;
 pub mod pool;
 pub mod schema;
@@ -130,14 +131,16 @@ pub struct StateSummary {
     pub conversations: usize,
     /// Apps (admin credentials) created or updated.
     pub apps: usize,
+    /// Nicknames, group names and room names recorded.
+    pub names: usize,
 }
 
 impl std::fmt::Display for StateSummary {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(
             f,
-            "state: {} users, {} group memberships, {} conversation states",
-            self.users, self.memberships, self.conversations
+            "state: {} users, {} group memberships, {} conversation states, {} names",
+            self.users, self.memberships, self.conversations, self.names
         )?;
         if self.apps > 0 {
             write!(f, ", {} apps", self.apps)?;
@@ -391,8 +394,8 @@ impl Store {
         Ok(())
     }
 
-    /// Applies a state file: users (plain passwords hashed here), group memberships and
-    /// per-user conversation state, all in one transaction. Applying it again updates in
+    /// Applies a state file: users (plain passwords hashed here), group memberships,
+    /// per-user conversation state and names, all in one transaction. Applying it again updates in
     /// place.
     pub fn apply_state(&mut self, state: &StateFile) -> Result<StateSummary, StoreError> {
         let mut summary = StateSummary::default();
@@ -503,6 +506,7 @@ impl Store {
                 ])?;
                 summary.conversations += 1;
             }
+            summary.names = names::apply_names(&tx, state)?;
             Ok(())
         })();
         match result {

@@ -13,7 +13,7 @@ use crate::protocol::{ChatType, encode_body_tail};
 
 /// The schema version written to `PRAGMA user_version`; a database with a newer version is
 /// refused rather than misread, an older one is migrated.
-pub const SCHEMA_VERSION: i64 = 4;
+pub const SCHEMA_VERSION: i64 = 5;
 
 /// Creates the tables when they do not exist.
 pub(crate) const CREATE: &str = r#"
@@ -128,6 +128,24 @@ fn add_entry_bodies(tx: &Connection) -> rusqlite::Result<()> {
 
 // Version 4 adds `apps` (app credentials for the admin grants); CREATE makes it.
 
+/// Version 5 adds names (PROTOCOL.md §8.1): a nickname per user, whether they can log in
+/// or only appear as senders, and a name, description, owner and creation time per group
+/// or room. A step of its own: older databases simply gain the empty tables.
+const NAMES: &str = r#"
+CREATE TABLE IF NOT EXISTS user_names (
+    name     TEXT PRIMARY KEY,            -- user id, lowercase
+    nickname TEXT NOT NULL
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS conv_names (
+    conv        INTEGER PRIMARY KEY,      -- convs.id of a group or a room
+    name        TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    owner       TEXT NOT NULL DEFAULT '',
+    created     INTEGER NOT NULL DEFAULT 0
+);
+"#;
+
 /// Creates, migrates or checks the schema on an open connection. `Err(version)` when the
 /// database is newer than this roam.
 pub(crate) fn init(conn: &mut Connection) -> rusqlite::Result<Result<(), i64>> {
@@ -152,6 +170,9 @@ pub(crate) fn init(conn: &mut Connection) -> rusqlite::Result<Result<(), i64>> {
         }
         if (1..3).contains(&version) {
             add_entry_bodies(&tx)?;
+        }
+        if version < 5 {
+            tx.execute_batch(NAMES)?;
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }

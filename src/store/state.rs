@@ -1,12 +1,15 @@
-//! The state file: what the service's export format lacks (user passwords, group
-//! membership, per-user unread counts, pinned flags and marks), read by
-//! `roam import --state FILE`.
+//! The state file: what the service's export format lacks (user passwords and nicknames,
+//! group membership, group and room names, per-user unread counts, pinned flags and
+//! marks), read by `roam import --state FILE`.
 //!
 //! ```json
 //! {
-//!   "users": [{ "name": "demo", "password": "roam-demo" },
-//!             { "name": "bob", "password_hash": "$argon2id$v=19$..." }],
-//!   "groups": [{ "id": "team-roam", "members": ["demo", "bob"] }],
+//!   "users": [{ "name": "demo", "password": "roam-demo", "nickname": "Demo" },
+//!             { "name": "bob", "password_hash": "$argon2id$v=19$..." },
+//!             { "name": "li.wei", "nickname": "李伟" }],
+//!   "groups": [{ "id": "262857469362177", "name": "roam team", "description": "",
+//!                "members": ["demo", "bob"] }],
+//!   "rooms": [{ "id": "262857469362190", "name": "lobby", "description": "say hi" }],
 //!   "conversations": [{ "user": "demo", "id": "bob", "type": "chat", "unread": 3,
 //!                       "pinned": true, "pinned_at": 1716900000000, "marks": ["mark_0"] }],
 //!   "apps": [{ "client_id": "YXA6demo", "client_secret": "..." }]
@@ -16,7 +19,9 @@
 //! a plain `client_secret` is hashed on import like a password and never stored; prefer
 //! `client_secret_hash`.
 //! Every section is optional. A plain `password` is hashed on import and never stored; a
-//! user with neither `password` nor `password_hash` is skipped (they cannot log in).
+//! user with neither `password` nor `password_hash` cannot log in, and only their nickname
+//! is kept. The first member of a group is its owner. Names are the app's text, stored as
+//! given within the service's lengths ([`crate::protocol::names`]).
 //! `type` is `chat` or `groupchat`; chat rooms never appear in conversation lists.
 
 use serde::{Deserialize, Serialize};
@@ -28,9 +33,13 @@ pub struct StateFile {
     /// Users who can log in.
     #[serde(default)]
     pub users: Vec<UserState>,
-    /// Group memberships, so a group shows in a member's list before they speak in it.
+    /// Group memberships, so a group shows in a member's list before they speak in it,
+    /// and group names.
     #[serde(default)]
     pub groups: Vec<GroupState>,
+    /// Chat room names.
+    #[serde(default)]
+    pub rooms: Vec<RoomState>,
     /// Per-user conversation state.
     #[serde(default)]
     pub conversations: Vec<ConversationState>,
@@ -78,17 +87,40 @@ pub struct UserState {
     /// A PHC-format password hash (argon2id).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub password_hash: Option<String>,
+    /// The name people see (the `nickname` user attribute).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nickname: Option<String>,
 }
 
-/// One group's members.
+/// One group's name and members.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct GroupState {
     /// Group id.
     pub id: String,
-    /// Member user ids.
+    /// The group's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the group is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Member user ids; the first is the owner.
     #[serde(default)]
     pub members: Vec<String>,
+}
+
+/// One chat room's name (rooms have no members to keep: anyone may read them).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RoomState {
+    /// Room id.
+    pub id: String,
+    /// The room's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// What the room is about.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// One user's state of one conversation.
