@@ -25,8 +25,10 @@ pub use crate::session::Connection;
 mod account;
 mod names;
 mod output;
+mod sync;
 pub use account::{config, login, logout};
 use output::{PagingState, Times};
+pub use sync::{SyncArgs, sync};
 
 /// Options of `roam history`.
 #[derive(Debug)]

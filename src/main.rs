@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use roam::commands::{self, Connection, HistoryOptions, ImportOptions, ServeOptions};
+use roam::commands::{self, Connection, HistoryOptions, ImportOptions, ServeOptions, SyncArgs};
 use roam::protocol::{ChatType, Direction};
 use roam::server::ConnectionLimits;
 
@@ -103,7 +103,14 @@ const LEADING_FLAGS: &[(&str, &[&str])] = &[
 ];
 
 /// The subcommands that take the connection flags.
-const CONNECTING: &[&str] = &["conversations", "history", "login", "logout", "config"];
+const CONNECTING: &[&str] = &[
+    "conversations",
+    "history",
+    "sync",
+    "login",
+    "logout",
+    "config",
+];
 
 #[derive(Subcommand)]
 enum Command {
@@ -117,6 +124,24 @@ enum Command {
     },
     /// Print a page of one conversation's history.
     History(HistoryArgs),
+    /// Mirror conversations into the local library: only what is missing, resumable after
+    /// a kill, safe to run again.
+    Sync {
+        #[command(flatten)]
+        connection: ConnectionArgs,
+        /// Conversations to sync (ids as in the list); every listed one when none.
+        #[arg(value_name = "ID")]
+        ids: Vec<String>,
+        /// Only history from this time on (2024-03-01, -30d, ...).
+        #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
+        since: Option<String>,
+        /// History requests per second; 0 = as fast as the server answers.
+        #[arg(long, default_value_t = roam::library::sync::DEFAULT_RATE)]
+        rate: f64,
+        /// No progress bars.
+        #[arg(long, short)]
+        quiet: bool,
+    },
     /// Log in once and save the token (OS keyring, or a 0600 file), so later runs need no
     /// password until it expires.
     Login {
@@ -381,6 +406,21 @@ fn main() -> ExitCode {
         Some(Command::Conversations { connection, json }) => {
             commands::conversations(connection.or(cli.connection).into_connection(), json)
         }
+        Some(Command::Sync {
+            connection,
+            ids,
+            since,
+            rate,
+            quiet,
+        }) => commands::sync(
+            connection.or(cli.connection).into_connection(),
+            SyncArgs {
+                ids,
+                since,
+                rate,
+                quiet,
+            },
+        ),
         Some(Command::Login { connection }) => {
             commands::login(connection.or(cli.connection).into_connection())
         }

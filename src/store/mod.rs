@@ -14,6 +14,7 @@ pub mod apps;
 mod history;
 pub mod import;
 mod insert;
+mod library;
 mod names;
 pub mod password;
 pub mod pool;

@@ -1,0 +1,294 @@
+//! The local library: a person's copy of what roam fetched from one deployment, kept
+//! between runs.
+//!
+//! A library is a store file ([`crate::store`]: the same schema and code the embedded
+//! server uses, so `roam serve --db LIBRARY` serves it too), one per deployment, app key
+//! and user, in roam's data directory, readable by its owner only. Every page written to
+//! it keeps its messages (a message already held is skipped), and an unfiltered page also
+//! extends the runs ([`runs`]) that say which stretches of a conversation are held
+//! completely. Messages are written before runs, each in its own transaction: a process
+//! killed between the two has messages a later page will find again, never a run that
+//! claims what is not held.
+//!
+//! [`sync`] mirrors conversations into a library.
+
+pub mod runs;
+pub mod sync;
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+
+use crate::protocol::{
+    ChatType, Conversation, Direction, HistoryFilters, HistoryPage, HistoryQuery,
+};
+use crate::store::state::{ConversationState, StateFile};
+use crate::store::{Store, StoreError};
+use runs::{Key, Run, Runs};
+
+/// What can go wrong with a library.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    /// The store under it failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Its folder could not be made.
+    #[error("cannot create the library folder {path}: {source}")]
+    Folder {
+        /// The folder.
+        path: PathBuf,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// The runs kept for a conversation are unreadable (edited by hand or damaged): they
+    /// are dropped and relearned, so this is only reported, never returned.
+    #[error("the library's notes for {0} are unreadable")]
+    Notes(String),
+}
+
+/// A library open for reading and writing.
+pub struct Library {
+    store: Store,
+    user: String,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for Library {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Library")
+            .field("user", &self.user)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+/// What writing one page did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageRecord {
+    /// Messages new to the library.
+    pub new_messages: usize,
+    /// The run the page is now part of (none for a filtered page, or an empty one that
+    /// continued nothing).
+    pub run: Option<Run>,
+}
+
+impl Library {
+    /// Where the library of `user` on the deployment at `host` with `appkey` lives under
+    /// `data_dir`: `library/HOST/APPKEY/USER.sqlite`, each part reduced to characters safe
+    /// in a file name, with a short digest of the original added when that changed it (so
+    /// two deployments never share a file).
+    pub fn path_for(data_dir: &Path, host: &str, appkey: &str, user: &str) -> PathBuf {
+        data_dir
+            .join("library")
+            .join(file_part(host))
+            .join(file_part(appkey))
+            .join(format!("{}.sqlite", file_part(&user.to_lowercase())))
+    }
+
+    /// Opens (creating when missing) the library at `path` for `user`; its folder is made
+    /// readable by the owner only.
+    pub fn open(path: &Path, user: &str) -> Result<Library, LibraryError> {
+        if let Some(folder) = path.parent() {
+            make_folder(folder)?;
+        }
+        let store = Store::open(path)?;
+        store.prepare_library()?;
+        Ok(Library {
+            store,
+            user: user.to_lowercase(),
+            path: path.to_path_buf(),
+        })
+    }
+
+    /// The file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The user whose library this is.
+    pub fn user(&self) -> &str {
+        &self.user
+    }
+
+    /// The store under the library, for reading (pages, lists, search).
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// The runs held of a conversation. Unreadable notes read as none (they are relearned).
+    pub fn runs(&self, conversation: &str, kind: ChatType) -> Result<Runs, LibraryError> {
+        let key = runs_key(conversation, kind);
+        let Some(text) = self.store.library_note(&key)? else {
+            return Ok(Runs::default());
+        };
+        match serde_json::from_str::<Vec<Run>>(&text) {
+            Ok(list) => Ok(Runs::from_runs(list)),
+            Err(_) => {
+                tracing::warn!("{}", LibraryError::Notes(key));
+                Ok(Runs::default())
+            }
+        }
+    }
+
+    fn put_runs(
+        &self,
+        conversation: &str,
+        kind: ChatType,
+        runs: &Runs,
+    ) -> Result<(), LibraryError> {
+        let text =
+            serde_json::to_string(runs.runs()).map_err(|e| StoreError::State(e.to_string()))?;
+        self.store
+            .set_library_note(&runs_key(conversation, kind), &text)?;
+        Ok(())
+    }
+
+    /// Keeps a conversation list: each entry's newest message, and the user's unread
+    /// counts, pins and marks (chat rooms are never in the list).
+    pub fn record_conversations(&mut self, list: &[Conversation]) -> Result<(), LibraryError> {
+        let newest: Vec<_> = list.iter().filter_map(|c| c.last_message.clone()).collect();
+        self.store.insert_messages(&newest)?;
+        let state = StateFile {
+            conversations: list
+                .iter()
+                .filter(|c| c.kind != ChatType::Room)
+                .map(|c| ConversationState {
+                    user: self.user.clone(),
+                    id: c.id.clone(),
+                    kind: c.kind.wire_name().to_string(),
+                    unread: c.unread,
+                    pinned: c.pinned,
+                    pinned_at: c.pinned_at,
+                    marks: c.marks.clone(),
+                })
+                .collect(),
+            ..StateFile::default()
+        };
+        self.store.apply_state(&state)?;
+        Ok(())
+    }
+
+    /// Keeps one page the server gave for `query`. `joins` is the key of the message the
+    /// page continues from, when it is the next page of a walk: the previous page's last
+    /// message, so the two are known to be one stretch.
+    pub fn record_page(
+        &mut self,
+        query: &HistoryQuery,
+        page: &HistoryPage,
+        joins: Option<Key>,
+    ) -> Result<PageRecord, LibraryError> {
+        let counts = self.store.insert_messages(&page.messages)?;
+        let mut record = PageRecord {
+            new_messages: counts.new as usize,
+            run: None,
+        };
+        if query.filters != HistoryFilters::default() {
+            return Ok(record);
+        }
+        let mut runs = self.runs(&query.conversation, query.kind)?;
+        let oldest = page.messages.iter().map(Key::of).min();
+        let newest = page.messages.iter().map(Key::of).max();
+        let touched = match (query.direction, oldest, newest) {
+            (Direction::Up, Some(oldest), Some(newest)) => {
+                runs.add(Run {
+                    oldest,
+                    newest: joins.map_or(newest, |j| j.max(newest)),
+                    beginning: page.is_last,
+                    resume: if page.is_last {
+                        None
+                    } else {
+                        page.next_cursor.clone()
+                    },
+                });
+                Some(oldest)
+            }
+            (Direction::Up, _, _) => match joins {
+                Some(j) if page.is_last => runs.reach_beginning(j).then_some(j),
+                _ => None,
+            },
+            (Direction::Down, Some(oldest), Some(newest)) => {
+                let from_beginning = query.cursor.is_none() && joins.is_none();
+                runs.add(Run {
+                    oldest: joins.map_or(oldest, |j| j.min(oldest)),
+                    newest,
+                    beginning: from_beginning,
+                    resume: None,
+                });
+                Some(newest)
+            }
+            (Direction::Down, _, _) => None,
+        };
+        if let Some(key) = touched {
+            self.put_runs(&query.conversation, query.kind, &runs)?;
+            record.run = runs.containing(key).cloned();
+        }
+        Ok(record)
+    }
+}
+
+/// The note key of a conversation's runs.
+fn runs_key(conversation: &str, kind: ChatType) -> String {
+    format!("runs:{}:{}", kind.wire_name(), conversation.to_lowercase())
+}
+
+/// `part` reduced to characters safe in a file name on every system; when anything had to
+/// change, a short digest of the original follows.
+fn file_part(part: &str) -> String {
+    let safe: String = part
+        .chars()
+        .take(64)
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = safe.trim_start_matches('.');
+    if safe == part && !safe.is_empty() {
+        return safe.to_string();
+    }
+    let digest = Sha256::digest(part.as_bytes());
+    let short: String = digest[..4].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{safe}~{short}")
+}
+
+/// Makes `folder` (and its parents), the last readable by the owner only.
+fn make_folder(folder: &Path) -> Result<(), LibraryError> {
+    let err = |source| LibraryError::Folder {
+        path: folder.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(folder).map_err(err)?;
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_parts_are_safe_and_distinct() {
+        assert_eq!(file_part("a1-easemob.com"), "a1-easemob.com");
+        for hostile in [
+            "../..", "..", "", "a/b", "a\\b", "a\u{0}b", "李伟", ".hidden",
+        ] {
+            let part = file_part(hostile);
+            assert!(
+                !part.is_empty() && !part.starts_with('.') && !part.contains(['/', '\\', '\0']),
+                "{hostile:?} -> {part:?}"
+            );
+        }
+        assert_ne!(
+            file_part("a/b"),
+            file_part("a:b"),
+            "a digest keeps them apart"
+        );
+    }
+}
