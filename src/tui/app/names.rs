@@ -63,7 +63,8 @@ impl App {
             for (_, c) in rows
                 .into_iter()
                 .skip(self.list_offset)
-                .take(layout.list_capacity().max(1))
+                // The last item may show in part: it is on screen too.
+                .take(layout.list_capacity() + 1)
             {
                 shown.push(NameKey::new(kind_of(c.kind), &c.id));
                 if let Some(m) = c.last_message.as_ref().filter(|_| c.kind != ChatType::Single) {
