@@ -316,11 +316,23 @@ mod tests {
         let dir = Path::new("/cache");
         let a = cache(dir);
         assert_eq!(a, cache(dir));
-        assert_ne!(a, NamesCache::new(dir, "http://127.0.0.1:5081", "org#app", "li.wei"));
-        assert_ne!(a, NamesCache::new(dir, "http://127.0.0.1:5080", "org#ap", "pli.wei"));
-        assert_ne!(a, NamesCache::new(dir, "http://127.0.0.1:5080", "org#app", "bob"));
+        assert_ne!(
+            a,
+            NamesCache::new(dir, "http://127.0.0.1:5081", "org#app", "li.wei")
+        );
+        assert_ne!(
+            a,
+            NamesCache::new(dir, "http://127.0.0.1:5080", "org#ap", "pli.wei")
+        );
+        assert_ne!(
+            a,
+            NamesCache::new(dir, "http://127.0.0.1:5080", "org#app", "bob")
+        );
         let name = a.path().file_name().and_then(|n| n.to_str()).unwrap_or("");
-        assert!(name.starts_with("names-") && name.ends_with(".json"), "{name}");
+        assert!(
+            name.starts_with("names-") && name.ends_with(".json"),
+            "{name}"
+        );
     }
 
     #[test]
@@ -329,7 +341,12 @@ mod tests {
         let c = cache(dir.path());
         let entries = vec![
             entry(NameKind::User, "li.wei", Some("李伟"), NOW - 1000),
-            entry(NameKind::Group, "262857469362177", Some("roam dev team"), NOW),
+            entry(
+                NameKind::Group,
+                "262857469362177",
+                Some("roam dev team"),
+                NOW,
+            ),
             entry(NameKind::Room, "lobby", None, NOW - NAME_LIFETIME_MS / 2),
         ];
         c.save(&entries, NOW).expect("saved");
@@ -337,7 +354,10 @@ mod tests {
         #[cfg(unix)]
         {
             use std::os::unix::fs::PermissionsExt;
-            let mode = std::fs::metadata(c.path()).expect("meta").permissions().mode();
+            let mode = std::fs::metadata(c.path())
+                .expect("meta")
+                .permissions()
+                .mode();
             assert_eq!(mode & 0o077, 0, "{mode:o}");
         }
         // Half a day on, the room's entry has expired; the others have not.
@@ -361,7 +381,12 @@ mod tests {
             b"",
         ] {
             std::fs::write(c.path(), bad).expect("write");
-            assert_eq!(c.load(NOW), Vec::new(), "{:?}", String::from_utf8_lossy(bad));
+            assert_eq!(
+                c.load(NOW),
+                Vec::new(),
+                "{:?}",
+                String::from_utf8_lossy(bad)
+            );
         }
         // A directory where the file should be.
         std::fs::remove_file(c.path()).expect("remove");
@@ -411,7 +436,10 @@ mod tests {
         assert_eq!(c.load(NOW), entries);
         // The same names padded past the limit: valid JSON, but not read.
         let mut text = std::fs::read(c.path()).expect("read");
-        text.resize(usize::try_from(MAX_FILE_BYTES).unwrap_or(usize::MAX) + 1, b' ');
+        text.resize(
+            usize::try_from(MAX_FILE_BYTES).unwrap_or(usize::MAX) + 1,
+            b' ',
+        );
         std::fs::write(c.path(), text).expect("write");
         assert_eq!(c.load(NOW), Vec::new());
         // Writing replaces it.

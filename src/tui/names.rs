@@ -223,7 +223,11 @@ mod tests {
     fn what_is_not_an_id_is_never_asked_and_requests_are_capped() {
         let mut names = Names::default();
         assert_eq!(
-            names.wanted([user("mallory\u{1b}]0;x\u{7}"), user(""), user("..")], NOW, 1),
+            names.wanted(
+                [user("mallory\u{1b}]0;x\u{7}"), user(""), user("..")],
+                NOW,
+                1
+            ),
             None
         );
         let many = (0..MAX_IDS_PER_REQUEST + 50).map(|i| user(&format!("u{i}")));
@@ -237,7 +241,12 @@ mod tests {
     fn a_failure_is_the_id_for_a_while_and_keeps_a_name_known_before() {
         let mut names = Names::default();
         asked(names.wanted([user("omar"), user("bob")], NOW, 1));
-        names.on_answer(1, vec![named(user("omar"), "Omar Haddad", NOW)], Vec::new(), NOW);
+        names.on_answer(
+            1,
+            vec![named(user("omar"), "Omar Haddad", NOW)],
+            Vec::new(),
+            NOW,
+        );
         names.refresh();
         let (ids, refresh) = asked(names.wanted([user("omar"), user("bob")], NOW, 2));
         assert_eq!(ids, vec![user("omar"), user("bob")]);
@@ -246,7 +255,10 @@ mod tests {
         names.on_answer(2, Vec::new(), vec![user("omar"), user("bob")], NOW);
         assert_eq!(names.name(NameKind::User, "omar"), Some("Omar Haddad"));
         assert_eq!(names.label(NameKind::User, "bob", 20), "bob");
-        assert_eq!(names.wanted([user("omar"), user("bob")], NOW + 1000, 3), None);
+        assert_eq!(
+            names.wanted([user("omar"), user("bob")], NOW + 1000, 3),
+            None
+        );
         let later = NOW + RETRY_AFTER_FAILURE_MS;
         let (ids, refresh) = asked(names.wanted([user("omar"), user("bob")], later, 4));
         assert_eq!(ids.len(), 2, "asked again after a while");

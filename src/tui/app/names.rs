@@ -67,7 +67,11 @@ impl App {
                 .take(layout.list_capacity() + 1)
             {
                 shown.push(NameKey::new(kind_of(c.kind), &c.id));
-                if let Some(m) = c.last_message.as_ref().filter(|_| c.kind != ChatType::Single) {
+                if let Some(m) = c
+                    .last_message
+                    .as_ref()
+                    .filter(|_| c.kind != ChatType::Single)
+                {
                     shown.push(NameKey::new(NameKind::User, &m.from));
                 }
             }
@@ -107,5 +111,225 @@ impl App {
         } else {
             "names without ids".into()
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use jiff::tz::TimeZone;
+    use serde_json::Map;
+
+    use super::*;
+    use crate::names_cache::NameEntry;
+    use crate::protocol::{Content, ConversationPage, HistoryPage, Message};
+    use crate::tui::event::{Event, FetchRequest};
+
+    const NOW: i64 = 1_764_000_000_000;
+
+    fn message(id: u64, from: &str, to: &str, kind: ChatType) -> Message {
+        Message {
+            id,
+            from: from.into(),
+            to: to.into(),
+            chat_type: kind,
+            time: NOW - i64::try_from(id).unwrap_or(0) * 60_000,
+            content: Content::Text { text: "hi".into() },
+            ext: Map::new(),
+        }
+    }
+
+    fn conversation(id: &str, kind: ChatType, from: &str) -> Conversation {
+        Conversation {
+            id: id.into(),
+            kind,
+            unread: 0,
+            pinned: false,
+            pinned_at: None,
+            marks: Vec::new(),
+            last_message: Some(message(1, from, id, kind)),
+        }
+    }
+
+    /// An 80×24 app whose list holds `n` single chats `u0`... after a group and a room.
+    fn with_list(n: usize) -> App {
+        let mut app = App::new(80, 24, TimeZone::UTC);
+        app.update(Event::Tick { now_ms: NOW });
+        let fx = app.start();
+        let Some(Effect::Fetch(FetchRequest::ConversationPage { request_id, .. })) =
+            fx.into_iter().next()
+        else {
+            panic!("the list is asked for first");
+        };
+        let mut conversations = vec![
+            conversation("262857469362177", ChatType::Group, "li.wei"),
+            conversation("lobby", ChatType::Room, "omar"),
+        ];
+        conversations.extend((0..n).map(|i| conversation(&format!("u{i}"), ChatType::Single, "x")));
+        app.update(Event::ConversationPage {
+            request_id,
+            result: Ok(ConversationPage {
+                conversations,
+                next_cursor: None,
+            }),
+        });
+        app
+    }
+
+    /// The names request among `fx`: its id, the ids asked and whether it skips the disk.
+    fn names_asked(fx: &[Effect]) -> Option<(u64, Vec<NameKey>, bool)> {
+        fx.iter().find_map(|e| match e {
+            Effect::Fetch(FetchRequest::Names {
+                request_id,
+                ids,
+                refresh,
+            }) => Some((*request_id, ids.clone(), *refresh)),
+            _ => None,
+        })
+    }
+
+    fn tick(app: &mut App) -> Option<(u64, Vec<NameKey>, bool)> {
+        names_asked(&app.update(Event::Tick { now_ms: NOW }))
+    }
+
+    fn answer(app: &mut App, request_id: u64, ids: &[NameKey]) {
+        let names = ids
+            .iter()
+            .map(|key| NameEntry {
+                key: key.clone(),
+                name: Some(format!("name of {}", key.id)),
+                fetched_ms: NOW,
+            })
+            .collect();
+        app.update(Event::Names {
+            request_id,
+            names,
+            failed: Vec::new(),
+        });
+    }
+
+    #[test]
+    fn the_rows_in_view_are_asked_about_once_on_the_tick() {
+        let mut app = with_list(20);
+        let (id, ids, refresh) = tick(&mut app).expect("names asked on the tick");
+        assert!(!refresh);
+        let user = |id: &str| NameKey::new(NameKind::User, id);
+        // The group with its preview's sender, the room with its, then single chats
+        // (whose preview sender is the peer, not shown).
+        assert_eq!(
+            ids[..5],
+            [
+                NameKey::new(NameKind::Group, "262857469362177"),
+                user("li.wei"),
+                NameKey::new(NameKind::Room, "lobby"),
+                user("omar"),
+                user("u0"),
+            ]
+        );
+        // 22 rows: 11 items of two rows; the last may show in part.
+        let shown = app.layout().list_capacity() + 1;
+        assert_eq!(ids.len(), shown + 2, "{ids:?}");
+        assert!(
+            !ids.contains(&user("u19")),
+            "rows out of view are not asked"
+        );
+        assert_eq!(tick(&mut app), None, "not again while in flight");
+        answer(&mut app, id, &ids);
+        assert_eq!(tick(&mut app), None, "fresh");
+        assert_eq!(
+            app.list_label(&app.conversations()[0], 40),
+            "name of 262857469362177"
+        );
+        // Keys never ask; the tick after them asks for what came into view.
+        assert_eq!(
+            names_asked(&app.update(Event::Action(crate::tui::action::Action::SelectLast))),
+            None
+        );
+        let (_, more, _) = tick(&mut app).expect("the rows scrolled into view");
+        assert!(more.contains(&user("u19")), "{more:?}");
+        assert!(
+            !more.contains(&user("u0")),
+            "known names are not asked again"
+        );
+    }
+
+    #[test]
+    fn r_asks_again_past_the_disk_and_a_failure_shows_the_id() {
+        let mut app = with_list(2);
+        let (id, ids, _) = tick(&mut app).expect("asked");
+        answer(&mut app, id, &ids);
+        app.update(Event::Action(crate::tui::action::Action::Reload));
+        let (id, again, refresh) = tick(&mut app).expect("asked again after r");
+        assert_eq!(again, ids);
+        assert!(refresh, "r skips the disk cache");
+        app.update(Event::Names {
+            request_id: id,
+            names: Vec::new(),
+            failed: again,
+        });
+        // The names known before stay; nothing is asked again at once.
+        assert_eq!(app.sender_label("li.wei", 40), "name of li.wei");
+        assert_eq!(tick(&mut app), None);
+        assert_eq!(app.sender_label("nobody", 40), "nobody");
+        assert_eq!(app.sender_label("", 40), "?");
+    }
+
+    #[test]
+    fn the_open_conversation_and_the_senders_in_view_are_asked_about() {
+        let mut app = with_list(0);
+        let fx = app.update(Event::Action(crate::tui::action::Action::Open));
+        let Some(Effect::Fetch(FetchRequest::History {
+            query, request_id, ..
+        })) = fx
+            .into_iter()
+            .find(|e| matches!(e, Effect::Fetch(FetchRequest::History { .. })))
+        else {
+            panic!("opening asks for history");
+        };
+        let senders = ["li.wei", "tanaka.yuki", "omar"];
+        let messages = (0..30)
+            .map(|i| {
+                message(
+                    i + 1,
+                    senders[i as usize % 3],
+                    &query.conversation,
+                    query.kind,
+                )
+            })
+            .collect();
+        app.update(Event::HistoryPage {
+            conversation: ConversationKey::of_query(&query),
+            request_id,
+            result: Ok(HistoryPage {
+                messages,
+                next_cursor: None,
+                is_last: true,
+                undecodable: 0,
+            }),
+        });
+        let (_, ids, _) = tick(&mut app).expect("asked");
+        assert_eq!(ids[0], NameKey::new(NameKind::Group, "262857469362177"));
+        assert!(
+            ids.contains(&NameKey::new(NameKind::User, "tanaka.yuki")),
+            "{ids:?}"
+        );
+        assert_eq!(
+            ids.iter().filter(|k| k.id == "omar").count(),
+            1,
+            "each once: {ids:?}"
+        );
+    }
+
+    #[test]
+    fn the_list_filter_matches_names_too() {
+        let mut app = with_list(2);
+        let (id, ids, _) = tick(&mut app).expect("asked");
+        answer(&mut app, id, &ids);
+        app.set_list_filter(Some("name of lob".into()));
+        let shown: Vec<&str> = app
+            .shown_conversations()
+            .iter()
+            .map(|(_, c)| c.id.as_str())
+            .collect();
+        assert_eq!(shown, vec!["lobby"]);
     }
 }

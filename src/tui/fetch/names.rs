@@ -50,9 +50,7 @@ impl NamesDisk {
         };
         ids.iter()
             .filter_map(|key| table.get(key))
-            .filter(|e| {
-                e.fetched_ms > now_ms.saturating_sub(crate::names_cache::NAME_LIFETIME_MS)
-            })
+            .filter(|e| e.fetched_ms > now_ms.saturating_sub(crate::names_cache::NAME_LIFETIME_MS))
             .cloned()
             .collect()
     }
@@ -121,4 +119,127 @@ pub(super) async fn look_up<S: Source>(
     }
     found.extend(fetched);
     (found, failed)
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+
+    use super::*;
+    use crate::protocol::{ConversationPage, HistoryPage, HistoryQuery};
+    use crate::tui::event::FetchError;
+
+    /// Knows li.wei's nickname and the group's name; rooms fail. Counts what it is asked.
+    #[derive(Default)]
+    struct Fake {
+        asked: Mutex<Vec<(NameKind, Vec<String>)>>,
+    }
+
+    impl Fake {
+        fn asked(&self) -> Vec<(NameKind, Vec<String>)> {
+            self.asked.lock().map(|a| a.clone()).unwrap_or_default()
+        }
+    }
+
+    impl Source for Fake {
+        async fn conversation_page(&self, _: &str, _: u32) -> Result<ConversationPage, FetchError> {
+            Err(FetchError::new("not here", false))
+        }
+
+        async fn history(&self, _: HistoryQuery) -> Result<HistoryPage, FetchError> {
+            Err(FetchError::new("not here", false))
+        }
+
+        async fn names(
+            &self,
+            kind: NameKind,
+            ids: Vec<String>,
+        ) -> Result<HashMap<String, String>, FetchError> {
+            if let Ok(mut asked) = self.asked.lock() {
+                asked.push((kind, ids.clone()));
+            }
+            let known = [
+                ((NameKind::User, "li.wei"), "李伟"),
+                ((NameKind::Group, "262857469362177"), "roam dev team"),
+            ];
+            match kind {
+                NameKind::Room => Err(FetchError::new("HTTP 503 \u{1b}[2J", true)),
+                _ => Ok(ids
+                    .into_iter()
+                    .filter_map(|id| {
+                        let name = known.iter().find(|((k, i), _)| *k == kind && *i == id)?.1;
+                        Some((id, name.to_string()))
+                    })
+                    .collect()),
+            }
+        }
+    }
+
+    fn keys() -> Vec<NameKey> {
+        vec![
+            NameKey::new(NameKind::User, "li.wei"),
+            NameKey::new(NameKind::User, "bob"),
+            NameKey::new(NameKind::Group, "262857469362177"),
+            NameKey::new(NameKind::Room, "lobby"),
+        ]
+    }
+
+    fn disk(dir: &std::path::Path) -> Arc<NamesDisk> {
+        Arc::new(NamesDisk::new(NamesCache::new(
+            dir,
+            "http://127.0.0.1:1",
+            "org#app",
+            "me",
+        )))
+    }
+
+    fn by_key(found: &[NameEntry]) -> Vec<(String, Option<String>)> {
+        let mut v: Vec<_> = found
+            .iter()
+            .map(|e| (e.key.id.clone(), e.name.clone()))
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[tokio::test]
+    async fn the_disk_answers_what_it_has_the_server_the_rest_and_failures_are_reported() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let fake = Fake::default();
+        let (found, failed) = look_up(&fake, Some(disk(dir.path())), keys(), false).await;
+        assert_eq!(
+            by_key(&found),
+            vec![
+                ("262857469362177".into(), Some("roam dev team".into())),
+                ("bob".into(), None),
+                ("li.wei".into(), Some("李伟".into())),
+            ]
+        );
+        assert_eq!(failed, vec![NameKey::new(NameKind::Room, "lobby")]);
+        assert_eq!(fake.asked().len(), 3, "one call per kind");
+
+        // Another run: the disk has all but the room, whose fetch failed.
+        let again = Fake::default();
+        let (found_again, failed) = look_up(&again, Some(disk(dir.path())), keys(), false).await;
+        assert_eq!(by_key(&found_again), by_key(&found));
+        assert_eq!(failed.len(), 1);
+        assert_eq!(
+            again.asked(),
+            vec![(NameKind::Room, vec!["lobby".to_string()])],
+            "only what the disk lacks"
+        );
+
+        // r: past the disk, to the server.
+        let refreshed = Fake::default();
+        look_up(&refreshed, Some(disk(dir.path())), keys(), true).await;
+        assert_eq!(refreshed.asked().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn without_a_disk_cache_the_server_answers() {
+        let fake = Fake::default();
+        let (found, _) = look_up(&fake, None, keys()[..1].to_vec(), false).await;
+        assert_eq!(by_key(&found), vec![("li.wei".into(), Some("李伟".into()))]);
+    }
 }
