@@ -42,7 +42,7 @@ use crate::names_cache::{NameKind, NamesCache};
 use crate::protocol::{ConversationPage, HistoryPage, HistoryQuery};
 use names::NamesDisk;
 
-/// Where conversation lists and history pages come from.
+/// Where conversation lists, history pages and names come from.
 pub trait Source: Send + Sync + 'static {
     /// One page of the cursor conversation list: `cursor` is `""` for the first page or a
     /// previous page's `next_cursor`; `limit` is 1..=50.
