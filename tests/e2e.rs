@@ -74,9 +74,11 @@ fn browse_scroll_back_three_pages_search_and_quit_restores_the_terminal() {
     // Search the loaded history: the input opens, matches are counted.
     term.send(b"/");
     term.send("的".as_bytes());
+    // The search input row: the query after `/`, the match count at the right. (Any
+    // line with a `/` and a digit would also match a URL in a message.)
     let searched = term.wait_for("a match count", WAIT, |s| {
         s.lines()
-            .any(|l| l.contains('/') && l.chars().any(|c| c.is_ascii_digit()))
+            .any(|l| l.contains("/的") && l.chars().any(|c| c.is_ascii_digit()))
     });
     assert!(searched.contains("的"), "{searched}");
     term.send(b"\r");
