@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod embedded;
 pub mod logging;
+pub mod names_cache;
 pub mod protocol;
 pub mod server;
 pub mod session;
