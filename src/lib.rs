@@ -8,6 +8,7 @@ pub mod demo;
 pub mod embedded;
 pub mod library;
 pub mod logging;
+pub mod names_cache;
 pub mod protocol;
 pub mod server;
 pub mod session;

@@ -1837,8 +1837,9 @@ fn on_a_terminal_roam_says_it_is_connecting_before_the_first_request() {
 fn the_first_demo_run_shows_progress_and_the_log_goes_to_the_cache_directory() {
     let cache = tempfile::tempdir().expect("temp dir");
     let mut term = pty::Pty::spawn(&[], 120, 40, cache.path(), &[]);
+    // By id, or by name once names arrive.
     term.wait_for("the conversation list", PTY_WAIT, |s| {
-        s.contains(BIG_CONVERSATION)
+        s.contains(BIG_CONVERSATION) || s.contains("roam dev team")
     });
     let raw = String::from_utf8_lossy(&term.raw()).into_owned();
     assert!(raw.contains("preparing the demo history…"), "{raw:?}");

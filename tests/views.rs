@@ -18,6 +18,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::Color;
 use ratatui::{TerminalOptions, Viewport};
+use roam::names_cache::{NameEntry, NameKey, NameKind};
 use roam::protocol::{ChatType, Conversation, ConversationPage, HistoryPage, Message};
 use roam::tui::app::{App, ConversationKey, Effect, Event, FetchError, FetchRequest};
 use roam::tui::view::{self, ViewContext};
@@ -337,6 +338,74 @@ fn narrow_40x12_list_then_history() {
     let fx = open(&mut app, "project-x");
     answer_history(&mut app, &fx, project_history(true), true);
     insta::assert_snapshot!("narrow_40x12_history", screen(&app, 40, 12));
+}
+
+/// The names the fake server knows: nicknames, a group's and a room's name, and a
+/// hostile nickname.
+fn known_name(key: &NameKey) -> Option<&'static str> {
+    match (key.kind, key.id.as_str()) {
+        (NameKind::User, "alice") => Some("Alice Martin"),
+        (NameKind::User, "bob") => Some("李伟"),
+        (NameKind::User, "carol") => Some("田中ゆき"),
+        (NameKind::User, "omar") => Some("Omar Haddad"),
+        (NameKind::User, "zhang_wei") => Some("张伟"),
+        (NameKind::User, "mallory") => Some("\u{1b}]0;owned\u{7}Mal\nlory\u{202e}"),
+        (NameKind::Group, "project-x") => Some("roam dev team"),
+        (NameKind::Room, "lobby") => Some("Lobby 🌍"),
+        _ => None,
+    }
+}
+
+/// A tick, and the answer to the names it asks for (from [`known_name`]). Returns the
+/// ids asked.
+fn answer_names(app: &mut App) -> Vec<NameKey> {
+    let fx = send(app, Event::Tick { now_ms: NOW });
+    let Some((request_id, ids)) = fx.into_iter().find_map(|e| match e {
+        Effect::Fetch(FetchRequest::Names {
+            request_id, ids, ..
+        }) => Some((request_id, ids)),
+        _ => None,
+    }) else {
+        return Vec::new();
+    };
+    let names = ids
+        .iter()
+        .map(|key| NameEntry {
+            key: key.clone(),
+            name: known_name(key).map(str::to_string),
+            fetched_ms: NOW,
+        })
+        .collect();
+    send(
+        app,
+        Event::Names {
+            request_id,
+            names,
+            failed: Vec::new(),
+        },
+    );
+    ids
+}
+
+#[test]
+fn names_in_the_list_and_history_and_ids_beside_them() {
+    for (w, h) in [(120u16, 40u16), (80, 24), (40, 12)] {
+        let mut app = project_open(w, h, false);
+        let asked = answer_names(&mut app);
+        assert!(!asked.is_empty(), "names asked at {w}x{h}");
+        assert!(answer_names(&mut app).is_empty(), "asked once at {w}x{h}");
+        insta::assert_snapshot!(format!("names_{w}x{h}"), screen(&app, w, h));
+        send(&mut app, press(KeyCode::Char('I')));
+        insta::assert_snapshot!(format!("names_ids_{w}x{h}"), screen(&app, w, h));
+        if w < 80 {
+            // One pane at a time: the list, with names and ids, then without ids.
+            send(&mut app, press(KeyCode::Char('h')));
+            answer_names(&mut app);
+            insta::assert_snapshot!(format!("names_ids_list_{w}x{h}"), screen(&app, w, h));
+            send(&mut app, press(KeyCode::Char('I')));
+            insta::assert_snapshot!(format!("names_list_{w}x{h}"), screen(&app, w, h));
+        }
+    }
 }
 
 #[test]

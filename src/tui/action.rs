@@ -63,8 +63,9 @@ actions! {
     Suspend = "suspend", "suspend to the shell (fg resumes)";
     ShowHelp = "help", "this help";
     CloseHelp = "close_help", "close this help";
-    Reload = "reload", "reload the list and check for new messages";
+    Reload = "reload", "reload the list, check for new messages, fetch names again";
     Retry = "retry", "retry what failed";
+    ToggleIds = "toggle_ids", "show ids beside names, or names alone";
     SwitchPane = "switch_pane", "switch panes (one pane at a time below 80 columns)";
     Search = "search", "search the loaded history: incremental, case-insensitive";
     GoTo = "go_to", "open any conversation by id: bob, #group, &room";
@@ -309,6 +310,7 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::Browse, "?", Action::ShowHelp),
     (Mode::Browse, "r", Action::Reload),
     (Mode::Browse, "R", Action::Retry),
+    (Mode::Browse, "I", Action::ToggleIds),
     (Mode::Browse, "tab", Action::SwitchPane),
     (Mode::Browse, "backtab", Action::SwitchPane),
     (Mode::Browse, ":", Action::GoTo),

@@ -14,6 +14,7 @@
 mod filters;
 mod keys;
 mod list_view;
+mod names;
 mod prompts;
 mod reading;
 mod refresh;
@@ -30,6 +31,7 @@ pub use super::event::{ConversationKey, Effect, Event, FetchError, FetchRequest}
 use super::action::{Action, KeyPress, Keymap};
 use super::history::{History, Row, Viewport};
 use super::layout::{self, Layout, Pane};
+use super::names::Names;
 use super::numbers::thousands;
 use super::prompt::Prompt;
 use refresh::{Timers, list_order};
@@ -118,6 +120,8 @@ pub struct App {
     ticks: u64,
     /// Whose history this is when read with admin access.
     admin_reader: Option<String>,
+    /// Names for ids, and whether ids show beside them.
+    names: Names,
 }
 
 impl App {
@@ -153,6 +157,7 @@ impl App {
             next_request: 1,
             ticks: 0,
             admin_reader: None,
+            names: Names::default(),
         }
     }
 
@@ -392,8 +397,17 @@ impl App {
                 ));
             } else {
                 let p = s.position();
-                if !p.is_empty() {
-                    parts.push(p);
+                // Who wrote the current match, by name.
+                let from = s
+                    .current_hit()
+                    .zip(self.current_history())
+                    .and_then(|((pos, _), h)| h.sender(h.index_of_position(pos)?));
+                match from {
+                    Some(from) if !p.is_empty() => {
+                        parts.push(format!("{p} · from {}", self.sender_label(from, 24)));
+                    }
+                    _ if !p.is_empty() => parts.push(p),
+                    _ => {}
                 }
             }
         }
@@ -483,11 +497,17 @@ impl App {
                 result,
                 ..
             } => self.on_history_page(conversation, request_id, result, &mut fx),
+            Event::Names {
+                request_id,
+                names,
+                failed,
+            } => self.names.on_answer(request_id, names, failed, self.now_ms),
             Event::JumpTo(time) => self.jump_to_time(time, &mut fx),
             Event::Tick { now_ms } => {
                 self.ticks = self.ticks.wrapping_add(1);
                 self.now_ms = now_ms;
                 self.on_clock(&mut fx);
+                self.ask_names(&mut fx);
             }
         }
         self.settle(&mut fx);

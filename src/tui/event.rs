@@ -10,6 +10,7 @@ use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::action::Action;
 
+use crate::names_cache::{NameEntry, NameKey};
 use crate::protocol::{ChatType, Conversation, ConversationPage, HistoryPage, HistoryQuery};
 
 /// Which conversation: the id alone is ambiguous, since a user and a group may share one.
@@ -86,6 +87,17 @@ pub enum Event {
         /// The page (messages in the order of the request's direction) or why not.
         result: Result<HistoryPage, FetchError>,
     },
+    /// The answer to [`FetchRequest::Names`]: never an error as a whole, since a name that
+    /// cannot be had is shown as its id.
+    Names {
+        /// The request's id.
+        request_id: u64,
+        /// The names found, from the disk cache or the server; a `None` name: the server
+        /// has none.
+        names: Vec<NameEntry>,
+        /// The ids whose names could not be fetched (logged by the fetch task).
+        failed: Vec<NameKey>,
+    },
     /// Show the open conversation at this time (ms): the first message at or after it at
     /// the top of the pane, marked.
     JumpTo(i64),
@@ -127,5 +139,15 @@ pub enum FetchRequest {
         /// A step of a walk through history: the fetch task asks for the next page as
         /// soon as this one is in, so it is on its way before the state asks for it.
         read_ahead: bool,
+    },
+    /// The names of users, groups and rooms on screen: from the disk cache when it has a
+    /// fresh one, else from the server, batched by kind.
+    Names {
+        /// Echo in [`Event::Names`].
+        request_id: u64,
+        /// Whose names, each once.
+        ids: Vec<NameKey>,
+        /// Skip the disk cache: `r` asks the server again.
+        refresh: bool,
     },
 }

@@ -20,9 +20,15 @@
 //! dropped (and its request cancelled, if still running). The state machine's rules are
 //! unchanged: it still asks for each page once, with one request per direction in flight.
 //!
+//! Names ([`FetchRequest::Names`]) are looked up in the disk cache, then asked of the
+//! server, in [`names`]; the disk cache is the [`Source::names_cache`].
+//!
 //! Where the data comes from is a [`Source`]: the HTTP client in the program, a fake in
 //! tests.
 
+mod names;
+
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -32,9 +38,11 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::app::{Event, FetchError, FetchRequest, LIST_PAGE_SIZE};
 use super::event::ConversationKey;
+use crate::names_cache::{NameKind, NamesCache};
 use crate::protocol::{ConversationPage, HistoryPage, HistoryQuery};
+use names::NamesDisk;
 
-/// Where conversation lists and history pages come from.
+/// Where conversation lists, history pages and names come from.
 pub trait Source: Send + Sync + 'static {
     /// One page of the cursor conversation list: `cursor` is `""` for the first page or a
     /// previous page's `next_cursor`; `limit` is 1..=50.
@@ -53,6 +61,22 @@ pub trait Source: Send + Sync + 'static {
     /// Whose history this is when it is read with admin access (an app's credentials),
     /// which the status line then always shows; `None` for the person's own.
     fn admin_reader(&self) -> Option<String> {
+        None
+    }
+
+    /// The names of `ids` of this kind that have one, by lowercased id; an id left out
+    /// has no name. By default nobody has a name.
+    fn names(
+        &self,
+        kind: NameKind,
+        ids: Vec<String>,
+    ) -> impl Future<Output = Result<HashMap<String, String>, FetchError>> + Send {
+        let _ = (kind, ids);
+        async { Ok(HashMap::new()) }
+    }
+
+    /// Where names are kept between runs; `None`: nowhere.
+    fn names_cache(&self) -> Option<NamesCache> {
         None
     }
 }
@@ -92,7 +116,8 @@ pub fn spawn<S: Source>(source: S) -> FetchHandle {
     let (requests, rx) = mpsc::unbounded_channel();
     let (tx, events) = mpsc::unbounded_channel();
     let admin_reader = source.admin_reader();
-    let task = tokio::spawn(serve(Arc::new(source), rx, tx));
+    let disk = source.names_cache().map(|c| Arc::new(NamesDisk::new(c)));
+    let task = tokio::spawn(serve(Arc::new(source), disk, rx, tx));
     FetchHandle {
         requests,
         events,
@@ -163,6 +188,7 @@ impl AheadSlot {
 /// [`JoinSet`], pages being read ahead included (they run in the sub-task that asked).
 async fn serve<S: Source>(
     source: Arc<S>,
+    disk: Option<Arc<NamesDisk>>,
     mut requests: mpsc::UnboundedReceiver<FetchRequest>,
     events: mpsc::UnboundedSender<Event>,
 ) {
@@ -183,6 +209,13 @@ async fn serve<S: Source>(
                         running.spawn(async move {
                             walk_step(&*source, query, request_id, read_ahead, early, &ahead, &events)
                                 .await;
+                        });
+                    }
+                    FetchRequest::Names { request_id, ids, refresh } => {
+                        let disk = disk.clone();
+                        running.spawn(async move {
+                            let (names, failed) = names::look_up(&*source, disk, ids, refresh).await;
+                            let _ = events.send(Event::Names { request_id, names, failed });
                         });
                     }
                     request => {
@@ -287,6 +320,18 @@ pub async fn answer<S: Source>(source: &S, request: FetchRequest) -> Event {
                 result,
             }
         }
+        FetchRequest::Names {
+            request_id,
+            ids,
+            refresh,
+        } => {
+            let (names, failed) = names::look_up(source, None, ids, refresh).await;
+            Event::Names {
+                request_id,
+                names,
+                failed,
+            }
+        }
     }
 }
 
@@ -296,8 +341,11 @@ pub async fn answer<S: Source>(source: &S, request: FetchRequest) -> Event {
 // ---------------------------------------------------------------------------------------
 
 mod client_source {
+    use std::collections::HashMap;
+
     use super::{FetchError, Source};
     use crate::client::{Client, ClientError};
+    use crate::names_cache::{NameKind, NamesCache};
     use crate::protocol::{ConversationPage, HistoryPage, HistoryQuery};
 
     /// Timeouts, connection trouble, 429 and 5xx may pass; the rest will not.
@@ -331,6 +379,28 @@ mod client_source {
 
         fn admin_reader(&self) -> Option<String> {
             self.admin_client_id().map(|_| self.user().to_string())
+        }
+
+        async fn names(
+            &self,
+            kind: NameKind,
+            ids: Vec<String>,
+        ) -> Result<HashMap<String, String>, FetchError> {
+            match kind {
+                NameKind::User => self.nicknames(&ids).await,
+                NameKind::Group => self.group_names(&ids).await,
+                NameKind::Room => self.room_names(&ids).await,
+            }
+            .map_err(|e| fetch_error(&e))
+        }
+
+        fn names_cache(&self) -> Option<NamesCache> {
+            Some(NamesCache::new(
+                &crate::config::paths::cache_dir(),
+                self.base_url(),
+                &self.appkey(),
+                self.user(),
+            ))
         }
     }
 }
@@ -546,7 +616,7 @@ pub(crate) mod tests {
     async fn the_task_stops_when_the_event_loop_goes_away() {
         let (requests, rx) = mpsc::unbounded_channel();
         let (tx, events) = mpsc::unbounded_channel();
-        let task = tokio::spawn(serve(Arc::new(Fake::default()), rx, tx));
+        let task = tokio::spawn(serve(Arc::new(Fake::default()), None, rx, tx));
         requests.send(history("slow", None, 1)).ok();
         drop(events);
         let stopped = tokio::time::timeout(Duration::from_secs(5), task).await;

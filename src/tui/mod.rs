@@ -10,6 +10,7 @@ pub mod filter;
 pub mod help;
 pub mod history;
 pub mod layout;
+pub mod names;
 pub mod numbers;
 pub mod preferences;
 pub mod prompt;

@@ -78,6 +78,7 @@ impl App {
             Action::ShowHelp => self.help = Some(0),
             Action::CloseHelp => self.help = None,
             Action::Reload => self.reload_all(fx),
+            Action::ToggleIds => self.toggle_ids(),
             Action::Retry => self.retry(fx),
             Action::SwitchPane => {
                 self.focus = match self.focus {

@@ -1,4 +1,4 @@
-//! The list as it is shown: all conversations, or those whose id contains what was typed
+//! The list as it is shown: all conversations, or those whose id or name contains what was typed
 //! after `/` (case-insensitive, as it is typed; Esc clears it). The selection stays an
 //! index into the whole list, so pages that arrive keep it by conversation; moving it
 //! steps over what is shown, and `list_offset` counts shown items.
@@ -20,9 +20,12 @@ impl App {
             .iter()
             .enumerate()
             .filter(|(_, c)| {
-                needle
-                    .as_deref()
-                    .is_none_or(|n| c.id.to_lowercase().contains(n))
+                needle.as_deref().is_none_or(|n| {
+                    c.id.to_lowercase().contains(n)
+                        || self
+                            .conversation_name(c)
+                            .is_some_and(|name| name.to_lowercase().contains(n))
+                })
             })
             .collect()
     }

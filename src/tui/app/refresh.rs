@@ -120,8 +120,10 @@ impl App {
         doubled.min(MAX_BACKOFF_MS.max(self.settings.refresh_every_ms))
     }
 
-    /// `r`: the list now, and whatever is newer in the open conversation.
+    /// `r`: the list now, whatever is newer in the open conversation, and the names on
+    /// screen again from the server (at the next tick).
     pub(super) fn reload_all(&mut self, fx: &mut Vec<Effect>) {
+        self.names.refresh();
         self.timers.next_list = self.now_ms + self.settings.list_every_ms;
         self.reload_list(fx);
         self.refresh_open(fx);

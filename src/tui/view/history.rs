@@ -60,7 +60,7 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
     let history = app.current_history();
     if let Some(key) = app.open_conversation() {
         let width = usize::from(area.width.saturating_sub(8));
-        let name = text::one_line(&key.id, width);
+        let name = app.conversation_label(key, width);
         let mut title = vec![Span::raw(" ")];
         if key.kind != ChatType::Single {
             title.push(Span::styled(kind_marker(key.kind), theme.dim()));
@@ -167,7 +167,7 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
                 &format!("{} unread", thousands(*count as usize)),
                 theme.alert(),
             ),
-            Row::Header { index } => header_line(history, *index, theme),
+            Row::Header { index } => header_line(app, history, *index, theme),
             Row::Body { index, text, .. } => {
                 if highlights.as_ref().is_none_or(|(i, _)| i != index) {
                     highlights = Some((*index, app.highlights(*index)));
@@ -220,16 +220,13 @@ fn edge_line(
     }
 }
 
-/// `bob 14:03`: the sender in its colour, then the time.
-fn header_line(history: &History, index: usize, theme: &Theme) -> Line<'static> {
+/// `bob 14:03`: the sender (its name, see [`App::sender_label`]) in the colour of its
+/// id, then the time.
+fn header_line(app: &App, history: &History, index: usize, theme: &Theme) -> Line<'static> {
     let (Some(from), Some(time)) = (history.sender(index), history.time(index)) else {
         return Line::default();
     };
-    let sender = if from.is_empty() {
-        "?".to_string()
-    } else {
-        text::one_line(from, 32)
-    };
+    let sender = app.sender_label(from, 32);
     let colour = theme.sender(from);
     Line::from(vec![
         Span::styled(sender, Style::new().fg(colour).add_modifier(Modifier::BOLD)),

@@ -6,7 +6,7 @@
 //! ▌  bob: see you tomorrow
 //! ```
 //! A gutter mark on the selected item (also highlighted), the kind (`#` group, `&` chat
-//! room, nothing for a single chat), the name, then a pin, the unread count and how long
+//! room, nothing for a single chat), the name (the id until a name is known), then a pin, the unread count and how long
 //! ago the last message was; below, a one-line preview of that message (group messages
 //! say who sent it). Only the visible items are looked at.
 
@@ -149,7 +149,7 @@ fn item_lines(
         .flat_map(|(_, s, style)| [Span::raw(" "), Span::styled(s, style)])
         .collect();
     let name_max = width.saturating_sub(prefix + right_width);
-    let name = text::one_line(&c.id, name_max);
+    let name = app.list_label(c, name_max);
     let pad = width.saturating_sub(prefix + text::width(&name) + right_width);
     let mut first = vec![
         Span::raw(gutter),
@@ -173,7 +173,7 @@ fn item_lines(
         Some(m) => {
             let mut s = String::new();
             if c.kind != ChatType::Single && !m.from.is_empty() {
-                s.push_str(&text::one_line(&m.from, PREVIEW_SENDER_WIDTH));
+                s.push_str(&app.sender_label(&m.from, PREVIEW_SENDER_WIDTH));
                 s.push_str(": ");
             }
             let left = preview_width.saturating_sub(text::width(&s));
