@@ -36,6 +36,9 @@ use crate::store::state::StateFile;
 
 /// The bundled demo export (gzip JSON lines).
 pub const DEMO_HISTORY: &[u8] = include_bytes!("../assets/demo-history.jsonl.gz");
+/// The demo's name for local files (its port changes every run).
+pub const DEMO_DEPLOYMENT: &str = "demo";
+
 /// The bundled demo state file.
 pub const DEMO_STATE: &str = include_str!("../assets/demo-state.json");
 
@@ -64,12 +67,15 @@ impl EmbeddedDemo {
 
     /// How a client reaches it as the demo user.
     pub fn client_config(&self) -> ClientConfig {
-        ClientConfig::new(
-            format!("http://{}", self.addr()),
-            DEMO_APPKEY.to_string(),
-            DEMO_USER.to_string(),
-            Credential::Password(DEMO_PASSWORD.to_string()),
-        )
+        ClientConfig {
+            deployment: Some(DEMO_DEPLOYMENT.to_string()),
+            ..ClientConfig::new(
+                format!("http://{}", self.addr()),
+                DEMO_APPKEY.to_string(),
+                DEMO_USER.to_string(),
+                Credential::Password(DEMO_PASSWORD.to_string()),
+            )
+        }
     }
 }
 

@@ -107,10 +107,11 @@ pub struct NamesCache {
 }
 
 impl NamesCache {
-    /// The file in `dir` for `user` of `appkey` on the server at `base_url`.
-    pub fn new(dir: &Path, base_url: &str, appkey: &str, user: &str) -> NamesCache {
+    /// The file in `dir` for `user` of `appkey` on `deployment` (the client's
+    /// [`deployment`](crate::client::Client::deployment) name, stable across runs).
+    pub fn new(dir: &Path, deployment: &str, appkey: &str, user: &str) -> NamesCache {
         let mut hash = Sha256::new();
-        for part in [base_url, appkey, user] {
+        for part in [deployment, appkey, user] {
             hash.update(part.as_bytes());
             // A separator no part holds, so ("ab", "c") and ("a", "bc") differ.
             hash.update([0]);

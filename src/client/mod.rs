@@ -93,6 +93,10 @@ pub struct ClientConfig {
     pub retry_base_delay: Duration,
     /// Longest single wait before a retry.
     pub max_retry_wait: Duration,
+    /// What to call the deployment in the names of local files (library, names cache):
+    /// `None` = the server's `host:port`. The embedded demo, whose port changes every run,
+    /// is named `demo`.
+    pub deployment: Option<String>,
 }
 
 impl ClientConfig {
@@ -114,6 +118,7 @@ impl ClientConfig {
             max_response_bytes: DEFAULT_MAX_RESPONSE_BYTES,
             retry_base_delay: DEFAULT_RETRY_BASE_DELAY,
             max_retry_wait: DEFAULT_MAX_RETRY_WAIT,
+            deployment: None,
         }
     }
 }
@@ -126,6 +131,7 @@ pub struct Client {
     /// Lowercased user id.
     user: String,
     user_was_lowercased: bool,
+    deployment: Option<String>,
     auth: Auth,
     legacy_cursors: Mutex<HashMap<String, LegacyCursor>>,
     undecodable: AtomicU64,
@@ -165,6 +171,7 @@ impl Client {
             },
             user: user.id,
             user_was_lowercased: user.was_lowercased,
+            deployment: config.deployment,
             auth,
             legacy_cursors: Mutex::new(HashMap::new()),
             undecodable: AtomicU64::new(0),
@@ -194,6 +201,12 @@ impl Client {
     /// `host:port` of the server, as a person names it ("connecting to ...").
     pub fn host(&self) -> String {
         self.transport.host()
+    }
+
+    /// The deployment's name for local files: the configured one, else `host:port`. Stable
+    /// across runs, so a library or a cache is found again.
+    pub fn deployment(&self) -> String {
+        self.deployment.clone().unwrap_or_else(|| self.host())
     }
 
     /// History entries that could not be decoded (bad base64 or protobuf) since the client
@@ -280,6 +293,16 @@ mod tests {
         assert_eq!(client.base_url(), "http://h:8080/api");
         assert_eq!(client.host(), "h:8080");
         assert_eq!(client.appkey(), "a#b");
+        assert_eq!(
+            client.deployment(),
+            "h:8080",
+            "named by its host when not told"
+        );
+        let named = ClientConfig {
+            deployment: Some("demo".into()),
+            ..config("http://127.0.0.1:41234", "a#b", "a")
+        };
+        assert_eq!(Client::new(named).expect("valid").deployment(), "demo");
     }
 
     #[test]

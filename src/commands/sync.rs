@@ -30,17 +30,11 @@ pub struct SyncArgs {
     pub quiet: bool,
 }
 
-/// The library a session writes to: one per deployment, app key and user. The demo's
-/// server has a new port every run, so its library is named for the demo instead.
+/// The library a session writes to: one per deployment, app key and user.
 pub fn library_for(session: &session::Session) -> Result<Library> {
-    let host = if session.embedded.is_some() {
-        "demo".to_string()
-    } else {
-        session.client.host()
-    };
     let path = Library::path_for(
         &data_dir(),
-        &host,
+        &session.client.deployment(),
         &session.client.appkey(),
         session.client.user(),
     );

@@ -397,7 +397,7 @@ mod client_source {
         fn names_cache(&self) -> Option<NamesCache> {
             Some(NamesCache::new(
                 &crate::config::paths::cache_dir(),
-                self.base_url(),
+                &self.deployment(),
                 &self.appkey(),
                 self.user(),
             ))
