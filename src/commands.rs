@@ -128,13 +128,31 @@ pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
     let runtime = runtime()?;
     runtime.block_on(async {
         let session = session::connect(connection, &config).await?;
+        // Every page the browser fetches is kept; a library that cannot be opened is said
+        // once and browsing goes on without it.
+        let (library, library_notice) = match sync::library_for(&session) {
+            Ok(library) => (Some(library), None),
+            Err(e) => {
+                tracing::warn!("{e:#}");
+                (
+                    None,
+                    Some(format!("pages are not kept: {}", describe_error(&e))),
+                )
+            }
+        };
         // The embedded server (if any) lives in `session.embedded` until the browser closes.
         let session::Session {
             client,
             embedded,
-            notices,
+            mut notices,
         } = session;
-        let result = crate::tui::run::run(client, notices, preferences).await;
+        notices.extend(library_notice);
+        let (source, kept) = crate::tui::fetch::Keeping::new(client, library);
+        let result = crate::tui::run::run(source, notices, preferences).await;
+        // The pages fetched last are still being written: a moment for them.
+        tokio::task::spawn_blocking(move || kept.wait(Duration::from_secs(2)))
+            .await
+            .ok();
         drop(embedded);
         result
     })

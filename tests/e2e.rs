@@ -101,6 +101,22 @@ fn browse_scroll_back_three_pages_search_and_quit_restores_the_terminal() {
         );
         assert!(p.callbacks().titles.is_empty(), "no title change");
     });
+    // Every page browsed is kept in the demo's library, as one stretch from the newest.
+    let library = roam::library::Library::open(
+        &roam::library::Library::path_for(
+            &cache.path().join("data"),
+            roam::embedded::DEMO_DEPLOYMENT,
+            roam::demo::DEMO_APPKEY,
+            roam::demo::DEMO_USER,
+        ),
+        roam::demo::DEMO_USER,
+    )
+    .expect("the library");
+    let runs = library
+        .runs(TEAM, roam::protocol::ChatType::Group)
+        .expect("runs");
+    assert_eq!(runs.runs().len(), 1, "{runs:?}");
+    assert!(library.store().message_count().expect("count") > 200);
 }
 
 /// Sends `signal` (a `kill` name such as `TERM`) to the process.

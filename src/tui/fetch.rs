@@ -23,9 +23,10 @@
 //! Names ([`FetchRequest::Names`]) are looked up in the disk cache, then asked of the
 //! server, in [`names`]; the disk cache is the [`Source::names_cache`].
 //!
-//! Where the data comes from is a [`Source`]: the HTTP client in the program, a fake in
-//! tests.
+//! Where the data comes from is a [`Source`]: the HTTP client in the program (behind
+//! [`Keeping`], which keeps every page in the local library), a fake in tests.
 
+mod keeping;
 mod names;
 
 use std::collections::HashMap;
@@ -41,6 +42,8 @@ use super::event::ConversationKey;
 use crate::names_cache::{NameKind, NamesCache};
 use crate::protocol::{ConversationPage, HistoryPage, HistoryQuery};
 use names::NamesDisk;
+
+pub use keeping::{Keeping, KeptPages};
 
 /// Where conversation lists, history pages and names come from.
 pub trait Source: Send + Sync + 'static {

@@ -1,0 +1,306 @@
+//! Keeping what the browser fetches: a [`Source`] in front of another that hands every
+//! list page and history page it gets to the local library ([`crate::library`]).
+//!
+//! The library is written by a thread of its own, fed over a channel, so neither the UI
+//! nor the fetch task ever waits on the disk; a page is written in one transaction, so a
+//! kill loses at most the pages still in the channel. A page continues the page whose
+//! cursor it was asked with, which this layer remembers (cursor → that page's last
+//! message), so a walk through history becomes one held stretch. Writing is best effort:
+//! a library that fails is logged once and browsing goes on.
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::sync::mpsc as std_mpsc;
+
+use super::{FetchError, Source};
+use crate::library::Library;
+use crate::library::runs::Key;
+use crate::names_cache::{NameKind, NamesCache};
+use crate::protocol::{
+    ChatType, Conversation, ConversationPage, Direction, HistoryPage, HistoryQuery,
+};
+
+/// Cursors remembered at most; past this the oldest half is forgotten (a forgotten cursor
+/// only means its page starts a stretch of its own).
+const MAX_CURSORS: usize = 4_096;
+
+/// What the writer thread is handed.
+enum Record {
+    List(Vec<Conversation>),
+    Page {
+        query: HistoryQuery,
+        page: HistoryPage,
+        joins: Option<Key>,
+    },
+}
+
+/// Where a page continues from: its conversation, direction and cursor.
+type CursorKey = (String, ChatType, Direction, String);
+
+/// Remembered cursors: the key of the message each continues from, with the order they
+/// were learned in; and the count learned.
+type Cursors = (HashMap<CursorKey, (u64, Key)>, u64);
+
+/// A source whose pages are also kept in a library.
+pub struct Keeping<S> {
+    inner: S,
+    writer: Option<Mutex<std_mpsc::Sender<Record>>>,
+    cursors: Mutex<Cursors>,
+}
+
+/// The end of the writer thread: tells when it has written everything it was handed.
+#[derive(Debug)]
+pub struct KeptPages {
+    done: Option<std_mpsc::Receiver<()>>,
+}
+
+impl KeptPages {
+    /// Waits (at most `limit`) until the writer has written every page handed to it; it
+    /// finishes once the [`Keeping`] source is dropped (the browser closed).
+    pub fn wait(self, limit: std::time::Duration) {
+        if let Some(done) = self.done {
+            let _ = done.recv_timeout(limit);
+        }
+    }
+}
+
+impl<S: Source> Keeping<S> {
+    /// `inner`, keeping its pages in `library` when there is one; and the writer's end.
+    pub fn new(inner: S, library: Option<Library>) -> (Keeping<S>, KeptPages) {
+        let (done_tx, done) = std_mpsc::channel();
+        let writer = library.and_then(|library| {
+            let (tx, rx) = std_mpsc::channel();
+            std::thread::Builder::new()
+                .name("roam-library".into())
+                .spawn(move || {
+                    write_all(library, rx);
+                    let _ = done_tx.send(());
+                })
+                .map_err(|e| tracing::warn!("library writer not started: {e}"))
+                .ok()
+                .map(|_| Mutex::new(tx))
+        });
+        let kept = KeptPages {
+            done: writer.as_ref().map(|_| done),
+        };
+        let keeping = Keeping {
+            inner,
+            writer,
+            cursors: Mutex::new((HashMap::new(), 0)),
+        };
+        (keeping, kept)
+    }
+
+    fn send(&self, record: Record) {
+        if let Some(writer) = &self.writer
+            && let Ok(writer) = writer.lock()
+        {
+            // A writer that stopped has logged why; browsing goes on.
+            let _ = writer.send(record);
+        }
+    }
+
+    /// The key of the message the page asked with `query` continues from.
+    fn joins(&self, query: &HistoryQuery) -> Option<Key> {
+        let cursor = query.cursor.clone()?;
+        let key = (
+            query.conversation.clone(),
+            query.kind,
+            query.direction,
+            cursor,
+        );
+        let cursors = self.cursors.lock().ok()?;
+        cursors.0.get(&key).map(|(_, k)| *k)
+    }
+
+    /// Remembers where the page after `page` continues from.
+    fn remember(&self, query: &HistoryQuery, page: &HistoryPage) {
+        let (Some(next), false) = (page.next_cursor.clone(), page.is_last) else {
+            return;
+        };
+        let last = match query.direction {
+            Direction::Up => page.messages.iter().map(Key::of).min(),
+            Direction::Down => page.messages.iter().map(Key::of).max(),
+        };
+        let Some(last) = last.or_else(|| self.joins(query)) else {
+            return;
+        };
+        let Ok(mut cursors) = self.cursors.lock() else {
+            return;
+        };
+        let (map, clock) = &mut *cursors;
+        if map.len() >= MAX_CURSORS {
+            let mut ages: Vec<u64> = map.values().map(|(age, _)| *age).collect();
+            ages.sort_unstable();
+            let cut = ages[ages.len() / 2];
+            map.retain(|_, (age, _)| *age > cut);
+        }
+        *clock += 1;
+        map.insert(
+            (
+                query.conversation.clone(),
+                query.kind,
+                query.direction,
+                next,
+            ),
+            (*clock, last),
+        );
+    }
+}
+
+impl<S: Source> Source for Keeping<S> {
+    async fn conversation_page(
+        &self,
+        cursor: &str,
+        limit: u32,
+    ) -> Result<ConversationPage, FetchError> {
+        let page = self.inner.conversation_page(cursor, limit).await?;
+        self.send(Record::List(page.conversations.clone()));
+        Ok(page)
+    }
+
+    async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, FetchError> {
+        let joins = self.joins(&query);
+        let page = self.inner.history(query.clone()).await?;
+        self.remember(&query, &page);
+        self.send(Record::Page {
+            query,
+            page: page.clone(),
+            joins,
+        });
+        Ok(page)
+    }
+
+    fn admin_reader(&self) -> Option<String> {
+        self.inner.admin_reader()
+    }
+
+    async fn names(
+        &self,
+        kind: NameKind,
+        ids: Vec<String>,
+    ) -> Result<HashMap<String, String>, FetchError> {
+        self.inner.names(kind, ids).await
+    }
+
+    fn names_cache(&self) -> Option<NamesCache> {
+        self.inner.names_cache()
+    }
+}
+
+/// The writer thread: every record into the library until the browser goes away.
+fn write_all(mut library: Library, records: std_mpsc::Receiver<Record>) {
+    let mut failed = false;
+    for record in records {
+        let result = match record {
+            Record::List(list) => library.record_conversations(&list).map(|_| ()),
+            Record::Page { query, page, joins } => {
+                library.record_page(&query, &page, joins).map(|_| ())
+            }
+        };
+        if let Err(e) = result
+            && !failed
+        {
+            failed = true;
+            tracing::warn!(
+                "the library {} could not be written: {e}",
+                library.path().display()
+            );
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::library::runs::Runs;
+    use crate::protocol::{Content, HistoryFilters, Message};
+
+    /// A conversation of 120 messages served newest first in pages of 50, with cursors
+    /// that are plain indexes (as opaque as the service's).
+    struct Pages;
+
+    fn message(i: u64) -> Message {
+        Message {
+            id: 1_000_000 + i,
+            from: "bob".into(),
+            to: "alice".into(),
+            chat_type: ChatType::Single,
+            time: 1_700_000_000_000 + i as i64,
+            content: Content::Text {
+                text: format!("m{i}"),
+            },
+            ext: Default::default(),
+        }
+    }
+
+    impl Source for Pages {
+        async fn conversation_page(&self, _: &str, _: u32) -> Result<ConversationPage, FetchError> {
+            Ok(ConversationPage {
+                conversations: Vec::new(),
+                next_cursor: None,
+            })
+        }
+
+        async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, FetchError> {
+            let top: u64 = query
+                .cursor
+                .as_deref()
+                .map_or(119, |c| c.parse().unwrap_or(0));
+            let bottom = top.saturating_sub(49);
+            Ok(HistoryPage {
+                messages: (bottom..=top).rev().map(message).collect(),
+                next_cursor: (bottom > 0).then(|| (bottom - 1).to_string()),
+                is_last: bottom == 0,
+                undecodable: 0,
+            })
+        }
+    }
+
+    fn query(cursor: Option<String>) -> HistoryQuery {
+        HistoryQuery {
+            conversation: "bob".into(),
+            kind: ChatType::Single,
+            cursor,
+            page_size: 50,
+            direction: Direction::Up,
+            filters: HistoryFilters::default(),
+        }
+    }
+
+    fn runs(path: &std::path::Path) -> Runs {
+        Library::open(path, "alice")
+            .expect("library")
+            .runs("bob", ChatType::Single)
+            .expect("runs")
+    }
+
+    #[tokio::test]
+    async fn a_walk_through_history_is_kept_as_one_stretch() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("l.sqlite");
+        let (keeping, kept) =
+            Keeping::new(Pages, Some(Library::open(&path, "alice").expect("library")));
+        let mut cursor = None;
+        loop {
+            let page = keeping.history(query(cursor)).await.expect("page");
+            if page.is_last {
+                break;
+            }
+            cursor = page.next_cursor;
+        }
+        // The writer finishes what it was handed once the browser lets go of it.
+        drop(keeping);
+        kept.wait(std::time::Duration::from_secs(10));
+        let runs = runs(&path);
+        assert!(runs.complete(), "{runs:?}");
+    }
+
+    #[tokio::test]
+    async fn without_a_library_pages_pass_through() {
+        let (keeping, kept) = Keeping::new(Pages, None);
+        let page = keeping.history(query(None)).await.expect("page");
+        assert_eq!(page.messages.len(), 50);
+        kept.wait(std::time::Duration::from_secs(10));
+    }
+}
