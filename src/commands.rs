@@ -119,7 +119,7 @@ fn runtime() -> Result<tokio::runtime::Runtime> {
 }
 
 /// `roam` (no subcommand): the browser.
-pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
+pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Result<()> {
     let config = load_config()?;
     let preferences = crate::tui::preferences::Preferences::from_config(&config)
         .with_context(|| format!("{}: [keys]", config.source.display()))?;
@@ -127,17 +127,36 @@ pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "roam starts");
     let runtime = runtime()?;
     runtime.block_on(async {
-        let session = session::connect(connection, &config).await?;
-        // Every page the browser fetches is kept; a library that cannot be opened is said
-        // once and browsing goes on without it.
-        let (library, library_notice) = match sync::library_for(&session) {
-            Ok(library) => (Some(library), None),
-            Err(e) => {
-                tracing::warn!("{e:#}");
-                (
-                    None,
-                    Some(format!("pages are not kept: {}", describe_error(&e))),
-                )
+        let session = if offline {
+            session::offline(connection, &config).await?
+        } else {
+            match session::connect(connection.clone(), &config).await {
+                Ok(session) => session,
+                // Out of reach: the library stands in, when there is one.
+                Err(e) if session::unreachable(&e) => {
+                    let mut session = session::offline(connection, &config)
+                        .await
+                        .map_err(|_| e.context("and there is no library to browse offline"))?;
+                    session
+                        .notices
+                        .insert(0, "the deployment cannot be reached".into());
+                    session
+                }
+                Err(e) => return Err(e),
+            }
+        };
+        // Every page the browser fetches online is kept; a library that cannot be opened
+        // is said once and browsing goes on without it.
+        let (library, library_notice) = if session.offline {
+            (None, None)
+        } else {
+            match sync::library_for(&session) {
+                Ok(library) => (Some(library), None),
+                Err(e) => {
+                    tracing::warn!("{e:#}");
+                    let notice = format!("pages are not kept: {}", describe_error(&e));
+                    (None, Some(notice))
+                }
             }
         };
         // The embedded server (if any) lives in `session.embedded` until the browser closes.
@@ -145,6 +164,7 @@ pub fn browse(connection: Connection, log: Option<PathBuf>) -> Result<()> {
             client,
             embedded,
             mut notices,
+            ..
         } = session;
         notices.extend(library_notice);
         let (source, kept) = crate::tui::fetch::Keeping::new(client, library);

@@ -27,7 +27,7 @@ use sha2::{Digest, Sha256};
 
 use crate::client::{ClientConfig, Credential};
 use crate::demo::{DEMO_APPKEY, DEMO_PASSWORD, DEMO_USER};
-use crate::server::{ServerConfig, ServerHandle};
+use crate::server::{LocalReader, ServerConfig, ServerHandle};
 use crate::store::Store;
 use crate::store::import::{ImportOptions, import_reader};
 use crate::store::pool::StorePool;
@@ -54,33 +54,27 @@ const STAMP_ENTRIES: usize = 16;
 
 pub use crate::config::paths::{CACHE_DIR_ENV, cache_dir};
 
-/// The running demo server.
-pub struct EmbeddedDemo {
+/// A server running in this process on loopback: the demo, or a local store (the
+/// library offline), and how a client reaches it.
+pub struct EmbeddedServer {
     server: ServerHandle,
+    client: ClientConfig,
 }
 
-impl EmbeddedDemo {
+impl EmbeddedServer {
     /// Where the server listens.
     pub fn addr(&self) -> SocketAddr {
         self.server.addr()
     }
 
-    /// How a client reaches it as the demo user.
+    /// How a client reaches it as the user it serves.
     pub fn client_config(&self) -> ClientConfig {
-        ClientConfig {
-            deployment: Some(DEMO_DEPLOYMENT.to_string()),
-            ..ClientConfig::new(
-                format!("http://{}", self.addr()),
-                DEMO_APPKEY.to_string(),
-                DEMO_USER.to_string(),
-                Credential::Password(DEMO_PASSWORD.to_string()),
-            )
-        }
+        self.client.clone()
     }
 }
 
 /// Starts the demo server on an ephemeral loopback port.
-pub async fn start_demo() -> Result<EmbeddedDemo> {
+pub async fn start_demo() -> Result<EmbeddedServer> {
     let db = tokio::task::spawn_blocking(|| demo_database(&cache_dir()))
         .await
         .context("demo import task failed")??;
@@ -89,7 +83,46 @@ pub async fn start_demo() -> Result<EmbeddedDemo> {
     let server = crate::server::spawn(Arc::new(pool), ServerConfig::new(DEMO_APPKEY), None)
         .await
         .with_context(|| format!("cannot serve {}", db.display()))?;
-    Ok(EmbeddedDemo { server })
+    let client = ClientConfig {
+        deployment: Some(DEMO_DEPLOYMENT.to_string()),
+        ..ClientConfig::new(
+            server.base_url(),
+            DEMO_APPKEY.to_string(),
+            DEMO_USER.to_string(),
+            Credential::Password(DEMO_PASSWORD.to_string()),
+        )
+    };
+    Ok(EmbeddedServer { server, client })
+}
+
+/// Serves a local store file (a library) on an ephemeral loopback port to `user` alone,
+/// with a random token made for this run: the file is the person's own, so no password
+/// is asked. `deployment` names the deployment it holds (for the names cache).
+pub async fn serve_local(
+    path: &Path,
+    appkey: &str,
+    user: &str,
+    deployment: &str,
+) -> Result<EmbeddedServer> {
+    let pool =
+        StorePool::open(path, 2).with_context(|| format!("cannot open {}", path.display()))?;
+    let bytes: [u8; 32] = rand::random();
+    let token: String = bytes.iter().map(|b| format!("{b:02x}")).collect();
+    let config = ServerConfig {
+        local_reader: Some(LocalReader {
+            user: user.to_string(),
+            token: token.clone(),
+        }),
+        ..ServerConfig::new(appkey)
+    };
+    let server = crate::server::spawn(Arc::new(pool), config, None)
+        .await
+        .with_context(|| format!("cannot serve {}", path.display()))?;
+    let client = ClientConfig {
+        deployment: Some(deployment.to_string()),
+        ..ClientConfig::new(server.base_url(), appkey, user, Credential::Token(token))
+    };
+    Ok(EmbeddedServer { server, client })
 }
 
 /// The cached demo database in `dir`, importing the bundled assets when no database for

@@ -27,6 +27,10 @@ struct Cli {
     /// Write the log here (default: roam.log in the cache directory).
     #[arg(long, value_name = "FILE")]
     log: Option<PathBuf>,
+    /// Browse the local library without the server, read-only (also what happens when
+    /// the server cannot be reached).
+    #[arg(long)]
+    offline: bool,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -100,6 +104,7 @@ const LEADING_FLAGS: &[(&str, &[&str])] = &[
     ("client_id", CONNECTING),
     ("as_user", CONNECTING),
     ("log", &[]),
+    ("offline", &[]),
 ];
 
 /// The subcommands that take the connection flags.
@@ -402,7 +407,7 @@ fn main() -> ExitCode {
         Err(code) => return code,
     };
     let result = match cli.command {
-        None => commands::browse(cli.connection.into_connection(), cli.log),
+        None => commands::browse(cli.connection.into_connection(), cli.offline, cli.log),
         Some(Command::Conversations { connection, json }) => {
             commands::conversations(connection.or(cli.connection).into_connection(), json)
         }

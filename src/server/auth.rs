@@ -85,9 +85,20 @@ impl Tokens {
         self.issue_to(Holder::App(client_id.to_string()))
     }
 
+    /// Accepts `token` (made by the caller, e.g. for a local reader) for a user, as if
+    /// issued now.
+    pub fn accept(&self, user: &str, token: &str) {
+        self.grant(Holder::User(user.to_lowercase()), token.to_string());
+    }
+
     fn issue_to(&self, holder: Holder) -> String {
         let bytes: [u8; 32] = rand::random();
         let token = URL_SAFE_NO_PAD.encode(bytes);
+        self.grant(holder, token.clone());
+        token
+    }
+
+    fn grant(&self, holder: Holder, token: String) {
         let now = Instant::now();
         let ttl_ms = i64::try_from(self.ttl.as_millis()).unwrap_or(i64::MAX);
         let expires_ms = jiff::Timestamp::now()
@@ -122,8 +133,7 @@ impl Tokens {
         {
             grants.remove(&oldest);
         }
-        grants.insert(token.clone(), grant);
-        token
+        grants.insert(token, grant);
     }
 
     /// The holder and expiry of a live token. An `Authorization` header that is missing

@@ -80,6 +80,28 @@ pub struct ServerConfig {
     pub connections: ConnectionLimits,
     /// App credentials accepted besides the store's (`roam serve --app-credentials`).
     pub apps: Vec<ServedApp>,
+    /// A token accepted for one user without a login. For serving a local
+    /// file its owner opens in process (the library offline), where there is no password
+    /// to ask; the token is random and never leaves the process.
+    pub local_reader: Option<LocalReader>,
+}
+
+/// One user who reads with a token made for this run, without a login.
+#[derive(Clone)]
+pub struct LocalReader {
+    /// The user id.
+    pub user: String,
+    /// The token; `Debug` never shows it.
+    pub token: String,
+}
+
+impl std::fmt::Debug for LocalReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LocalReader")
+            .field("user", &self.user)
+            .field("token", &"<redacted>")
+            .finish()
+    }
 }
 
 /// What logins may cost: password checks at once and waiting, and failed logins allowed
@@ -125,6 +147,7 @@ impl ServerConfig {
             login: LoginLimits::default(),
             connections: ConnectionLimits::default(),
             apps: Vec::new(),
+            local_reader: None,
         }
     }
 }
@@ -196,7 +219,13 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
     let state = Arc::new(AppState {
         passwords,
         failed_logins,
-        tokens: Tokens::new(config.token_ttl),
+        tokens: {
+            let tokens = Tokens::new(config.token_ttl);
+            if let Some(reader) = &config.local_reader {
+                tokens.accept(&reader.user, &reader.token);
+            }
+            tokens
+        },
         config,
         org,
         app,

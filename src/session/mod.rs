@@ -26,11 +26,11 @@ use anyhow::{Context, Result, bail};
 
 use crate::client::{AppAccess, Client, ClientConfig, Credential, IssuedToken, Secret};
 use crate::config::{AuthMethod, Config, paths};
-use crate::embedded::EmbeddedDemo;
+use crate::embedded::EmbeddedServer;
 use tokens::{SavedToken, TokenKey, TokenStore};
 
 /// Where to connect, as the person gave it on the command line.
-#[derive(Default)]
+#[derive(Clone, Default)]
 pub struct Connection {
     /// A profile of the config file.
     pub profile: Option<String>,
@@ -240,9 +240,11 @@ pub struct Session {
     /// The client, logged in.
     pub client: Client,
     /// Keeps the embedded demo server running for as long as the session lives.
-    pub embedded: Option<EmbeddedDemo>,
+    pub embedded: Option<EmbeddedServer>,
     /// Things to tell the person once (e.g. that an id was lowercased).
     pub notices: Vec<String>,
+    /// The client reads the person's library, not the deployment ([`offline`]).
+    pub offline: bool,
 }
 
 /// The environment variable a password may come from.
@@ -270,6 +272,61 @@ pub async fn connect(connection: Connection, config: &Config) -> Result<Session>
         client,
         embedded,
         notices,
+        offline: false,
+    })
+}
+
+/// The person's library of the target (see [`crate::library`]) served in process to its
+/// user, read-only: `roam --offline`, and the browser when the deployment cannot be
+/// reached. No credential is asked: the file is the person's own.
+pub async fn offline(connection: Connection, config: &Config) -> Result<Session> {
+    let (deployment, appkey, user) = match resolve(connection, config)? {
+        Target::Demo => (
+            crate::embedded::DEMO_DEPLOYMENT.to_string(),
+            crate::demo::DEMO_APPKEY.to_string(),
+            crate::demo::DEMO_USER.to_string(),
+        ),
+        Target::Deployment(d) => {
+            // Built only to name the deployment as the online client does; it never sends.
+            let naming = Client::new(d.client_config(Credential::Token("offline".into())))
+                .context("bad connection settings")?;
+            (
+                naming.deployment(),
+                naming.appkey(),
+                naming.user().to_string(),
+            )
+        }
+    };
+    let path = crate::library::Library::path_for(&paths::data_dir(), &deployment, &appkey, &user);
+    if !path.exists() {
+        bail!(
+            "there is no library of {user} on {deployment} yet ({}): browse or run `roam sync` while online first",
+            path.display()
+        );
+    }
+    let server = crate::embedded::serve_local(&path, &appkey, &user, &deployment).await?;
+    let client = Client::new(server.client_config()).context("bad connection settings")?;
+    Ok(Session {
+        client,
+        embedded: Some(server),
+        notices: vec![format!(
+            "offline: {user}'s library of {deployment}, read-only"
+        )],
+        offline: true,
+    })
+}
+
+/// Whether `error` says the deployment could not be reached at all (rather than, say,
+/// refusing the login): then the library can stand in for it.
+pub fn unreachable(error: &anyhow::Error) -> bool {
+    error.chain().any(|cause| {
+        matches!(
+            cause.downcast_ref::<crate::client::ClientError>(),
+            Some(
+                crate::client::ClientError::Connect { .. }
+                    | crate::client::ClientError::Timeout { .. }
+            )
+        )
     })
 }
 

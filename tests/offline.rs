@@ -1,0 +1,135 @@
+//! The library offline, as a person meets it in a terminal: `roam --offline` browses what
+//! an earlier run kept, and a deployment that cannot be reached falls back to its library
+//! with a clear status, or to a clear error when there is none.
+
+mod pty;
+
+use std::time::Duration;
+
+use pty::Pty;
+use roam::library::Library;
+use roam::protocol::{
+    ChatType, Content, Conversation, Direction, HistoryFilters, HistoryPage, HistoryQuery,
+    Message,
+};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// Nothing listens on port 1 of loopback.
+const UNREACHABLE: &str = "http://127.0.0.1:1";
+
+fn message(i: u64) -> Message {
+    Message {
+        id: 1_300_000_000_000_000_000 + i,
+        from: "bob".into(),
+        to: "alice".into(),
+        chat_type: ChatType::Single,
+        time: 1_700_000_000_000 + i as i64 * 60_000,
+        content: Content::Text {
+            text: format!("kept message {i}"),
+        },
+        ext: Default::default(),
+    }
+}
+
+/// A library of alice on the unreachable deployment, holding 30 messages from bob.
+fn library_of_alice(data: &std::path::Path) {
+    let path = Library::path_for(data, "127.0.0.1:1", "acme#chatapp", "alice");
+    let mut library = Library::open(&path, "alice").expect("library");
+    let messages: Vec<Message> = (0..30).rev().map(message).collect();
+    library
+        .record_conversations(&[Conversation {
+            id: "bob".into(),
+            kind: ChatType::Single,
+            unread: 0,
+            pinned: false,
+            pinned_at: None,
+            marks: Vec::new(),
+            last_message: Some(message(29)),
+        }])
+        .expect("list kept");
+    let query = HistoryQuery {
+        conversation: "bob".into(),
+        kind: ChatType::Single,
+        cursor: None,
+        page_size: 50,
+        direction: Direction::Up,
+        filters: HistoryFilters::default(),
+    };
+    let page = HistoryPage {
+        messages,
+        next_cursor: None,
+        is_last: true,
+        undecodable: 0,
+    };
+    library.record_page(&query, &page, None).expect("page kept");
+}
+
+fn deployment_args() -> Vec<&'static str> {
+    vec![
+        "--api-url",
+        UNREACHABLE,
+        "--appkey",
+        "acme#chatapp",
+        "--user",
+        "alice",
+    ]
+}
+
+#[test]
+fn an_unreachable_deployment_falls_back_to_its_library() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    library_of_alice(&cache.path().join("data"));
+    let mut term = Pty::spawn(
+        &deployment_args(),
+        100,
+        30,
+        cache.path(),
+        &[("ROAM_PASSWORD", "never-sent")],
+    );
+    let screen = term.wait_for("the library's list", WAIT, |s| {
+        s.contains("bob") && s.contains("cannot be reached")
+    });
+    assert!(screen.contains("offline"), "{screen}");
+    term.send(b"\r");
+    term.wait_for("the kept history", WAIT, |s| s.contains("kept message 29"));
+    term.send(b"q");
+    assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+#[test]
+fn offline_says_so_and_reads_the_library() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    library_of_alice(&cache.path().join("data"));
+    let mut args = deployment_args();
+    args.push("--offline");
+    let mut term = Pty::spawn(&args, 100, 30, cache.path(), &[]);
+    let screen = term.wait_for("the library's list", WAIT, |s| {
+        s.contains("bob") && s.contains("offline")
+    });
+    assert!(!screen.contains("cannot be reached"), "{screen}");
+    term.send(b"\r");
+    term.wait_for("the oldest kept message", WAIT, |s| s.contains("kept message"));
+    term.send(b"q");
+    assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+#[test]
+fn without_a_library_an_unreachable_deployment_is_one_clear_error() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_roam"))
+        .args(deployment_args())
+        .env("ROAM_CACHE_DIR", cache.path())
+        .env("ROAM_DATA_DIR", cache.path().join("data"))
+        .env("ROAM_CONFIG", cache.path().join("no-config.toml"))
+        .env("ROAM_PASSWORD", "never-sent")
+        .stdin(std::process::Stdio::null())
+        .output()
+        .expect("roam runs");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("no library") && stderr.contains("127.0.0.1:1"),
+        "{stderr}"
+    );
+}
