@@ -384,3 +384,47 @@ async fn a_server_whose_pages_never_go_back_cannot_keep_a_sync_going() {
     assert!(matches!(bob.outcome, Outcome::Failed(_)), "{bob:?}");
     assert!(bob.pages <= 2, "{bob:?}");
 }
+
+#[tokio::test]
+async fn time_bounds_keep_a_stretch_but_never_claim_the_beginning() {
+    let f = fixture().await;
+    let client = f.client();
+    let mut library = f.library();
+    let group = |cursor, direction, start_time| HistoryQuery {
+        conversation: TEAM.into(),
+        kind: ChatType::Group,
+        cursor,
+        page_size: 50,
+        direction,
+        filters: HistoryFilters {
+            start_time,
+            ..HistoryFilters::default()
+        },
+    };
+    // The newest 20 messages, asked with a start bound: all there is after it, but not
+    // the beginning of the group.
+    let since = 1_710_000_000_000 + (GROUP as i64 - 20) * 1_000;
+    let query = group(None, Direction::Up, Some(since));
+    let page = client.history(&query).await.expect("page");
+    assert!(page.is_last && page.messages.len() == 20);
+    let record = library.record_page(&query, &page, None).expect("kept");
+    let run = record.run.expect("a time bound still keeps a stretch");
+    assert!(!run.beginning && run.resume.is_none(), "{run:?}");
+
+    // New messages arrive; the browser's refresh asks oldest first from its newest
+    // message's time: the answer continues the stretch.
+    f.pool
+        .with(|s| s.insert_messages(&group_messages(GROUP + 30, BASE_ID + 10_000_000)))
+        .expect("new messages");
+    let query = group(None, Direction::Down, Some(run.newest.time));
+    let page = client.history(&query).await.expect("refresh");
+    library.record_page(&query, &page, None).expect("kept");
+    let runs = library.runs(TEAM, ChatType::Group).expect("runs");
+    assert_eq!(runs.runs().len(), 1, "{runs:?}");
+    assert_eq!(runs.runs()[0].oldest, run.oldest);
+    assert_eq!(
+        runs.runs()[0].newest.time,
+        1_710_000_000_000 + (GROUP as i64 + 29) * 1_000
+    );
+    assert!(!runs.runs()[0].beginning);
+}

@@ -9,8 +9,7 @@ use std::time::Duration;
 use pty::Pty;
 use roam::library::Library;
 use roam::protocol::{
-    ChatType, Content, Conversation, Direction, HistoryFilters, HistoryPage, HistoryQuery,
-    Message,
+    ChatType, Content, Conversation, Direction, HistoryFilters, HistoryPage, HistoryQuery, Message,
 };
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -109,7 +108,9 @@ fn offline_says_so_and_reads_the_library() {
     });
     assert!(!screen.contains("cannot be reached"), "{screen}");
     term.send(b"\r");
-    term.wait_for("the oldest kept message", WAIT, |s| s.contains("kept message"));
+    term.wait_for("the oldest kept message", WAIT, |s| {
+        s.contains("kept message")
+    });
     term.send(b"q");
     assert!(term.wait_exit(Duration::from_secs(10)).is_some());
 }

@@ -19,9 +19,7 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 
-use crate::protocol::{
-    ChatType, Conversation, Direction, HistoryFilters, HistoryPage, HistoryQuery,
-};
+use crate::protocol::{ChatType, Conversation, Direction, HistoryPage, HistoryQuery};
 use crate::store::state::{ConversationState, StateFile};
 use crate::store::{Store, StoreError};
 use runs::{Key, Run, Runs};
@@ -182,9 +180,14 @@ impl Library {
             new_messages: counts.new as usize,
             run: None,
         };
-        if query.filters != HistoryFilters::default() {
+        // A type or sender filter leaves gaps; a time bound does not (a page is still
+        // consecutive messages), but it hides what lies past the bound: such a page is no
+        // beginning, and its cursor (made for the bounded query) is not kept.
+        let filters = &query.filters;
+        if !filters.types.is_empty() || filters.sender.is_some() {
             return Ok(record);
         }
+        let bounded = filters.start_time.is_some() || filters.end_time.is_some();
         let mut runs = self.runs(&query.conversation, query.kind)?;
         let oldest = page.messages.iter().map(Key::of).min();
         let newest = page.messages.iter().map(Key::of).max();
@@ -193,8 +196,8 @@ impl Library {
                 runs.add(Run {
                     oldest,
                     newest: joins.map_or(newest, |j| j.max(newest)),
-                    beginning: page.is_last,
-                    resume: if page.is_last {
+                    beginning: page.is_last && filters.start_time.is_none(),
+                    resume: if page.is_last || bounded {
                         None
                     } else {
                         page.next_cursor.clone()
@@ -203,11 +206,14 @@ impl Library {
                 Some(oldest)
             }
             (Direction::Up, _, _) => match joins {
-                Some(j) if page.is_last => runs.reach_beginning(j).then_some(j),
+                Some(j) if page.is_last && filters.start_time.is_none() => {
+                    runs.reach_beginning(j).then_some(j)
+                }
                 _ => None,
             },
             (Direction::Down, Some(oldest), Some(newest)) => {
-                let from_beginning = query.cursor.is_none() && joins.is_none();
+                let from_beginning =
+                    query.cursor.is_none() && joins.is_none() && filters.start_time.is_none();
                 runs.add(Run {
                     oldest: joins.map_or(oldest, |j| j.min(oldest)),
                     newest,
