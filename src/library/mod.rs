@@ -232,6 +232,80 @@ impl Library {
     }
 }
 
+/// Where a page read from the library starts, going back in time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum From {
+    /// At this message (it is the page's first).
+    At(Key),
+    /// Just older than this message (the last one of the page before).
+    Below(Key),
+}
+
+impl Library {
+    /// A page of up to `limit` messages, newest first, read from the stretch held
+    /// completely that `from` lies in; `None` when no held stretch goes on from there.
+    /// The page never leaves the stretch; [`HeldPage::at_run_end`] says it reached the
+    /// stretch's older end, where the stretch's beginning or server cursor takes over.
+    pub fn held_page(
+        &self,
+        conversation: &str,
+        kind: ChatType,
+        from: From,
+        limit: usize,
+    ) -> Result<Option<HeldPage>, LibraryError> {
+        let runs = self.runs(conversation, kind)?;
+        let key = match from {
+            From::At(key) | From::Below(key) => key,
+        };
+        let Some(run) = runs.containing(key) else {
+            return Ok(None);
+        };
+        if matches!(from, From::Below(k) if k == run.oldest) {
+            return Ok(None);
+        }
+        let query = HistoryQuery {
+            conversation: conversation.to_string(),
+            kind,
+            cursor: Some(key.id.to_string()),
+            page_size: u32::try_from(limit + 1).unwrap_or(u32::MAX).min(50),
+            direction: Direction::Up,
+            filters: Default::default(),
+        };
+        let page = self.store.history(&self.user, &query)?;
+        let mut messages: Vec<_> = page
+            .messages
+            .into_iter()
+            .filter(|m| {
+                let k = Key::of(m);
+                run.oldest <= k && k <= key && !(matches!(from, From::Below(b) if b == k))
+            })
+            .collect();
+        messages.truncate(limit);
+        let Some(last) = messages.last().map(Key::of) else {
+            return Ok(None);
+        };
+        Ok(Some(HeldPage {
+            messages,
+            at_run_end: last == run.oldest,
+            run: run.clone(),
+            last,
+        }))
+    }
+}
+
+/// A page read from the library.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HeldPage {
+    /// Newest first.
+    pub messages: Vec<crate::protocol::Message>,
+    /// Its last (oldest) message.
+    pub last: Key,
+    /// Whether that is the held stretch's oldest message.
+    pub at_run_end: bool,
+    /// The held stretch it was read from.
+    pub run: Run,
+}
+
 /// The note key of a conversation's runs.
 fn runs_key(conversation: &str, kind: ChatType) -> String {
     format!("runs:{}:{}", kind.wire_name(), conversation.to_lowercase())

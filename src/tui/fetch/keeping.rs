@@ -7,14 +7,24 @@
 //! cursor it was asked with, which this layer remembers (cursor → that page's last
 //! message), so a walk through history becomes one held stretch. Writing is best effort:
 //! a library that fails is logged once and browsing goes on.
+//!
+//! Reading goes the other way: a page the library holds is answered from it without a
+//! request. A conversation opened whose newest message (as the list just said) lies in a
+//! held stretch is read from that stretch, newest first; so is the page older than one
+//! whose last message is followed, in the library, by more of its stretch. Such pages
+//! carry cursors of their own (`lib:TIME:ID`, the last message given); at the stretch's
+//! older end the page carries the server's cursor kept there (or says the history ends,
+//! when the stretch reaches the beginning), and the walk goes on at the server. Only
+//! unfiltered pages going back are read from the library: a filter or a time bound asks
+//! the server. A page read is a few rows of a local file, read in the fetch task.
 
 use std::collections::HashMap;
 use std::sync::Mutex;
 use std::sync::mpsc as std_mpsc;
 
 use super::{FetchError, Source};
-use crate::library::Library;
 use crate::library::runs::Key;
+use crate::library::{From, HeldPage, Library};
 use crate::names_cache::{NameKind, NamesCache};
 use crate::protocol::{
     ChatType, Conversation, ConversationPage, Direction, HistoryPage, HistoryQuery,
@@ -41,10 +51,17 @@ type CursorKey = (String, ChatType, Direction, String);
 /// were learned in; and the count learned.
 type Cursors = (HashMap<CursorKey, (u64, Key)>, u64);
 
-/// A source whose pages are also kept in a library.
+/// The prefix of the cursors of pages read from the library.
+const HELD_CURSOR: &str = "lib:";
+
+/// A source whose pages are also kept in a library, and read from it where it holds them.
 pub struct Keeping<S> {
     inner: S,
     writer: Option<Mutex<std_mpsc::Sender<Record>>>,
+    /// A second connection to the library, for reading.
+    reader: Option<Mutex<Library>>,
+    /// Each listed conversation's newest message, from the latest list pages.
+    newest: Mutex<HashMap<(String, ChatType), Key>>,
     cursors: Mutex<Cursors>,
 }
 
@@ -68,6 +85,12 @@ impl<S: Source> Keeping<S> {
     /// `inner`, keeping its pages in `library` when there is one; and the writer's end.
     pub fn new(inner: S, library: Option<Library>) -> (Keeping<S>, KeptPages) {
         let (done_tx, done) = std_mpsc::channel();
+        let reader = library.as_ref().and_then(|library| {
+            Library::open(library.path(), library.user())
+                .map_err(|e| tracing::warn!("the library is not read: {e}"))
+                .ok()
+                .map(Mutex::new)
+        });
         let writer = library.and_then(|library| {
             let (tx, rx) = std_mpsc::channel();
             std::thread::Builder::new()
@@ -86,6 +109,8 @@ impl<S: Source> Keeping<S> {
         let keeping = Keeping {
             inner,
             writer,
+            reader,
+            newest: Mutex::new(HashMap::new()),
             cursors: Mutex::new((HashMap::new(), 0)),
         };
         (keeping, kept)
@@ -125,6 +150,11 @@ impl<S: Source> Keeping<S> {
         let Some(last) = last.or_else(|| self.joins(query)) else {
             return;
         };
+        self.remember_cursor(query, next, last);
+    }
+
+    /// Remembers that the page asked with `cursor` continues from `last`.
+    fn remember_cursor(&self, query: &HistoryQuery, cursor: String, last: Key) {
         let Ok(mut cursors) = self.cursors.lock() else {
             return;
         };
@@ -141,11 +171,86 @@ impl<S: Source> Keeping<S> {
                 query.conversation.clone(),
                 query.kind,
                 query.direction,
-                next,
+                cursor,
             ),
             (*clock, last),
         );
     }
+
+    /// The page `query` asks for, when the library holds it (see the module doc).
+    fn held(&self, query: &HistoryQuery) -> Option<HistoryPage> {
+        let filters = &query.filters;
+        let unfiltered = filters.types.is_empty()
+            && filters.sender.is_none()
+            && filters.start_time.is_none()
+            && filters.end_time.is_none();
+        if !unfiltered || query.direction != Direction::Up {
+            return None;
+        }
+        let reader = self.reader.as_ref()?.lock().ok()?;
+        let from = match query.cursor.as_deref() {
+            None => {
+                let listed = *self
+                    .newest
+                    .lock()
+                    .ok()?
+                    .get(&(query.conversation.clone(), query.kind))?;
+                let runs = reader.runs(&query.conversation, query.kind).ok()?;
+                From::At(runs.containing(listed)?.newest)
+            }
+            Some(cursor) => match cursor.strip_prefix(HELD_CURSOR) {
+                Some(key) => From::Below(parse_key(key)?),
+                None => From::Below(self.joins(query)?),
+            },
+        };
+        let limit = usize::try_from(query.page_size).unwrap_or(50).clamp(1, 50);
+        let held = match reader.held_page(&query.conversation, query.kind, from, limit) {
+            Ok(held) => held?,
+            Err(e) => {
+                tracing::warn!("the library could not be read: {e}");
+                return None;
+            }
+        };
+        // A stretch whose older end hands over to nothing (no cursor kept, no beginning)
+        // is read only from a cursor of the library's own, where there is no going back.
+        let own_cursor = query
+            .cursor
+            .as_deref()
+            .is_some_and(|c| c.starts_with(HELD_CURSOR));
+        if !(held.run.beginning || held.run.resume.is_some() || own_cursor) {
+            return None;
+        }
+        Some(self.page_of(query, held))
+    }
+
+    fn page_of(&self, query: &HistoryQuery, held: HeldPage) -> HistoryPage {
+        let (next_cursor, is_last) = if !held.at_run_end {
+            let key = format!("{HELD_CURSOR}{}:{}", held.last.time, held.last.id);
+            (Some(key), false)
+        } else if held.run.beginning {
+            (None, true)
+        } else {
+            if let Some(resume) = &held.run.resume {
+                self.remember_cursor(query, resume.clone(), held.last);
+            }
+            (held.run.resume.clone(), false)
+        };
+        HistoryPage {
+            messages: held.messages,
+            next_cursor,
+            is_last,
+            undecodable: 0,
+        }
+    }
+}
+
+/// The key in a library cursor: `TIME:ID`.
+fn parse_key(text: &str) -> Option<Key> {
+    let (time, id) = text.split_once(':')?;
+    Some(Key {
+        time: time.parse().ok()?,
+        id: id.parse().ok()?,
+    })
 }
 
 impl<S: Source> Source for Keeping<S> {
@@ -155,11 +260,21 @@ impl<S: Source> Source for Keeping<S> {
         limit: u32,
     ) -> Result<ConversationPage, FetchError> {
         let page = self.inner.conversation_page(cursor, limit).await?;
+        if let Ok(mut newest) = self.newest.lock() {
+            for c in &page.conversations {
+                if let Some(m) = &c.last_message {
+                    newest.insert((c.id.clone(), c.kind), Key::of(m));
+                }
+            }
+        }
         self.send(Record::List(page.conversations.clone()));
         Ok(page)
     }
 
     async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, FetchError> {
+        if let Some(page) = self.held(&query) {
+            return Ok(page);
+        }
         let joins = self.joins(&query);
         let page = self.inner.history(query.clone()).await?;
         self.remember(&query, &page);
@@ -216,9 +331,97 @@ mod tests {
     use crate::library::runs::Runs;
     use crate::protocol::{Content, HistoryFilters, Message};
 
+    /// Walks the whole history newest first through `keeping`: every message id, in order.
+    async fn walk(keeping: &Keeping<Pages>, pages: usize) -> Vec<u64> {
+        let mut ids = Vec::new();
+        let mut cursor = None;
+        for _ in 0..pages {
+            let page = keeping.history(query(cursor)).await.expect("page");
+            ids.extend(page.messages.iter().map(|m| m.id - 1_000_000));
+            if page.is_last {
+                return ids;
+            }
+            cursor = page.next_cursor;
+        }
+        ids
+    }
+
+    /// A library at `path` that walked `pages` pages of the history (the walk's end kept).
+    async fn kept(path: &std::path::Path, pages: usize) {
+        let (keeping, kept) = Keeping::new(
+            Pages::default(),
+            Some(Library::open(path, "alice").expect("library")),
+        );
+        keeping.conversation_page("", 50).await.expect("list");
+        walk(&keeping, pages).await;
+        drop(keeping);
+        kept.wait(std::time::Duration::from_secs(10));
+    }
+
+    #[tokio::test]
+    async fn a_conversation_held_whole_is_read_without_a_request() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("l.sqlite");
+        kept(&path, 10).await;
+        let (keeping, _kept) = Keeping::new(
+            Pages::default(),
+            Some(Library::open(&path, "alice").expect("library")),
+        );
+        keeping.conversation_page("", 50).await.expect("list");
+        let ids = walk(&keeping, 10).await;
+        assert_eq!(ids, (0..120).rev().collect::<Vec<u64>>());
+        assert_eq!(keeping.inner.asked(), 0, "every page came from the library");
+    }
+
+    #[tokio::test]
+    async fn a_held_stretch_hands_over_to_the_server_at_its_end() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("l.sqlite");
+        kept(&path, 1).await;
+        let (keeping, _kept) = Keeping::new(
+            Pages::default(),
+            Some(Library::open(&path, "alice").expect("library")),
+        );
+        keeping.conversation_page("", 50).await.expect("list");
+        let ids = walk(&keeping, 10).await;
+        assert_eq!(ids, (0..120).rev().collect::<Vec<u64>>());
+        assert_eq!(keeping.inner.asked(), 2, "the newest page was held");
+    }
+
+    #[tokio::test]
+    async fn without_the_list_saying_the_newest_is_held_the_server_answers() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("l.sqlite");
+        kept(&path, 10).await;
+        let (keeping, _kept) = Keeping::new(
+            Pages::default(),
+            Some(Library::open(&path, "alice").expect("library")),
+        );
+        // No list read: whether newer messages exist is unknown.
+        let page = keeping.history(query(None)).await.expect("page");
+        assert_eq!(page.messages.len(), 50);
+        assert_eq!(keeping.inner.asked(), 1);
+        // The next page continues a held stretch: read from the library.
+        let next = keeping
+            .history(query(page.next_cursor))
+            .await
+            .expect("page");
+        assert_eq!(next.messages.first().map(|m| m.id - 1_000_000), Some(69));
+        assert_eq!(keeping.inner.asked(), 1);
+    }
+
     /// A conversation of 120 messages served newest first in pages of 50, with cursors
-    /// that are plain indexes (as opaque as the service's).
-    struct Pages;
+    /// that are plain indexes (as opaque as the service's); history requests counted.
+    #[derive(Default)]
+    struct Pages {
+        asked: std::sync::atomic::AtomicUsize,
+    }
+
+    impl Pages {
+        fn asked(&self) -> usize {
+            self.asked.load(std::sync::atomic::Ordering::SeqCst)
+        }
+    }
 
     fn message(i: u64) -> Message {
         Message {
@@ -237,12 +440,21 @@ mod tests {
     impl Source for Pages {
         async fn conversation_page(&self, _: &str, _: u32) -> Result<ConversationPage, FetchError> {
             Ok(ConversationPage {
-                conversations: Vec::new(),
+                conversations: vec![Conversation {
+                    id: "bob".into(),
+                    kind: ChatType::Single,
+                    unread: 0,
+                    pinned: false,
+                    pinned_at: None,
+                    marks: Vec::new(),
+                    last_message: Some(message(119)),
+                }],
                 next_cursor: None,
             })
         }
 
         async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, FetchError> {
+            self.asked.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             let top: u64 = query
                 .cursor
                 .as_deref()
@@ -279,8 +491,10 @@ mod tests {
     async fn a_walk_through_history_is_kept_as_one_stretch() {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("l.sqlite");
-        let (keeping, kept) =
-            Keeping::new(Pages, Some(Library::open(&path, "alice").expect("library")));
+        let (keeping, kept) = Keeping::new(
+            Pages::default(),
+            Some(Library::open(&path, "alice").expect("library")),
+        );
         let mut cursor = None;
         loop {
             let page = keeping.history(query(cursor)).await.expect("page");
@@ -298,7 +512,7 @@ mod tests {
 
     #[tokio::test]
     async fn without_a_library_pages_pass_through() {
-        let (keeping, kept) = Keeping::new(Pages, None);
+        let (keeping, kept) = Keeping::new(Pages::default(), None);
         let page = keeping.history(query(None)).await.expect("page");
         assert_eq!(page.messages.len(), 50);
         kept.wait(std::time::Duration::from_secs(10));
