@@ -94,7 +94,12 @@ fn build(path: &std::path::Path) {
         joins = page.messages.last().map(roam::library::runs::Key::of);
         top = bottom;
     }
-    assert!(library.runs("bob", ChatType::Single).expect("runs").complete());
+    assert!(
+        library
+            .runs("bob", ChatType::Single)
+            .expect("runs")
+            .complete()
+    );
 }
 
 fn bench_reopen(c: &mut Criterion) {

@@ -95,37 +95,10 @@ fn unpaced() -> SyncOptions {
     }
 }
 
-/// Every message id of a conversation in `store` as `user` reads it, oldest first.
-fn all_ids(store: &Store, user: &str, conversation: &str, kind: ChatType) -> Vec<u64> {
-    let mut ids = Vec::new();
-    let mut cursor = None;
-    for _ in 0..10_000 {
-        let page = store
-            .history(
-                user,
-                &HistoryQuery {
-                    conversation: conversation.into(),
-                    kind,
-                    cursor: cursor.take(),
-                    page_size: 50,
-                    direction: Direction::Down,
-                    filters: HistoryFilters::default(),
-                },
-            )
-            .expect("page");
-        ids.extend(page.messages.iter().map(|m| m.id));
-        if page.is_last {
-            return ids;
-        }
-        cursor = page.next_cursor;
-    }
-    panic!("the store's pages did not end");
-}
-
 fn same_as_server(f: &Fixture, library: &Library) {
     for (conversation, kind) in [("bob", ChatType::Single), (TEAM, ChatType::Group)] {
-        let held = all_ids(library.store(), "alice", conversation, kind);
-        let served = f.pool.with(|s| all_ids(s, "alice", conversation, kind));
+        let held = stored_ids(library.store(), "alice", conversation, kind);
+        let served = f.pool.with(|s| stored_ids(s, "alice", conversation, kind));
         assert_eq!(held.len(), served.len(), "{conversation}");
         assert_eq!(held, served, "{conversation}");
     }
@@ -235,7 +208,7 @@ async fn an_interrupted_sync_continues_where_it_stopped() {
         assert!(stopped.is_err(), "the sync was stopped");
     }
     let mut library = f.library();
-    let held = all_ids(library.store(), "alice", "bob", ChatType::Single).len();
+    let held = stored_ids(library.store(), "alice", "bob", ChatType::Single).len();
     assert!((400..=500).contains(&held), "ten pages kept: {held}");
     let resumed = sync(&client, &mut library, &unpaced(), &mut ())
         .await
@@ -275,7 +248,7 @@ async fn since_bounds_the_walk() {
     .await
     .expect("sync");
     assert_eq!(summary.pages(), 2, "{summary:?}");
-    let held = all_ids(library.store(), "alice", TEAM, ChatType::Group).len();
+    let held = stored_ids(library.store(), "alice", TEAM, ChatType::Group).len();
     assert_eq!(held, 100, "two whole pages: {summary:?}");
     assert!(
         !library

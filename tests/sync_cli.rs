@@ -2,12 +2,15 @@
 //! data folder, and a sync killed with SIGKILL mid-walk that a second run completes, the
 //! library then holding exactly the server's messages.
 
+mod common;
+
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
+use common::stored_ids;
 use roam::demo::{BOOK_CLUB, DEMO_APPKEY, DEMO_USER, FAMILY};
 use roam::library::Library;
-use roam::protocol::{ChatType, Direction, HistoryFilters, HistoryQuery};
+use roam::protocol::ChatType;
 use roam::store::Store;
 
 const ROAM: &str = env!("CARGO_BIN_EXE_roam");
@@ -39,33 +42,6 @@ impl Dirs {
     fn library_path(&self) -> std::path::PathBuf {
         Library::path_for(self.data.path(), "demo", DEMO_APPKEY, DEMO_USER)
     }
-}
-
-/// Every message id of a conversation in `store`, oldest first.
-fn all_ids(store: &Store, conversation: &str) -> Vec<u64> {
-    let mut ids = Vec::new();
-    let mut cursor = None;
-    for _ in 0..10_000 {
-        let page = store
-            .history(
-                DEMO_USER,
-                &HistoryQuery {
-                    conversation: conversation.into(),
-                    kind: ChatType::Group,
-                    cursor: cursor.take(),
-                    page_size: 50,
-                    direction: Direction::Down,
-                    filters: HistoryFilters::default(),
-                },
-            )
-            .expect("page");
-        ids.extend(page.messages.iter().map(|m| m.id));
-        if page.is_last {
-            return ids;
-        }
-        cursor = page.next_cursor;
-    }
-    panic!("the store's pages did not end");
 }
 
 fn held_messages(path: &std::path::Path) -> i64 {
@@ -130,8 +106,8 @@ fn a_sync_killed_mid_walk_is_completed_by_the_next_one() {
     let library = Store::open(&path).expect("library store");
     for conversation in [FAMILY, BOOK_CLUB] {
         assert_eq!(
-            all_ids(&library, conversation),
-            all_ids(&server, conversation),
+            stored_ids(&library, DEMO_USER, conversation, ChatType::Group),
+            stored_ids(&server, DEMO_USER, conversation, ChatType::Group),
             "{conversation}"
         );
     }

@@ -2,7 +2,10 @@
 #![allow(dead_code)]
 
 use roam::protocol::json::ExportLine;
-use roam::protocol::{Attachment, ChatType, Content, Message};
+use roam::protocol::{
+    Attachment, ChatType, Content, Direction, HistoryFilters, HistoryQuery, Message,
+};
+use roam::store::Store;
 use serde_json::Map;
 
 /// A text message.
@@ -79,4 +82,27 @@ pub fn ordered_ids(messages: &[Message]) -> Vec<u64> {
     let mut v: Vec<(i64, u64)> = messages.iter().map(|m| (m.time, m.id)).collect();
     v.sort();
     v.into_iter().map(|(_, id)| id).collect()
+}
+
+/// Every message id of a conversation in `store` as `user` reads it, oldest first.
+pub fn stored_ids(store: &Store, user: &str, conversation: &str, kind: ChatType) -> Vec<u64> {
+    let mut ids = Vec::new();
+    let mut cursor = None;
+    for _ in 0..10_000 {
+        let query = HistoryQuery {
+            conversation: conversation.into(),
+            kind,
+            cursor: cursor.take(),
+            page_size: 50,
+            direction: Direction::Down,
+            filters: HistoryFilters::default(),
+        };
+        let page = store.history(user, &query).expect("page");
+        ids.extend(page.messages.iter().map(|m| m.id));
+        if page.is_last {
+            return ids;
+        }
+        cursor = page.next_cursor;
+    }
+    panic!("the store's pages did not end");
 }

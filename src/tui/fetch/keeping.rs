@@ -358,34 +358,33 @@ mod tests {
         kept.wait(std::time::Duration::from_secs(10));
     }
 
-    #[tokio::test]
-    async fn a_conversation_held_whole_is_read_without_a_request() {
+    /// Walks the whole history again after a first run kept `pages` pages of it: the
+    /// message ids read, and the requests the server got.
+    async fn reopened(pages: usize) -> (Vec<u64>, usize) {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("l.sqlite");
-        kept(&path, 10).await;
+        kept(&path, pages).await;
         let (keeping, _kept) = Keeping::new(
             Pages::default(),
             Some(Library::open(&path, "alice").expect("library")),
         );
         keeping.conversation_page("", 50).await.expect("list");
         let ids = walk(&keeping, 10).await;
+        (ids, keeping.inner.asked())
+    }
+
+    #[tokio::test]
+    async fn a_conversation_held_whole_is_read_without_a_request() {
+        let (ids, asked) = reopened(10).await;
         assert_eq!(ids, (0..120).rev().collect::<Vec<u64>>());
-        assert_eq!(keeping.inner.asked(), 0, "every page came from the library");
+        assert_eq!(asked, 0, "every page came from the library");
     }
 
     #[tokio::test]
     async fn a_held_stretch_hands_over_to_the_server_at_its_end() {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let path = dir.path().join("l.sqlite");
-        kept(&path, 1).await;
-        let (keeping, _kept) = Keeping::new(
-            Pages::default(),
-            Some(Library::open(&path, "alice").expect("library")),
-        );
-        keeping.conversation_page("", 50).await.expect("list");
-        let ids = walk(&keeping, 10).await;
+        let (ids, asked) = reopened(1).await;
         assert_eq!(ids, (0..120).rev().collect::<Vec<u64>>());
-        assert_eq!(keeping.inner.asked(), 2, "the newest page was held");
+        assert_eq!(asked, 2, "the newest page was held");
     }
 
     #[tokio::test]
