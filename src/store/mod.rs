@@ -11,6 +11,7 @@
 //! case-insensitively.
 
 pub mod apps;
+pub mod files;
 mod history;
 pub mod import;
 mod insert;
@@ -97,6 +98,9 @@ pub enum StoreError {
     /// A thread could not be started.
     #[error("cannot start a thread: {0}")]
     Thread(String),
+    /// An attachment that cannot be stored (not a uuid, too large).
+    #[error("file {0}")]
+    File(String),
     /// A message that cannot be stored (empty sender or receiver).
     #[error("message {id}: {reason}")]
     BadMessage {
