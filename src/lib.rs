@@ -5,6 +5,7 @@ pub mod client;
 pub mod commands;
 pub mod config;
 pub mod demo;
+pub mod downloads;
 pub mod embedded;
 pub mod logging;
 pub mod protocol;
