@@ -62,6 +62,8 @@ pub struct ImportOptions {
     pub state: Option<PathBuf>,
     /// No progress bar.
     pub quiet: bool,
+    /// Folders of attachment files, besides the `files` folder beside each export.
+    pub files: Vec<PathBuf>,
     /// Export files.
     pub exports: Vec<PathBuf>,
 }
@@ -392,8 +394,8 @@ fn history_filters(options: &HistoryOptions, now: &jiff::Zoned) -> Result<Histor
 /// `roam import`: messages first, then the state file, whose group members and unread
 /// counts refer to conversations the messages create.
 pub fn import(options: ImportOptions) -> Result<()> {
-    if options.exports.is_empty() && options.state.is_none() {
-        bail!("nothing to import: name export files and/or --state FILE");
+    if options.exports.is_empty() && options.state.is_none() && options.files.is_empty() {
+        bail!("nothing to import: name export files, --state FILE and/or --files DIR");
     }
     let state = options
         .state
@@ -437,6 +439,20 @@ pub fn import(options: ImportOptions) -> Result<()> {
             .apply_state(&state)
             .context("cannot apply the state file")?;
         eprintln!("{summary}");
+    }
+    let mut folders = store::import::files::folders_beside(&options.exports);
+    for dir in &options.files {
+        if !folders.contains(dir) {
+            folders.push(dir.clone());
+        }
+    }
+    for dir in folders {
+        let summary = store::import::files::import_attachments(&mut store, &dir)
+            .with_context(|| format!("cannot load the attachments in {}", dir.display()))?;
+        for skipped in &summary.skipped {
+            eprintln!("roam: skipped {}", text::one_line(skipped, 400));
+        }
+        eprintln!("{} ({})", summary, text::one_line(&dir.display().to_string(), 200));
     }
     if incomplete > 0 {
         bail!("{incomplete} export files could not be read to the end (see above)");

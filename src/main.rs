@@ -144,6 +144,10 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// A folder of attachment files named by their uuid, besides the `files` folder
+        /// beside each export file (which is always read).
+        #[arg(long, value_name = "DIR")]
+        files: Vec<PathBuf>,
         /// Export files.
         #[arg(value_name = "EXPORT")]
         exports: Vec<PathBuf>,
@@ -420,11 +424,13 @@ fn main() -> ExitCode {
             db,
             state,
             quiet,
+            files,
             exports,
         }) => commands::import(ImportOptions {
             db,
             state,
             quiet,
+            files,
             exports,
         }),
         Some(Command::Serve {
