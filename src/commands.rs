@@ -23,9 +23,11 @@ use crate::tui::{display, filter, text, when};
 pub use crate::session::Connection;
 
 mod account;
+mod download;
 mod names;
 mod output;
 pub use account::{config, login, logout};
+pub use download::{DownloadCommand, download};
 use output::{PagingState, Times};
 
 /// Options of `roam history`.

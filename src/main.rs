@@ -103,7 +103,14 @@ const LEADING_FLAGS: &[(&str, &[&str])] = &[
 ];
 
 /// The subcommands that take the connection flags.
-const CONNECTING: &[&str] = &["conversations", "history", "login", "logout", "config"];
+const CONNECTING: &[&str] = &[
+    "conversations",
+    "history",
+    "download",
+    "login",
+    "logout",
+    "config",
+];
 
 #[derive(Subcommand)]
 enum Command {
@@ -117,6 +124,8 @@ enum Command {
     },
     /// Print a page of one conversation's history.
     History(HistoryArgs),
+    /// Download a message's attachment (into the downloads directory, or -o PATH).
+    Download(DownloadArgs),
     /// Log in once and save the token (OS keyring, or a 0600 file), so later runs need no
     /// password until it expires.
     Login {
@@ -286,6 +295,32 @@ struct HistoryArgs {
     json: bool,
 }
 
+#[derive(Args)]
+struct DownloadArgs {
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    /// The conversation: the peer's user id, or a group or room id.
+    id: String,
+    /// The message's id.
+    message: String,
+    /// Where to save: a file that must not exist yet, or a directory [default: the
+    /// downloads directory, `downloads_dir` in the config file].
+    #[arg(long, short, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// The conversation is a one-to-one chat.
+    #[arg(long, conflicts_with_all = ["group", "room"])]
+    single: bool,
+    /// The conversation is a group.
+    #[arg(long, conflicts_with = "room")]
+    group: bool,
+    /// The conversation is a chat room.
+    #[arg(long)]
+    room: bool,
+    /// The thumbnail (images, videos) instead of the file.
+    #[arg(long)]
+    thumbnail: bool,
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug)]
 enum DirectionArg {
     Up,
@@ -418,6 +453,24 @@ fn main() -> ExitCode {
                 types: args.types,
                 from: args.from,
                 json: args.json,
+            },
+        ),
+        Some(Command::Download(args)) => commands::download(
+            args.connection.into_connection(),
+            commands::DownloadCommand {
+                id: args.id,
+                kind: if args.single {
+                    Some(ChatType::Single)
+                } else if args.group {
+                    Some(ChatType::Group)
+                } else if args.room {
+                    Some(ChatType::Room)
+                } else {
+                    None
+                },
+                message: args.message,
+                output: args.output,
+                thumbnail: args.thumbnail,
             },
         ),
         Some(Command::Import {
