@@ -454,7 +454,11 @@ pub fn import(options: ImportOptions) -> Result<()> {
         for skipped in &summary.skipped {
             eprintln!("roam: skipped {}", text::one_line(skipped, 400));
         }
-        eprintln!("{} ({})", summary, text::one_line(&dir.display().to_string(), 200));
+        eprintln!(
+            "{} ({})",
+            summary,
+            text::one_line(&dir.display().to_string(), 200)
+        );
     }
     if incomplete > 0 {
         bail!("{incomplete} export files could not be read to the end (see above)");

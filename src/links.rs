@@ -69,7 +69,9 @@ pub fn check_link(text: &str) -> Result<Link, LinkRefusal> {
         match text.split_once(':') {
             Some((scheme, _))
                 if !scheme.is_empty()
-                    && scheme.chars().all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
+                    && scheme
+                        .chars()
+                        .all(|c| c.is_ascii_alphanumeric() || "+-.".contains(c))
                     && !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") =>
             {
                 LinkRefusal::Scheme(scheme.to_ascii_lowercase())

@@ -202,10 +202,7 @@ impl Client {
             if matches!(refusal, Refusal::Busy { .. }) {
                 attempts.busy += 1;
             }
-            match self
-                .retry
-                .decide(refusal, attempts, self.auth.can_log_in())
-            {
+            match self.retry.decide(refusal, attempts, self.auth.can_log_in()) {
                 Verdict::RetryAfter(wait) => {
                     tokio::select! {
                         biased;
@@ -238,7 +235,8 @@ impl Client {
                 () = cancelled(&mut cancel) => return Err(DownloadError::Cancelled),
                 chunk = response.chunk() => chunk,
             };
-            let Some(chunk) = chunk.map_err(|e| self.transport.transport_error(&endpoint, &url, &e))?
+            let Some(chunk) =
+                chunk.map_err(|e| self.transport.transport_error(&endpoint, &url, &e))?
             else {
                 break;
             };

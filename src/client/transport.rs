@@ -268,7 +268,12 @@ impl Transport {
         Ok(body)
     }
 
-    pub(super) fn transport_error(&self, endpoint: &str, url: &Url, e: &reqwest::Error) -> ClientError {
+    pub(super) fn transport_error(
+        &self,
+        endpoint: &str,
+        url: &Url,
+        e: &reqwest::Error,
+    ) -> ClientError {
         let addr = address(url);
         // The innermost cause is the useful part ("Connection refused"); reqwest's own text
         // repeats the URL.
@@ -309,7 +314,12 @@ fn address(url: &Url) -> String {
 }
 
 /// The error of a status other than 200, with the server's §6 words when it sent them.
-pub(super) fn http_error(endpoint: &str, status: StatusCode, body: &[u8], secrets: &[Secret]) -> ClientError {
+pub(super) fn http_error(
+    endpoint: &str,
+    status: StatusCode,
+    body: &[u8],
+    secrets: &[Secret],
+) -> ClientError {
     let (error, description, excerpt) = match serde_json::from_slice::<ErrorBody>(body) {
         Ok(parsed) if !parsed.error.is_empty() || !parsed.error_description.is_empty() => (
             one_line(&redact(&parsed.error, secrets), 60),

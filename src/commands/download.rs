@@ -40,12 +40,7 @@ pub struct DownloadCommand {
 }
 
 /// Finds a message with an attachment by id, newest first, over pages of attachments only.
-async fn find_message(
-    client: &Client,
-    id: &str,
-    kind: ChatType,
-    wanted: u64,
-) -> Result<Message> {
+async fn find_message(client: &Client, id: &str, kind: ChatType, wanted: u64) -> Result<Message> {
     let mut cursor: Option<String> = None;
     let limits = PageLimits {
         max_pages: MAX_SEARCH_PAGES,
@@ -102,16 +97,12 @@ fn progress_bar(name: &str) -> ProgressBar {
 /// `roam download ID MSG_ID [-o PATH]`.
 pub fn download(connection: Connection, options: DownloadCommand) -> Result<()> {
     let config = load_config()?;
-    let wanted: u64 = options
-        .message
-        .trim()
-        .parse()
-        .with_context(|| {
-            format!(
-                "message id {:?} is not a decimal number",
-                text::one_line(&options.message, 40)
-            )
-        })?;
+    let wanted: u64 = options.message.trim().parse().with_context(|| {
+        format!(
+            "message id {:?} is not a decimal number",
+            text::one_line(&options.message, 40)
+        )
+    })?;
     let runtime = runtime()?;
     runtime.block_on(async {
         let session = session::connect(connection, &config).await?;
@@ -144,14 +135,18 @@ pub fn download(connection: Connection, options: DownloadCommand) -> Result<()> 
             None => {
                 default_dir = downloads_dir(config.downloads_dir.as_deref());
                 std::fs::create_dir_all(&default_dir).with_context(|| {
-                    format!("cannot create the downloads directory {}", default_dir.display())
+                    format!(
+                        "cannot create the downloads directory {}",
+                        default_dir.display()
+                    )
                 })?;
                 SaveTo::Dir(&default_dir)
             }
         };
         let (cancel, cancelled) = watch::channel(false);
         let download_options = DownloadOptions {
-            thumbnail: options.thumbnail && !matches!(message.content, crate::protocol::Content::Video { .. }),
+            thumbnail: options.thumbnail
+                && !matches!(message.content, crate::protocol::Content::Video { .. }),
             cancel: Some(cancelled),
             ..DownloadOptions::default()
         };
@@ -167,7 +162,9 @@ pub fn download(connection: Connection, options: DownloadCommand) -> Result<()> 
             }
             bar.set_position(p.received);
         };
-        let saved = client.download_to(&file, to, &download_options, &mut show).await;
+        let saved = client
+            .download_to(&file, to, &download_options, &mut show)
+            .await;
         bar.finish_and_clear();
         match saved {
             Ok(path) => {

@@ -239,7 +239,11 @@ impl Config {
         }
         let _ = writeln!(out, "token_store = {}", quoted(self.token_store.name()));
         if let Some(dir) = &self.downloads_dir {
-            let _ = writeln!(out, "downloads_dir = {}", quoted(&dir.display().to_string()));
+            let _ = writeln!(
+                out,
+                "downloads_dir = {}",
+                quoted(&dir.display().to_string())
+            );
         }
         for (name, p) in &self.profiles {
             let _ = writeln!(out, "\n[profiles.{}]", key(name));

@@ -11,8 +11,8 @@
 
 use std::io::Write;
 
-use flate2::Crc;
 use flate2::Compression;
+use flate2::Crc;
 use flate2::write::ZlibEncoder;
 
 use crate::store::files::PutFile;
@@ -70,7 +70,9 @@ pub fn pdf() -> Vec<u8> {
         out.extend_from_slice(format!("{} 0 obj\n{object}\nendobj\n", i + 1).as_bytes());
     }
     let xref = out.len();
-    out.extend_from_slice(format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes());
+    out.extend_from_slice(
+        format!("xref\n0 {}\n0000000000 65535 f \n", objects.len() + 1).as_bytes(),
+    );
     for offset in offsets {
         out.extend_from_slice(format!("{offset:010} 00000 n \n").as_bytes());
     }
@@ -109,7 +111,11 @@ fn pixel(x: u32, y: u32, w: u32, h: u32) -> [u8; 3] {
             [40, 44, 60]
         }
     } else {
-        [(60 + fx / 3) as u8, (40 + fy / 4) as u8, (120 + fy / 2) as u8]
+        [
+            (60 + fx / 3) as u8,
+            (40 + fy / 4) as u8,
+            (120 + fy / 2) as u8,
+        ]
     }
 }
 
@@ -197,7 +203,10 @@ mod tests {
         for (i, entry) in entries.iter().enumerate() {
             assert_eq!(entry.len() + 1, 20, "{entry:?}");
             let offset: usize = entry[..10].parse().expect("offset");
-            assert!(text[offset..].starts_with(&format!("{} 0 obj", i + 1)), "{i}");
+            assert!(
+                text[offset..].starts_with(&format!("{} 0 obj", i + 1)),
+                "{i}"
+            );
         }
     }
 
@@ -212,7 +221,8 @@ mod tests {
             let kind = &png[at + 4..at + 8];
             let mut crc = Crc::new();
             crc.update(&png[at + 4..at + 8 + len]);
-            let stored = u32::from_be_bytes(png[at + 8 + len..at + 12 + len].try_into().expect("4"));
+            let stored =
+                u32::from_be_bytes(png[at + 8 + len..at + 12 + len].try_into().expect("4"));
             assert_eq!(crc.sum(), stored, "{kind:?}");
             kinds.push(String::from_utf8_lossy(kind).into_owned());
             if kind == b"IDAT" {

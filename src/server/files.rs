@@ -116,7 +116,9 @@ fn check_secret(secrets: &[Option<String>], given: Option<&str>) -> Result<(), A
     if secrets.iter().flatten().any(|s| same_secret(s, given)) {
         Ok(())
     } else {
-        Err(ApiError::forbidden("the share-secret does not open this file"))
+        Err(ApiError::forbidden(
+            "the share-secret does not open this file",
+        ))
     }
 }
 
@@ -145,8 +147,8 @@ pub(super) async fn chatfile(
     let secret = header_text(SHARE_SECRET_HEADER)
         .or_else(|| query.get(SHARE_SECRET_QUERY).map(String::as_str))
         .map(str::to_string);
-    let thumbnail =
-        is_true(header_text(THUMBNAIL_HEADER)) || is_true(query.get("thumbnail").map(String::as_str));
+    let thumbnail = is_true(header_text(THUMBNAIL_HEADER))
+        || is_true(query.get("thumbnail").map(String::as_str));
     let range = header_text(header::RANGE.as_str()).map(str::to_string);
 
     let reader = caller.user.clone();
@@ -238,7 +240,11 @@ mod tests {
             (Some("bytes=99999999999999999999999-"), 10, Whole),
         ];
         for (header, length, want) in cases {
-            assert_eq!(&range_asked(*header, *length), want, "{header:?} of {length}");
+            assert_eq!(
+                &range_asked(*header, *length),
+                want,
+                "{header:?} of {length}"
+            );
         }
     }
 

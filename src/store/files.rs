@@ -307,7 +307,9 @@ impl Store {
         };
         let column = if thumbnail { "thumbnail" } else { "bytes" };
         // substr counts a blob's bytes from 1.
-        let start = i64::try_from(range.start).unwrap_or(i64::MAX).saturating_add(1);
+        let start = i64::try_from(range.start)
+            .unwrap_or(i64::MAX)
+            .saturating_add(1);
         let len = i64::try_from(range.end.saturating_sub(range.start)).unwrap_or(i64::MAX);
         Ok(self
             .conn
