@@ -830,3 +830,80 @@ fn roam_download_saves_omars_pdf_from_the_demo() {
     assert!(stderr.contains("has expired on the server"), "{stderr}");
     assert_eq!(files_in(out_dir.path()).len(), 2);
 }
+
+/// A server that streams 2 MiB without announcing a length: the cap counts what arrives.
+#[tokio::test]
+async fn the_size_cap_counts_bytes_a_server_did_not_announce() {
+    use axum::body::Body;
+    use axum::routing::get;
+    async fn unannounced() -> Body {
+        Body::from_stream(futures::stream::iter((0..32).map(|_| {
+            Ok::<_, std::io::Error>(axum::body::Bytes::from(vec![7u8; 64 << 10]))
+        })))
+    }
+    let app = axum::Router::new().route("/acme/chatapp/chatfiles/{uuid}", get(unannounced));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let client = Client::new(ClientConfig::new(
+        format!("http://{addr}"),
+        APPKEY,
+        "bob",
+        Credential::Token("a-token".into()),
+    ))
+    .expect("client");
+    let dir = tempfile::tempdir().expect("dir");
+    let capped = DownloadOptions {
+        max_bytes: 1 << 20,
+        ..DownloadOptions::default()
+    };
+    let mut announced = Some(0);
+    let e = client
+        .download_to(
+            &attachment(BIG, None, "big.bin"),
+            SaveTo::Dir(dir.path()),
+            &capped,
+            &mut |p| {
+                announced = p.total;
+            },
+        )
+        .await;
+    assert_eq!(announced, None, "the fake server announces no length");
+    assert!(matches!(e, Err(DownloadError::TooLarge { .. })), "{e:?}");
+    assert!(
+        files_in(dir.path()).is_empty(),
+        "{:?}",
+        files_in(dir.path())
+    );
+}
+
+/// A schema-5 database gains the attachment tables, its messages' files linked once.
+#[test]
+fn schema_step_6_links_the_attachments_of_stored_messages() {
+    let dir = tempfile::tempdir().expect("dir");
+    let db = dir.path().join("old.sqlite");
+    {
+        let mut store = Store::open(&db).expect("store");
+        store
+            .insert_messages(&[file_message(
+                BASE_ID,
+                "bob",
+                ChatType::Single,
+                attachment(PDF, Some(SECRET), "report.pdf"),
+            )])
+            .expect("insert");
+    }
+    let conn = rusqlite::Connection::open(&db).expect("sqlite");
+    conn.execute_batch("DROP TABLE message_files; DROP TABLE files; PRAGMA user_version = 5;")
+        .expect("back to version 5");
+    drop(conn);
+    let store = Store::open(&db).expect("migrated");
+    let access = store
+        .file_access(Some("bob"), PDF)
+        .expect("access")
+        .expect("linked by the migration");
+    assert_eq!(access.secrets, [Some(SECRET.to_string())]);
+    assert_eq!(access.stored, None, "no bytes yet: expired to the server");
+}
