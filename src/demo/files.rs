@@ -105,7 +105,7 @@ fn pixel(x: u32, y: u32, w: u32, h: u32) -> [u8; 3] {
     if in_window {
         // Rows of the list: every fourth pixel row (scaled) is a line.
         let row = y * 12 / h.max(1);
-        if row % 2 == 0 && x < w / 2 {
+        if row.is_multiple_of(2) && x < w / 2 {
             [230, 230, 240]
         } else {
             [40, 44, 60]
