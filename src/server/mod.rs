@@ -23,7 +23,9 @@
 //! - another user's path is 403 `forbidden_op`;
 //! - tokens live in memory only: a restart logs everybody out;
 //! - an app token reads no user's data itself: it obtains the user's token (`inherit`);
-//! - chat rooms' history is readable by every user (see [`crate::store`]).
+//! - chat rooms' history is readable by every user (see [`crate::store`]);
+//! - an attachment is served only to those who may read a message naming it, with that
+//!   message's share-secret; a missing secret is 401, a wrong one 403 (see `files`).
 
 pub mod app_credentials;
 mod auth;

@@ -5,7 +5,8 @@
 //! - a single chat's history is readable by its two participants only; since the key is
 //!   built from the asking user and the peer, nobody can name another pair's chat;
 //! - a group's history by its members (state file) and by anyone who has sent to it;
-//! - a chat room's history by any user, as rooms are public on the service.
+//! - a chat room's history by any user, as rooms are public on the service;
+//! - an attachment by those who may read a message naming it ([`files`]).
 //!
 //! User, peer and group ids are lowercased on the way in, as the service treats them
 //! case-insensitively.
