@@ -23,10 +23,12 @@ use crate::tui::{display, filter, text, when};
 pub use crate::session::Connection;
 
 mod account;
+mod download;
 mod names;
 mod output;
 mod sync;
 pub use account::{config, login, logout};
+pub use download::{DownloadCommand, download};
 use output::{PagingState, Times};
 pub use sync::{SyncArgs, sync};
 
@@ -64,6 +66,8 @@ pub struct ImportOptions {
     pub state: Option<PathBuf>,
     /// No progress bar.
     pub quiet: bool,
+    /// Folders of attachment files, besides the `files` folder beside each export.
+    pub files: Vec<PathBuf>,
     /// Export files.
     pub exports: Vec<PathBuf>,
 }
@@ -432,8 +436,8 @@ fn history_filters(options: &HistoryOptions, now: &jiff::Zoned) -> Result<Histor
 /// `roam import`: messages first, then the state file, whose group members and unread
 /// counts refer to conversations the messages create.
 pub fn import(options: ImportOptions) -> Result<()> {
-    if options.exports.is_empty() && options.state.is_none() {
-        bail!("nothing to import: name export files and/or --state FILE");
+    if options.exports.is_empty() && options.state.is_none() && options.files.is_empty() {
+        bail!("nothing to import: name export files, --state FILE and/or --files DIR");
     }
     let state = options
         .state
@@ -477,6 +481,24 @@ pub fn import(options: ImportOptions) -> Result<()> {
             .apply_state(&state)
             .context("cannot apply the state file")?;
         eprintln!("{summary}");
+    }
+    let mut folders = store::import::files::folders_beside(&options.exports);
+    for dir in &options.files {
+        if !folders.contains(dir) {
+            folders.push(dir.clone());
+        }
+    }
+    for dir in folders {
+        let summary = store::import::files::import_attachments(&mut store, &dir)
+            .with_context(|| format!("cannot load the attachments in {}", dir.display()))?;
+        for skipped in &summary.skipped {
+            eprintln!("roam: skipped {}", text::one_line(skipped, 400));
+        }
+        eprintln!(
+            "{} ({})",
+            summary,
+            text::one_line(&dir.display().to_string(), 200)
+        );
     }
     if incomplete > 0 {
         bail!("{incomplete} export files could not be read to the end (see above)");

@@ -14,6 +14,8 @@
 //!
 //! Times are chosen in the demo user's local time, UTC+8, and stored as UTC milliseconds.
 
+pub mod files;
+
 use std::collections::HashMap;
 use std::io::Write;
 

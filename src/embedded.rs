@@ -44,7 +44,7 @@ pub const DEMO_STATE: &str = include_str!("../assets/demo-state.json");
 
 /// Bump when the database schema or the way the demo is imported changes, so old cached
 /// demo databases are not reused (the schema version is part of the digest as well).
-const CACHE_GENERATION: &str = "4";
+const CACHE_GENERATION: &str = "5";
 
 /// Where the digest of this executable's demo assets is remembered, in the cache folder.
 const STAMP_FILE: &str = "demo-assets.stamp";
@@ -261,6 +261,7 @@ fn import_demo(path: &Path) -> Result<()> {
         anyhow::bail!("the bundled demo history has rejected lines: {summary}");
     }
     store.apply_state(&state)?;
+    crate::demo::files::store_demo_files(&mut store)?;
     Ok(())
 }
 

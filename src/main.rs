@@ -112,6 +112,7 @@ const CONNECTING: &[&str] = &[
     "conversations",
     "history",
     "sync",
+    "download",
     "login",
     "logout",
     "config",
@@ -147,6 +148,8 @@ enum Command {
         #[arg(long, short)]
         quiet: bool,
     },
+    /// Download a message's attachment (into the downloads directory, or -o PATH).
+    Download(DownloadArgs),
     /// Log in once and save the token (OS keyring, or a 0600 file), so later runs need no
     /// password until it expires.
     Login {
@@ -174,6 +177,10 @@ enum Command {
         /// No progress bar.
         #[arg(long, short)]
         quiet: bool,
+        /// A folder of attachment files named by their uuid, besides the `files` folder
+        /// beside each export file (which is always read).
+        #[arg(long, value_name = "DIR")]
+        files: Vec<PathBuf>,
         /// Export files.
         #[arg(value_name = "EXPORT")]
         exports: Vec<PathBuf>,
@@ -310,6 +317,32 @@ struct HistoryArgs {
     /// paging state, {"next_cursor": ..., "is_last": ...}.
     #[arg(long)]
     json: bool,
+}
+
+#[derive(Args)]
+struct DownloadArgs {
+    #[command(flatten)]
+    connection: ConnectionArgs,
+    /// The conversation: the peer's user id, or a group or room id.
+    id: String,
+    /// The message's id.
+    message: String,
+    /// Where to save: a file that must not exist yet, or a directory [default: the
+    /// downloads directory, `downloads_dir` in the config file].
+    #[arg(long, short, value_name = "PATH")]
+    output: Option<PathBuf>,
+    /// The conversation is a one-to-one chat.
+    #[arg(long, conflicts_with_all = ["group", "room"])]
+    single: bool,
+    /// The conversation is a group.
+    #[arg(long, conflicts_with = "room")]
+    group: bool,
+    /// The conversation is a chat room.
+    #[arg(long)]
+    room: bool,
+    /// The thumbnail (images, videos) instead of the file.
+    #[arg(long)]
+    thumbnail: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -461,15 +494,35 @@ fn main() -> ExitCode {
                 json: args.json,
             },
         ),
+        Some(Command::Download(args)) => commands::download(
+            args.connection.into_connection(),
+            commands::DownloadCommand {
+                id: args.id,
+                kind: if args.single {
+                    Some(ChatType::Single)
+                } else if args.group {
+                    Some(ChatType::Group)
+                } else if args.room {
+                    Some(ChatType::Room)
+                } else {
+                    None
+                },
+                message: args.message,
+                output: args.output,
+                thumbnail: args.thumbnail,
+            },
+        ),
         Some(Command::Import {
             db,
             state,
             quiet,
+            files,
             exports,
         }) => commands::import(ImportOptions {
             db,
             state,
             quiet,
+            files,
             exports,
         }),
         Some(Command::Serve {

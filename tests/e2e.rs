@@ -129,8 +129,16 @@ fn kill(pid: u32, signal: &str) {
 }
 
 /// Whether the terminal is back as the shell left it: main screen, cursor shown, no mouse
-/// reporting, no bracketed paste.
+/// reporting, no bracketed paste. The bytes roam wrote before it stopped or exited may
+/// still be on their way through the pseudo-terminal (a loaded machine), so the screen is
+/// given a moment to leave the alternate screen first.
 fn assert_restored(term: &Pty, after: &str) {
+    let start = std::time::Instant::now();
+    while term.with_screen(|p| p.screen().alternate_screen())
+        && start.elapsed() < Duration::from_secs(10)
+    {
+        std::thread::sleep(Duration::from_millis(20));
+    }
     term.with_screen(|p| {
         let screen = p.screen();
         assert!(

@@ -6,7 +6,7 @@
 //! - [`retry`]: whether a refused request is tried again, a pure policy;
 //! - [`auth`]: credentials, grants, the token held, logging in;
 //! - [`lists`]: the conversation lists; [`history`]: history pages; [`names`]: nicknames
-//!   and group and room names.
+//!   and group and room names; [`files`]: downloading attachments.
 //!
 //! What it promises the rest of roam:
 //! - **Ids follow the one id rule** ([`crate::protocol::ids`], shared with the store): user,
@@ -26,6 +26,7 @@
 
 mod auth;
 mod error;
+mod files;
 mod history;
 mod lists;
 mod names;
@@ -42,6 +43,7 @@ use tokio::sync::Mutex;
 
 pub use auth::{AppAccess, Credential, IssuedToken, Secret};
 pub use error::ClientError;
+pub use files::{DEFAULT_MAX_DOWNLOAD_BYTES, DownloadError, DownloadOptions, Progress, SaveTo};
 pub use history::MAX_HISTORY_PAGE_SIZE;
 pub use lists::{MAX_CURSOR_LIST_LIMIT, MAX_LEGACY_PAGE_SIZE};
 pub use names::{MAX_NAME_CHARS, NameMap};

@@ -160,6 +160,11 @@ impl Transport {
         })
     }
 
+    /// The HTTP client itself, for calls that stream their body (downloads).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
     /// The base URL, without a trailing slash.
     pub fn base_url(&self) -> &str {
         &self.base
@@ -263,7 +268,12 @@ impl Transport {
         Ok(body)
     }
 
-    fn transport_error(&self, endpoint: &str, url: &Url, e: &reqwest::Error) -> ClientError {
+    pub(super) fn transport_error(
+        &self,
+        endpoint: &str,
+        url: &Url,
+        e: &reqwest::Error,
+    ) -> ClientError {
         let addr = address(url);
         // The innermost cause is the useful part ("Connection refused"); reqwest's own text
         // repeats the URL.
@@ -304,7 +314,12 @@ fn address(url: &Url) -> String {
 }
 
 /// The error of a status other than 200, with the server's §6 words when it sent them.
-fn http_error(endpoint: &str, status: StatusCode, body: &[u8], secrets: &[Secret]) -> ClientError {
+pub(super) fn http_error(
+    endpoint: &str,
+    status: StatusCode,
+    body: &[u8],
+    secrets: &[Secret],
+) -> ClientError {
     let (error, description, excerpt) = match serde_json::from_slice::<ErrorBody>(body) {
         Ok(parsed) if !parsed.error.is_empty() || !parsed.error_description.is_empty() => (
             one_line(&redact(&parsed.error, secrets), 60),
@@ -375,7 +390,7 @@ fn redact(text: &str, secrets: &[Secret]) -> String {
 }
 
 /// Reads at most `limit` bytes of a body; a failure ends the read with what arrived.
-async fn read_prefix(response: &mut reqwest::Response, limit: usize) -> Vec<u8> {
+pub(super) async fn read_prefix(response: &mut reqwest::Response, limit: usize) -> Vec<u8> {
     let mut body = Vec::new();
     while body.len() < limit {
         match response.chunk().await {

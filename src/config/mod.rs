@@ -110,6 +110,9 @@ pub struct Config {
     pub display: Display,
     /// Key bindings.
     pub keys: KeyBindings,
+    /// Where downloads go (`downloads_dir`); `None`: the platform's download directory
+    /// ([`crate::downloads::downloads_dir`]).
+    pub downloads_dir: Option<PathBuf>,
 }
 
 /// Why the config file cannot be used.
@@ -155,6 +158,7 @@ impl Located {
 struct ConfigFile {
     default_profile: Option<Spanned<String>>,
     token_store: Option<TokenStore>,
+    downloads_dir: Option<Spanned<String>>,
     #[serde(default)]
     profiles: BTreeMap<Spanned<String>, ProfileFile>,
     #[serde(default)]
@@ -234,6 +238,13 @@ impl Config {
             let _ = writeln!(out, "default_profile = {}", quoted(name));
         }
         let _ = writeln!(out, "token_store = {}", quoted(self.token_store.name()));
+        if let Some(dir) = &self.downloads_dir {
+            let _ = writeln!(
+                out,
+                "downloads_dir = {}",
+                quoted(&dir.display().to_string())
+            );
+        }
         for (name, p) in &self.profiles {
             let _ = writeln!(out, "\n[profiles.{}]", key(name));
             for (field, value) in [
@@ -346,7 +357,24 @@ fn check(file: ConfigFile) -> Result<Config, Located> {
         profiles,
         display: Display::from_file(file.display)?,
         keys: KeyBindings::from_file(file.keys)?,
+        downloads_dir: file.downloads_dir.map(check_downloads_dir).transpose()?,
     })
+}
+
+/// `downloads_dir`: an absolute path, or one starting with `~/` (the home directory).
+fn check_downloads_dir(dir: Spanned<String>) -> Result<PathBuf, Located> {
+    let text = dir.get_ref();
+    let path = match text.strip_prefix("~/") {
+        Some(rest) => dirs::home_dir().map(|home| home.join(rest)),
+        None => Some(PathBuf::from(text)),
+    };
+    match path {
+        Some(path) if path.is_absolute() => Ok(path),
+        _ => Err(Located::new(
+            dir.span(),
+            "downloads_dir must be an absolute path or start with ~/".to_string(),
+        )),
+    }
 }
 
 fn check_profile(name: &Spanned<String>, p: ProfileFile) -> Result<Profile, Located> {

@@ -2,6 +2,7 @@
 //! and conversions to and from the domain types.
 
 pub mod domain;
+pub mod files;
 pub mod history;
 pub mod ids;
 pub mod json;

@@ -130,6 +130,37 @@ impl ApiError {
         )
     }
 
+    /// 404 `entity_not_found`: a file the server does not know, or that the caller may not
+    /// see (the two read the same).
+    pub fn file_not_found() -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            crate::protocol::files::ENTITY_NOT_FOUND,
+            "EntityNotFoundException",
+            "file may not exists",
+        )
+    }
+
+    /// 404 `file_expired`: a file a message names that the server no longer holds.
+    pub fn file_expired(uuid: &str) -> ApiError {
+        ApiError::new(
+            StatusCode::NOT_FOUND,
+            crate::protocol::files::FILE_EXPIRED,
+            "FileExpiredException",
+            format!("file {} is expired", truncate(uuid, 64)),
+        )
+    }
+
+    /// 416: a byte range that starts past the end of the file.
+    pub fn range_not_satisfiable(length: u64) -> ApiError {
+        ApiError::new(
+            StatusCode::RANGE_NOT_SATISFIABLE,
+            "range_not_satisfiable",
+            "RangeNotSatisfiableException",
+            format!("the file has {length} bytes"),
+        )
+    }
+
     /// 405: a known path with another method.
     pub fn method_not_allowed(method: &str, path: &str) -> ApiError {
         ApiError::new(

@@ -13,7 +13,7 @@
 //! the router adds body and request timeouts and the JSON error net ([`error`]);
 //! `extract` turns a request into what handlers need (`AuthUser`, `ApiJson`, ...);
 //! `grants` answers the token call (password, app and inherit grants); `handlers` answer
-//! the rest, `names` the name endpoints (§8.1); `hashing` and [`throttle`] bound what
+//! the rest, `names` the name endpoints (§8.1), `files` attachments (§8.3); `hashing` and [`throttle`] bound what
 //! logins cost; `auth` keeps the
 //! tokens; [`log_text`] escapes request strings for the log.
 //!
@@ -23,12 +23,15 @@
 //! - another user's path is 403 `forbidden_op`;
 //! - tokens live in memory only: a restart logs everybody out;
 //! - an app token reads no user's data itself: it obtains the user's token (`inherit`);
-//! - chat rooms' history is readable by every user (see [`crate::store`]).
+//! - chat rooms' history is readable by every user (see [`crate::store`]);
+//! - an attachment is served only to those who may read a message naming it, with that
+//!   message's share-secret; a missing secret is 401, a wrong one 403 (see `files`).
 
 pub mod app_credentials;
 mod auth;
 pub mod error;
 mod extract;
+mod files;
 mod grants;
 mod handlers;
 mod hashing;
@@ -265,6 +268,7 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
         )
         .route("/{org}/{app}/chatgroups/{ids}", get(names::group_details))
         .route("/{org}/{app}/chatrooms/{ids}", get(names::room_details))
+        .route("/{org}/{app}/chatfiles/{uuid}", get(files::chatfile))
         .fallback(handlers::not_found)
         .method_not_allowed_fallback(handlers::method_not_allowed)
         .layer(DefaultBodyLimit::max(max_body))

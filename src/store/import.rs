@@ -13,6 +13,12 @@
 //! anything is written, and each batch is one transaction, so a bad line cannot half-write
 //! and a crash loses at most the batch in flight. Importing the same file again adds
 //! nothing: message ids already stored are skipped (the first copy wins).
+//!
+//! Attachment files beside an export (a `files` folder of files named by the uuid of their
+//! URL) are loaded by [`files`], after the messages that name them; its documentation
+//! gives the layout.
+
+pub mod files;
 
 use std::fmt;
 use std::fs::File;

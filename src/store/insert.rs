@@ -58,6 +58,8 @@ pub struct PreparedMessage {
     json: String,
     /// The entry body's stored part ([`crate::protocol::encode_body_tail`]).
     body: Option<Vec<u8>>,
+    /// The chat files it names ([`super::files::linked_files`]).
+    files: Vec<(String, Option<String>)>,
 }
 
 impl PreparedMessage {
@@ -102,6 +104,7 @@ impl PreparedMessage {
             key,
             json,
             body,
+            files: super::files::linked_files(message),
         })
     }
 
@@ -113,6 +116,11 @@ impl PreparedMessage {
             + self.key.capacity()
             + self.json.capacity()
             + self.body.as_ref().map_or(0, Vec::capacity)
+            + self
+                .files
+                .iter()
+                .map(|(u, s)| u.capacity() + s.as_ref().map_or(0, String::capacity))
+                .sum::<usize>()
     }
 }
 
@@ -245,6 +253,7 @@ impl Store {
                     m.json,
                     m.body
                 ])?;
+                super::files::write_links(&tx, a.id, &m.files)?;
             }
         }
         accepted.sort_unstable_by_key(|a| (a.conv, a.time, a.id));

@@ -5,12 +5,14 @@
 //! - a single chat's history is readable by its two participants only; since the key is
 //!   built from the asking user and the peer, nobody can name another pair's chat;
 //! - a group's history by its members (state file) and by anyone who has sent to it;
-//! - a chat room's history by any user, as rooms are public on the service.
+//! - a chat room's history by any user, as rooms are public on the service;
+//! - an attachment by those who may read a message naming it ([`files`]).
 //!
 //! User, peer and group ids are lowercased on the way in, as the service treats them
 //! case-insensitively.
 
 pub mod apps;
+pub mod files;
 mod history;
 pub mod import;
 mod insert;
@@ -98,6 +100,9 @@ pub enum StoreError {
     /// A thread could not be started.
     #[error("cannot start a thread: {0}")]
     Thread(String),
+    /// An attachment that cannot be stored (not a uuid, too large).
+    #[error("file {0}")]
+    File(String),
     /// A message that cannot be stored (empty sender or receiver).
     #[error("message {id}: {reason}")]
     BadMessage {

@@ -13,7 +13,7 @@ use crate::protocol::{ChatType, encode_body_tail};
 
 /// The schema version written to `PRAGMA user_version`; a database with a newer version is
 /// refused rather than misread, an older one is migrated.
-pub const SCHEMA_VERSION: i64 = 5;
+pub const SCHEMA_VERSION: i64 = 6;
 
 /// Creates the tables when they do not exist.
 pub(crate) const CREATE: &str = r#"
@@ -146,6 +146,28 @@ CREATE TABLE IF NOT EXISTS conv_names (
 );
 "#;
 
+/// Version 6 adds attachments (PROTOCOL.md §8.3): which messages name which chat file
+/// (`message_files`, written with each message, so access follows the message's
+/// conversation) and the files' bytes (`files`, from `roam import`'s `files/` folder). A
+/// step of its own; older databases have their messages' attachments linked once
+/// ([`super::files::link_stored_messages`]).
+pub(crate) const FILES: &str = r#"
+CREATE TABLE IF NOT EXISTS message_files (
+    uuid    TEXT NOT NULL,                -- the URL's chatfiles/{uuid}, lowercase
+    message INTEGER NOT NULL,             -- messages.id
+    secret  TEXT,                         -- the share-secret the message carries
+    PRIMARY KEY (uuid, message)
+) WITHOUT ROWID;
+
+CREATE TABLE IF NOT EXISTS files (
+    uuid         TEXT PRIMARY KEY,        -- lowercase
+    content_type TEXT NOT NULL,
+    bytes        BLOB NOT NULL,
+    thumbnail    BLOB,                    -- served for `thumbnail: true` when present
+    expires      INTEGER                  -- ms since the epoch; NULL: kept
+);
+"#;
+
 /// Creates, migrates or checks the schema on an open connection. `Err(version)` when the
 /// database is newer than this roam.
 pub(crate) fn init(conn: &mut Connection) -> rusqlite::Result<Result<(), i64>> {
@@ -173,6 +195,12 @@ pub(crate) fn init(conn: &mut Connection) -> rusqlite::Result<Result<(), i64>> {
         }
         if version < 5 {
             tx.execute_batch(NAMES)?;
+        }
+        if version < 6 {
+            tx.execute_batch(FILES)?;
+            if version > 0 {
+                super::files::link_stored_messages(&tx)?;
+            }
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
     }
