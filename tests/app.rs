@@ -2056,6 +2056,7 @@ fn a_filter_is_its_own_window_paged_by_the_server_and_clearing_returns() {
         h.top_index(roam::tui::history::Viewport {
             height: 26,
             width: 65,
+            ..Default::default()
         })
         .and_then(|i| h.time(i))
         .unwrap()

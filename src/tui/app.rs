@@ -14,6 +14,7 @@
 mod filters;
 mod keys;
 mod list_view;
+mod messages;
 mod prompts;
 mod reading;
 mod refresh;
@@ -28,7 +29,8 @@ use jiff::tz::TimeZone;
 pub use super::event::{ConversationKey, Effect, Event, FetchError, FetchRequest};
 
 use super::action::{Action, KeyPress, Keymap};
-use super::history::{History, Row, Viewport};
+use super::history::{History, MessageLayout, Row, Viewport};
+use super::panel::Panel;
 use super::layout::{self, Layout, Pane};
 use super::numbers::thousands;
 use super::prompt::Prompt;
@@ -118,6 +120,12 @@ pub struct App {
     ticks: u64,
     /// Whose history this is when read with admin access.
     admin_reader: Option<String>,
+    /// Comfortable or compact.
+    layout_style: MessageLayout,
+    /// The details or full-text panel, while it is open.
+    panel: Option<Panel>,
+    /// The terminal reports clicks and the wheel (off: the terminal's own text selection).
+    mouse_capture: bool,
 }
 
 impl App {
@@ -153,6 +161,9 @@ impl App {
             next_request: 1,
             ticks: 0,
             admin_reader: None,
+            layout_style: MessageLayout::default(),
+            panel: None,
+            mouse_capture: true,
         }
     }
 
@@ -337,6 +348,7 @@ impl App {
         l.messages.map_or(Viewport::default(), |r| Viewport {
             height: r.height,
             width: r.width,
+            layout: self.layout_style,
         })
     }
 
@@ -402,6 +414,13 @@ impl App {
         }
         if let Some(n) = &self.note {
             parts.push(n.clone());
+        } else if !self.mouse_capture {
+            let key = self.key_hint(Action::ToggleMouse);
+            parts.push(if key.is_empty() {
+                "mouse off".to_string()
+            } else {
+                format!("mouse off ({key})")
+            });
         }
         if let Some(h) = self.current_history() {
             let n = thousands(h.len());
@@ -469,6 +488,9 @@ impl App {
             Event::Resize(w, h) => {
                 self.width = w;
                 self.height = h;
+                if let Some(p) = self.panel.as_mut() {
+                    p.resize(w, h);
+                }
                 let vp = self.history_viewport();
                 if let Some(h) = self.shown_mut() {
                     h.normalize(vp);

@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod app;
+pub mod details;
 pub mod display;
 pub mod event;
 pub mod fetch;
@@ -11,6 +12,7 @@ pub mod help;
 pub mod history;
 pub mod layout;
 pub mod numbers;
+pub mod panel;
 pub mod preferences;
 pub mod prompt;
 pub mod run;

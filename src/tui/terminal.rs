@@ -12,9 +12,8 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-};
+use crossterm::clipboard::CopyToClipboard;
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -76,7 +75,7 @@ fn enter_modes() -> io::Result<()> {
     if let Err(e) = execute!(
         stdout,
         EnterAlternateScreen,
-        EnableMouseCapture,
+        EnableClickMouse,
         EnableBracketedPaste,
         cursor::Hide
     ) {
@@ -95,12 +94,71 @@ pub fn restore() {
     let _ = execute!(
         stdout,
         DisableBracketedPaste,
-        DisableMouseCapture,
+        DisableClickMouse,
         LeaveAlternateScreen,
         cursor::Show
     );
     let _ = disable_raw_mode();
     let _ = stdout.flush();
+}
+
+/// Turns on mouse reporting of clicks and the wheel only (DECSET 1000) in SGR encoding
+/// (1006). crossterm's `EnableMouseCapture` also asks for every motion (1003), which
+/// floods the input with events nobody uses and makes selecting text by hand awkward.
+#[derive(Clone, Copy, Debug)]
+pub struct EnableClickMouse;
+
+impl crossterm::Command for EnableClickMouse {
+    fn write_ansi(&self, f: &mut impl std::fmt::Write) -> std::fmt::Result {
+        f.write_str("\x1b[?1000h\x1b[?1006h")
+    }
+}
+
+/// Turns mouse reporting off: every mode [`EnableClickMouse`] or anything before it may
+/// have turned on (button and any-motion tracking, the urxvt and SGR encodings).
+#[derive(Clone, Copy, Debug)]
+pub struct DisableClickMouse;
+
+impl crossterm::Command for DisableClickMouse {
+    fn write_ansi(&self, f: &mut impl std::fmt::Write) -> std::fmt::Result {
+        f.write_str("\x1b[?1006l\x1b[?1015l\x1b[?1003l\x1b[?1002l\x1b[?1000l")
+    }
+}
+
+/// What the event loop asks of the terminal itself, beyond drawing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostRequest {
+    /// Give the terminal back and stop until continued ([`suspend`]).
+    Suspend,
+    /// Put this (sanitized, capped) text on the clipboard with OSC 52.
+    Copy(String),
+    /// Mouse reporting on or off.
+    MouseCapture(bool),
+}
+
+/// Writes `text` as an OSC 52 clipboard sequence (base64, as the sequence requires) to
+/// `out`.
+pub fn write_copy(out: &mut impl Write, text: &str) -> io::Result<()> {
+    execute!(out, CopyToClipboard::to_clipboard_from(text.as_bytes()))
+}
+
+/// Writes mouse reporting on or off to `out`.
+pub fn write_mouse(out: &mut impl Write, on: bool) -> io::Result<()> {
+    if on {
+        execute!(out, EnableClickMouse)
+    } else {
+        execute!(out, DisableClickMouse)
+    }
+}
+
+/// Carries out a [`HostRequest`] on the real terminal.
+pub fn perform(request: HostRequest) -> io::Result<()> {
+    let mut stdout = io::stdout();
+    match request {
+        HostRequest::Suspend => suspend(),
+        HostRequest::Copy(text) => write_copy(&mut stdout, &text),
+        HostRequest::MouseCapture(on) => write_mouse(&mut stdout, on),
+    }
 }
 
 /// Gives the terminal back to the shell and stops the process, as the default action of

@@ -58,6 +58,10 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 /// than anyone reads in a chat bubble.
 pub const MESSAGE_CAP: usize = 64 * 1024;
 
+/// The most bytes of sanitized text the full view of one message shows: far beyond any
+/// chat message people write, small enough to wrap in a blink.
+pub const FULL_VIEW_CAP: usize = 4 * 1024 * 1024;
+
 /// Tab stops are every this many columns.
 pub const TAB_WIDTH: usize = 4;
 
@@ -374,6 +378,12 @@ pub fn sanitize_message(s: &str) -> Cow<'_, str> {
     sanitize_with(s, Mode::Message, MESSAGE_CAP)
 }
 
+/// Sanitizes a multi-line text capped at about `cap` bytes, like [`sanitize_message`]
+/// with another cap: what the full view of a message and the clipboard get.
+pub fn sanitize_capped(s: &str, cap: usize) -> Cow<'_, str> {
+    sanitize_with(s, Mode::Message, cap)
+}
+
 /// Sanitizes a name or preview into one line no wider than `max_width`
 /// columns.
 ///
@@ -493,6 +503,36 @@ struct Cluster {
     end: usize,
     width: usize,
     kind: Kind,
+    /// Closing punctuation (`。`, `、`, `）`, `」`, small kana, `)` after CJK): no line
+    /// may start with it where a break before the character before it is possible.
+    closing: bool,
+    /// `/`, `?`, `&`, `=`, `-`: where a word longer than the line (a URL, a path) breaks
+    /// best, after it.
+    soft: bool,
+}
+
+/// Characters a line should not start with (JIS X 4051's line-start prohibitions, the
+/// common part): closing brackets and quotes, CJK commas and full stops, small kana, the
+/// iteration and prolonged sound marks, and ASCII closers and stops (which matter after
+/// CJK, where every position is otherwise a break opportunity).
+fn is_closing(c: char) -> bool {
+    matches!(
+        c,
+        ')' | ']' | '}' | ',' | '.' | '!' | '?' | ':' | ';'
+            | '、' | '。' | '，' | '．' | '：' | '；' | '！' | '？'
+            | '）' | '〕' | '］' | '｝' | '〉' | '》' | '」' | '』' | '】' | '〙' | '〗' | '〟'
+            | '’' | '”' | '｠' | '»' | '・' | 'ー' | 'ヽ' | 'ヾ' | 'ゝ' | 'ゞ' | '々' | '〻'
+            | '‼' | '⁇' | '⁈' | '⁉' | '゠' | '〜' | '～'
+            | 'ぁ' | 'ぃ' | 'ぅ' | 'ぇ' | 'ぉ' | 'っ' | 'ゃ' | 'ゅ' | 'ょ' | 'ゎ' | 'ゕ' | 'ゖ'
+            | 'ァ' | 'ィ' | 'ゥ' | 'ェ' | 'ォ' | 'ッ' | 'ャ' | 'ュ' | 'ョ' | 'ヮ' | 'ヵ' | 'ヶ'
+            | '\u{31F0}'..='\u{31FF}'
+            | '｡' | '｣' | '､' | '･' | 'ｰ' | '\u{FF67}'..='\u{FF6F}'
+    )
+}
+
+/// Characters a long word breaks after: the separators of URLs and paths.
+fn is_soft_break(c: char) -> bool {
+    matches!(c, '/' | '?' | '&' | '=' | '-')
 }
 
 fn cluster_kind(g: &str, width: usize) -> Kind {
@@ -515,25 +555,31 @@ fn cluster_kind(g: &str, width: usize) -> Kind {
 fn for_each_cluster(line: &str, base: usize, mut f: impl FnMut(Cluster)) {
     if line.is_ascii() {
         for (i, b) in line.bytes().enumerate() {
+            let c = char::from(b);
             f(Cluster {
                 start: base + i,
                 end: base + i + 1,
                 width: usize::from(!b.is_ascii_control()),
-                kind: if char::from(b).is_whitespace() {
+                kind: if c.is_whitespace() {
                     Kind::Space
                 } else {
                     Kind::Word
                 },
+                closing: is_closing(c),
+                soft: is_soft_break(c),
             });
         }
     } else {
         for (i, g) in line.grapheme_indices(true) {
             let width = grapheme_width(g);
+            let first = g.chars().next().unwrap_or(' ');
             f(Cluster {
                 start: base + i,
                 end: base + i + g.len(),
                 width,
                 kind: cluster_kind(g, width),
+                closing: is_closing(first),
+                soft: is_soft_break(first),
             });
         }
     }
@@ -567,6 +613,9 @@ struct LineWrapper<E: FnMut(usize, usize, usize)> {
     /// content, not a break opportunity.
     indent: bool,
     prev_wide: bool,
+    /// The end of the last soft break character in the current word and the word's width
+    /// up to it: where a word longer than the line breaks.
+    soft: Option<(usize, usize)>,
 }
 
 impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
@@ -581,6 +630,7 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
             word_width: 0,
             indent: true,
             prev_wide: false,
+            soft: None,
         }
     }
 
@@ -601,7 +651,9 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
             Kind::Word | Kind::Wide => {
                 self.indent = false;
                 let wide = c.kind == Kind::Wide;
-                let opportunity = self.pending_space.is_some() || wide || self.prev_wide;
+                // CJK breaks anywhere, except before closing punctuation.
+                let opportunity =
+                    self.pending_space.is_some() || ((wide || self.prev_wide) && !c.closing);
                 let space = self.pending_space.take().unwrap_or(0);
                 match self.cur {
                     Some(cur) if opportunity => self.push_after_break(cur, c, space),
@@ -623,10 +675,22 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
             });
             self.word_start = c.start;
             self.word_width = c.width;
+            self.soft = c.soft.then_some((c.end, c.width));
         } else {
             (self.emit)(cur.start, cur.end, cur.width);
             self.start_line(c);
         }
+    }
+
+    /// Adds `c` to the current word on line `cur`, remembering a soft break after it.
+    fn append(&mut self, mut cur: Filling, c: Cluster) {
+        cur.end = c.end;
+        cur.width += c.width;
+        self.word_width += c.width;
+        if c.soft {
+            self.soft = Some((c.end, self.word_width));
+        }
+        self.cur = Some(cur);
     }
 
     /// `c` continues the current word (or starts a line).
@@ -638,10 +702,7 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
         // Zero-width clusters always join the line they follow: starting a
         // line with one would make it combine with the pane's left edge.
         if c.width == 0 || cur.width + c.width <= self.max {
-            cur.end = c.end;
-            cur.width += c.width;
-            self.word_width += c.width;
-            self.cur = Some(cur);
+            self.append(cur, c);
             return;
         }
         if let Some((end, width)) = self.brk.take() {
@@ -654,14 +715,31 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
                 width: self.word_width,
             };
             if cur.width + c.width <= self.max {
-                cur.end = c.end;
-                cur.width += c.width;
-                self.word_width += c.width;
-                self.cur = Some(cur);
+                self.append(cur, c);
                 return;
             }
         }
-        // The word is longer than the line: break inside it.
+        // The word is longer than the line: break inside it, after its last soft break
+        // character on the line when it has one (the line holds only this word here).
+        if let Some((end, width)) = self
+            .soft
+            .take()
+            .filter(|&(end, w)| cur.start == self.word_start && end < cur.end && w > 0)
+        {
+            (self.emit)(cur.start, end, width);
+            let rest = Filling {
+                start: end,
+                end: cur.end,
+                width: cur.width - width,
+            };
+            self.word_start = end;
+            self.word_width = rest.width;
+            if rest.width + c.width <= self.max {
+                self.append(rest, c);
+                return;
+            }
+            cur = rest;
+        }
         (self.emit)(cur.start, cur.end, cur.width);
         self.start_line(c);
     }
@@ -675,6 +753,7 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
         self.brk = None;
         self.word_start = c.start;
         self.word_width = c.width;
+        self.soft = c.soft.then_some((c.end, c.width));
     }
 
     /// Ends the logical line that started at byte `base`. Trailing whitespace
