@@ -509,6 +509,17 @@ struct Cluster {
     /// `/`, `?`, `&`, `=`, `-`: where a word longer than the line (a URL, a path) breaks
     /// best, after it.
     soft: bool,
+    /// Opening punctuation (`（`, `「`): no break right after it.
+    opening: bool,
+}
+
+/// Opening brackets and quotes: a line should not end with one.
+fn is_opening(c: char) -> bool {
+    matches!(
+        c,
+        '（' | '〔' | '［' | '｛' | '〈' | '《' | '「' | '『' | '【' | '〘' | '〖' | '〝' | '‘' | '“'
+            | '｟' | '«' | '｢'
+    )
 }
 
 /// Characters a line should not start with (JIS X 4051's line-start prohibitions, the
@@ -567,6 +578,7 @@ fn for_each_cluster(line: &str, base: usize, mut f: impl FnMut(Cluster)) {
                 },
                 closing: is_closing(c),
                 soft: is_soft_break(c),
+                opening: matches!(c, '(' | '[' | '{'),
             });
         }
     } else {
@@ -580,6 +592,7 @@ fn for_each_cluster(line: &str, base: usize, mut f: impl FnMut(Cluster)) {
                 kind: cluster_kind(g, width),
                 closing: is_closing(first),
                 soft: is_soft_break(first),
+                opening: is_opening(first),
             });
         }
     }
@@ -613,6 +626,8 @@ struct LineWrapper<E: FnMut(usize, usize, usize)> {
     /// content, not a break opportunity.
     indent: bool,
     prev_wide: bool,
+    /// The last cluster was opening punctuation.
+    prev_opening: bool,
     /// The end of the last soft break character in the current word and the word's width
     /// up to it: where a word longer than the line breaks.
     soft: Option<(usize, usize)>,
@@ -630,6 +645,7 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
             word_width: 0,
             indent: true,
             prev_wide: false,
+            prev_opening: false,
             soft: None,
         }
     }
@@ -639,6 +655,7 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
             Kind::Space if self.indent => {
                 self.push_unbreakable(c);
                 self.prev_wide = false;
+                self.prev_opening = false;
             }
             Kind::Space => {
                 // Leading whitespace of a continuation line is the break
@@ -647,19 +664,21 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
                     self.pending_space = Some(self.pending_space.unwrap_or(0) + c.width);
                 }
                 self.prev_wide = false;
+                self.prev_opening = false;
             }
             Kind::Word | Kind::Wide => {
                 self.indent = false;
                 let wide = c.kind == Kind::Wide;
-                // CJK breaks anywhere, except before closing punctuation.
-                let opportunity =
-                    self.pending_space.is_some() || ((wide || self.prev_wide) && !c.closing);
+                // CJK breaks anywhere, except before closing punctuation and after opening.
+                let opportunity = self.pending_space.is_some()
+                    || ((wide || self.prev_wide) && !c.closing && !self.prev_opening);
                 let space = self.pending_space.take().unwrap_or(0);
                 match self.cur {
                     Some(cur) if opportunity => self.push_after_break(cur, c, space),
                     _ => self.push_unbreakable(c),
                 }
                 self.prev_wide = wide;
+                self.prev_opening = c.opening;
             }
         }
     }
@@ -1068,6 +1087,43 @@ mod tests {
         assert_eq!(wrapped("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrapped("ab abcdefgh", 4), ["ab", "abcd", "efgh"]);
         assert_eq!(wrapped("xy abcdefgh z", 5), ["xy", "abcde", "fgh z"]);
+    }
+
+    #[test]
+    fn long_urls_break_after_their_separators() {
+        let url = "https://files.example.com/chatfiles/5f3a-77b2?em-redirect=true&share-secret=Zk9q";
+        assert_eq!(
+            wrapped(url, 30),
+            [
+                "https://files.example.com/",
+                "chatfiles/5f3a-77b2?em-",
+                "redirect=true&share-secret=",
+                "Zk9q"
+            ]
+        );
+        // Text before a URL stays on its line; the URL moves down whole when it fits.
+        assert_eq!(
+            wrapped("see https://a.example/x/y", 20),
+            ["see", "https://a.example/x/", "y"]
+        );
+        // A word without separators still breaks where the line ends.
+        assert_eq!(wrapped("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        for width in 1..40 {
+            assert_eq!(line_count(url, width), wrap(url, width).len(), "{width}");
+        }
+    }
+
+    #[test]
+    fn cjk_lines_do_not_start_with_closing_punctuation() {
+        // Width 6 holds three CJK characters: a plain break would start the second line
+        // with `。`; the character before it goes down with it.
+        assert_eq!(wrapped("你好世。再见", 6), ["你好", "世。再", "见"]);
+        assert_eq!(wrapped("東京（とうきょう）です", 8), ["東京（と", "うきょ", "う）です"]);
+        assert_eq!(wrapped("ちょっと待って", 4), ["ちょ", "っと", "待っ", "て"]);
+        assert_eq!(wrapped("「はい」、そう", 8), ["「は", "い」、そ", "う"]);
+        // Where nothing else is possible the line still breaks: a single closing mark
+        // wider than the pane.
+        assert_eq!(wrapped("。。。", 2), ["。", "。", "。"]);
     }
 
     #[test]
