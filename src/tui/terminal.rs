@@ -380,7 +380,70 @@ fn position_answer(bytes: &[u8]) -> Option<u16> {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
     use super::*;
+
+    /// What a terminal emulator makes of bytes: what it put on the clipboard.
+    #[derive(Default)]
+    struct Clipboard(Vec<(Vec<u8>, Vec<u8>)>);
+
+    impl vt100::Callbacks for Clipboard {
+        fn copy_to_clipboard(&mut self, _: &mut vt100::Screen, ty: &[u8], data: &[u8]) {
+            self.0.push((ty.to_vec(), data.to_vec()));
+        }
+    }
+
+    fn emulate(bytes: &[u8]) -> vt100::Parser<Clipboard> {
+        let (rows, cols) = (std::num::NonZeroU16::MIN.saturating_add(23), std::num::NonZeroU16::MIN.saturating_add(79));
+        let mut parser = vt100::Parser::new_with_callbacks(rows, cols, 0, Clipboard::default());
+        parser.process(bytes);
+        parser
+    }
+
+    #[test]
+    fn a_copy_is_one_osc_52_sequence_a_terminal_decodes_back() {
+        let text = "deploy done ✅ 你好\nsecond line ␛]0;x␇";
+        let mut out = Vec::new();
+        write_copy(&mut out, text).expect("into a Vec");
+        let parser = emulate(&out);
+        let copies = &parser.callbacks().0;
+        assert_eq!(copies.len(), 1, "{out:?}");
+        let (ty, data) = &copies[0];
+        assert_eq!(ty, b"c", "the clipboard selection");
+        let decoded = STANDARD.decode(data).expect("base64");
+        assert_eq!(String::from_utf8(decoded).expect("utf-8"), text);
+        // Nothing else reaches the screen.
+        assert_eq!(parser.screen().contents().trim(), "");
+    }
+
+    #[test]
+    fn mouse_capture_asks_for_clicks_and_the_wheel_only() {
+        let mut out = Vec::new();
+        write_mouse(&mut out, true).expect("into a Vec");
+        let mut parser = emulate(&out);
+        assert_eq!(
+            parser.screen().mouse_protocol_mode(),
+            vt100::MouseProtocolMode::PressRelease,
+            "no motion tracking: {out:?}"
+        );
+        assert_eq!(
+            parser.screen().mouse_protocol_encoding(),
+            vt100::MouseProtocolEncoding::Sgr
+        );
+        let mut off = Vec::new();
+        write_mouse(&mut off, false).expect("into a Vec");
+        parser.process(&off);
+        assert_eq!(
+            parser.screen().mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None
+        );
+        assert_eq!(
+            parser.screen().mouse_protocol_encoding(),
+            vt100::MouseProtocolEncoding::Default
+        );
+    }
 
     #[test]
     fn position_answers_are_read_among_other_input() {
