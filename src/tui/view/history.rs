@@ -182,10 +182,18 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
                 let marks = highlights.as_ref().map_or(&[][..], |(_, h)| &h[..]);
                 let body = history.body(*index).unwrap_or_default();
                 let mut l = body_line(body, text, marks, indent, theme);
+                let chosen = selected == Some(*index);
                 if let Some((name_width, _)) = prefix {
-                    let mut spans = compact_prefix(app, history, *index, *line, name_width);
+                    let mut spans =
+                        compact_prefix(app, history, *index, *line, name_width, chosen);
                     spans.append(&mut l.spans);
                     l.spans = spans;
+                } else if chosen && indent > 0 {
+                    // A bar in the indent: the selection shows without colours too.
+                    l.spans[0] = Span::styled(
+                        format!("▌{}", " ".repeat(usize::from(indent) - 1)),
+                        theme.strong(),
+                    );
                 }
                 l
             }
@@ -269,10 +277,15 @@ fn compact_prefix(
     index: usize,
     line: usize,
     name_width: u16,
+    chosen: bool,
 ) -> Vec<Span<'static>> {
     let theme = app.theme();
     let name_width = usize::from(name_width);
-    let bar = Span::styled(" │ ", theme.dim());
+    let bar = if chosen {
+        Span::styled(" ▌ ", theme.strong())
+    } else {
+        Span::styled(" │ ", theme.dim())
+    };
     if line > 0 {
         return vec![Span::raw(" ".repeat(6 + name_width)), bar];
     }
