@@ -13,14 +13,16 @@ use serde_json::{Map, Value};
 
 use super::numbers::{clock_duration, human_size, thousands};
 use super::text;
+use crate::protocol::body_meta::BodyMeta;
 use crate::protocol::{Attachment, ChatType, Content, Message, Size};
 
 /// The widest label, so values line up.
 const LABEL: usize = 10;
 
 /// The details text of `msg`, whose sender reads as `sender` (the sender label: id today,
-/// a name where one is known), with times in `tz`.
-pub fn details(msg: &Message, sender: &str, tz: &TimeZone) -> String {
+/// a name where one is known), with times in `tz`; `meta` is what its
+/// `MessageBody.meta` carries, when known.
+pub fn details(msg: &Message, sender: &str, tz: &TimeZone, meta: Option<&BodyMeta>) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
         let _ = writeln!(
@@ -154,9 +156,81 @@ pub fn details(msg: &Message, sender: &str, tz: &TimeZone) -> String {
             let _ = writeln!(out, "  {l}");
         }
     }
-    // Where a name for the sender plugs in, and where `MessageBody.meta` (edits,
-    // reactions, threads, delivered/read) goes once messages carry it.
+    if let Some(meta) = meta.filter(|m| !m.is_empty()) {
+        out.push_str(&meta_lines(meta, tz));
+    }
     out.truncate(out.trim_end().len());
+    out
+}
+
+/// Edits, reactions, threads, translations, delivered and read state, then any other key.
+fn meta_lines(meta: &BodyMeta, tz: &TimeZone) -> String {
+    let mut out = String::new();
+    let mut line = |label: &str, value: &str| {
+        let _ = writeln!(
+            out,
+            "{label:<LABEL$} {}",
+            text::one_line(value, usize::MAX)
+        );
+    };
+    if let Some(e) = &meta.edit {
+        let mut parts = Vec::new();
+        if let Some(n) = e.count {
+            parts.push(format!("{n} time{}", if n == 1 { "" } else { "s" }));
+        }
+        if let Some(who) = &e.operator {
+            parts.push(format!("by {who}"));
+        }
+        if let Some(t) = e.time {
+            parts.push(times(t, tz).0);
+        }
+        line("edited", &parts.join(" · "));
+    }
+    if !meta.reactions.is_empty() {
+        let list: Vec<String> = meta
+            .reactions
+            .iter()
+            .map(|r| {
+                let mut s = format!("{} {}", r.emoji, r.count);
+                if r.mine {
+                    s.push_str(" (you)");
+                }
+                if !r.users.is_empty() {
+                    let _ = write!(s, " {}", r.users.join(", "));
+                }
+                s
+            })
+            .collect();
+        line("reactions", &list.join(" · "));
+    }
+    if let Some(d) = meta.delivered {
+        line("delivered", if d { "yes" } else { "no" });
+    }
+    if let Some(r) = meta.read {
+        line("read", if r { "yes" } else { "no" });
+    }
+    let mut json: Vec<(&str, Value)> = Vec::new();
+    if let Some(t) = &meta.thread {
+        json.push(("thread", Value::Object(t.clone())));
+    }
+    if let Some(t) = &meta.thread_overview {
+        json.push(("thread overview", Value::Object(t.clone())));
+    }
+    if let Some(t) = &meta.translations {
+        json.push(("translations", t.clone()));
+    }
+    if !meta.other.is_empty() {
+        json.push(("other meta", Value::Object(meta.other.clone())));
+    }
+    for (label, value) in json {
+        let _ = writeln!(out, "{label}");
+        for l in serde_json::to_string_pretty(&value)
+            .unwrap_or_default()
+            .lines()
+        {
+            let _ = writeln!(out, "  {l}");
+        }
+    }
     out
 }
 
@@ -200,5 +274,84 @@ fn file_fields(fields: &mut Vec<(&'static str, String)>, file: &Attachment) {
     let url = file.download_url();
     if !url.is_empty() {
         fields.push(("URL", url));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn message() -> Message {
+        let ext = serde_json::json!({"z": 1, "a": {"b\u{1b}]0;x\u{7}": "c"}, "m": [true]});
+        Message {
+            id: 1_234_567_890_123_456_789,
+            from: "omar".into(),
+            to: "project-x".into(),
+            chat_type: ChatType::Group,
+            time: 1_709_640_007_123,
+            content: Content::Image {
+                file: Attachment {
+                    url: "https://files.example/chatfiles/9".into(),
+                    secret: Some("s3".into()),
+                    filename: "a\nb.png".into(),
+                    file_length: Some(2048),
+                },
+                size: Some(Size {
+                    width: 640.0,
+                    height: 480.0,
+                }),
+                gif: false,
+            },
+            ext: ext.as_object().cloned().unwrap_or_default(),
+        }
+    }
+
+    #[test]
+    fn every_field_with_exact_times_and_ext_in_the_senders_order() {
+        let tz = TimeZone::get("Asia/Shanghai").expect("tzdb");
+        let d = details(&message(), "Omar Haddad", &tz, None);
+        let lines: Vec<&str> = d.lines().collect();
+        assert_eq!(lines[0], "id         1234567890123456789");
+        assert_eq!(
+            lines[1],
+            "time       2024-03-05 20:00:07.123 +08:00 Asia/Shanghai"
+        );
+        assert_eq!(lines[2], "UTC        2024-03-05 12:00:07.123");
+        assert_eq!(lines[3], "from       Omar Haddad (omar)");
+        assert!(d.contains("dimensions 640×480 px"), "{d}");
+        assert!(d.contains("file name  a b.png"), "one line: {d}");
+        assert!(d.contains("file size  2.0 kB (2,048 bytes)"), "{d}");
+        assert!(
+            d.contains("URL        https://files.example/chatfiles/9?em-redirect=true&share-secret=s3"),
+            "{d}"
+        );
+        assert!(d.contains("thumbnail  https://files.example/chatfiles/9?em-redirect=true&share-secret=s3&thumbnail=true"));
+        let z = d.find("\"z\"").expect("z");
+        let a = d.find("\"a\"").expect("a");
+        let m = d.find("\"m\"").expect("m");
+        assert!(z < a && a < m, "the sender's key order: {d}");
+        assert!(!d.contains('\u{1b}'), "escaped: {d}");
+    }
+
+    #[test]
+    fn meta_shows_edits_reactions_threads_and_state() {
+        let meta = BodyMeta::parse(
+            r#"{"edit_msg": {"count": 2, "operator": "sarah.chen", "edit_time": 1709640000000},
+                "reaction": [{"reaction": "👍", "userCount": 3, "state": true}],
+                "thread_overview": {"name": "design", "message_count": 12},
+                "isDelivered": true, "isRead": false, "new_thing": 1}"#,
+        )
+        .expect("parses");
+        let d = details(&message(), "omar", &TimeZone::UTC, Some(&meta));
+        assert!(
+            d.contains("edited     2 times · by sarah.chen · 2024-03-05 12:00:00.000 +00:00 UTC"),
+            "{d}"
+        );
+        assert!(d.contains("reactions  👍 3 (you)"), "{d}");
+        assert!(d.contains("delivered  yes\nread       no"), "{d}");
+        assert!(d.contains("thread overview\n  {\n    \"name\": \"design\""), "{d}");
+        assert!(d.contains("other meta\n  {\n    \"new_thing\": 1"), "{d}");
+        let plain = details(&message(), "omar", &TimeZone::UTC, None);
+        assert!(!plain.contains("reactions"));
     }
 }

@@ -101,7 +101,10 @@ impl App {
             return;
         };
         let sender = self.sender_label(&msg.from);
-        let text = details::details(&msg, &sender, &self.tz);
+        // `MessageBody.meta` (edits, reactions, threads, delivered/read) is decoded by
+        // `protocol::body_meta`; messages do not carry it to the browser yet (it needs a
+        // field on `Message`, made by the client and the store), so none is passed here.
+        let text = details::details(&msg, &sender, &self.tz, None);
         self.panel = Some(Panel::new(
             PanelKind::Details,
             msg.id,
