@@ -125,3 +125,42 @@ impl Panel {
         self.scroll = if end { self.max_scroll(height) } else { 0 };
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_full_text_is_sanitized_capped_with_a_note_and_scrolls_within_it() {
+        let line = "0123456789 abcdefghij \u{1b}[2J\n";
+        let huge = line.repeat(5 * 1024 * 1024 / line.len() + 1);
+        let mut p = Panel::new(PanelKind::FullText, 7, &huge, 80, 24);
+        assert!(!p.text().contains('\u{1b}'));
+        assert!(p.text().len() <= text::FULL_VIEW_CAP + 64, "{}", p.text().len());
+        let last = p.lines().last().map(|l| l.as_str(p.text())).unwrap_or_default();
+        assert!(
+            last.starts_with("… [message truncated: 5.2 MB total]"),
+            "the note beyond the cap: {last:?}"
+        );
+        p.scroll_to(true, 24);
+        assert_eq!(p.scroll(), p.lines().len() - 21, "the last line at the bottom");
+        p.scroll_by(5, 24);
+        assert_eq!(p.scroll(), p.lines().len() - 21, "not past the end");
+    }
+
+    #[test]
+    fn a_resize_wraps_again_and_keeps_the_scroll_in_range() {
+        let text = "word ".repeat(400);
+        let mut p = Panel::new(PanelKind::Details, 1, &text, 120, 40);
+        // 23 words of 5 columns fit the 118 inside the border.
+        assert_eq!(p.lines().len(), 18);
+        p.scroll_to(true, 40);
+        assert_eq!(p.scroll(), 0, "it fits");
+        p.resize(40, 12);
+        assert_eq!(p.lines().len(), 58, "7 words a line in 38 columns");
+        p.scroll_to(true, 12);
+        assert_eq!(p.scroll(), 58 - 9, "9 rows inside the border");
+        p.resize(120, 40);
+        assert_eq!(p.scroll(), 0, "back in range");
+    }
+}
