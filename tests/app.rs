@@ -546,7 +546,11 @@ fn resize_keeps_the_anchor() {
     // screen whole (and the view then rightly sits at the bottom): 200×45 does not.
     for (w, h) in [(60, 20), (200, 45), (0, 0), (1, 1), (81, 10), (120, 40)] {
         app.update(Event::Resize(w, h));
-        let a = app.current_history().unwrap().anchor().unwrap_or_else(|| panic!("kept at {w}×{h}"));
+        let a = app
+            .current_history()
+            .unwrap()
+            .anchor()
+            .unwrap_or_else(|| panic!("kept at {w}×{h}"));
         assert_eq!(a.id, anchor.id, "at {w}×{h}");
         let _ = app.visible_rows();
     }
@@ -2105,7 +2109,11 @@ fn the_selection_is_a_message_kept_through_paging_resizes_and_search() {
     let mut server = Server::new(120, |i| format!("m{i} ").repeat(i as usize % 5 + 1));
     let mut app = app_with(100, 30, &["bob"]);
     open(&mut app, "bob", &server);
-    assert_eq!(app.mode(), Mode::History, "j and k scroll until a message is selected");
+    assert_eq!(
+        app.mode(),
+        Mode::History,
+        "j and k scroll until a message is selected"
+    );
     app.update(ch('v'));
     assert_eq!(app.mode(), Mode::Select);
     assert_eq!(selected_id(&app), Some(120), "the newest in view");
@@ -2120,10 +2128,17 @@ fn the_selection_is_a_message_kept_through_paging_resizes_and_search() {
         fx.extend(app.update(ch('k')));
     }
     assert_eq!(selected_id(&app), Some(89));
-    assert!(ids_on_screen(&app).contains(&89), "{:?}", ids_on_screen(&app));
+    assert!(
+        ids_on_screen(&app).contains(&89),
+        "{:?}",
+        ids_on_screen(&app)
+    );
     // Older pages arrive above: indexes change, the selection does not.
     fx.extend(app.update(ch('g')));
-    assert!(!older_pages(&fx).is_empty(), "the top asks for older messages");
+    assert!(
+        !older_pages(&fx).is_empty(),
+        "the top asks for older messages"
+    );
     answer(&mut app, &fx, &server);
     assert!(app.current_history().unwrap().len() > 50);
     assert_eq!(selected_id(&app), Some(89));
@@ -2201,11 +2216,23 @@ fn copying_is_an_effect_with_sanitized_capped_text() {
         .collect();
     assert_eq!(copied.len(), 1, "{fx:?}");
     let text = copied[0];
-    assert!(text.starts_with("evil␛]52;c;Zm9v␇ xxx"), "sanitized: {:?}", &text[..30]);
+    assert!(
+        text.starts_with("evil␛]52;c;Zm9v␇ xxx"),
+        "sanitized: {:?}",
+        &text[..30]
+    );
     assert!(!text.contains('\u{1b}'));
     assert!(text.len() <= 100 * 1024 + 64, "capped: {}", text.len());
-    assert!(app.status_line().contains("copied the text"), "{}", app.status_line());
-    assert_eq!(selected_id(&app), Some(3), "copy selects the newest in view");
+    assert!(
+        app.status_line().contains("copied the text"),
+        "{}",
+        app.status_line()
+    );
+    assert_eq!(
+        selected_id(&app),
+        Some(3),
+        "copy selects the newest in view"
+    );
     // Y: no attachment here, so the id.
     let fx = app.update(ch('Y'));
     assert!(fx.contains(&Effect::Copy("3".into())), "{fx:?}");
@@ -2217,9 +2244,17 @@ fn mouse_capture_toggles_with_an_effect_and_the_status_says_so() {
     assert!(app.mouse_capture());
     let fx = app.update(ch('M'));
     assert_eq!(fx, vec![Effect::MouseCapture(false)]);
-    assert!(app.status_line().contains("mouse off"), "{}", app.status_line());
+    assert!(
+        app.status_line().contains("mouse off"),
+        "{}",
+        app.status_line()
+    );
     app.update(ch('j'));
-    assert!(app.status_line().contains("mouse off (M)"), "{}", app.status_line());
+    assert!(
+        app.status_line().contains("mouse off (M)"),
+        "{}",
+        app.status_line()
+    );
     let fx = app.update(ch('M'));
     assert_eq!(fx, vec![Effect::MouseCapture(true)]);
     assert!(!app.status_line().contains("mouse off"));

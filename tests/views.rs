@@ -937,7 +937,10 @@ fn messages_open(w: u16, h: u16) -> App {
 fn runs_open(w: u16, h: u16) -> App {
     let mut app = with_list(w, h);
     let fx = open(&mut app, "project-x");
-    let runs = message_history().into_iter().filter(|m| m.id != 6).collect();
+    let runs = message_history()
+        .into_iter()
+        .filter(|m| m.id != 6)
+        .collect();
     answer_history(&mut app, &fx, runs, true);
     app
 }

@@ -181,7 +181,11 @@ mod tests {
                 time: Some(1_709_640_000_000),
             })
         );
-        assert_eq!(m.reactions.len(), 2, "a reaction without an emoji is skipped");
+        assert_eq!(
+            m.reactions.len(),
+            2,
+            "a reaction without an emoji is skipped"
+        );
         assert_eq!(m.reactions[0].emoji, "👍");
         assert_eq!(m.reactions[0].count, 3);
         assert!(m.reactions[0].mine);
@@ -202,7 +206,10 @@ mod tests {
         assert!(BodyMeta::parse("[1]").is_err());
         let odd = BodyMeta::parse(r#"{"edit_msg": "yes", "isRead": 1}"#).expect("parses");
         assert_eq!(odd.edit, None);
-        assert_eq!(odd.other.get("edit_msg"), Some(&Value::String("yes".into())));
+        assert_eq!(
+            odd.other.get("edit_msg"),
+            Some(&Value::String("yes".into()))
+        );
         assert_eq!(odd.other.get("isRead"), Some(&Value::from(1)));
         assert!(BodyMeta::parse("{}").expect("parses").is_empty());
     }

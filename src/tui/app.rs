@@ -30,9 +30,9 @@ pub use super::event::{ConversationKey, Effect, Event, FetchError, FetchRequest}
 
 use super::action::{Action, KeyPress, Keymap};
 use super::history::{History, MessageLayout, Row, Viewport};
-use super::panel::Panel;
 use super::layout::{self, Layout, Pane};
 use super::numbers::thousands;
+use super::panel::Panel;
 use super::prompt::Prompt;
 use refresh::{Timers, list_order};
 

@@ -25,11 +25,7 @@ const LABEL: usize = 10;
 pub fn details(msg: &Message, sender: &str, tz: &TimeZone, meta: Option<&BodyMeta>) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
-        let _ = writeln!(
-            out,
-            "{label:<LABEL$} {}",
-            text::one_line(value, usize::MAX)
-        );
+        let _ = writeln!(out, "{label:<LABEL$} {}", text::one_line(value, usize::MAX));
     };
     line("id", &msg.id.to_string());
     let (local, utc) = times(msg.time, tz);
@@ -167,11 +163,7 @@ pub fn details(msg: &Message, sender: &str, tz: &TimeZone, meta: Option<&BodyMet
 fn meta_lines(meta: &BodyMeta, tz: &TimeZone) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
-        let _ = writeln!(
-            out,
-            "{label:<LABEL$} {}",
-            text::one_line(value, usize::MAX)
-        );
+        let _ = writeln!(out, "{label:<LABEL$} {}", text::one_line(value, usize::MAX));
     };
     if let Some(e) = &meta.edit {
         let mut parts = Vec::new();
@@ -322,7 +314,9 @@ mod tests {
         assert!(d.contains("file name  a b.png"), "one line: {d}");
         assert!(d.contains("file size  2.0 kB (2,048 bytes)"), "{d}");
         assert!(
-            d.contains("URL        https://files.example/chatfiles/9?em-redirect=true&share-secret=s3"),
+            d.contains(
+                "URL        https://files.example/chatfiles/9?em-redirect=true&share-secret=s3"
+            ),
             "{d}"
         );
         assert!(d.contains("thumbnail  https://files.example/chatfiles/9?em-redirect=true&share-secret=s3&thumbnail=true"));
@@ -349,7 +343,10 @@ mod tests {
         );
         assert!(d.contains("reactions  👍 3 (you)"), "{d}");
         assert!(d.contains("delivered  yes\nread       no"), "{d}");
-        assert!(d.contains("thread overview\n  {\n    \"name\": \"design\""), "{d}");
+        assert!(
+            d.contains("thread overview\n  {\n    \"name\": \"design\""),
+            "{d}"
+        );
         assert!(d.contains("other meta\n  {\n    \"new_thing\": 1"), "{d}");
         let plain = details(&message(), "omar", &TimeZone::UTC, None);
         assert!(!plain.contains("reactions"));

@@ -136,14 +136,26 @@ mod tests {
         let huge = line.repeat(5 * 1024 * 1024 / line.len() + 1);
         let mut p = Panel::new(PanelKind::FullText, 7, &huge, 80, 24);
         assert!(!p.text().contains('\u{1b}'));
-        assert!(p.text().len() <= text::FULL_VIEW_CAP + 64, "{}", p.text().len());
-        let last = p.lines().last().map(|l| l.as_str(p.text())).unwrap_or_default();
+        assert!(
+            p.text().len() <= text::FULL_VIEW_CAP + 64,
+            "{}",
+            p.text().len()
+        );
+        let last = p
+            .lines()
+            .last()
+            .map(|l| l.as_str(p.text()))
+            .unwrap_or_default();
         assert!(
             last.starts_with("… [message truncated: 5.2 MB total]"),
             "the note beyond the cap: {last:?}"
         );
         p.scroll_to(true, 24);
-        assert_eq!(p.scroll(), p.lines().len() - 21, "the last line at the bottom");
+        assert_eq!(
+            p.scroll(),
+            p.lines().len() - 21,
+            "the last line at the bottom"
+        );
         p.scroll_by(5, 24);
         assert_eq!(p.scroll(), p.lines().len() - 21, "not past the end");
     }

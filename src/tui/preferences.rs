@@ -6,8 +6,8 @@ use jiff::tz::TimeZone;
 
 use super::action::{Keymap, KeymapError};
 use super::app::{App, Settings};
-use super::theme::Theme;
 use super::history::MessageLayout;
+use super::theme::Theme;
 use crate::config::{Config, Display, Layout};
 
 /// The list reloads at most once a minute whatever the setting: the service limits list

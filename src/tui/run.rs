@@ -166,8 +166,11 @@ where
                 .size()
                 .map_err(|e| anyhow!("cannot read the terminal size: {e}"))?;
             if (size.width, size.height) != app.size()
-                && apply(app.update(Event::Resize(size.width, size.height)), &fetch, host)
-                    == Some(Interrupt::Quit)
+                && apply(
+                    app.update(Event::Resize(size.width, size.height)),
+                    &fetch,
+                    host,
+                ) == Some(Interrupt::Quit)
             {
                 return Ok(());
             }
@@ -224,8 +227,7 @@ where
         match next {
             Some(Interrupt::Quit) => return Ok(()),
             Some(Interrupt::Suspend) => {
-                host(HostRequest::Suspend)
-                    .context("cannot take the terminal back after a stop")?;
+                host(HostRequest::Suspend).context("cannot take the terminal back after a stop")?;
                 // Coming back turns mouse capture on: keep it off when it was.
                 if !app.mouse_capture() {
                     let _ = host(HostRequest::MouseCapture(false));

@@ -396,7 +396,10 @@ mod tests {
     }
 
     fn emulate(bytes: &[u8]) -> vt100::Parser<Clipboard> {
-        let (rows, cols) = (std::num::NonZeroU16::MIN.saturating_add(23), std::num::NonZeroU16::MIN.saturating_add(79));
+        let (rows, cols) = (
+            std::num::NonZeroU16::MIN.saturating_add(23),
+            std::num::NonZeroU16::MIN.saturating_add(79),
+        );
         let mut parser = vt100::Parser::new_with_callbacks(rows, cols, 0, Clipboard::default());
         parser.process(bytes);
         parser

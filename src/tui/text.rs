@@ -517,8 +517,22 @@ struct Cluster {
 fn is_opening(c: char) -> bool {
     matches!(
         c,
-        '（' | '〔' | '［' | '｛' | '〈' | '《' | '「' | '『' | '【' | '〘' | '〖' | '〝' | '‘' | '“'
-            | '｟' | '«' | '｢'
+        '（' | '〔'
+            | '［'
+            | '｛'
+            | '〈'
+            | '《'
+            | '「'
+            | '『'
+            | '【'
+            | '〘'
+            | '〖'
+            | '〝'
+            | '‘'
+            | '“'
+            | '｟'
+            | '«'
+            | '｢'
     )
 }
 
@@ -1091,7 +1105,8 @@ mod tests {
 
     #[test]
     fn long_urls_break_after_their_separators() {
-        let url = "https://files.example.com/chatfiles/5f3a-77b2?em-redirect=true&share-secret=Zk9q";
+        let url =
+            "https://files.example.com/chatfiles/5f3a-77b2?em-redirect=true&share-secret=Zk9q";
         assert_eq!(
             wrapped(url, 30),
             [
@@ -1118,7 +1133,10 @@ mod tests {
         // Width 6 holds three CJK characters: a plain break would start the second line
         // with `。`; the character before it goes down with it.
         assert_eq!(wrapped("你好世。再见", 6), ["你好", "世。再", "见"]);
-        assert_eq!(wrapped("東京（とうきょう）です", 8), ["東京（と", "うきょ", "う）です"]);
+        assert_eq!(
+            wrapped("東京（とうきょう）です", 8),
+            ["東京（と", "うきょ", "う）です"]
+        );
         assert_eq!(wrapped("ちょっと待って", 4), ["ちょ", "っと", "待っ", "て"]);
         assert_eq!(wrapped("「はい」、そう", 8), ["「は", "い」、そ", "う"]);
         // Where nothing else is possible the line still breaks: a single closing mark

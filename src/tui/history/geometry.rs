@@ -49,7 +49,8 @@ impl History {
             return n as usize;
         }
         let n = text::line_count(&e.body, bw.width);
-        e.lines.set((bw.width, u32::try_from(n).unwrap_or(u32::MAX)));
+        e.lines
+            .set((bw.width, u32::try_from(n).unwrap_or(u32::MAX)));
         n
     }
 

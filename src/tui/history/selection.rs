@@ -44,7 +44,7 @@ impl History {
             _ => None,
         });
         let first = indices.next()?;
-        Some((first, indices.last().unwrap_or(first)))
+        Some((first, indices.next_back().unwrap_or(first)))
     }
 
     /// The message drawn on row `row` of the view (0 = its top row), if any: what a click

@@ -372,12 +372,33 @@ fn line_counts_follow_the_width() {
     let text = "word ".repeat(40);
     load(&mut h, 1, vec![msg(1, T0, &text)], true);
     let e = h.entry(0).unwrap();
-    let wide = h.body_lines(e, Fit { width: 100, compact: false });
-    let narrow = h.body_lines(e, Fit { width: 20, compact: false });
+    let wide = h.body_lines(
+        e,
+        Fit {
+            width: 100,
+            compact: false,
+        },
+    );
+    let narrow = h.body_lines(
+        e,
+        Fit {
+            width: 20,
+            compact: false,
+        },
+    );
     assert_eq!(e.lines.get(), (20, narrow as u32));
     assert!(narrow > wide);
     assert_eq!(narrow, text::wrap(&e.body, 20).len());
-    assert_eq!(h.body_lines(e, Fit { width: 0, compact: false }), 0);
+    assert_eq!(
+        h.body_lines(
+            e,
+            Fit {
+                width: 0,
+                compact: false
+            }
+        ),
+        0
+    );
 }
 
 #[test]
@@ -546,7 +567,14 @@ fn show_at_top_puts_the_block_first() {
     h.show_at_top(40, VP);
     // One sender's run shares a header: message 40's block is its body alone.
     assert!(
-        matches!(h.visible_rows(VP)[0], Row::Body { index: 40, line: 0, .. }),
+        matches!(
+            h.visible_rows(VP)[0],
+            Row::Body {
+                index: 40,
+                line: 0,
+                ..
+            }
+        ),
         "{:?}",
         h.visible_rows(VP)[0]
     );

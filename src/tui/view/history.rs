@@ -184,8 +184,7 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
                 let mut l = body_line(body, text, marks, indent, theme);
                 let chosen = selected == Some(*index);
                 if let Some((name_width, _)) = prefix {
-                    let mut spans =
-                        compact_prefix(app, history, *index, *line, name_width, chosen);
+                    let mut spans = compact_prefix(app, history, *index, *line, name_width, chosen);
                     spans.append(&mut l.spans);
                     l.spans = spans;
                 } else if chosen && indent > 0 {

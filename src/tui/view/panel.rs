@@ -31,7 +31,9 @@ pub fn draw(app: &App, area: Rect, frame: &mut Frame<'_>) {
         PanelKind::Details => " details ".to_string(),
         PanelKind::FullText => " full text ".to_string(),
     };
-    let close = app.keymap().keys_for(crate::tui::action::Mode::Panel, Action::ClosePanel);
+    let close = app
+        .keymap()
+        .keys_for(crate::tui::action::Mode::Panel, Action::ClosePanel);
     let close = close.split(' ').next().unwrap_or_default();
     let mut footer = if close.is_empty() {
         String::new()
