@@ -25,7 +25,13 @@ const LABEL: usize = 10;
 pub fn details(msg: &Message, sender: &str, tz: &TimeZone, meta: Option<&BodyMeta>) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
-        let _ = writeln!(out, "{label:<LABEL$} {}", text::one_line(value, usize::MAX));
+        let _ = if value.is_empty() {
+            writeln!(out, "{label}")
+        } else if label.is_empty() {
+            writeln!(out, "  {}", text::one_line(value, usize::MAX))
+        } else {
+            writeln!(out, "{label:<LABEL$} {}", text::one_line(value, usize::MAX))
+        };
     };
     line("id", &msg.id.to_string());
     let (local, utc) = times(msg.time, tz);
@@ -138,7 +144,14 @@ pub fn details(msg: &Message, sender: &str, tz: &TimeZone, meta: Option<&BodyMet
         }
     }
     for (label, value) in &fields {
-        line(label, value);
+        if matches!(*label, "URL" | "thumbnail") {
+            // Long and unbroken: on its own line under its label, where it wraps at its
+            // separators instead of leaving the label alone on a line.
+            line(label, "");
+            line("", value);
+        } else {
+            line(label, value);
+        }
     }
     json.push(("ext", &msg.ext));
     for (label, object) in json {
@@ -315,11 +328,11 @@ mod tests {
         assert!(d.contains("file size  2.0 kB (2,048 bytes)"), "{d}");
         assert!(
             d.contains(
-                "URL        https://files.example/chatfiles/9?em-redirect=true&share-secret=s3"
+                "URL\n  https://files.example/chatfiles/9?em-redirect=true&share-secret=s3\n"
             ),
             "{d}"
         );
-        assert!(d.contains("thumbnail  https://files.example/chatfiles/9?em-redirect=true&share-secret=s3&thumbnail=true"));
+        assert!(d.contains("thumbnail\n  https://files.example/chatfiles/9?em-redirect=true&share-secret=s3&thumbnail=true"));
         let z = d.find("\"z\"").expect("z");
         let a = d.find("\"a\"").expect("a");
         let m = d.find("\"m\"").expect("m");
