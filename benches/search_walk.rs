@@ -135,7 +135,7 @@ async fn browser_walk(client: &Arc<Client>) -> Duration {
         let _ = tx.unbounded_send(press(KeyCode::Enter, KeyModifiers::NONE));
         let _ = tx.unbounded_send(press(KeyCode::Char('q'), KeyModifiers::NONE));
     };
-    let mut never_stopped = || Ok(());
+    let mut never_stopped = |_| Ok(());
     let (result, ()) = tokio::join!(
         event_loop(
             &mut terminal,

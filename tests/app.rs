@@ -504,13 +504,14 @@ fn failures_show_the_reason_keep_content_and_retry_with_r() {
 
 #[test]
 fn prefetch_starts_within_a_screen_of_the_top() {
-    // One-line messages: each block is a header and one body line (plus day separators).
+    // One-line messages from one sender a minute apart: one header for the run, then a
+    // body line each (plus the day separator).
     let server = Server::new(500, |i| format!("m{i}"));
     let mut app = app_with(100, 30, &["bob"]);
     open(&mut app, "bob", &server);
     let h = app.current_history().unwrap();
     assert_eq!(h.len(), 50);
-    // 50 messages ≈ 100 rows + separators; the view is 27 rows tall. Scroll a line at a
+    // 50 messages ≈ 50 rows + separators; the view is 27 rows tall. Scroll a line at a
     // time and note where the fetch starts.
     let mut scrolled = 0;
     loop {
@@ -523,7 +524,7 @@ fn prefetch_starts_within_a_screen_of_the_top() {
     }
     // The top of the view is then less than a screen (26 rows under the date row) below
     // the top row.
-    let rows_total = 1 + 1 + 50 * 2; // top row, one day separator, 50 blocks of 2
+    let rows_total = 1 + 1 + 1 + 50; // top row, day separator, the run's header, 50 lines
     let top_of_view = rows_total - 26 - scrolled;
     assert!(
         top_of_view < 26,
@@ -541,9 +542,15 @@ fn resize_keeps_the_anchor() {
         app.update(ch('k'));
     }
     let anchor = app.current_history().unwrap().anchor().expect("scrolled");
-    for (w, h) in [(60, 20), (200, 60), (0, 0), (1, 1), (81, 10), (120, 40)] {
+    // One sender's run shares a header, so 50 loaded one-line messages fit a 200×60
+    // screen whole (and the view then rightly sits at the bottom): 200×45 does not.
+    for (w, h) in [(60, 20), (200, 45), (0, 0), (1, 1), (81, 10), (120, 40)] {
         app.update(Event::Resize(w, h));
-        let a = app.current_history().unwrap().anchor().expect("kept");
+        let a = app
+            .current_history()
+            .unwrap()
+            .anchor()
+            .unwrap_or_else(|| panic!("kept at {w}×{h}"));
         assert_eq!(a.id, anchor.id, "at {w}×{h}");
         let _ = app.visible_rows();
     }
@@ -807,9 +814,9 @@ fn mouse_wheel_scrolls_and_click_opens() {
         modifiers: KeyModifiers::NONE,
     }));
     let a = app.current_history().unwrap().anchor().expect("scrolled");
-    // Three lines up from the bottom: past message 100 (header + one line) to the
-    // header of 99, which has one line below it.
-    assert_eq!((a.id, a.lines_below), (99, 1));
+    // Three lines up from the bottom: one sender's run shares a header, so each message
+    // is one line: message 97's.
+    assert_eq!((a.id, a.lines_below), (97, 0));
     assert!(app.current_history().unwrap().scrolled_away());
     app.update(ch('G'));
     assert!(!app.current_history().unwrap().scrolled_away());
@@ -2056,6 +2063,7 @@ fn a_filter_is_its_own_window_paged_by_the_server_and_clearing_returns() {
         h.top_index(roam::tui::history::Viewport {
             height: 26,
             width: 65,
+            ..Default::default()
         })
         .and_then(|i| h.time(i))
         .unwrap()
@@ -2090,4 +2098,195 @@ fn a_sender_filter_in_a_single_chat_is_refused_with_the_reason() {
     assert!(history_requests(&app.update(press(KeyCode::Enter))).is_empty());
     let error = app.prompt().and_then(|p| p.error()).unwrap_or_default();
     assert!(error.contains("groups and rooms"), "{error}");
+}
+
+fn selected_id(app: &App) -> Option<u64> {
+    app.current_history().and_then(|h| h.selected_id())
+}
+
+#[test]
+fn the_selection_is_a_message_kept_through_paging_resizes_and_search() {
+    let mut server = Server::new(120, |i| format!("m{i} ").repeat(i as usize % 5 + 1));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    assert_eq!(
+        app.mode(),
+        Mode::History,
+        "j and k scroll until a message is selected"
+    );
+    app.update(ch('v'));
+    assert_eq!(app.mode(), Mode::Select);
+    assert_eq!(selected_id(&app), Some(120), "the newest in view");
+    app.update(ch('k'));
+    app.update(ch('k'));
+    assert_eq!(selected_id(&app), Some(118), "k moves by message");
+    app.update(ch('j'));
+    assert_eq!(selected_id(&app), Some(119));
+    // Walking older past the top of the view scrolls so the selection stays in view.
+    let mut fx = Vec::new();
+    for _ in 0..30 {
+        fx.extend(app.update(ch('k')));
+    }
+    assert_eq!(selected_id(&app), Some(89));
+    assert!(
+        ids_on_screen(&app).contains(&89),
+        "{:?}",
+        ids_on_screen(&app)
+    );
+    // Older pages arrive above: indexes change, the selection does not.
+    fx.extend(app.update(ch('g')));
+    assert!(
+        !older_pages(&fx).is_empty(),
+        "the top asks for older messages"
+    );
+    answer(&mut app, &fx, &server);
+    assert!(app.current_history().unwrap().len() > 50);
+    assert_eq!(selected_id(&app), Some(89));
+    // Newer messages arrive below.
+    server.add("newest of all");
+    let fx = app.update(ch('r'));
+    answer(&mut app, &fx, &server);
+    assert_eq!(loaded_ids(&app, &key_of("bob")).last(), Some(&121));
+    assert_eq!(selected_id(&app), Some(89));
+    // Resizes, down to nothing and back.
+    for (w, h) in [(60, 20), (0, 0), (200, 60), (40, 12), (100, 30)] {
+        app.update(Event::Resize(w, h));
+        assert_eq!(selected_id(&app), Some(89), "at {w}×{h}");
+    }
+    // A search moves the view to its match; the selection stays, and j moves on from it.
+    app.update(ch('/'));
+    type_text(&mut app, "m3 m3 m3 m3");
+    app.update(press(KeyCode::Enter));
+    assert_eq!(selected_id(&app), Some(89));
+    app.update(ch('j'));
+    let after = selected_id(&app).expect("still selected");
+    assert!(
+        after == 90 || ids_on_screen(&app).contains(&after),
+        "from the selection when it is in view, else from the view: {after}"
+    );
+    // Esc ends selecting: j scrolls again.
+    app.update(press(KeyCode::Esc));
+    app.update(press(KeyCode::Esc));
+    assert_eq!(selected_id(&app), None);
+    assert_eq!(app.mode(), Mode::History);
+}
+
+#[test]
+fn a_click_selects_the_message_under_the_pointer() {
+    let server = Server::new(10, |i| format!("m{i}"));
+    let mut app = app_with(120, 40, &["bob"]);
+    open(&mut app, "bob", &server);
+    let messages = app.layout().messages.unwrap();
+    let rows = app.visible_rows();
+    let blank = usize::from(messages.height) - rows.len();
+    let (at, index) = rows
+        .iter()
+        .enumerate()
+        .find_map(|(i, r)| match r {
+            Row::Body { index, .. } if *index == 4 => Some((i, *index)),
+            _ => None,
+        })
+        .expect("message 5 is on screen");
+    app.update(Event::Mouse(MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: messages.x + 4,
+        row: messages.y + (blank + at) as u16,
+        modifiers: KeyModifiers::NONE,
+    }));
+    let h = app.current_history().unwrap();
+    assert_eq!(h.selected(), Some(index));
+    assert_eq!(h.selected_id(), Some(5));
+}
+
+#[test]
+fn copying_is_an_effect_with_sanitized_capped_text() {
+    let server = Server::new(3, |i| match i {
+        3 => format!("evil\u{1b}]52;c;Zm9v\u{7} {}", "x".repeat(200_000)),
+        _ => format!("m{i}"),
+    });
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let fx = app.update(ch('y'));
+    let copied: Vec<&String> = fx
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Copy(text) => Some(text),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(copied.len(), 1, "{fx:?}");
+    let text = copied[0];
+    assert!(
+        text.starts_with("evil␛]52;c;Zm9v␇ xxx"),
+        "sanitized: {:?}",
+        &text[..30]
+    );
+    assert!(!text.contains('\u{1b}'));
+    assert!(text.len() <= 100 * 1024 + 64, "capped: {}", text.len());
+    assert!(
+        app.status_line().contains("copied the text"),
+        "{}",
+        app.status_line()
+    );
+    assert_eq!(
+        selected_id(&app),
+        Some(3),
+        "copy selects the newest in view"
+    );
+    // Y: no attachment here, so the id.
+    let fx = app.update(ch('Y'));
+    assert!(fx.contains(&Effect::Copy("3".into())), "{fx:?}");
+}
+
+#[test]
+fn mouse_capture_toggles_with_an_effect_and_the_status_says_so() {
+    let mut app = app_with(100, 30, &["bob"]);
+    assert!(app.mouse_capture());
+    let fx = app.update(ch('M'));
+    assert_eq!(fx, vec![Effect::MouseCapture(false)]);
+    assert!(
+        app.status_line().contains("mouse off"),
+        "{}",
+        app.status_line()
+    );
+    app.update(ch('j'));
+    assert!(
+        app.status_line().contains("mouse off (M)"),
+        "{}",
+        app.status_line()
+    );
+    let fx = app.update(ch('M'));
+    assert_eq!(fx, vec![Effect::MouseCapture(true)]);
+    assert!(!app.status_line().contains("mouse off"));
+}
+
+#[test]
+fn the_compact_layout_is_a_toggle_that_keeps_the_selection_in_view() {
+    let server = Server::new(200, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    app.update(ch('v'));
+    for _ in 0..20 {
+        app.update(ch('k'));
+    }
+    let id = selected_id(&app).unwrap();
+    app.update(ch('c'));
+    assert_eq!(
+        app.message_layout(),
+        roam::tui::history::MessageLayout::Compact
+    );
+    assert!(
+        !app.visible_rows()
+            .iter()
+            .any(|r| matches!(r, Row::Header { .. })),
+        "one line per message, no header rows"
+    );
+    assert_eq!(selected_id(&app), Some(id));
+    assert!(ids_on_screen(&app).contains(&id));
+    app.update(ch('c'));
+    assert_eq!(
+        app.message_layout(),
+        roam::tui::history::MessageLayout::Comfortable
+    );
+    assert!(ids_on_screen(&app).contains(&id));
 }

@@ -935,3 +935,134 @@ fn a_narrow_list_drops_the_time_and_pin_before_the_unread_count() {
     assert!(row.contains("99+"), "the unread count stays: {row}");
     assert!(!row.contains("2023-"), "the date goes first: {row}");
 }
+
+/// Runs of one sender, an attachment with extension fields, a long URL, and a message
+/// longer than the history pane shows.
+fn message_history() -> Vec<Message> {
+    use roam::protocol::{Attachment, Content};
+    let g = ChatType::Group;
+    let t0 = NOW - 40 * MINUTE;
+    let mut file = text_message(4, "omar", "project-x", g, t0 + 4 * MINUTE, "");
+    file.content = Content::File {
+        file: Attachment {
+            url: "https://a1.easemob.com/acme/chat/chatfiles/5f3a7c2e-1d9b-11ef-8e5c-0242ac120002"
+                .into(),
+            secret: Some("Zk9qTWx3RkFk".into()),
+            filename: "roam-design-v34.pdf".into(),
+            file_length: Some(21_000_000),
+        },
+    };
+    let ext = serde_json::json!({
+        "z_priority": "high",
+        "a_thread": {"topic": "design", "round": 3},
+        "m_flag": true
+    });
+    file.ext = ext.as_object().cloned().unwrap_or_default();
+    let long: String = (1..=3000)
+        .map(|i| format!("line {i} of the long message\n"))
+        .collect();
+    let mut msgs = vec![
+        text_message(1, "sarah.chen", "project-x", g, t0, "standup in 5"),
+        text_message(
+            2,
+            "sarah.chen",
+            "project-x",
+            g,
+            t0 + MINUTE,
+            "agenda: release notes, then the design review",
+        ),
+        text_message(
+            3,
+            "sarah.chen",
+            "project-x",
+            g,
+            t0 + 3 * MINUTE,
+            "東京（とうきょう）で会いましょう。よろしくお願いします。会議室は三階です。",
+        ),
+        file,
+        text_message(
+            5,
+            "omar",
+            "project-x",
+            g,
+            t0 + 5 * MINUTE,
+            "https://docs.example.com/roam/design/v34/review?section=attachments&lang=en-US&highlight=download-flow",
+        ),
+        text_message(6, "sarah.chen", "project-x", g, t0 + 15 * MINUTE, &long),
+    ];
+    msgs.reverse();
+    msgs
+}
+
+/// project-x open with [`message_history`].
+fn messages_open(w: u16, h: u16) -> App {
+    let mut app = with_list(w, h);
+    let fx = open(&mut app, "project-x");
+    answer_history(&mut app, &fx, message_history(), true);
+    app
+}
+
+/// project-x open with [`message_history`] without its long message.
+fn runs_open(w: u16, h: u16) -> App {
+    let mut app = with_list(w, h);
+    let fx = open(&mut app, "project-x");
+    let runs = message_history()
+        .into_iter()
+        .filter(|m| m.id != 6)
+        .collect();
+    answer_history(&mut app, &fx, runs, true);
+    app
+}
+
+const SIZES: [(u16, u16); 3] = [(120, 40), (80, 24), (40, 12)];
+
+#[test]
+fn grouped_headers_at_120x40_80x24_40x12() {
+    for (w, h) in SIZES {
+        let mut app = runs_open(w, h);
+        // Selected: omar's attachment, the second of his run.
+        for key in ['v', 'k'] {
+            send(&mut app, press(KeyCode::Char(key)));
+        }
+        insta::assert_snapshot!(format!("grouped_headers_{w}x{h}"), screen(&app, w, h));
+    }
+}
+
+#[test]
+fn compact_layout_at_120x40_80x24_40x12() {
+    for (w, h) in SIZES {
+        let mut app = runs_open(w, h);
+        for key in ['c', 'v', 'k'] {
+            send(&mut app, press(KeyCode::Char(key)));
+        }
+        insta::assert_snapshot!(format!("compact_{w}x{h}"), screen(&app, w, h));
+    }
+}
+
+#[test]
+fn details_panel_at_120x40_80x24_40x12() {
+    for (w, h) in SIZES {
+        let mut app = messages_open(w, h);
+        for key in ['v', 'k', 'k', 'i'] {
+            send(&mut app, press(KeyCode::Char(key)));
+        }
+        let shown = screen(&app, w, h);
+        insta::assert_snapshot!(format!("details_{w}x{h}"), shown);
+        if (w, h) == (40, 12) {
+            // The panel scrolls: the end of the ext fields.
+            send(&mut app, press(KeyCode::Char('G')));
+            insta::assert_snapshot!("details_40x12_end", screen(&app, w, h));
+        }
+    }
+}
+
+#[test]
+fn full_text_at_120x40_80x24_40x12() {
+    for (w, h) in SIZES {
+        let mut app = messages_open(w, h);
+        send(&mut app, press(KeyCode::Char('v')));
+        send(&mut app, press(KeyCode::Char('e')));
+        send(&mut app, press(KeyCode::Char('G')));
+        insta::assert_snapshot!(format!("full_text_{w}x{h}"), screen(&app, w, h));
+    }
+}

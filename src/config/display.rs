@@ -26,6 +26,7 @@ pub(super) struct DisplayFile {
     time_zone: Option<Spanned<String>>,
     refresh_interval: Option<Spanned<i64>>,
     list_width: Option<Spanned<i64>>,
+    layout: Option<Spanned<String>>,
     #[serde(default)]
     colors: ColorsFile,
 }
@@ -70,6 +71,25 @@ impl Zone {
     }
 }
 
+/// How the history pane lays messages out.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Layout {
+    /// A header above each run of one sender's messages.
+    Comfortable,
+    /// One line per message: `16:56 sarah.chen │ text`.
+    Compact,
+}
+
+impl Layout {
+    /// As written in the file.
+    pub fn name(self) -> &'static str {
+        match self {
+            Layout::Comfortable => "comfortable",
+            Layout::Compact => "compact",
+        }
+    }
+}
+
 /// Colours by their role on screen; `None` keeps the built-in colour.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Colors {
@@ -99,6 +119,8 @@ pub struct Display {
     pub refresh_interval: Option<Duration>,
     /// Width of the conversation list, in columns.
     pub list_width: Option<u16>,
+    /// `layout = "compact"` or `"comfortable"` (the default).
+    pub layout: Option<Layout>,
     /// Colours.
     pub colors: Colors,
 }
@@ -143,6 +165,17 @@ impl Display {
                     })
             })
             .transpose()?;
+        let layout = file
+            .layout
+            .map(|l| match l.get_ref().trim() {
+                "compact" => Ok(Layout::Compact),
+                "comfortable" => Ok(Layout::Comfortable),
+                other => Err(Located::new(
+                    l.span(),
+                    format!("layout is \"compact\" or \"comfortable\", not {other:?}"),
+                )),
+            })
+            .transpose()?;
         let c = file.colors;
         let senders = c
             .senders
@@ -167,6 +200,7 @@ impl Display {
             time_zone,
             refresh_interval,
             list_width,
+            layout,
             colors: Colors {
                 accent: c.accent.map(color).transpose()?,
                 muted: c.muted.map(color).transpose()?,

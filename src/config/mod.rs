@@ -24,7 +24,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::protocol::ids;
-pub use display::{Colors, Display, Zone};
+pub use display::{Colors, Display, Layout, Zone};
 pub use keys::KeyBindings;
 
 /// How a profile logs in.
@@ -276,6 +276,9 @@ impl Config {
         }
         if let Some(width) = d.list_width {
             let _ = writeln!(display, "list_width = {width}");
+        }
+        if let Some(layout) = d.layout {
+            let _ = writeln!(display, "layout = {}", quoted(layout.name()));
         }
         if !display.is_empty() {
             let _ = write!(out, "\n[display]\n{display}");

@@ -1,6 +1,7 @@
 //! The wire format roam speaks (PROTOCOL.md), with no I/O: protobuf messages, JSON bodies,
 //! and conversions to and from the domain types.
 
+pub mod body_meta;
 pub mod domain;
 pub mod files;
 pub mod history;
@@ -35,6 +36,9 @@ pub enum ProtocolError {
     /// A chat type roam does not know.
     #[error("unknown chat type {0:?}")]
     UnknownChatType(String),
+    /// `MessageBody.meta` that is not a JSON object.
+    #[error("message meta is not a JSON object: {0}")]
+    BodyMeta(String),
     /// A message id that is not a decimal u64.
     #[error("message id {0:?} is not a decimal unsigned 64-bit number")]
     BadMessageId(String),

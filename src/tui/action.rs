@@ -100,6 +100,16 @@ actions! {
     PreviousMatch = "previous_match", "next newer match";
     SearchOlder = "search_older", "continue the search into older history, fetching pages";
     Cancel = "cancel", "stop what is running, then close the search";
+    SelectMessage = "select_message", "select a message (the newest in view): then j/k move by message, Esc ends";
+    NextMessage = "next_message", "select the next newer message";
+    PreviousMessage = "previous_message", "select the next older message";
+    Details = "details", "details of the selected message: id, exact time, every field, ext";
+    FullText = "full_text", "read the whole selected message, however long";
+    CopyText = "copy_text", "copy the selected message's text to the clipboard (OSC 52)";
+    CopyLink = "copy_link", "copy the selected message's attachment URL, or its id";
+    ToggleLayout = "toggle_layout", "compact layout on/off: one line per message";
+    ToggleMouse = "toggle_mouse", "mouse capture off/on (off: select text with the mouse)";
+    ClosePanel = "close_panel", "close this panel";
 
     Accept = "accept", "done typing";
     DeleteChar = "delete_char", "delete the last character";
@@ -126,6 +136,11 @@ impl Action {
             (Action::Cancel, Mode::Prompt) => "close the prompt",
             (Action::ScrollDown, Mode::Help) => "scroll this help down",
             (Action::ScrollUp, Mode::Help) => "scroll this help up",
+            (Action::Cancel, Mode::Select) => "stop what is running, else end selecting",
+            (Action::ScrollDown, Mode::Panel) => "scroll down a line",
+            (Action::ScrollUp, Mode::Panel) => "scroll up a line",
+            (Action::OldestLoaded, Mode::Panel) => "the top",
+            (Action::Newest, Mode::Panel) => "the end",
             _ => self.description(),
         }
     }
@@ -154,6 +169,10 @@ pub enum Mode {
     List,
     /// The history pane has the focus.
     History,
+    /// A message is selected in the history pane: j/k move the selection.
+    Select,
+    /// The details or full-text panel is open.
+    Panel,
     /// The search input line is open.
     Search,
     /// A prompt is being typed at the bottom of the screen.
@@ -168,6 +187,8 @@ impl Mode {
         Mode::Browse,
         Mode::List,
         Mode::History,
+        Mode::Select,
+        Mode::Panel,
         Mode::Search,
         Mode::Prompt,
         Mode::Help,
@@ -178,6 +199,8 @@ impl Mode {
         match self {
             Mode::List => &[Mode::List, Mode::Browse],
             Mode::History => &[Mode::History, Mode::Browse],
+            Mode::Select => &[Mode::Select, Mode::History, Mode::Browse],
+            Mode::Panel => &[Mode::Panel],
             Mode::Browse => &[Mode::Browse],
             Mode::Search => &[Mode::Search],
             Mode::Prompt => &[Mode::Prompt],
@@ -189,7 +212,7 @@ impl Mode {
     /// or the help, where the person will press them.
     pub fn browsing(self) -> Mode {
         match self {
-            Mode::List | Mode::History => self,
+            Mode::List | Mode::History | Mode::Select => self,
             _ => Mode::History,
         }
     }
@@ -205,6 +228,8 @@ impl Mode {
             Mode::Browse => "browse",
             Mode::List => "list",
             Mode::History => "history",
+            Mode::Select => "select",
+            Mode::Panel => "panel",
             Mode::Search => "search",
             Mode::Prompt => "prompt",
             Mode::Help => "help",
@@ -217,6 +242,8 @@ impl Mode {
             Mode::Browse => "list and history",
             Mode::List => "conversation list",
             Mode::History => "history",
+            Mode::Select => "a message selected",
+            Mode::Panel => "details and full text",
             Mode::Search => "typing a search",
             Mode::Prompt => "typing in a prompt",
             Mode::Help => "this help",
@@ -246,7 +273,7 @@ pub enum KeymapError {
     #[error("unknown action {0:?}")]
     UnknownAction(String),
     /// Not a mode name.
-    #[error("unknown mode {0:?} (browse, list, history, search, prompt, help)")]
+    #[error("unknown mode {0:?} (browse, list, history, select, panel, search, prompt, help)")]
     UnknownMode(String),
     /// A binding with no keys.
     #[error("a binding needs at least one key")]
@@ -314,6 +341,7 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::Browse, "tab", Action::SwitchPane),
     (Mode::Browse, "backtab", Action::SwitchPane),
     (Mode::Browse, ":", Action::GoTo),
+    (Mode::Browse, "M", Action::ToggleMouse),
     (Mode::List, "j", Action::SelectNext),
     (Mode::List, "down", Action::SelectNext),
     (Mode::List, "k", Action::SelectPrevious),
@@ -359,6 +387,41 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::History, "o", Action::SearchOlder),
     (Mode::History, "ctrl-o", Action::SearchOlder),
     (Mode::History, "esc", Action::Cancel),
+    (Mode::History, "v", Action::SelectMessage),
+    (Mode::History, "enter", Action::SelectMessage),
+    (Mode::History, "i", Action::Details),
+    (Mode::History, "e", Action::FullText),
+    (Mode::History, "y", Action::CopyText),
+    (Mode::History, "Y", Action::CopyLink),
+    (Mode::History, "c", Action::ToggleLayout),
+    (Mode::Select, "j", Action::NextMessage),
+    (Mode::Select, "down", Action::NextMessage),
+    (Mode::Select, "k", Action::PreviousMessage),
+    (Mode::Select, "up", Action::PreviousMessage),
+    (Mode::Select, "enter", Action::Details),
+    (Mode::Select, "esc", Action::Cancel),
+    (Mode::Select, "v", Action::Cancel),
+    (Mode::Panel, "esc", Action::ClosePanel),
+    (Mode::Panel, "i", Action::ClosePanel),
+    (Mode::Panel, "j", Action::ScrollDown),
+    (Mode::Panel, "down", Action::ScrollDown),
+    (Mode::Panel, "k", Action::ScrollUp),
+    (Mode::Panel, "up", Action::ScrollUp),
+    (Mode::Panel, "pgdn", Action::PageDown),
+    (Mode::Panel, "space", Action::PageDown),
+    (Mode::Panel, "pgup", Action::PageUp),
+    (Mode::Panel, "ctrl-d", Action::HalfPageDown),
+    (Mode::Panel, "ctrl-u", Action::HalfPageUp),
+    (Mode::Panel, "g", Action::OldestLoaded),
+    (Mode::Panel, "home", Action::OldestLoaded),
+    (Mode::Panel, "G", Action::Newest),
+    (Mode::Panel, "end", Action::Newest),
+    (Mode::Panel, "e", Action::FullText),
+    (Mode::Panel, "y", Action::CopyText),
+    (Mode::Panel, "Y", Action::CopyLink),
+    (Mode::Panel, "q", Action::Quit),
+    (Mode::Panel, "ctrl-c", Action::Interrupt),
+    (Mode::Panel, "ctrl-z", Action::Suspend),
     (Mode::Search, "enter", Action::Accept),
     (Mode::Search, "esc", Action::Cancel),
     (Mode::Search, "backspace", Action::DeleteChar),

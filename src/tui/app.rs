@@ -14,6 +14,7 @@
 mod filters;
 mod keys;
 mod list_view;
+mod messages;
 mod names;
 mod prompts;
 mod reading;
@@ -29,10 +30,11 @@ use jiff::tz::TimeZone;
 pub use super::event::{ConversationKey, Effect, Event, FetchError, FetchRequest};
 
 use super::action::{Action, KeyPress, Keymap};
-use super::history::{History, Row, Viewport};
+use super::history::{History, MessageLayout, Row, Viewport};
 use super::layout::{self, Layout, Pane};
 use super::names::Names;
 use super::numbers::thousands;
+use super::panel::Panel;
 use super::prompt::Prompt;
 use refresh::{Timers, list_order};
 
@@ -122,6 +124,12 @@ pub struct App {
     admin_reader: Option<String>,
     /// Names for ids, and whether ids show beside them.
     names: Names,
+    /// Comfortable or compact.
+    layout_style: MessageLayout,
+    /// The details or full-text panel, while it is open.
+    panel: Option<Panel>,
+    /// The terminal reports clicks and the wheel (off: the terminal's own text selection).
+    mouse_capture: bool,
 }
 
 impl App {
@@ -158,6 +166,9 @@ impl App {
             ticks: 0,
             admin_reader: None,
             names: Names::default(),
+            layout_style: MessageLayout::default(),
+            panel: None,
+            mouse_capture: true,
         }
     }
 
@@ -342,6 +353,7 @@ impl App {
         l.messages.map_or(Viewport::default(), |r| Viewport {
             height: r.height,
             width: r.width,
+            layout: self.layout_style,
         })
     }
 
@@ -416,6 +428,13 @@ impl App {
         }
         if let Some(n) = &self.note {
             parts.push(n.clone());
+        } else if !self.mouse_capture {
+            let key = self.key_hint(Action::ToggleMouse);
+            parts.push(if key.is_empty() {
+                "mouse off".to_string()
+            } else {
+                format!("mouse off ({key})")
+            });
         }
         if let Some(h) = self.current_history() {
             let n = thousands(h.len());
@@ -483,6 +502,9 @@ impl App {
             Event::Resize(w, h) => {
                 self.width = w;
                 self.height = h;
+                if let Some(p) = self.panel.as_mut() {
+                    p.resize(w, h);
+                }
                 let vp = self.history_viewport();
                 if let Some(h) = self.shown_mut() {
                     h.normalize(vp);

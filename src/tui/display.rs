@@ -21,34 +21,24 @@ const UNLIMITED: usize = usize::MAX;
 /// The display body of a message: what the history pane shows under the sender line.
 ///
 /// Text is shown as sent (sanitized, capped at [`text::MESSAGE_CAP`]). Other kinds become a
-/// one-line summary in brackets with what a person needs to recognise the message, and,
-/// when there is a file, its download URL on the next line so it can be copied:
+/// one-line summary in brackets with what a person needs to recognise the message:
 ///
 /// ```text
 /// [image 1024×768 · photo.jpg · 230 kB]
-/// https://…/chatfiles/…?em-redirect=true&share-secret=…
 /// ```
+///
+/// The download URL is not part of it (it is noise under every attachment): the details
+/// panel shows it and the copy key copies it.
 pub fn body(msg: &Message) -> String {
     match &msg.content {
         Content::Text { text } => text::sanitize_message(text).into_owned(),
-        other => {
-            let mut out = summary(other);
-            if let Some(file) = other.attachment() {
-                let url = file.download_url();
-                if !url.is_empty() {
-                    out.push('\n');
-                    out.push_str(&text::one_line(&url, UNLIMITED));
-                }
-            }
-            out
-        }
+        other => summary(other),
     }
 }
 
 /// A one-line preview of a message for the conversation list, at most `max_width` columns.
 ///
-/// Text loses its line breaks; other kinds show the same bracketed summary as [`body`]
-/// without the URL.
+/// Text loses its line breaks; other kinds show the same bracketed summary as [`body`].
 pub fn preview(msg: &Message, max_width: usize) -> String {
     match &msg.content {
         Content::Text { text } => text::one_line(text, max_width),
@@ -264,7 +254,7 @@ mod tests {
     }
 
     #[test]
-    fn non_text_bodies_summarise_and_give_the_url() {
+    fn non_text_bodies_summarise_without_the_url() {
         let image = msg(Content::Image {
             file: file("photo.jpg", Some(230_000)),
             size: Some(Size {
@@ -273,11 +263,7 @@ mod tests {
             }),
             gif: false,
         });
-        assert_eq!(
-            body(&image),
-            "[image 1024×768 · photo.jpg · 230 kB]\n\
-             https://a.example/chatfiles/1?em-redirect=true&share-secret=s"
-        );
+        assert_eq!(body(&image), "[image 1024×768 · photo.jpg · 230 kB]");
         assert_eq!(
             preview(&image, 100),
             "[image 1024×768 · photo.jpg · 230 kB]"
@@ -287,7 +273,7 @@ mod tests {
             size: None,
             gif: true,
         });
-        assert!(body(&gif).starts_with("[GIF a.gif]\n"));
+        assert_eq!(body(&gif), "[GIF a.gif]");
         let pdf = msg(Content::File {
             file: file("report.pdf", Some(1_200_000)),
         });
@@ -346,7 +332,7 @@ mod tests {
         assert!(!b.contains('\u{1b}'));
         assert_eq!(
             b.lines().count(),
-            2,
+            1,
             "the file name cannot add lines: {b:?}"
         );
         let text = msg(Content::Text {

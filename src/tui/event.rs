@@ -118,6 +118,11 @@ pub enum Effect {
     /// Restore the terminal and stop the process until it is continued (`fg`), then draw
     /// again.
     Suspend,
+    /// Put this text on the system clipboard through the terminal (OSC 52). Already
+    /// sanitized and capped by the state.
+    Copy(String),
+    /// Turn mouse reporting (clicks and the wheel) on or off.
+    MouseCapture(bool),
 }
 
 /// A request for the fetch task; its answer comes back as an [`Event`] with the same id.

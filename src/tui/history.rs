@@ -47,6 +47,7 @@
 mod geometry;
 mod paging;
 mod scroll;
+mod selection;
 #[cfg(test)]
 mod tests;
 
@@ -81,13 +82,82 @@ pub fn body_indent(width: u16) -> u16 {
     width - body_width(width)
 }
 
-/// The size of the area history rows are drawn in ([`Layout::messages`](super::layout::Layout)).
+/// Consecutive messages of one sender at most this far apart (ms) share one header.
+pub const GROUP_GAP_MS: i64 = 5 * 60_000;
+
+/// How messages are laid out in the history pane.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum MessageLayout {
+    /// A header line (sender, time) above each run of one sender's messages, bodies
+    /// indented under it.
+    #[default]
+    Comfortable,
+    /// One line per message, `16:56 sarah.chen │ text`, continuation lines aligned under
+    /// the text column.
+    Compact,
+}
+
+impl MessageLayout {
+    /// The other one.
+    pub fn toggled(self) -> MessageLayout {
+        match self {
+            MessageLayout::Comfortable => MessageLayout::Compact,
+            MessageLayout::Compact => MessageLayout::Comfortable,
+        }
+    }
+
+    /// Its name in the config file.
+    pub fn name(self) -> &'static str {
+        match self {
+            MessageLayout::Comfortable => "comfortable",
+            MessageLayout::Compact => "compact",
+        }
+    }
+}
+
+/// The columns of the compact layout's prefix in an area `width` wide: `(name column,
+/// whole prefix)`, where the prefix is `HH:MM name │ `. `None` when the area is too narrow
+/// for a prefix and some text: then bodies take the whole width, as in a very narrow
+/// comfortable pane.
+pub fn compact_columns(width: u16) -> Option<(u16, u16)> {
+    let name = (width / 5).clamp(4, 14);
+    let prefix = 5 + 1 + name + 3;
+    (width >= prefix + 8).then_some((name, prefix))
+}
+
+/// The size of the area history rows are drawn in ([`Layout::messages`](super::layout::Layout)),
+/// and the layout they are drawn in.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Viewport {
     /// Rows.
     pub height: u16,
     /// Columns.
     pub width: u16,
+    /// Comfortable or compact.
+    pub layout: MessageLayout,
+}
+
+/// What wrapping needs to know of a viewport: the width bodies wrap at, and whether
+/// headers are rows of their own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Fit {
+    width: u16,
+    compact: bool,
+}
+
+impl Fit {
+    fn of(vp: Viewport) -> Fit {
+        match vp.layout {
+            MessageLayout::Comfortable => Fit {
+                width: body_width(vp.width),
+                compact: false,
+            },
+            MessageLayout::Compact => Fit {
+                width: compact_columns(vp.width).map_or(vp.width, |(_, p)| vp.width - p),
+                compact: true,
+            },
+        }
+    }
 }
 
 /// Where a window starts.
@@ -292,6 +362,8 @@ pub struct History {
     /// Messages that arrived at the newest end while the view was elsewhere.
     arrived: usize,
     anchor: Option<Anchor>,
+    /// The selected message.
+    selected: Option<selection::Selected>,
     /// The message a jump marks (its position) and the time jumped to, once known.
     marker: Option<(i64, i64)>,
     /// Where to put the view when the window's first pages are in.
@@ -336,6 +408,7 @@ impl History {
             follow: start == Start::Newest,
             arrived: 0,
             anchor: None,
+            selected: None,
             marker: None,
             place: match start {
                 Start::Newest => None,

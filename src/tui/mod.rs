@@ -3,6 +3,7 @@
 
 pub mod action;
 pub mod app;
+pub mod details;
 pub mod display;
 pub mod event;
 pub mod fetch;
@@ -12,6 +13,7 @@ pub mod history;
 pub mod layout;
 pub mod names;
 pub mod numbers;
+pub mod panel;
 pub mod preferences;
 pub mod prompt;
 pub mod run;

@@ -6,8 +6,9 @@ use jiff::tz::TimeZone;
 
 use super::action::{Keymap, KeymapError};
 use super::app::{App, Settings};
+use super::history::MessageLayout;
 use super::theme::Theme;
-use crate::config::{Config, Display};
+use crate::config::{Config, Display, Layout};
 
 /// The list reloads at most once a minute whatever the setting: the service limits list
 /// calls to 5 a minute per user (PROTOCOL.md §6) and others may share that budget.
@@ -29,6 +30,8 @@ pub struct Preferences {
     pub list_width: Option<u16>,
     /// How often the open conversation and the list refresh.
     pub refresh: Settings,
+    /// Comfortable or compact.
+    pub layout: MessageLayout,
 }
 
 impl Default for Preferences {
@@ -40,6 +43,7 @@ impl Default for Preferences {
             zone: TimeZone::try_system().unwrap_or(TimeZone::UTC),
             list_width: None,
             refresh: Settings::default(),
+            layout: MessageLayout::default(),
         }
     }
 }
@@ -62,6 +66,10 @@ impl Preferences {
                 .map_or_else(|| Preferences::default().zone, |z| z.time_zone()),
             list_width: display.list_width,
             refresh: refresh(display),
+            layout: match display.layout {
+                Some(Layout::Compact) => MessageLayout::Compact,
+                Some(Layout::Comfortable) | None => MessageLayout::Comfortable,
+            },
         })
     }
 
@@ -71,6 +79,7 @@ impl Preferences {
         app.set_theme(self.theme);
         app.set_list_width(self.list_width);
         app.set_settings(self.refresh);
+        app.set_message_layout(self.layout);
     }
 }
 
@@ -124,7 +133,7 @@ mod tests {
     fn a_config_file_changes_keys_colours_zone_width_and_refresh() {
         let prefs = Preferences::from_config(&config(
             "[display]\ntime_zone = \"Asia/Tokyo\"\nlist_width = 30\nrefresh_interval = 5\n\
-             [display.colors]\naccent = \"green\"\n[keys]\nquit = \"ctrl-q\"\n",
+             layout = \"compact\"\n[display.colors]\naccent = \"green\"\n[keys]\nquit = \"ctrl-q\"\n",
         ))
         .expect("applies");
         assert_eq!(
@@ -140,12 +149,18 @@ mod tests {
         assert_eq!(prefs.theme.error, Theme::default().error, "the rest stays");
         assert_eq!(prefs.zone.iana_name(), Some("Asia/Tokyo"));
         assert_eq!(prefs.list_width, Some(30));
+        assert_eq!(prefs.layout, MessageLayout::Compact);
         assert_eq!(prefs.refresh.refresh_every_ms, 5_000);
         assert_eq!(prefs.refresh.list_every_ms, 60_000, "the list's floor");
         let mut app = App::new(120, 40, TimeZone::UTC);
         prefs.apply(&mut app);
         assert_eq!(app.layout().list.map(|r| r.width), Some(30));
         assert_eq!(app.theme().accent, ratatui::style::Color::Green);
+        assert_eq!(app.message_layout(), MessageLayout::Compact);
+        assert!(
+            Config::parse("[display]\nlayout = \"dense\"\n", Path::new("c.toml")).is_err(),
+            "an unknown layout is an error naming the line"
+        );
     }
 
     #[test]

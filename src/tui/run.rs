@@ -30,7 +30,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 use super::app::{App, Effect, Event};
 use super::fetch::{self, FetchHandle, Source};
 use super::preferences::Preferences;
-use super::terminal::TerminalGuard;
+use super::terminal::{HostRequest, TerminalGuard};
 use super::view::{self, ViewContext};
 
 /// How often the render tick fires: spinners and relative times.
@@ -79,7 +79,7 @@ pub async fn run<S: Source>(
         notices,
         preferences,
         interrupts,
-        &mut super::terminal::suspend,
+        &mut super::terminal::perform,
     )
     .await;
     drop(guard);
@@ -121,7 +121,9 @@ fn watch_signals() -> anyhow::Result<mpsc::UnboundedReceiver<Interrupt>> {
 /// The loop itself, over any backend and event stream, so tests can drive it with a
 /// `TestBackend` and a stream of synthetic events. Returns when the state asks to quit,
 /// the event stream ends, or an [`Interrupt::Quit`] arrives; on [`Interrupt::Suspend`] it
-/// calls `suspend` (which returns once the process is continued) and redraws everything.
+/// asks `host` to suspend (it returns once the process is continued) and redraws
+/// everything. `host` also carries out what the state asks of the terminal itself:
+/// copying to the clipboard, mouse capture on or off.
 pub async fn event_loop<B, E>(
     terminal: &mut Terminal<B>,
     mut events: E,
@@ -129,7 +131,7 @@ pub async fn event_loop<B, E>(
     notices: Vec<String>,
     preferences: Preferences,
     mut interrupts: mpsc::UnboundedReceiver<Interrupt>,
-    suspend: &mut dyn FnMut() -> io::Result<()>,
+    host: &mut dyn FnMut(HostRequest) -> io::Result<()>,
 ) -> anyhow::Result<()>
 where
     B: Backend,
@@ -148,7 +150,7 @@ where
     let now_ms = Timestamp::now().as_millisecond();
     let mut effects = app.update(Event::Tick { now_ms });
     effects.extend(app.start());
-    if apply(effects, &fetch) == Some(Interrupt::Quit) {
+    if apply(effects, &fetch, host) == Some(Interrupt::Quit) {
         return Ok(());
     }
     let mut dirty = true;
@@ -164,8 +166,11 @@ where
                 .size()
                 .map_err(|e| anyhow!("cannot read the terminal size: {e}"))?;
             if (size.width, size.height) != app.size()
-                && apply(app.update(Event::Resize(size.width, size.height)), &fetch)
-                    == Some(Interrupt::Quit)
+                && apply(
+                    app.update(Event::Resize(size.width, size.height)),
+                    &fetch,
+                    host,
+                ) == Some(Interrupt::Quit)
             {
                 return Ok(());
             }
@@ -199,7 +204,7 @@ where
                     notice = None;
                 }
                 for e in translate(event, &app) {
-                    next = first(next, apply(app.update(e), &fetch));
+                    next = first(next, apply(app.update(e), &fetch, host));
                     dirty = true;
                     urgent = true;
                 }
@@ -208,13 +213,13 @@ where
                 let Some(answer) = answer else {
                     return Err(anyhow!("the fetch task stopped"));
                 };
-                next = apply(app.update(answer), &fetch);
+                next = apply(app.update(answer), &fetch, host);
                 dirty = true;
             }
             () = pending_frame => {}
             _ = tick.tick() => {
                 let now_ms = Timestamp::now().as_millisecond();
-                next = apply(app.update(Event::Tick { now_ms }), &fetch);
+                next = apply(app.update(Event::Tick { now_ms }), &fetch, host);
                 let minute = Timestamp::now().as_millisecond() / 60_000;
                 dirty |= animating(&app) || minute != drawn_minute;
             }
@@ -222,7 +227,11 @@ where
         match next {
             Some(Interrupt::Quit) => return Ok(()),
             Some(Interrupt::Suspend) => {
-                suspend().context("cannot take the terminal back after a stop")?;
+                host(HostRequest::Suspend).context("cannot take the terminal back after a stop")?;
+                // Coming back turns mouse capture on: keep it off when it was.
+                if !app.mouse_capture() {
+                    let _ = host(HostRequest::MouseCapture(false));
+                }
                 // The screen holds whatever the shell drew meanwhile.
                 terminal
                     .clear()
@@ -246,10 +255,24 @@ fn first(a: Option<Interrupt>, b: Option<Interrupt>) -> Option<Interrupt> {
 /// Carries out effects; what they ask of the loop: [`Effect::Quit`] to leave,
 /// [`Effect::Suspend`] to give the terminal back and stop (Ctrl-z in raw mode, where the
 /// terminal sends it as a key, not as SIGTSTP).
-fn apply(effects: Vec<Effect>, fetch: &FetchHandle) -> Option<Interrupt> {
+fn apply(
+    effects: Vec<Effect>,
+    fetch: &FetchHandle,
+    host: &mut dyn FnMut(HostRequest) -> io::Result<()>,
+) -> Option<Interrupt> {
     let mut next = None;
     for effect in effects {
         match effect {
+            Effect::Copy(text) => {
+                if let Err(e) = host(HostRequest::Copy(text)) {
+                    tracing::warn!("cannot copy to the clipboard: {e}");
+                }
+            }
+            Effect::MouseCapture(on) => {
+                if let Err(e) = host(HostRequest::MouseCapture(on)) {
+                    tracing::warn!("cannot switch mouse capture: {e}");
+                }
+            }
             Effect::Fetch(request) => {
                 // A gone fetch task shows up as its channel closing in the loop.
                 let _ = fetch.send(request);
@@ -374,7 +397,7 @@ mod tests {
             let _ = tx.unbounded_send(key('q'));
             tx
         };
-        let mut never_stopped = || Ok(());
+        let mut never_stopped = |_| Ok(());
         let (result, _tx) = tokio::join!(
             event_loop(
                 &mut terminal,
@@ -412,7 +435,7 @@ mod tests {
                 Vec::new(),
                 utc(),
                 interrupts,
-                &mut || Ok(()),
+                &mut |_| Ok(()),
             ),
         )
         .await;
@@ -429,7 +452,7 @@ mod tests {
                 Vec::new(),
                 utc(),
                 mpsc::unbounded_channel().1,
-                &mut || Ok(()),
+                &mut |_| Ok(()),
             ),
         )
         .await;
@@ -534,7 +557,7 @@ mod tests {
         let listed = Arc::clone(&fake.listed);
         let suspended = Cell::new(0);
         let shell = shared.clone();
-        let mut suspend = || {
+        let mut suspend = |_| {
             suspended.set(suspended.get() + 1);
             shell.scribble();
             Ok(())
@@ -646,7 +669,7 @@ mod tests {
         let (listed, last_asked) = (Arc::clone(&source.listed), Arc::clone(&source.last_asked));
         let started = Cell::new(0);
         let shown = Rc::clone(&shared.0);
-        let mut never_stopped = || Ok(());
+        let mut never_stopped = |_| Ok(());
         let driver = async {
             listed.notified().await;
             tokio::time::sleep(Duration::from_millis(20)).await;

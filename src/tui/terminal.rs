@@ -12,9 +12,8 @@ use std::sync::Once;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
-use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
-};
+use crossterm::clipboard::CopyToClipboard;
+use crossterm::event::{DisableBracketedPaste, EnableBracketedPaste};
 use crossterm::terminal::{
     EnterAlternateScreen, LeaveAlternateScreen, disable_raw_mode, enable_raw_mode,
 };
@@ -76,7 +75,7 @@ fn enter_modes() -> io::Result<()> {
     if let Err(e) = execute!(
         stdout,
         EnterAlternateScreen,
-        EnableMouseCapture,
+        EnableClickMouse,
         EnableBracketedPaste,
         cursor::Hide
     ) {
@@ -95,12 +94,71 @@ pub fn restore() {
     let _ = execute!(
         stdout,
         DisableBracketedPaste,
-        DisableMouseCapture,
+        DisableClickMouse,
         LeaveAlternateScreen,
         cursor::Show
     );
     let _ = disable_raw_mode();
     let _ = stdout.flush();
+}
+
+/// Turns on mouse reporting of clicks and the wheel only (DECSET 1000) in SGR encoding
+/// (1006). crossterm's `EnableMouseCapture` also asks for every motion (1003), which
+/// floods the input with events nobody uses and makes selecting text by hand awkward.
+#[derive(Clone, Copy, Debug)]
+pub struct EnableClickMouse;
+
+impl crossterm::Command for EnableClickMouse {
+    fn write_ansi(&self, f: &mut impl std::fmt::Write) -> std::fmt::Result {
+        f.write_str("\x1b[?1000h\x1b[?1006h")
+    }
+}
+
+/// Turns mouse reporting off: every mode [`EnableClickMouse`] or anything before it may
+/// have turned on (button and any-motion tracking, the urxvt and SGR encodings).
+#[derive(Clone, Copy, Debug)]
+pub struct DisableClickMouse;
+
+impl crossterm::Command for DisableClickMouse {
+    fn write_ansi(&self, f: &mut impl std::fmt::Write) -> std::fmt::Result {
+        f.write_str("\x1b[?1006l\x1b[?1015l\x1b[?1003l\x1b[?1002l\x1b[?1000l")
+    }
+}
+
+/// What the event loop asks of the terminal itself, beyond drawing.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum HostRequest {
+    /// Give the terminal back and stop until continued ([`suspend`]).
+    Suspend,
+    /// Put this (sanitized, capped) text on the clipboard with OSC 52.
+    Copy(String),
+    /// Mouse reporting on or off.
+    MouseCapture(bool),
+}
+
+/// Writes `text` as an OSC 52 clipboard sequence (base64, as the sequence requires) to
+/// `out`.
+pub fn write_copy(out: &mut impl Write, text: &str) -> io::Result<()> {
+    execute!(out, CopyToClipboard::to_clipboard_from(text.as_bytes()))
+}
+
+/// Writes mouse reporting on or off to `out`.
+pub fn write_mouse(out: &mut impl Write, on: bool) -> io::Result<()> {
+    if on {
+        execute!(out, EnableClickMouse)
+    } else {
+        execute!(out, DisableClickMouse)
+    }
+}
+
+/// Carries out a [`HostRequest`] on the real terminal.
+pub fn perform(request: HostRequest) -> io::Result<()> {
+    let mut stdout = io::stdout();
+    match request {
+        HostRequest::Suspend => suspend(),
+        HostRequest::Copy(text) => write_copy(&mut stdout, &text),
+        HostRequest::MouseCapture(on) => write_mouse(&mut stdout, on),
+    }
 }
 
 /// Gives the terminal back to the shell and stops the process, as the default action of
@@ -322,7 +380,73 @@ fn position_answer(bytes: &[u8]) -> Option<u16> {
 
 #[cfg(test)]
 mod tests {
+    use base64::Engine;
+    use base64::engine::general_purpose::STANDARD;
+
     use super::*;
+
+    /// What a terminal emulator makes of bytes: what it put on the clipboard.
+    #[derive(Default)]
+    struct Clipboard(Vec<(Vec<u8>, Vec<u8>)>);
+
+    impl vt100::Callbacks for Clipboard {
+        fn copy_to_clipboard(&mut self, _: &mut vt100::Screen, ty: &[u8], data: &[u8]) {
+            self.0.push((ty.to_vec(), data.to_vec()));
+        }
+    }
+
+    fn emulate(bytes: &[u8]) -> vt100::Parser<Clipboard> {
+        let (rows, cols) = (
+            std::num::NonZeroU16::MIN.saturating_add(23),
+            std::num::NonZeroU16::MIN.saturating_add(79),
+        );
+        let mut parser = vt100::Parser::new_with_callbacks(rows, cols, 0, Clipboard::default());
+        parser.process(bytes);
+        parser
+    }
+
+    #[test]
+    fn a_copy_is_one_osc_52_sequence_a_terminal_decodes_back() {
+        let text = "deploy done ✅ 你好\nsecond line ␛]0;x␇";
+        let mut out = Vec::new();
+        write_copy(&mut out, text).expect("into a Vec");
+        let parser = emulate(&out);
+        let copies = &parser.callbacks().0;
+        assert_eq!(copies.len(), 1, "{out:?}");
+        let (ty, data) = &copies[0];
+        assert_eq!(ty, b"c", "the clipboard selection");
+        let decoded = STANDARD.decode(data).expect("base64");
+        assert_eq!(String::from_utf8(decoded).expect("utf-8"), text);
+        // Nothing else reaches the screen.
+        assert_eq!(parser.screen().contents().trim(), "");
+    }
+
+    #[test]
+    fn mouse_capture_asks_for_clicks_and_the_wheel_only() {
+        let mut out = Vec::new();
+        write_mouse(&mut out, true).expect("into a Vec");
+        let mut parser = emulate(&out);
+        assert_eq!(
+            parser.screen().mouse_protocol_mode(),
+            vt100::MouseProtocolMode::PressRelease,
+            "no motion tracking: {out:?}"
+        );
+        assert_eq!(
+            parser.screen().mouse_protocol_encoding(),
+            vt100::MouseProtocolEncoding::Sgr
+        );
+        let mut off = Vec::new();
+        write_mouse(&mut off, false).expect("into a Vec");
+        parser.process(&off);
+        assert_eq!(
+            parser.screen().mouse_protocol_mode(),
+            vt100::MouseProtocolMode::None
+        );
+        assert_eq!(
+            parser.screen().mouse_protocol_encoding(),
+            vt100::MouseProtocolEncoding::Default
+        );
+    }
 
     #[test]
     fn position_answers_are_read_among_other_input() {

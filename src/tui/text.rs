@@ -58,6 +58,10 @@ use unicode_width::{UnicodeWidthChar, UnicodeWidthStr};
 /// than anyone reads in a chat bubble.
 pub const MESSAGE_CAP: usize = 64 * 1024;
 
+/// The most bytes of sanitized text the full view of one message shows: far beyond any
+/// chat message people write, small enough to wrap in a blink.
+pub const FULL_VIEW_CAP: usize = 4 * 1024 * 1024;
+
 /// Tab stops are every this many columns.
 pub const TAB_WIDTH: usize = 4;
 
@@ -374,6 +378,12 @@ pub fn sanitize_message(s: &str) -> Cow<'_, str> {
     sanitize_with(s, Mode::Message, MESSAGE_CAP)
 }
 
+/// Sanitizes a multi-line text capped at about `cap` bytes, like [`sanitize_message`]
+/// with another cap: what the full view of a message and the clipboard get.
+pub fn sanitize_capped(s: &str, cap: usize) -> Cow<'_, str> {
+    sanitize_with(s, Mode::Message, cap)
+}
+
 /// Sanitizes a name or preview into one line no wider than `max_width`
 /// columns.
 ///
@@ -493,6 +503,61 @@ struct Cluster {
     end: usize,
     width: usize,
     kind: Kind,
+    /// Closing punctuation (`。`, `、`, `）`, `」`, small kana, `)` after CJK): no line
+    /// may start with it where a break before the character before it is possible.
+    closing: bool,
+    /// `/`, `?`, `&`, `=`, `-`: where a word longer than the line (a URL, a path) breaks
+    /// best, after it.
+    soft: bool,
+    /// Opening punctuation (`（`, `「`): no break right after it.
+    opening: bool,
+}
+
+/// Opening brackets and quotes: a line should not end with one.
+fn is_opening(c: char) -> bool {
+    matches!(
+        c,
+        '（' | '〔'
+            | '［'
+            | '｛'
+            | '〈'
+            | '《'
+            | '「'
+            | '『'
+            | '【'
+            | '〘'
+            | '〖'
+            | '〝'
+            | '‘'
+            | '“'
+            | '｟'
+            | '«'
+            | '｢'
+    )
+}
+
+/// Characters a line should not start with (JIS X 4051's line-start prohibitions, the
+/// common part): closing brackets and quotes, CJK commas and full stops, small kana, the
+/// iteration and prolonged sound marks, and ASCII closers and stops (which matter after
+/// CJK, where every position is otherwise a break opportunity).
+fn is_closing(c: char) -> bool {
+    matches!(
+        c,
+        ')' | ']' | '}' | ',' | '.' | '!' | '?' | ':' | ';'
+            | '、' | '。' | '，' | '．' | '：' | '；' | '！' | '？'
+            | '）' | '〕' | '］' | '｝' | '〉' | '》' | '」' | '』' | '】' | '〙' | '〗' | '〟'
+            | '’' | '”' | '｠' | '»' | '・' | 'ー' | 'ヽ' | 'ヾ' | 'ゝ' | 'ゞ' | '々' | '〻'
+            | '‼' | '⁇' | '⁈' | '⁉' | '゠' | '〜' | '～'
+            | 'ぁ' | 'ぃ' | 'ぅ' | 'ぇ' | 'ぉ' | 'っ' | 'ゃ' | 'ゅ' | 'ょ' | 'ゎ' | 'ゕ' | 'ゖ'
+            | 'ァ' | 'ィ' | 'ゥ' | 'ェ' | 'ォ' | 'ッ' | 'ャ' | 'ュ' | 'ョ' | 'ヮ' | 'ヵ' | 'ヶ'
+            | '\u{31F0}'..='\u{31FF}'
+            | '｡' | '｣' | '､' | '･' | 'ｰ' | '\u{FF67}'..='\u{FF6F}'
+    )
+}
+
+/// Characters a long word breaks after: the separators of URLs and paths.
+fn is_soft_break(c: char) -> bool {
+    matches!(c, '/' | '?' | '&' | '=' | '-')
 }
 
 fn cluster_kind(g: &str, width: usize) -> Kind {
@@ -515,25 +580,33 @@ fn cluster_kind(g: &str, width: usize) -> Kind {
 fn for_each_cluster(line: &str, base: usize, mut f: impl FnMut(Cluster)) {
     if line.is_ascii() {
         for (i, b) in line.bytes().enumerate() {
+            let c = char::from(b);
             f(Cluster {
                 start: base + i,
                 end: base + i + 1,
                 width: usize::from(!b.is_ascii_control()),
-                kind: if char::from(b).is_whitespace() {
+                kind: if c.is_whitespace() {
                     Kind::Space
                 } else {
                     Kind::Word
                 },
+                closing: is_closing(c),
+                soft: is_soft_break(c),
+                opening: matches!(c, '(' | '[' | '{'),
             });
         }
     } else {
         for (i, g) in line.grapheme_indices(true) {
             let width = grapheme_width(g);
+            let first = g.chars().next().unwrap_or(' ');
             f(Cluster {
                 start: base + i,
                 end: base + i + g.len(),
                 width,
                 kind: cluster_kind(g, width),
+                closing: is_closing(first),
+                soft: is_soft_break(first),
+                opening: is_opening(first),
             });
         }
     }
@@ -567,6 +640,11 @@ struct LineWrapper<E: FnMut(usize, usize, usize)> {
     /// content, not a break opportunity.
     indent: bool,
     prev_wide: bool,
+    /// The last cluster was opening punctuation.
+    prev_opening: bool,
+    /// The end of the last soft break character in the current word and the word's width
+    /// up to it: where a word longer than the line breaks.
+    soft: Option<(usize, usize)>,
 }
 
 impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
@@ -581,6 +659,8 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
             word_width: 0,
             indent: true,
             prev_wide: false,
+            prev_opening: false,
+            soft: None,
         }
     }
 
@@ -589,6 +669,7 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
             Kind::Space if self.indent => {
                 self.push_unbreakable(c);
                 self.prev_wide = false;
+                self.prev_opening = false;
             }
             Kind::Space => {
                 // Leading whitespace of a continuation line is the break
@@ -597,17 +678,21 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
                     self.pending_space = Some(self.pending_space.unwrap_or(0) + c.width);
                 }
                 self.prev_wide = false;
+                self.prev_opening = false;
             }
             Kind::Word | Kind::Wide => {
                 self.indent = false;
                 let wide = c.kind == Kind::Wide;
-                let opportunity = self.pending_space.is_some() || wide || self.prev_wide;
+                // CJK breaks anywhere, except before closing punctuation and after opening.
+                let opportunity = self.pending_space.is_some()
+                    || ((wide || self.prev_wide) && !c.closing && !self.prev_opening);
                 let space = self.pending_space.take().unwrap_or(0);
                 match self.cur {
                     Some(cur) if opportunity => self.push_after_break(cur, c, space),
                     _ => self.push_unbreakable(c),
                 }
                 self.prev_wide = wide;
+                self.prev_opening = c.opening;
             }
         }
     }
@@ -623,10 +708,22 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
             });
             self.word_start = c.start;
             self.word_width = c.width;
+            self.soft = c.soft.then_some((c.end, c.width));
         } else {
             (self.emit)(cur.start, cur.end, cur.width);
             self.start_line(c);
         }
+    }
+
+    /// Adds `c` to the current word on line `cur`, remembering a soft break after it.
+    fn append(&mut self, mut cur: Filling, c: Cluster) {
+        cur.end = c.end;
+        cur.width += c.width;
+        self.word_width += c.width;
+        if c.soft {
+            self.soft = Some((c.end, self.word_width));
+        }
+        self.cur = Some(cur);
     }
 
     /// `c` continues the current word (or starts a line).
@@ -638,10 +735,7 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
         // Zero-width clusters always join the line they follow: starting a
         // line with one would make it combine with the pane's left edge.
         if c.width == 0 || cur.width + c.width <= self.max {
-            cur.end = c.end;
-            cur.width += c.width;
-            self.word_width += c.width;
-            self.cur = Some(cur);
+            self.append(cur, c);
             return;
         }
         if let Some((end, width)) = self.brk.take() {
@@ -654,14 +748,31 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
                 width: self.word_width,
             };
             if cur.width + c.width <= self.max {
-                cur.end = c.end;
-                cur.width += c.width;
-                self.word_width += c.width;
-                self.cur = Some(cur);
+                self.append(cur, c);
                 return;
             }
         }
-        // The word is longer than the line: break inside it.
+        // The word is longer than the line: break inside it, after its last soft break
+        // character on the line when it has one (the line holds only this word here).
+        if let Some((end, width)) = self
+            .soft
+            .take()
+            .filter(|&(end, w)| cur.start == self.word_start && end < cur.end && w > 0)
+        {
+            (self.emit)(cur.start, end, width);
+            let rest = Filling {
+                start: end,
+                end: cur.end,
+                width: cur.width - width,
+            };
+            self.word_start = end;
+            self.word_width = rest.width;
+            if rest.width + c.width <= self.max {
+                self.append(rest, c);
+                return;
+            }
+            cur = rest;
+        }
         (self.emit)(cur.start, cur.end, cur.width);
         self.start_line(c);
     }
@@ -675,6 +786,7 @@ impl<E: FnMut(usize, usize, usize)> LineWrapper<E> {
         self.brk = None;
         self.word_start = c.start;
         self.word_width = c.width;
+        self.soft = c.soft.then_some((c.end, c.width));
     }
 
     /// Ends the logical line that started at byte `base`. Trailing whitespace
@@ -989,6 +1101,47 @@ mod tests {
         assert_eq!(wrapped("abcdefghij", 4), ["abcd", "efgh", "ij"]);
         assert_eq!(wrapped("ab abcdefgh", 4), ["ab", "abcd", "efgh"]);
         assert_eq!(wrapped("xy abcdefgh z", 5), ["xy", "abcde", "fgh z"]);
+    }
+
+    #[test]
+    fn long_urls_break_after_their_separators() {
+        let url =
+            "https://files.example.com/chatfiles/5f3a-77b2?em-redirect=true&share-secret=Zk9q";
+        assert_eq!(
+            wrapped(url, 30),
+            [
+                "https://files.example.com/",
+                "chatfiles/5f3a-77b2?em-",
+                "redirect=true&share-secret=",
+                "Zk9q"
+            ]
+        );
+        // Text before a URL stays on its line; the URL moves down whole when it fits.
+        assert_eq!(
+            wrapped("see https://a.example/x/y", 20),
+            ["see", "https://a.example/x/", "y"]
+        );
+        // A word without separators still breaks where the line ends.
+        assert_eq!(wrapped("abcdefghij", 4), ["abcd", "efgh", "ij"]);
+        for width in 1..40 {
+            assert_eq!(line_count(url, width), wrap(url, width).len(), "{width}");
+        }
+    }
+
+    #[test]
+    fn cjk_lines_do_not_start_with_closing_punctuation() {
+        // Width 6 holds three CJK characters: a plain break would start the second line
+        // with `。`; the character before it goes down with it.
+        assert_eq!(wrapped("你好世。再见", 6), ["你好", "世。再", "见"]);
+        assert_eq!(
+            wrapped("東京（とうきょう）です", 8),
+            ["東京（と", "うきょ", "う）です"]
+        );
+        assert_eq!(wrapped("ちょっと待って", 4), ["ちょ", "っと", "待っ", "て"]);
+        assert_eq!(wrapped("「はい」、そう", 8), ["「は", "い」、そ", "う"]);
+        // Where nothing else is possible the line still breaks: a single closing mark
+        // wider than the pane.
+        assert_eq!(wrapped("。。。", 2), ["。", "。", "。"]);
     }
 
     #[test]

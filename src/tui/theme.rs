@@ -65,6 +65,11 @@ impl Theme {
         Style::new().fg(Color::Black).bg(self.selection)
     }
 
+    /// The selected message in the history pane.
+    pub fn selected_message(&self) -> Style {
+        Style::new().bg(self.muted)
+    }
+
     /// The current search match.
     pub fn current_match(&self) -> Style {
         Style::new()

@@ -18,11 +18,20 @@ impl App {
             Mode::Help
         } else if self.prompt.is_some() {
             Mode::Prompt
+        } else if self.panel.is_some() {
+            Mode::Panel
         } else if self.search().is_some_and(Search::is_editing) {
             Mode::Search
         } else {
             match self.focus {
                 Pane::List => Mode::List,
+                Pane::History
+                    if self
+                        .current_history()
+                        .is_some_and(|h| h.selected().is_some()) =>
+                {
+                    Mode::Select
+                }
                 Pane::History => Mode::History,
             }
         }
@@ -97,6 +106,21 @@ impl App {
             Action::Cancel if mode == Mode::Prompt => self.prompt_cancel(),
             Action::Cancel if mode == Mode::Search => self.cancel_search_input(),
             Action::Cancel if mode == Mode::List => self.set_list_filter(None),
+            Action::Cancel if mode == Mode::Select => {
+                if !self.cancel_running() {
+                    self.clear_message_selection();
+                }
+            }
+            Action::SelectMessage => self.select_message(),
+            Action::NextMessage => self.step_message(1),
+            Action::PreviousMessage => self.step_message(-1),
+            Action::Details => self.open_details(),
+            Action::FullText => self.open_full_text(),
+            Action::CopyText => self.copy_message(false, fx),
+            Action::CopyLink => self.copy_message(true, fx),
+            Action::ToggleLayout => self.toggle_layout(),
+            Action::ToggleMouse => self.toggle_mouse(fx),
+            Action::ClosePanel => self.close_panel(),
             Action::Cancel => {
                 if !self.cancel_running() {
                     self.cancel_in_history();
@@ -134,6 +158,8 @@ impl App {
             | Action::Newest => {
                 if mode == Mode::Help {
                     self.scroll_help(action);
+                } else if mode == Mode::Panel {
+                    self.scroll_panel(action);
                 } else if action == Action::Newest {
                     self.go_newest(fx);
                 } else {
@@ -240,13 +266,18 @@ impl App {
         match m.kind {
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
                 let up = m.kind == MouseEventKind::ScrollUp;
-                if self.help.is_some() {
+                if self.help.is_some() || self.panel.is_some() {
+                    let action = if up {
+                        Action::ScrollUp
+                    } else {
+                        Action::ScrollDown
+                    };
                     for _ in 0..WHEEL_LINES {
-                        self.scroll_help(if up {
-                            Action::ScrollUp
+                        if self.help.is_some() {
+                            self.scroll_help(action);
                         } else {
-                            Action::ScrollDown
-                        });
+                            self.scroll_panel(action);
+                        }
                     }
                 } else if over_list {
                     self.step_selection(if up { -1 } else { 1 });
@@ -261,9 +292,11 @@ impl App {
                     }
                 }
             }
-            MouseEventKind::Down(MouseButton::Left) if self.help.is_none() => {
+            MouseEventKind::Down(MouseButton::Left)
+                if self.help.is_none() && self.panel.is_none() =>
+            {
                 if over_history && self.open.is_some() {
-                    self.focus = Pane::History;
+                    self.click_history(row);
                 } else if over_list {
                     self.focus = Pane::List;
                     // Keys should reach the list now, not the search input.

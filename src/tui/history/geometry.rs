@@ -2,7 +2,7 @@
 //! view shows. Block 0 is the top row, block `i + 1` is message `i`, and while newer
 //! messages remain on the server block `len + 1` is the bottom row.
 
-use super::{EdgeRow, Entry, History, Row, Viewport, body_width};
+use super::{EdgeRow, Entry, Fit, GROUP_GAP_MS, History, Row, Viewport};
 use crate::tui::display;
 use crate::tui::text;
 
@@ -40,17 +40,45 @@ impl Decorations {
 }
 
 impl History {
-    pub(super) fn body_lines(&self, e: &Entry, bw: u16) -> usize {
-        if bw == 0 {
+    pub(super) fn body_lines(&self, e: &Entry, bw: Fit) -> usize {
+        if bw.width == 0 {
             return 0;
         }
         let (w, n) = e.lines.get();
-        if w == bw {
+        if w == bw.width {
             return n as usize;
         }
-        let n = text::line_count(&e.body, bw);
-        e.lines.set((bw, u32::try_from(n).unwrap_or(u32::MAX)));
+        let n = text::line_count(&e.body, bw.width);
+        e.lines
+            .set((bw.width, u32::try_from(n).unwrap_or(u32::MAX)));
         n
+    }
+
+    /// Message `index` continues its sender's run: the message before it is loaded, from
+    /// the same sender, on the same day, at most [`GROUP_GAP_MS`] older, and nothing is
+    /// drawn between them. It shares that message's header.
+    pub(super) fn continues_run(&self, index: usize) -> bool {
+        let (Some(prev), Some(e)) = (
+            index.checked_sub(1).and_then(|p| self.entry(p)),
+            self.entry(index),
+        ) else {
+            return false;
+        };
+        let gap = e.time.saturating_sub(prev.time);
+        prev.from == e.from
+            && (0..=GROUP_GAP_MS).contains(&gap)
+            && self.decorations(index).rows() == 0
+    }
+
+    /// Whether message `index` has a header row of its own: the comfortable layout's
+    /// first message of a run (the compact layout puts sender and time on the first line).
+    pub(super) fn has_header(&self, index: usize, bw: Fit) -> bool {
+        !bw.compact && !self.continues_run(index)
+    }
+
+    /// The rows of message `index`'s block above its first body line.
+    pub(super) fn head_rows(&self, index: usize, bw: Fit) -> usize {
+        self.decorations(index).rows() + usize::from(self.has_header(index, bw))
     }
 
     /// The rows above message `index`'s header.
@@ -80,14 +108,15 @@ impl History {
         self.len + usize::from(self.has_bottom_row())
     }
 
-    pub(super) fn block_height(&self, block: usize, bw: u16) -> usize {
+    pub(super) fn block_height(&self, block: usize, bw: Fit) -> usize {
         let Some(index) = block.checked_sub(1).filter(|&i| i < self.len) else {
             return 1;
         };
         let Some(e) = self.entry(index) else {
             return 1;
         };
-        self.decorations(index).rows() + 1 + self.body_lines(e, bw)
+        // At least one row: a block is never empty, whatever the width.
+        (self.head_rows(index, bw) + self.body_lines(e, bw)).max(1)
     }
 
     pub(super) fn end_pos(&self) -> Pos {
@@ -98,7 +127,7 @@ impl History {
     }
 
     /// Where the anchor is, clamped to its block (it may come from another width).
-    pub(super) fn anchor_pos(&self, bw: u16) -> Pos {
+    pub(super) fn anchor_pos(&self, bw: Fit) -> Pos {
         match self.anchor.and_then(|a| self.index_of_position(a.pos)) {
             Some(index) => {
                 let block = index + 1;
@@ -111,7 +140,7 @@ impl History {
     }
 
     /// Moves up `n` lines, stopping at the top row; returns where and how far it got.
-    pub(super) fn move_up(&self, mut pos: Pos, n: usize, bw: u16) -> (Pos, usize) {
+    pub(super) fn move_up(&self, mut pos: Pos, n: usize, bw: Fit) -> (Pos, usize) {
         let mut left = n;
         loop {
             let room = self.block_height(pos.block, bw) - 1 - pos.below;
@@ -132,7 +161,7 @@ impl History {
     }
 
     /// Moves down `n` lines, stopping at the last line of the last block.
-    pub(super) fn move_down(&self, mut pos: Pos, n: usize, bw: u16) -> (Pos, usize) {
+    pub(super) fn move_down(&self, mut pos: Pos, n: usize, bw: Fit) -> (Pos, usize) {
         let last = self.last_block();
         let mut left = n;
         loop {
@@ -163,7 +192,7 @@ impl History {
         if h == 0 || vp.width == 0 {
             return Vec::new();
         }
-        let bw = body_width(vp.width);
+        let bw = Fit::of(vp);
         let (top, _) = self.move_up(self.anchor_pos(bw), h - 1, bw);
         let mut rows = Vec::with_capacity(h);
         let mut skip = self.block_height(top.block, bw) - 1 - top.below;
@@ -188,7 +217,7 @@ impl History {
         if self.len == 0 {
             return None;
         }
-        let bw = body_width(vp.width);
+        let bw = Fit::of(vp);
         let h = usize::from(vp.height).max(1);
         let (top, _) = self.move_up(self.anchor_pos(bw), h - 1, bw);
         Some(top.block.saturating_sub(1).min(self.len - 1))
@@ -207,7 +236,7 @@ impl History {
         }
     }
 
-    fn block_rows(&self, block: usize, bw: u16) -> Vec<Row> {
+    fn block_rows(&self, block: usize, bw: Fit) -> Vec<Row> {
         let Some(index) = block.checked_sub(1) else {
             return vec![Row::Top(self.edge_row(true))];
         };
@@ -232,10 +261,12 @@ impl History {
         if let (true, Some((_, time))) = (d.marker, self.marker) {
             rows.push(Row::Marker { time });
         }
-        rows.push(Row::Header { index });
-        if bw > 0 {
+        if self.has_header(index, bw) {
+            rows.push(Row::Header { index });
+        }
+        if bw.width > 0 {
             rows.extend(
-                text::wrap(&e.body, bw)
+                text::wrap(&e.body, bw.width)
                     .into_iter()
                     .enumerate()
                     .map(|(line, text)| Row::Body { index, line, text }),

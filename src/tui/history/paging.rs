@@ -294,7 +294,7 @@ impl History {
         if self.anchor.is_none() && !self.follows() && !was_empty {
             // The view was at the bottom row ("newer messages…"): keep what is read where
             // it is by putting the first new message's top line there.
-            let bw = super::body_width(vp.width);
+            let bw = super::Fit::of(vp);
             let block = usize::try_from(new_first - self.first).unwrap_or(0) + 1;
             let height = self.block_height(block, bw);
             self.anchor = self.entry_at(new_first).map(|e| Anchor {
@@ -325,7 +325,7 @@ impl History {
         if h == 0 {
             return false;
         }
-        let bw = super::body_width(vp.width);
+        let bw = super::Fit::of(vp);
         let pos = self.anchor_pos(bw);
         match side {
             Side::Older => {

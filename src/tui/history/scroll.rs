@@ -2,13 +2,13 @@
 //! putting the view where a new window wants it once its pages are in.
 
 use super::geometry::Pos;
-use super::{Anchor, History, Place, Viewport, body_width};
+use super::{Anchor, Fit, History, Place, Viewport};
 use crate::tui::text;
 
 impl History {
     /// Sets the anchor to `pos` (`None` at the bottom) and with it whether the view follows
     /// the newest message.
-    pub(super) fn set_anchor(&mut self, pos: Pos, bw: u16) {
+    pub(super) fn set_anchor(&mut self, pos: Pos, bw: Fit) {
         let pos = if pos.block == 0 && self.len > 0 {
             // The top row alone at the bottom of a one-row view: anchor on the first
             // message instead, since the anchor must be a message.
@@ -42,7 +42,7 @@ impl History {
     /// content (after a resize, say), moves it down. Also forgets an anchor that sits at
     /// the bottom.
     pub fn normalize(&mut self, vp: Viewport) {
-        let bw = body_width(vp.width);
+        let bw = Fit::of(vp);
         let pos = self.anchor_pos(bw);
         let h = usize::from(vp.height);
         let pos = if h > 1 {
@@ -56,7 +56,7 @@ impl History {
 
     /// Scrolls toward older messages by `n` lines, no further than the top row.
     pub fn scroll_up(&mut self, n: usize, vp: Viewport) {
-        let bw = body_width(vp.width);
+        let bw = Fit::of(vp);
         let (pos, _) = self.move_up(self.anchor_pos(bw), n, bw);
         self.set_anchor(pos, bw);
         self.normalize(vp);
@@ -64,7 +64,7 @@ impl History {
 
     /// Scrolls toward newer messages by `n` lines, no further than the bottom.
     pub fn scroll_down(&mut self, n: usize, vp: Viewport) {
-        let bw = body_width(vp.width);
+        let bw = Fit::of(vp);
         let (pos, _) = self.move_down(self.anchor_pos(bw), n, bw);
         self.set_anchor(pos, bw);
         self.normalize(vp);
@@ -72,7 +72,7 @@ impl History {
 
     /// Shows the oldest loaded message (and the top row) at the top of the view.
     pub fn scroll_to_oldest(&mut self, vp: Viewport) {
-        let bw = body_width(vp.width);
+        let bw = Fit::of(vp);
         let top = Pos { block: 0, below: 0 };
         let (pos, _) = self.move_down(top, usize::from(vp.height).saturating_sub(1), bw);
         self.set_anchor(pos, bw);
@@ -110,12 +110,12 @@ impl History {
         let Some(e) = self.entry(index) else {
             return;
         };
-        let bw = body_width(vp.width);
+        let bw = Fit::of(vp);
         let h = usize::from(vp.height);
         let block = index + 1;
-        let lines = text::wrap(&e.body, bw);
+        let lines = text::wrap(&e.body, bw.width);
         let line = lines.iter().rposition(|l| l.start <= byte).unwrap_or(0);
-        let from_top = self.decorations(index).rows() + 1 + line;
+        let from_top = self.head_rows(index, bw) + line;
         let height = self.block_height(block, bw);
         let target = Pos {
             block,
@@ -138,7 +138,7 @@ impl History {
         if index >= self.len {
             return;
         }
-        let bw = body_width(vp.width);
+        let bw = Fit::of(vp);
         let block = index + 1;
         let top = Pos {
             block,

@@ -27,7 +27,7 @@ use crate::protocol::ChatType;
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::display;
-use crate::tui::history::{EdgeRow, History, Row, body_indent};
+use crate::tui::history::{EdgeRow, History, MessageLayout, Row, body_indent, compact_columns};
 use crate::tui::layout::Pane;
 use crate::tui::numbers::thousands;
 use crate::tui::text::{self, WrappedLine};
@@ -133,7 +133,14 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
     let height = usize::from(messages.height);
     // Fewer rows than the pane: they sit at the bottom.
     let first_y = messages.y + u16::try_from(height.saturating_sub(rows.len())).unwrap_or(0);
-    let indent = body_indent(messages.width);
+    let compact = app.message_layout() == MessageLayout::Compact;
+    let prefix = compact_columns(messages.width).filter(|_| compact);
+    let indent = if compact {
+        0
+    } else {
+        body_indent(messages.width)
+    };
+    let selected = history.selected();
     let mut highlights: Option<(usize, Marks)> = None;
     for (i, row) in rows.iter().take(height).enumerate() {
         let Ok(offset) = u16::try_from(i) else {
@@ -168,16 +175,42 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
                 theme.alert(),
             ),
             Row::Header { index } => header_line(app, history, *index, theme),
-            Row::Body { index, text, .. } => {
+            Row::Body { index, line, text } => {
                 if highlights.as_ref().is_none_or(|(i, _)| i != index) {
                     highlights = Some((*index, app.highlights(*index)));
                 }
                 let marks = highlights.as_ref().map_or(&[][..], |(_, h)| &h[..]);
                 let body = history.body(*index).unwrap_or_default();
-                body_line(body, text, marks, indent, theme)
+                let mut l = body_line(body, text, marks, indent, theme);
+                let chosen = selected == Some(*index);
+                if let Some((name_width, _)) = prefix {
+                    let mut spans = compact_prefix(app, history, *index, *line, name_width, chosen);
+                    spans.append(&mut l.spans);
+                    l.spans = spans;
+                } else if chosen && indent > 0 {
+                    // A bar in the indent: the selection shows without colours too.
+                    l.spans[0] = Span::styled(
+                        format!("▌{}", " ".repeat(usize::from(indent) - 1)),
+                        theme.strong(),
+                    );
+                }
+                l
             }
         };
-        frame.render_widget(line, r);
+        let is_selected = match row {
+            Row::Header { index } | Row::Body { index, .. } => Some(*index) == selected,
+            _ => false,
+        };
+        if is_selected {
+            // The whole row, so the selection reads as one block however short its lines.
+            frame.render_widget(
+                ratatui::widgets::Block::new().style(app.theme().selected_message()),
+                r,
+            );
+            frame.render_widget(line, r);
+        } else {
+            frame.render_widget(line, r);
+        }
     }
 }
 
@@ -233,6 +266,46 @@ fn header_line(app: &App, history: &History, index: usize, theme: &Theme) -> Lin
         Span::raw(" "),
         Span::styled(display::clock(time, history.time_zone()), theme.dim()),
     ])
+}
+
+/// The compact layout's prefix of body line `line` of message `index`: `16:56 sarah.chen │ `
+/// on its first line, blanks up to the bar on the others, the name cut or padded to
+/// `name_width` columns.
+fn compact_prefix(
+    app: &App,
+    history: &History,
+    index: usize,
+    line: usize,
+    name_width: u16,
+    chosen: bool,
+) -> Vec<Span<'static>> {
+    let theme = app.theme();
+    let name_width = usize::from(name_width);
+    let bar = if chosen {
+        Span::styled(" ▌ ", theme.strong())
+    } else {
+        Span::styled(" │ ", theme.dim())
+    };
+    if line > 0 {
+        return vec![Span::raw(" ".repeat(6 + name_width)), bar];
+    }
+    let (Some(from), Some(time)) = (history.sender(index), history.time(index)) else {
+        return vec![Span::raw(" ".repeat(6 + name_width)), bar];
+    };
+    let name = app.sender_label(from, name_width);
+    let pad = name_width.saturating_sub(text::width(&name));
+    vec![
+        Span::styled(display::clock(time, history.time_zone()), theme.dim()),
+        Span::raw(" "),
+        Span::styled(
+            name,
+            Style::new()
+                .fg(theme.sender(from))
+                .add_modifier(Modifier::BOLD),
+        ),
+        Span::raw(" ".repeat(pad)),
+        bar,
+    ]
 }
 
 /// One wrapped body line after `indent` columns, with the parts of `marks` (byte ranges

@@ -14,6 +14,7 @@
 pub mod help;
 pub mod history;
 pub mod list;
+pub mod panel;
 pub mod status;
 
 use jiff::Timestamp;
@@ -68,6 +69,9 @@ pub fn draw(app: &App, ctx: &ViewContext<'_>, frame: &mut Frame<'_>) {
         status::draw_search(app, r, frame);
     }
     status::draw_status(app, ctx, clip(layout.status, area), frame);
+    if app.panel().is_some() {
+        panel::draw(app, area, frame);
+    }
     if app.help_visible() {
         help::draw(app, area, frame);
     }
