@@ -15,6 +15,8 @@
 //!    conversation, so sorted rows touch each of their pages once per batch. In file order,
 //!    an export spread over many conversations touched a random page of every index for
 //!    every message, which is what made such imports slow.
+//!    Messages with text (or a file name, an address) are also written to the search
+//!    index ([`super::search`]).
 //! 3. Per conversation: its newest message, and the rows of its members' conversation lists.
 
 use std::collections::HashSet;
@@ -58,6 +60,8 @@ pub struct PreparedMessage {
     json: String,
     /// The entry body's stored part ([`crate::protocol::encode_body_tail`]).
     body: Option<Vec<u8>>,
+    /// What search looks at ([`super::search::searchable_text`]).
+    search_text: Option<String>,
 }
 
 impl PreparedMessage {
@@ -102,6 +106,7 @@ impl PreparedMessage {
             key,
             json,
             body,
+            search_text: super::search::searchable_text(message),
         })
     }
 
@@ -113,6 +118,7 @@ impl PreparedMessage {
             + self.key.capacity()
             + self.json.capacity()
             + self.body.as_ref().map_or(0, Vec::capacity)
+            + self.search_text.as_ref().map_or(0, String::capacity)
     }
 }
 
@@ -245,6 +251,9 @@ impl Store {
                     m.json,
                     m.body
                 ])?;
+                if let Some(text) = &m.search_text {
+                    super::search::add_doc(&tx, a.id, a.conv, a.time, text)?;
+                }
             }
         }
         accepted.sort_unstable_by_key(|a| (a.conv, a.time, a.id));
