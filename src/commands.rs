@@ -23,10 +23,15 @@ use crate::tui::{display, filter, text, when};
 pub use crate::session::Connection;
 
 mod account;
+mod export;
+mod local;
 mod names;
 mod output;
+mod search;
 pub use account::{config, login, logout};
+pub use export::{ExportOptions, export};
 use output::{PagingState, Times};
+pub use search::{SearchOptions, search};
 
 /// Options of `roam history`.
 #[derive(Debug)]

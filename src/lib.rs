@@ -6,6 +6,7 @@ pub mod commands;
 pub mod config;
 pub mod demo;
 pub mod embedded;
+pub mod export;
 pub mod logging;
 pub mod protocol;
 pub mod server;

@@ -11,6 +11,7 @@
 //! case-insensitively.
 
 pub mod apps;
+pub mod export;
 mod history;
 pub mod import;
 mod insert;
