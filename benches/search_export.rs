@@ -30,17 +30,75 @@ fn mix(mut x: u64) -> u64 {
 }
 
 const CHINESE: &[&str] = &[
-    "我们", "今天", "服务器", "数据库", "测试", "会话", "列表", "消息", "同步", "导出", "客户",
-    "问题", "已经", "修复", "明天", "发布", "版本", "性能", "日志", "重试", "退避", "接口",
+    "我们",
+    "今天",
+    "服务器",
+    "数据库",
+    "测试",
+    "会话",
+    "列表",
+    "消息",
+    "同步",
+    "导出",
+    "客户",
+    "问题",
+    "已经",
+    "修复",
+    "明天",
+    "发布",
+    "版本",
+    "性能",
+    "日志",
+    "重试",
+    "退避",
+    "接口",
 ];
 const JAPANESE: &[&str] = &[
-    "です", "ます", "サーバー", "データベース", "テスト", "会話", "確認", "お願いします",
-    "リリース", "明日", "修正", "ログ", "再試行", "検索", "して", "ください", "の", "が",
+    "です",
+    "ます",
+    "サーバー",
+    "データベース",
+    "テスト",
+    "会話",
+    "確認",
+    "お願いします",
+    "リリース",
+    "明日",
+    "修正",
+    "ログ",
+    "再試行",
+    "検索",
+    "して",
+    "ください",
+    "の",
+    "が",
 ];
 const ENGLISH: &[&str] = &[
-    "the", "server", "database", "test", "conversation", "list", "message", "sync", "export",
-    "customer", "issue", "fixed", "tomorrow", "release", "version", "performance", "logs",
-    "retry", "backoff", "search", "deploy", "please", "check", "thanks", "sqlite",
+    "the",
+    "server",
+    "database",
+    "test",
+    "conversation",
+    "list",
+    "message",
+    "sync",
+    "export",
+    "customer",
+    "issue",
+    "fixed",
+    "tomorrow",
+    "release",
+    "version",
+    "performance",
+    "logs",
+    "retry",
+    "backoff",
+    "search",
+    "deploy",
+    "please",
+    "check",
+    "thanks",
+    "sqlite",
 ];
 
 /// Rare terms: each in 20 messages of the million.
@@ -82,9 +140,17 @@ fn message(i: u64) -> Message {
             ChatType::Group,
         )
     } else if i % 2 == 0 {
-        (format!("user{conv}"), format!("peer{conv}"), ChatType::Single)
+        (
+            format!("user{conv}"),
+            format!("peer{conv}"),
+            ChatType::Single,
+        )
     } else {
-        (format!("peer{conv}"), format!("user{conv}"), ChatType::Single)
+        (
+            format!("peer{conv}"),
+            format!("user{conv}"),
+            ChatType::Single,
+        )
     };
     Message {
         id: 1_300_000_000_000_000_000 + i,
@@ -132,7 +198,11 @@ fn store_path() -> PathBuf {
 fn report_sizes(path: &std::path::Path) {
     let conn = rusqlite::Connection::open(path).expect("open");
     let text: i64 = conn
-        .query_row("SELECT sum(length(CAST(text AS BLOB))) FROM search_docs", [], |r| r.get(0))
+        .query_row(
+            "SELECT sum(length(CAST(text AS BLOB))) FROM search_docs",
+            [],
+            |r| r.get(0),
+        )
         .expect("text bytes");
     let file = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     let tables: Vec<(String, i64)> = conn
@@ -145,7 +215,11 @@ fn report_sizes(path: &std::path::Path) {
                 .collect::<Result<Vec<_>, _>>()
         })
         .unwrap_or_default();
-    eprintln!("text: {:.1} MB; database file: {:.1} MB", text as f64 / 1e6, file as f64 / 1e6);
+    eprintln!(
+        "text: {:.1} MB; database file: {:.1} MB",
+        text as f64 / 1e6,
+        file as f64 / 1e6
+    );
     for (name, bytes) in tables {
         eprintln!(
             "  {name}: {:.1} MB ({:.2}× the text)",

@@ -150,13 +150,14 @@ CREATE TABLE IF NOT EXISTS conv_names (
 
 /// Version 7 adds search over every conversation ([`super::search`]): one row per message
 /// with searchable text (its text, file name or address) in `search_docs`, keyed by
-/// `time << 21 | tie` so that key order is time order, and an FTS5 trigram index over it
-/// (external content: the text is stored once). Triggers keep the index in step with
-/// `search_docs`, and `search_docs` in step with deleted messages; import writes the rows.
+/// `time << 8 | tie` so that key order is time order, and an FTS5 trigram index over it
+/// (external content: the text is stored once). Import writes both (a trigger would make
+/// import five times slower, see [`super::search`]); triggers take deleted messages out
+/// of both.
 /// Existing messages are indexed by the migration.
 pub(crate) const SEARCH: &str = r#"
 CREATE TABLE IF NOT EXISTS search_docs (
-    key  INTEGER PRIMARY KEY,             -- time << 21 | tie: key order is time order
+    key  INTEGER PRIMARY KEY,             -- time << 8 | tie: key order is time order
     msg  INTEGER NOT NULL UNIQUE,         -- messages.id
     conv INTEGER NOT NULL,
     text TEXT NOT NULL
@@ -166,9 +167,6 @@ CREATE INDEX IF NOT EXISTS search_docs_by_conv ON search_docs(conv, key);
 CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
     text, content = 'search_docs', content_rowid = 'key', tokenize = 'trigram'
 );
-CREATE TRIGGER IF NOT EXISTS search_docs_added AFTER INSERT ON search_docs BEGIN
-    INSERT INTO search_index(rowid, text) VALUES (new.key, new.text);
-END;
 CREATE TRIGGER IF NOT EXISTS search_docs_removed AFTER DELETE ON search_docs BEGIN
     INSERT INTO search_index(search_index, rowid, text) VALUES ('delete', old.key, old.text);
 END;
