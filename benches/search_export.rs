@@ -133,13 +133,13 @@ fn sentence(i: u64) -> String {
 
 fn message(i: u64) -> Message {
     let conv = mix(i ^ 0xc0ffee) % CONVERSATIONS;
-    let (from, to, kind) = if conv % 4 == 0 {
+    let (from, to, kind) = if conv.is_multiple_of(4) {
         (
             format!("member{}", mix(i) % 20),
             format!("group{conv}"),
             ChatType::Group,
         )
-    } else if i % 2 == 0 {
+    } else if i.is_multiple_of(2) {
         (
             format!("user{conv}"),
             format!("peer{conv}"),

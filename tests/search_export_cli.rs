@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
+use roam::protocol::Content;
 use roam::protocol::json::MessageJson;
-use roam::protocol::{ChatType, Content};
 
 /// The binary's demo cache, inside the build's temp dir, imported once per test binary.
 fn cli_cache() -> &'static Path {
@@ -360,5 +360,4 @@ fn since_last_appends_only_what_is_new() {
     assert!(!bad.status.success());
     let bad = roam(&["export", "--format", "jsonl", "--db", db_arg]);
     assert!(!bad.status.success(), "neither ids nor --all");
-    let _ = ChatType::Single;
 }

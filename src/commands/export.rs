@@ -40,7 +40,7 @@ pub struct ExportOptions {
 
 /// `roam export`.
 pub fn export(options: ExportOptions) -> Result<()> {
-    if options.all == !options.ids.is_empty() {
+    if options.all != options.ids.is_empty() {
         bail!("name the conversations to export, or give --all (not both)");
     }
     if options.since_last && options.output.is_none() {
@@ -101,9 +101,7 @@ pub fn export(options: ExportOptions) -> Result<()> {
             let mut out = BufWriter::new(std::io::stdout().lock());
             let result = export::export(&store, &plan, options.format, &mut out);
             return quiet_when_output_closed(
-                result
-                    .map(|s| report(&s, None))
-                    .map_err(|e| anyhow::Error::new(e)),
+                result.map(|s| report(&s, None)).map_err(anyhow::Error::new),
             );
         }
         Some(path) if options.since_last => {

@@ -422,10 +422,10 @@ impl Store {
                 Some((a, b)) => super::schema::single_key(a, b),
                 None => super::schema::conference_key(&name),
             };
-            if let Some(id) = find.query_row([key], |r| r.get(0)).optional()? {
-                if !out.contains(&id) {
-                    out.push(id);
-                }
+            if let Some(id) = find.query_row([key], |r| r.get(0)).optional()?
+                && !out.contains(&id)
+            {
+                out.push(id);
             }
         }
         Ok(out)
