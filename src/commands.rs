@@ -24,12 +24,17 @@ pub use crate::session::Connection;
 
 mod account;
 mod download;
+mod export;
+mod local;
 mod names;
 mod output;
+mod search;
 mod sync;
 pub use account::{config, login, logout};
 pub use download::{DownloadCommand, download};
+pub use export::{ExportOptions, export};
 use output::{PagingState, Times};
+pub use search::{SearchOptions, search};
 pub use sync::{SyncArgs, sync};
 
 /// Options of `roam history`.

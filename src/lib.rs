@@ -7,6 +7,7 @@ pub mod config;
 pub mod demo;
 pub mod downloads;
 pub mod embedded;
+pub mod export;
 pub mod library;
 pub mod links;
 pub mod logging;

@@ -7,7 +7,11 @@ use std::time::Duration;
 
 use clap::parser::ValueSource;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
-use roam::commands::{self, Connection, HistoryOptions, ImportOptions, ServeOptions, SyncArgs};
+use roam::commands::{
+    self, Connection, ExportOptions, HistoryOptions, ImportOptions, SearchOptions, ServeOptions,
+    SyncArgs,
+};
+use roam::export::Format;
 use roam::protocol::{ChatType, Direction};
 use roam::server::ConnectionLimits;
 
@@ -214,6 +218,11 @@ enum Command {
         #[command(flatten)]
         limits: ServeLimits,
     },
+    /// Search every conversation of a database (the demo's without --db), newest first.
+    Search(SearchArgs),
+    /// Export conversations of a database (the demo's without --db) as JSON lines (the
+    /// service's export format, which `roam import` reads back), Markdown or HTML.
+    Export(ExportArgs),
     /// Manage the users of a database.
     User {
         #[command(subcommand)]
@@ -343,6 +352,91 @@ struct DownloadArgs {
     /// The thumbnail (images, videos) instead of the file.
     #[arg(long)]
     thumbnail: bool,
+}
+
+#[derive(Args)]
+struct SearchArgs {
+    /// What to find: any part of a message's text or file name, upper and lower case alike
+    /// (Chinese, Japanese and Korean inside sentences too).
+    query: String,
+    /// The query is a regular expression (case-insensitive).
+    #[arg(long)]
+    regex: bool,
+    /// Only this conversation: a group or room id, a user id (their single chats), or
+    /// alice|bob. May be given more than once.
+    #[arg(long = "in", value_name = "ID")]
+    conversations: Vec<String>,
+    /// Only messages from this sender.
+    #[arg(long, value_name = "USER")]
+    from: Option<String>,
+    /// Only these content kinds: txt, img, file, audio, video, loc, custom, cmd, combine
+    /// (comma-separated).
+    #[arg(long = "type", value_name = "KINDS", value_delimiter = ',')]
+    types: Vec<String>,
+    /// Only messages at or after this time, in the local zone: 2023-05-01,
+    /// "2023-05-01 14:30", 14:30, yesterday, -3d, -2w.
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
+    since: Option<String>,
+    /// Only messages up to this time (a date includes that whole day).
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
+    until: Option<String>,
+    /// How many hits to print.
+    #[arg(long, default_value_t = 50, value_parser = clap::value_parser!(u64).range(1..=10_000_000))]
+    limit: u64,
+    /// Continue from the cursor a previous run printed.
+    #[arg(long, value_name = "CURSOR")]
+    cursor: Option<String>,
+    /// Print JSON Lines: one hit per line, then the paging state.
+    #[arg(long)]
+    json: bool,
+    /// The database to search (default: the demo's).
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+}
+
+#[derive(Args)]
+struct ExportArgs {
+    /// The conversations: group or room ids, user ids (their single chats) or alice|bob;
+    /// with --user, as that user names them (a peer, a group).
+    #[arg(
+        value_name = "ID",
+        required_unless_present = "all",
+        conflicts_with = "all"
+    )]
+    ids: Vec<String>,
+    /// Every conversation (the user's, with --user).
+    #[arg(long)]
+    all: bool,
+    /// jsonl: the service's export format; markdown: for reading; html: one page with a
+    /// table of contents and a find box.
+    #[arg(long, value_enum)]
+    format: FormatArg,
+    /// Only messages at or after this time, in the local zone: 2023-05-01, -3d, ...
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
+    since: Option<String>,
+    /// Only messages up to this time (a date includes that whole day).
+    #[arg(long, value_name = "WHEN", allow_hyphen_values = true)]
+    until: Option<String>,
+    /// Only what is new since the previous --since-last export to the same -o file,
+    /// appended to it (state in FILE.roam-export.json; jsonl and markdown).
+    #[arg(long)]
+    since_last: bool,
+    /// The file to write (created readable by you only); standard output without it.
+    #[arg(long, short = 'o', value_name = "FILE")]
+    output: Option<PathBuf>,
+    /// The database to export from (default: the demo's).
+    #[arg(long, value_name = "FILE")]
+    db: Option<PathBuf>,
+    /// Export as this user sees it: their conversations, single chats titled by the peer.
+    #[arg(long, value_name = "USER")]
+    user: Option<String>,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug)]
+enum FormatArg {
+    Jsonl,
+    Markdown,
+    Html,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -543,6 +637,34 @@ fn main() -> ExitCode {
             token_ttl_secs: token_ttl,
             create,
             connections: limits.connection_limits(),
+        }),
+        Some(Command::Search(args)) => commands::search(SearchOptions {
+            query: args.query,
+            regex: args.regex,
+            conversations: args.conversations,
+            from: args.from,
+            types: args.types,
+            since: args.since,
+            until: args.until,
+            limit: usize::try_from(args.limit).unwrap_or(usize::MAX),
+            cursor: args.cursor,
+            json: args.json,
+            db: args.db,
+        }),
+        Some(Command::Export(args)) => commands::export(ExportOptions {
+            ids: args.ids,
+            all: args.all,
+            format: match args.format {
+                FormatArg::Jsonl => Format::Jsonl,
+                FormatArg::Markdown => Format::Markdown,
+                FormatArg::Html => Format::Html,
+            },
+            since: args.since,
+            until: args.until,
+            since_last: args.since_last,
+            output: args.output,
+            db: args.db,
+            user: args.user,
         }),
         Some(Command::User {
             command:

@@ -53,6 +53,40 @@ impl Names {
         Names { users, conferences }
     }
 
+    /// The names a store holds for `users` and the conferences (no server involved: the
+    /// store's own name tables). A store that cannot say is a warning in the log.
+    pub(super) fn from_store(
+        store: &crate::store::Store,
+        users: BTreeSet<String>,
+        conferences: &[(String, ChatType)],
+    ) -> Names {
+        let users: Vec<String> = users.into_iter().collect();
+        let users = store.nicknames(&users).unwrap_or_else(|e| {
+            tracing::warn!(error = %e, "nicknames not shown");
+            NameMap::new()
+        });
+        let mut names = NameMap::new();
+        let groups: Vec<String> = conferences
+            .iter()
+            .filter(|(_, k)| *k == ChatType::Group)
+            .map(|(id, _)| id.clone())
+            .collect();
+        match store.group_details(None, &groups) {
+            Ok(found) => names.extend(found.into_iter().map(|d| (d.id, d.name))),
+            Err(e) => tracing::warn!(error = %e, "group names not shown"),
+        }
+        for (id, _) in conferences.iter().filter(|(_, k)| *k == ChatType::Room) {
+            if let Ok(Some(d)) = store.room_details(id) {
+                names.insert(d.id, d.name);
+            }
+        }
+        names.retain(|_, name| !name.is_empty());
+        Names {
+            users,
+            conferences: names,
+        }
+    }
+
     /// A user as shown: `name (id)`, or the id; one line, at most `width` columns.
     pub(super) fn user(&self, id: &str, width: usize) -> String {
         label(self.users.get(id), id, width)

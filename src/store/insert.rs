@@ -15,6 +15,8 @@
 //!    conversation, so sorted rows touch each of their pages once per batch. In file order,
 //!    an export spread over many conversations touched a random page of every index for
 //!    every message, which is what made such imports slow.
+//!    Messages with text (or a file name, an address) are also written to the search
+//!    index ([`super::search`]).
 //! 3. Per conversation: its newest message, and the rows of its members' conversation lists.
 
 use std::collections::HashSet;
@@ -60,6 +62,8 @@ pub struct PreparedMessage {
     body: Option<Vec<u8>>,
     /// The chat files it names ([`super::files::linked_files`]).
     files: Vec<(String, Option<String>)>,
+    /// What search looks at ([`super::search::searchable_text`]).
+    search_text: Option<String>,
 }
 
 impl PreparedMessage {
@@ -105,6 +109,7 @@ impl PreparedMessage {
             json,
             body,
             files: super::files::linked_files(message),
+            search_text: super::search::searchable_text(message),
         })
     }
 
@@ -121,6 +126,7 @@ impl PreparedMessage {
                 .iter()
                 .map(|(u, s)| u.capacity() + s.as_ref().map_or(0, String::capacity))
                 .sum::<usize>()
+            + self.search_text.as_ref().map_or(0, String::capacity)
     }
 }
 
@@ -254,6 +260,9 @@ impl Store {
                     m.body
                 ])?;
                 super::files::write_links(&tx, a.id, &m.files)?;
+                if let Some(text) = &m.search_text {
+                    super::search::add_doc(&tx, a.id, a.conv, a.time, text)?;
+                }
             }
         }
         accepted.sort_unstable_by_key(|a| (a.conv, a.time, a.id));

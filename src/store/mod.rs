@@ -12,6 +12,7 @@
 //! case-insensitively.
 
 pub mod apps;
+pub mod export;
 pub mod files;
 mod history;
 pub mod import;
@@ -21,6 +22,7 @@ mod names;
 pub mod password;
 pub mod pool;
 pub mod schema;
+pub mod search;
 pub mod state;
 
 use std::collections::HashMap;
@@ -40,6 +42,7 @@ pub use history::{DEFAULT_SCAN_BUDGET, EntryPage};
 pub use import::{ImportOptions, ImportSummary, Rejection, import_files, import_reader};
 pub use insert::InsertCounts;
 pub use pool::StorePool;
+pub use search::{SearchCursor, SearchHit, SearchPage, SearchQuery};
 
 /// How long a connection waits for another writer before giving up.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
@@ -103,6 +106,10 @@ pub enum StoreError {
     /// An attachment that cannot be stored (not a uuid, too large).
     #[error("file {0}")]
     File(String),
+    /// A search that cannot run: an empty text, or a regular expression that does not
+    /// compile.
+    #[error("search: {0}")]
+    BadSearch(String),
     /// A message that cannot be stored (empty sender or receiver).
     #[error("message {id}: {reason}")]
     BadMessage {

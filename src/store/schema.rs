@@ -13,7 +13,7 @@ use crate::protocol::{ChatType, encode_body_tail};
 
 /// The schema version written to `PRAGMA user_version`; a database with a newer version is
 /// refused rather than misread, an older one is migrated.
-pub const SCHEMA_VERSION: i64 = 6;
+pub const SCHEMA_VERSION: i64 = 7;
 
 /// Creates the tables when they do not exist.
 pub(crate) const CREATE: &str = r#"
@@ -168,6 +168,33 @@ CREATE TABLE IF NOT EXISTS files (
 );
 "#;
 
+/// Version 7 adds search over every conversation ([`super::search`]): one row per message
+/// with searchable text (its text, file name or address) in `search_docs`, keyed by
+/// `time << 8 | tie` so that key order is time order, and an FTS5 trigram index over it
+/// (external content: the text is stored once). Import writes both (a trigger would make
+/// import five times slower, see [`super::search`]); triggers take deleted messages out
+/// of both.
+/// Existing messages are indexed by the migration.
+pub(crate) const SEARCH: &str = r#"
+CREATE TABLE IF NOT EXISTS search_docs (
+    key  INTEGER PRIMARY KEY,             -- time << 8 | tie: key order is time order
+    msg  INTEGER NOT NULL UNIQUE,         -- messages.id
+    conv INTEGER NOT NULL,
+    text TEXT NOT NULL
+);
+-- A conversation's documents newest first, for scans bounded by conversation and time.
+CREATE INDEX IF NOT EXISTS search_docs_by_conv ON search_docs(conv, key);
+CREATE VIRTUAL TABLE IF NOT EXISTS search_index USING fts5(
+    text, content = 'search_docs', content_rowid = 'key', tokenize = 'trigram'
+);
+CREATE TRIGGER IF NOT EXISTS search_docs_removed AFTER DELETE ON search_docs BEGIN
+    INSERT INTO search_index(search_index, rowid, text) VALUES ('delete', old.key, old.text);
+END;
+CREATE TRIGGER IF NOT EXISTS search_docs_follow_messages AFTER DELETE ON messages BEGIN
+    DELETE FROM search_docs WHERE msg = old.id;
+END;
+"#;
+
 /// Creates, migrates or checks the schema on an open connection. `Err(version)` when the
 /// database is newer than this roam.
 pub(crate) fn init(conn: &mut Connection) -> rusqlite::Result<Result<(), i64>> {
@@ -200,6 +227,13 @@ pub(crate) fn init(conn: &mut Connection) -> rusqlite::Result<Result<(), i64>> {
             tx.execute_batch(FILES)?;
             if version > 0 {
                 super::files::link_stored_messages(&tx)?;
+            }
+        }
+        if version < 7 {
+            tx.execute_batch(SEARCH)?;
+            // A new file has no messages; an older one has its messages indexed once.
+            if version > 0 {
+                super::search::index_existing(&tx)?;
             }
         }
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;

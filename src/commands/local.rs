@@ -1,0 +1,82 @@
+//! What the commands that read a store file directly (`search`, `export`) share: which
+//! file (`--db`, or the demo's database), the time bounds as typed, and the conversations
+//! named on the command line.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+
+use crate::store::Store;
+use crate::tui::{text, when};
+
+/// The store at `db`, or the embedded demo's database (imported on first use). A `--db`
+/// that does not exist is an error, never a new empty file.
+pub(super) fn open_store(db: Option<&Path>) -> Result<(Store, PathBuf)> {
+    let path = match db {
+        Some(path) => {
+            if !path.exists() {
+                bail!("the database {} does not exist", path.display());
+            }
+            path.to_path_buf()
+        }
+        None => crate::embedded::demo_database(&crate::embedded::cache_dir())?,
+    };
+    let store = Store::open(&path)
+        .with_context(|| format!("cannot open the database {}", path.display()))?;
+    Ok((store, path))
+}
+
+/// `--since` and `--until` as milliseconds: the start of the one's span and the end of the
+/// other's (a date includes that whole day).
+pub(super) fn time_bounds(
+    since: Option<&str>,
+    until: Option<&str>,
+    now: &jiff::Zoned,
+) -> Result<(Option<i64>, Option<i64>)> {
+    let read = |flag: &str, value: Option<&str>| -> Result<Option<when::When>> {
+        value
+            .map(|v| when::parse(v, now).with_context(|| format!("--{flag}")))
+            .transpose()
+    };
+    let since = read("since", since)?.map(|w| w.start);
+    let until = read("until", until)?.map(|w| w.end);
+    if let (Some(s), Some(u)) = (since, until)
+        && s > u
+    {
+        bail!("--since is after --until: nothing can match");
+    }
+    Ok((since, until))
+}
+
+/// The conversations the ids on the command line name (see
+/// [`Store::find_conversations`]); an id that names none is an error.
+pub(super) fn conversations(
+    store: &Store,
+    user: Option<&str>,
+    ids: &[String],
+) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for id in ids {
+        let found = store.find_conversations(user, id)?;
+        if found.is_empty() {
+            match user {
+                Some(user) => bail!(
+                    "{} is not a conversation of {}",
+                    text::one_line(id, 64),
+                    text::one_line(user, 64)
+                ),
+                None => bail!(
+                    "{} is not a conversation in this store (a group or room id, a user id, \
+                     or alice|bob for a single chat)",
+                    text::one_line(id, 64)
+                ),
+            }
+        }
+        for name in found {
+            if !out.contains(&name) {
+                out.push(name);
+            }
+        }
+    }
+    Ok(out)
+}

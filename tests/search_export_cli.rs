@@ -1,0 +1,363 @@
+//! `roam search` and `roam export` on the demo's database and on store files.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+
+use roam::protocol::Content;
+use roam::protocol::json::MessageJson;
+
+/// The binary's demo cache, inside the build's temp dir, imported once per test binary.
+fn cli_cache() -> &'static Path {
+    static CACHE: OnceLock<PathBuf> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("search_export-cache");
+        roam::embedded::demo_database(&dir).expect("demo database for the CLI");
+        dir
+    })
+}
+
+fn demo_db() -> PathBuf {
+    roam::embedded::demo_database(cli_cache()).expect("demo database")
+}
+
+fn roam(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_roam"))
+        .args(args)
+        .env("ROAM_CACHE_DIR", cli_cache())
+        .env("ROAM_CONFIG", cli_cache().join("no-config.toml"))
+        .env("ROAM_DATA_DIR", cli_cache().join("data"))
+        .env("TZ", "UTC")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null())
+        .output()
+        .expect("roam runs")
+}
+
+fn ok(args: &[&str]) -> String {
+    let out = roam(args);
+    assert!(
+        out.status.success(),
+        "roam {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8")
+}
+
+/// What search looks at, written out again for the brute force.
+fn searchable(content: &Content) -> String {
+    match content {
+        Content::Text { text } => text.clone(),
+        Content::Image { file, .. }
+        | Content::Video { file, .. }
+        | Content::Audio { file, .. }
+        | Content::File { file } => file.filename.clone(),
+        Content::Location {
+            address, building, ..
+        } => format!("{address}\n{}", building.as_deref().unwrap_or_default()),
+        Content::Combined {
+            title,
+            summary,
+            text,
+            ..
+        } => format!("{title}\n{summary}\n{text}"),
+        _ => String::new(),
+    }
+}
+
+/// Every message of a store file whose searchable text holds `needle` (ASCII case
+/// folded), by looking at each: (id, time), sorted.
+fn brute_force(db: &Path, needle: &str) -> Vec<(u64, i64)> {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    let mut stmt = conn
+        .prepare("SELECT id, time, chat_type, json FROM messages")
+        .expect("prepare");
+    let needle = needle.to_lowercase();
+    let mut found: Vec<(u64, i64)> = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+            ))
+        })
+        .expect("query")
+        .filter_map(|row| {
+            let (stored, time, kind, json) = row.expect("row");
+            let id = roam::store::schema::id_from_sql(stored);
+            let form: MessageJson = serde_json::from_str(&json).ok()?;
+            let kind = roam::store::schema::kind_from_sql(kind);
+            let message = form.to_message(id, time, Some(kind)).ok()?;
+            searchable(&message.content)
+                .to_lowercase()
+                .contains(&needle)
+                .then_some((id, time))
+        })
+        .collect();
+    found.sort();
+    found
+}
+
+fn json_lines(text: &str) -> Vec<serde_json::Value> {
+    text.lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect()
+}
+
+#[test]
+fn search_finds_every_occurrence_in_the_demo() {
+    for needle in ["退避", "sqlite"] {
+        let out = ok(&["search", needle, "--json", "--limit", "1000000"]);
+        let lines = json_lines(&out);
+        let (state, hits) = lines.split_last().expect("lines");
+        assert_eq!(state["is_last"], true, "{state}");
+        let mut found: Vec<(u64, i64)> = hits
+            .iter()
+            .map(|h| {
+                let id = h["id"].as_str().expect("id as a string");
+                (
+                    id.parse().expect("an id"),
+                    h["time"].as_i64().expect("time"),
+                )
+            })
+            .collect();
+        let times: Vec<i64> = found.iter().map(|f| f.1).collect();
+        assert!(times.windows(2).all(|w| w[0] >= w[1]), "newest first");
+        for h in hits {
+            let snippet = h["snippet"].as_str().expect("snippet");
+            let range = h["match"].as_array().expect("match");
+            let (a, b) = (
+                range[0].as_u64().expect("a") as usize,
+                range[1].as_u64().expect("b") as usize,
+            );
+            assert_eq!(snippet[a..b].to_lowercase(), needle, "{h}");
+        }
+        found.sort();
+        let expected = brute_force(&demo_db(), needle);
+        assert!(expected.len() > 50, "{needle}: the demo talks about it");
+        let missing: Vec<_> = expected
+            .iter()
+            .filter(|e| !found.contains(e))
+            .take(5)
+            .collect();
+        let extra: Vec<_> = found
+            .iter()
+            .filter(|f| !expected.contains(f))
+            .take(5)
+            .collect();
+        assert!(
+            found == expected,
+            "{needle}: found {} of {}; missing {missing:?}, extra {extra:?}",
+            found.len(),
+            expected.len()
+        );
+        // More than one conversation holds it.
+        let convs: std::collections::BTreeSet<&str> = hits
+            .iter()
+            .map(|h| h["conversation"].as_str().expect("c"))
+            .collect();
+        assert!(convs.len() > 1, "{needle}: {convs:?}");
+    }
+}
+
+#[test]
+fn search_text_names_people_and_filters_narrow() {
+    let text = ok(&["search", "退避", "--limit", "3"]);
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("roam dev team (262857469362177)"), "{text}");
+    assert!(text.contains("(li.wei)"), "{text}");
+    assert!(
+        !text.contains('\u{1b}'),
+        "no highlight off a terminal: {text:?}"
+    );
+    let narrowed = json_lines(&ok(&[
+        "search",
+        "sqlite",
+        "--in",
+        "262857469362177",
+        "--from",
+        "omar.haddad",
+        "--type",
+        "txt",
+        "--since",
+        "2025-06-01",
+        "--json",
+        "--limit",
+        "100000",
+    ]));
+    let (_, hits) = narrowed.split_last().expect("lines");
+    assert!(!hits.is_empty());
+    for h in hits {
+        assert_eq!(h["conversation"], "262857469362177");
+        assert_eq!(h["from"], "omar.haddad");
+        assert!(h["time"].as_i64().expect("time") >= 1_748_736_000_000);
+    }
+    let bad = roam(&["search", "x", "--db", "/nonexistent/roam.sqlite"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("does not exist"));
+    let bad = roam(&["search", "(", "--regex"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("regex"));
+}
+
+/// Every message row of a store file.
+fn dump(db: &Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(db).expect("open");
+    let mut stmt = conn
+        .prepare(
+            "SELECT m.id, c.key, m.chat_type, m.sender, m.receiver, m.time, m.type, m.json,
+                    hex(m.body)
+             FROM messages m JOIN convs c ON c.id = m.conv ORDER BY m.id",
+        )
+        .expect("prepare");
+    stmt.query_map([], |r| {
+        let mut row = Vec::new();
+        for i in 0..9 {
+            row.push(format!("{:?}", r.get_ref(i)?));
+        }
+        Ok(row.join(" "))
+    })
+    .expect("query")
+    .collect::<Result<_, _>>()
+    .expect("rows")
+}
+
+#[test]
+fn the_demo_exported_as_jsonl_imports_back_exactly() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("all.jsonl");
+    let copy = dir.path().join("copy.sqlite");
+    ok(&[
+        "export",
+        "--all",
+        "--format",
+        "jsonl",
+        "-o",
+        file.to_str().expect("path"),
+    ]);
+    ok(&[
+        "import",
+        "--quiet",
+        "--db",
+        copy.to_str().expect("path"),
+        file.to_str().expect("path"),
+    ]);
+    assert_eq!(dump(&copy), dump(&demo_db()));
+}
+
+#[test]
+fn the_demo_exports_as_one_html_page_and_as_markdown() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let file = dir.path().join("all.html");
+    ok(&[
+        "export",
+        "--all",
+        "--format",
+        "html",
+        "-o",
+        file.to_str().expect("path"),
+    ]);
+    let html = std::fs::read_to_string(&file).expect("written");
+    let total: i64 = rusqlite::Connection::open(demo_db())
+        .expect("open")
+        .query_row("SELECT count(*) FROM messages", [], |r| r.get(0))
+        .expect("count");
+    assert_eq!(html.matches("<div class=\"m\"").count() as i64, total);
+    assert!(html.contains("<nav>") && html.contains("roam dev team (262857469362177)"));
+    assert_eq!(html.matches("<script").count(), 1);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = std::fs::metadata(&file).expect("file").permissions().mode();
+        assert_eq!(mode & 0o777, 0o600);
+    }
+    let md = ok(&[
+        "export",
+        "262857469362177",
+        "--format",
+        "markdown",
+        "--since",
+        "2025-06-29",
+        "--until",
+        "2025-06-29",
+    ]);
+    assert!(md.starts_with("# roam dev team (262857469362177)"), "{md}");
+    assert!(md.contains("## 2025-06-29 Sunday"), "{md}");
+    assert!(!md.contains("## 2025-06-28"), "{md}");
+    let md_for_user = ok(&[
+        "export", "--all", "--user", "li.wei", "--format", "markdown",
+    ]);
+    assert!(md_for_user.contains("# roam dev team (262857469362177)"));
+}
+
+#[test]
+fn since_last_appends_only_what_is_new() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = dir.path().join("s.sqlite");
+    let out = dir.path().join("series.jsonl");
+    let all = common::alice_bob(60);
+    let write = |name: &str, messages: &[roam::protocol::Message]| {
+        let path = dir.path().join(name);
+        let text: String = messages.iter().map(|m| common::line(m) + "\n").collect();
+        std::fs::write(&path, text).expect("write");
+        path
+    };
+    let first = write("first.jsonl", &all[..30]);
+    let second = write("second.jsonl", &all[30..]);
+    let (db_arg, out_arg) = (db.to_str().expect("path"), out.to_str().expect("path"));
+    let export = || {
+        ok(&[
+            "export",
+            "--all",
+            "--format",
+            "jsonl",
+            "--since-last",
+            "-o",
+            out_arg,
+            "--db",
+            db_arg,
+        ])
+    };
+    ok(&[
+        "import",
+        "--quiet",
+        "--db",
+        db_arg,
+        first.to_str().expect("path"),
+    ]);
+    export();
+    assert_eq!(
+        std::fs::read_to_string(&out).expect("out").lines().count(),
+        30
+    );
+    assert!(dir.path().join("series.jsonl.roam-export.json").exists());
+    ok(&[
+        "import",
+        "--quiet",
+        "--db",
+        db_arg,
+        second.to_str().expect("path"),
+    ]);
+    export();
+    export();
+    let series = std::fs::read_to_string(&out).expect("out");
+    let whole = ok(&["export", "--all", "--format", "jsonl", "--db", db_arg]);
+    assert_eq!(series, whole);
+    let bad = roam(&[
+        "export",
+        "--all",
+        "--format",
+        "html",
+        "--since-last",
+        "-o",
+        out_arg,
+        "--db",
+        db_arg,
+    ]);
+    assert!(!bad.status.success());
+    let bad = roam(&["export", "--format", "jsonl", "--db", db_arg]);
+    assert!(!bad.status.success(), "neither ids nor --all");
+}
