@@ -116,6 +116,8 @@ const CONNECTING: &[&str] = &[
     "conversations",
     "history",
     "sync",
+    "search",
+    "export",
     "download",
     "login",
     "logout",
@@ -218,9 +220,11 @@ enum Command {
         #[command(flatten)]
         limits: ServeLimits,
     },
-    /// Search every conversation of a database (the demo's without --db), newest first.
+    /// Search every conversation of a database, newest first: --db, else your library of the
+    /// deployment the flags or profile name, else the demo's.
     Search(SearchArgs),
-    /// Export conversations of a database (the demo's without --db) as JSON lines (the
+    /// Export conversations of a database (--db, else your library of the deployment the
+    /// flags or profile name, else the demo's) as JSON lines (the
     /// service's export format, which `roam import` reads back), Markdown or HTML.
     Export(ExportArgs),
     /// Manage the users of a database.
@@ -356,6 +360,8 @@ struct DownloadArgs {
 
 #[derive(Args)]
 struct SearchArgs {
+    #[command(flatten)]
+    connection: ConnectionArgs,
     /// What to find: any part of a message's text or file name, upper and lower case alike
     /// (Chinese, Japanese and Korean inside sentences too).
     query: String,
@@ -389,13 +395,15 @@ struct SearchArgs {
     /// Print JSON Lines: one hit per line, then the paging state.
     #[arg(long)]
     json: bool,
-    /// The database to search (default: the demo's).
+    /// The database to search (default: your library, or the demo's).
     #[arg(long, value_name = "FILE")]
     db: Option<PathBuf>,
 }
 
 #[derive(Args)]
 struct ExportArgs {
+    #[command(flatten)]
+    connection: ConnectionArgs,
     /// The conversations: group or room ids, user ids (their single chats) or alice|bob;
     /// with --user, as that user names them (a peer, a group).
     #[arg(
@@ -424,12 +432,9 @@ struct ExportArgs {
     /// The file to write (created readable by you only); standard output without it.
     #[arg(long, short = 'o', value_name = "FILE")]
     output: Option<PathBuf>,
-    /// The database to export from (default: the demo's).
+    /// The database to export from (default: your library, or the demo's).
     #[arg(long, value_name = "FILE")]
     db: Option<PathBuf>,
-    /// Export as this user sees it: their conversations, single chats titled by the peer.
-    #[arg(long, value_name = "USER")]
-    user: Option<String>,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -639,6 +644,7 @@ fn main() -> ExitCode {
             connections: limits.connection_limits(),
         }),
         Some(Command::Search(args)) => commands::search(SearchOptions {
+            connection: args.connection.or(cli.connection).into_connection(),
             query: args.query,
             regex: args.regex,
             conversations: args.conversations,
@@ -651,21 +657,28 @@ fn main() -> ExitCode {
             json: args.json,
             db: args.db,
         }),
-        Some(Command::Export(args)) => commands::export(ExportOptions {
-            ids: args.ids,
-            all: args.all,
-            format: match args.format {
-                FormatArg::Jsonl => Format::Jsonl,
-                FormatArg::Markdown => Format::Markdown,
-                FormatArg::Html => Format::Html,
-            },
-            since: args.since,
-            until: args.until,
-            since_last: args.since_last,
-            output: args.output,
-            db: args.db,
-            user: args.user,
-        }),
+        Some(Command::Export(args)) => {
+            let connection = args.connection.or(cli.connection);
+            // --user: whose library (with --api-url or a profile), and whose view of a
+            // --db file: their conversations, single chats titled by the peer.
+            let user = connection.user.clone();
+            commands::export(ExportOptions {
+                user,
+                connection: connection.into_connection(),
+                ids: args.ids,
+                all: args.all,
+                format: match args.format {
+                    FormatArg::Jsonl => Format::Jsonl,
+                    FormatArg::Markdown => Format::Markdown,
+                    FormatArg::Html => Format::Html,
+                },
+                since: args.since,
+                until: args.until,
+                since_last: args.since_last,
+                output: args.output,
+                db: args.db,
+            })
+        }
         Some(Command::User {
             command:
                 UserCommand::Add {

@@ -134,3 +134,28 @@ fn without_a_library_an_unreachable_deployment_is_one_clear_error() {
         "{stderr}"
     );
 }
+
+#[test]
+fn search_and_export_read_the_library_without_the_server() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    library_of_alice(&cache.path().join("data"));
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_roam"))
+            .args(args)
+            .args(deployment_args())
+            .env("ROAM_CACHE_DIR", cache.path())
+            .env("ROAM_DATA_DIR", cache.path().join("data"))
+            .env("ROAM_CONFIG", cache.path().join("no-config.toml"))
+            .stdin(std::process::Stdio::null())
+            .output()
+            .expect("roam runs");
+        let stderr = String::from_utf8_lossy(&out.stderr).to_string();
+        assert!(out.status.success(), "{args:?}: {stderr}");
+        String::from_utf8_lossy(&out.stdout).to_string()
+    };
+    let found = run(&["search", "kept message 2", "--json"]);
+    // 2, 20..29: eleven messages, then the paging line.
+    assert_eq!(found.lines().count(), 12, "{found}");
+    let markdown = run(&["export", "bob", "--format", "markdown"]);
+    assert!(markdown.contains("kept message 29") && markdown.contains("kept message 0"));
+}

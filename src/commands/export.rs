@@ -17,6 +17,8 @@ use crate::tui::{text, when};
 /// Options of `roam export`.
 #[derive(Debug)]
 pub struct ExportOptions {
+    /// Whose library to read, when `db` is not given (no flags: the demo's database).
+    pub connection: crate::session::Connection,
     /// The conversations (group or room ids, user ids, `alice|bob`; with `user`, as that
     /// user names them).
     pub ids: Vec<String>,
@@ -56,7 +58,7 @@ pub fn export(options: ExportOptions) -> Result<()> {
     let now = when::now_in(times.zone());
     let (since, until) =
         local::time_bounds(options.since.as_deref(), options.until.as_deref(), &now)?;
-    let (store, _) = local::open_store(options.db.as_deref())?;
+    let (store, _) = local::open_store(options.db.as_deref(), options.connection.clone(), &config)?;
     let user = options.user.as_deref().map(str::to_ascii_lowercase);
     let theirs = store.stored_conversations(user.as_deref())?;
     if let Some(user) = &user

@@ -1,17 +1,25 @@
 //! What the commands that read a store file directly (`search`, `export`) share: which
-//! file (`--db`, or the demo's database), the time bounds as typed, and the conversations
-//! named on the command line.
+//! file (`--db`; else the library of the deployment the connection flags or profile name;
+//! else the demo's database), the time bounds as typed, and the conversations named on the
+//! command line.
 
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 
+use crate::config::Config;
+use crate::session::{self, Connection};
 use crate::store::Store;
 use crate::tui::{text, when};
 
-/// The store at `db`, or the embedded demo's database (imported on first use). A `--db`
-/// that does not exist is an error, never a new empty file.
-pub(super) fn open_store(db: Option<&Path>) -> Result<(Store, PathBuf)> {
+/// The store at `db`; else the person's library of the deployment `connection` names (no
+/// request is made); else, with no flags or profile, the embedded demo's whole database
+/// (imported on first use). A file that does not exist is an error, never a new empty one.
+pub(super) fn open_store(
+    db: Option<&Path>,
+    connection: Connection,
+    config: &Config,
+) -> Result<(Store, PathBuf)> {
     let path = match db {
         Some(path) => {
             if !path.exists() {
@@ -19,7 +27,27 @@ pub(super) fn open_store(db: Option<&Path>) -> Result<(Store, PathBuf)> {
             }
             path.to_path_buf()
         }
-        None => crate::embedded::demo_database(&crate::embedded::cache_dir())?,
+        // No deployment named (a --user alone names whose view of the demo to take).
+        None if connection.api_url.is_none()
+            && connection.profile.is_none()
+            && config.default_profile.is_none() =>
+        {
+            crate::embedded::demo_database(&crate::embedded::cache_dir())?
+        }
+        None => match session::library_of(connection, config)? {
+            Some(place) => {
+                if !place.path.exists() {
+                    bail!(
+                        "there is no library of {} on {} yet ({}): run `roam sync` first",
+                        place.user,
+                        place.deployment,
+                        place.path.display()
+                    );
+                }
+                place.path
+            }
+            None => crate::embedded::demo_database(&crate::embedded::cache_dir())?,
+        },
     };
     let store = Store::open(&path)
         .with_context(|| format!("cannot open the database {}", path.display()))?;

@@ -24,6 +24,8 @@ use crate::tui::{filter, text, when};
 /// Options of `roam search`.
 #[derive(Debug)]
 pub struct SearchOptions {
+    /// Whose library to read, when `db` is not given (no flags: the demo's database).
+    pub connection: crate::session::Connection,
     /// The text, or with `regex` a regular expression.
     pub query: String,
     /// Treat the query as a regular expression.
@@ -83,7 +85,7 @@ pub fn search(options: SearchOptions) -> Result<()> {
         .as_deref()
         .map(|c| SearchCursor::parse(c).context("--cursor: not a search cursor"))
         .transpose()?;
-    let (store, _) = local::open_store(options.db.as_deref())?;
+    let (store, _) = local::open_store(options.db.as_deref(), options.connection.clone(), &config)?;
     let query = SearchQuery {
         text: options.query.clone(),
         regex: options.regex,

@@ -280,24 +280,16 @@ pub async fn connect(connection: Connection, config: &Config) -> Result<Session>
 /// user, read-only: `roam --offline`, and the browser when the deployment cannot be
 /// reached. No credential is asked: the file is the person's own.
 pub async fn offline(connection: Connection, config: &Config) -> Result<Session> {
-    let (deployment, appkey, user) = match resolve(connection, config)? {
-        Target::Demo => (
-            crate::embedded::DEMO_DEPLOYMENT.to_string(),
-            crate::demo::DEMO_APPKEY.to_string(),
-            crate::demo::DEMO_USER.to_string(),
-        ),
-        Target::Deployment(d) => {
-            // Built only to name the deployment as the online client does; it never sends.
-            let naming = Client::new(d.client_config(Credential::Token("offline".into())))
-                .context("bad connection settings")?;
-            (
-                naming.deployment(),
-                naming.appkey(),
-                naming.user().to_string(),
-            )
-        }
+    let place = match library_of(connection, config)? {
+        Some(place) => place,
+        None => LibraryPlace::demo(),
     };
-    let path = crate::library::Library::path_for(&paths::data_dir(), &deployment, &appkey, &user);
+    let LibraryPlace {
+        path,
+        deployment,
+        appkey,
+        user,
+    } = place;
     if !path.exists() {
         bail!(
             "there is no library of {user} on {deployment} yet ({}): browse or run `roam sync` while online first",
@@ -314,6 +306,62 @@ pub async fn offline(connection: Connection, config: &Config) -> Result<Session>
         )],
         offline: true,
     })
+}
+
+/// Where a person's library of one deployment, app key and user lives.
+#[derive(Clone, Debug)]
+pub struct LibraryPlace {
+    /// The file.
+    pub path: std::path::PathBuf,
+    /// The deployment's name ([`Client::deployment`]).
+    pub deployment: String,
+    /// `org#app`.
+    pub appkey: String,
+    /// Whose library it is.
+    pub user: String,
+}
+
+impl LibraryPlace {
+    fn new(deployment: String, appkey: String, user: String) -> LibraryPlace {
+        LibraryPlace {
+            path: crate::library::Library::path_for(
+                &paths::data_dir(),
+                &deployment,
+                &appkey,
+                &user,
+            ),
+            deployment,
+            appkey,
+            user,
+        }
+    }
+
+    /// The demo's library (the pages browsed in the demo).
+    pub fn demo() -> LibraryPlace {
+        LibraryPlace::new(
+            crate::embedded::DEMO_DEPLOYMENT.to_string(),
+            crate::demo::DEMO_APPKEY.to_string(),
+            crate::demo::DEMO_USER.to_string(),
+        )
+    }
+}
+
+/// The library of the deployment the connection names, without connecting; `None` for the
+/// demo (no flags, no default profile).
+pub fn library_of(connection: Connection, config: &Config) -> Result<Option<LibraryPlace>> {
+    match resolve(connection, config)? {
+        Target::Demo => Ok(None),
+        Target::Deployment(d) => {
+            // Built only to name the deployment as the online client does; it never sends.
+            let naming = Client::new(d.client_config(Credential::Token("offline".into())))
+                .context("bad connection settings")?;
+            Ok(Some(LibraryPlace::new(
+                naming.deployment(),
+                naming.appkey(),
+                naming.user().to_string(),
+            )))
+        }
+    }
 }
 
 /// Whether `error` says the deployment could not be reached at all (rather than, say,
