@@ -173,10 +173,15 @@ pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Re
             client,
             embedded,
             mut notices,
-            ..
+            offline,
         } = session;
         notices.extend(library_notice);
         let (source, kept) = crate::tui::fetch::Keeping::new(client, library);
+        let source = if offline {
+            source.labelled("offline · library")
+        } else {
+            source
+        };
         let result = crate::tui::run::run(source, notices, preferences).await;
         // The pages fetched last are still being written: a moment for them.
         tokio::task::spawn_blocking(move || kept.wait(Duration::from_secs(2)))

@@ -122,6 +122,8 @@ pub struct App {
     ticks: u64,
     /// Whose history this is when read with admin access.
     admin_reader: Option<String>,
+    /// Where the history comes from when not the live service (offline).
+    standing_label: Option<String>,
     /// Names for ids, and whether ids show beside them.
     names: Names,
     /// Comfortable or compact.
@@ -165,6 +167,7 @@ impl App {
             next_request: 1,
             ticks: 0,
             admin_reader: None,
+            standing_label: None,
             names: Names::default(),
             layout_style: MessageLayout::default(),
             panel: None,
@@ -178,11 +181,23 @@ impl App {
         self.admin_reader = user;
     }
 
-    /// `li.wei · admin access` when the history is read with admin access.
+    /// Says where the history comes from when it is not the live service (`offline ·
+    /// library`); the status line then always shows it.
+    pub fn set_standing_label(&mut self, label: Option<String>) {
+        self.standing_label = label;
+    }
+
+    /// What the status line always starts with: `li.wei · admin access` when the history
+    /// is read with admin access, and the source's standing label (offline).
     pub fn admin_label(&self) -> Option<String> {
-        self.admin_reader
+        let admin = self
+            .admin_reader
             .as_ref()
-            .map(|user| format!("{user} · admin access"))
+            .map(|user| format!("{user} · admin access"));
+        match (admin, &self.standing_label) {
+            (Some(admin), Some(label)) => Some(format!("{admin} · {label}")),
+            (admin, label) => admin.or_else(|| label.clone()),
+        }
     }
 
     /// The effects to run at startup: the first page of the conversation list.

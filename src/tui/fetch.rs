@@ -67,6 +67,12 @@ pub trait Source: Send + Sync + 'static {
         None
     }
 
+    /// A few words the status line always shows about where the history comes from
+    /// (`offline · library`); `None` for the live service.
+    fn standing_label(&self) -> Option<String> {
+        None
+    }
+
     /// The names of `ids` of this kind that have one, by lowercased id; an id left out
     /// has no name. By default nobody has a name.
     fn names(
@@ -93,6 +99,8 @@ pub struct FetchHandle {
     pub events: mpsc::UnboundedReceiver<Event>,
     /// The source's [`Source::admin_reader`].
     pub admin_reader: Option<String>,
+    /// The source's [`Source::standing_label`].
+    pub standing_label: Option<String>,
     task: JoinHandle<()>,
 }
 
@@ -119,12 +127,14 @@ pub fn spawn<S: Source>(source: S) -> FetchHandle {
     let (requests, rx) = mpsc::unbounded_channel();
     let (tx, events) = mpsc::unbounded_channel();
     let admin_reader = source.admin_reader();
+    let standing_label = source.standing_label();
     let disk = source.names_cache().map(|c| Arc::new(NamesDisk::new(c)));
     let task = tokio::spawn(serve(Arc::new(source), disk, rx, tx));
     FetchHandle {
         requests,
         events,
         admin_reader,
+        standing_label,
         task,
     }
 }

@@ -143,6 +143,7 @@ where
     let mut app = App::new(size.width, size.height, preferences.zone.clone());
     preferences.apply(&mut app);
     app.set_admin_reader(fetch.admin_reader.clone());
+    app.set_standing_label(fetch.standing_label.clone());
     let mut notice = (!notices.is_empty()).then(|| notices.join(" · "));
     let mut tick = tokio::time::interval(TICK);
     tick.set_missed_tick_behavior(MissedTickBehavior::Skip);

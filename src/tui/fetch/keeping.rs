@@ -63,6 +63,8 @@ pub struct Keeping<S> {
     /// Each listed conversation's newest message, from the latest list pages.
     newest: Mutex<HashMap<(String, ChatType), Key>>,
     cursors: Mutex<Cursors>,
+    /// What the status line always says about this source, if anything.
+    label: Option<String>,
 }
 
 /// The end of the writer thread: tells when it has written everything it was handed.
@@ -112,8 +114,16 @@ impl<S: Source> Keeping<S> {
             reader,
             newest: Mutex::new(HashMap::new()),
             cursors: Mutex::new((HashMap::new(), 0)),
+            label: None,
         };
         (keeping, kept)
+    }
+
+    /// The same, with `label` always on the status line (offline: where the pages come
+    /// from).
+    pub fn labelled(mut self, label: impl Into<String>) -> Keeping<S> {
+        self.label = Some(label.into());
+        self
     }
 
     fn send(&self, record: Record) {
@@ -288,6 +298,10 @@ impl<S: Source> Source for Keeping<S> {
 
     fn admin_reader(&self) -> Option<String> {
         self.inner.admin_reader()
+    }
+
+    fn standing_label(&self) -> Option<String> {
+        self.label.clone().or_else(|| self.inner.standing_label())
     }
 
     async fn names(
