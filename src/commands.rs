@@ -192,6 +192,46 @@ pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Re
     })
 }
 
+/// `roam open FILE --user USER`: the browser over a local database, served in process to
+/// that user alone with a token made for this run, read-only.
+pub fn open(file: &Path, user: &str, log: Option<PathBuf>) -> Result<()> {
+    if !file.exists() {
+        bail!("the database {} does not exist", file.display());
+    }
+    let user = crate::protocol::ids::check(user.trim())
+        .map_err(|e| anyhow::anyhow!("{e}"))
+        .context("--user")?;
+    let config = load_config()?;
+    let preferences = crate::tui::preferences::Preferences::from_config(&config)
+        .with_context(|| format!("{}: [keys]", config.source.display()))?;
+    let _log = crate::logging::to_file(log.as_deref())?;
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let name = file.file_name().map_or_else(
+            || file.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let server =
+            crate::embedded::serve_local(file, LOCAL_APPKEY, &user, &format!("file {name}"))
+                .await?;
+        let client = crate::client::Client::new(server.client_config())
+            .context("bad connection settings")?;
+        let (source, _kept) = crate::tui::fetch::Keeping::new(client, None);
+        let label = format!(
+            "{} · {}",
+            text::one_line(&user, 32),
+            text::one_line(&name, 40)
+        );
+        let result = crate::tui::run::run(source.labelled(label), Vec::new(), preferences).await;
+        drop(server);
+        result
+    })
+}
+
+/// The app key a local database is served under: a store does not know one, and client and
+/// server only need to agree.
+const LOCAL_APPKEY: &str = "local#file";
+
 /// A reader that closed standard output early (`roam conversations | head`) has what it
 /// wanted: that ends the command quietly and successfully. Only the two commands that print
 /// to standard output use this; nothing else of theirs does I/O that can break a pipe.

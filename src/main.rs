@@ -136,6 +136,16 @@ enum Command {
     },
     /// Print a page of one conversation's history.
     History(HistoryArgs),
+    /// Browse any roam database (a library, an imported export, a served store) as one of
+    /// its users, without a password: the file is yours.
+    Open {
+        /// The database file.
+        #[arg(value_name = "FILE")]
+        file: PathBuf,
+        /// Whose conversations to browse.
+        #[arg(long, value_name = "USER")]
+        user: String,
+    },
     /// Mirror conversations into the local library: only what is missing, resumable after
     /// a kill, safe to run again.
     Sync {
@@ -543,6 +553,7 @@ fn main() -> ExitCode {
         Some(Command::Conversations { connection, json }) => {
             commands::conversations(connection.or(cli.connection).into_connection(), json)
         }
+        Some(Command::Open { file, user }) => commands::open(&file, &user, cli.log),
         Some(Command::Sync {
             connection,
             ids,

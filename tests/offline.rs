@@ -160,3 +160,37 @@ fn search_and_export_read_the_library_without_the_server() {
     let markdown = run(&["export", "bob", "--format", "markdown"]);
     assert!(markdown.contains("kept message 29") && markdown.contains("kept message 0"));
 }
+
+#[test]
+fn open_browses_any_database_as_one_of_its_users() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let file = cache.path().join("export.sqlite");
+    {
+        let mut store = roam::store::Store::open(&file).expect("store");
+        let messages: Vec<Message> = (0..30).map(message).collect();
+        store.insert_messages(&messages).expect("messages");
+    }
+    let file = file.to_string_lossy().to_string();
+    let mut term = Pty::spawn(
+        &["open", &file, "--user", "alice"],
+        100,
+        30,
+        cache.path(),
+        &[],
+    );
+    let screen = term.wait_for("alice's list", WAIT, |s| s.contains("bob"));
+    assert!(
+        screen.contains("export.sqlite"),
+        "the status says whose and which: {screen}"
+    );
+    term.send(b"\r");
+    term.wait_for("the history", WAIT, |s| s.contains("kept message 29"));
+    term.send(b"q");
+    assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+    let missing = std::process::Command::new(env!("CARGO_BIN_EXE_roam"))
+        .args(["open", "/nonexistent/x.sqlite", "--user", "alice"])
+        .output()
+        .expect("roam runs");
+    assert!(!missing.status.success());
+    assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
+}
