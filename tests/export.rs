@@ -98,28 +98,6 @@ fn exported(store: &Store, plan: &Plan, format: Format) -> String {
     String::from_utf8(out).expect("UTF-8")
 }
 
-/// Everything a store holds about its messages, row by row.
-fn dump(store_path: &std::path::Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(store_path).expect("open");
-    let mut stmt = conn
-        .prepare(
-            "SELECT m.id, c.key, c.kind, m.chat_type, m.sender, m.receiver, m.time, m.type,
-                    m.json, hex(m.body)
-             FROM messages m JOIN convs c ON c.id = m.conv ORDER BY m.id",
-        )
-        .expect("prepare");
-    stmt.query_map([], |r| {
-        let mut row = Vec::new();
-        for i in 0..10 {
-            row.push(format!("{:?}", r.get_ref(i)?));
-        }
-        Ok(row.join(" "))
-    })
-    .expect("query")
-    .collect::<Result<_, _>>()
-    .expect("rows")
-}
-
 #[test]
 fn jsonl_export_imports_back_to_the_same_messages() {
     let dir = tempfile::tempdir().expect("temp dir");

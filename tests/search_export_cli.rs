@@ -203,28 +203,6 @@ fn search_text_names_people_and_filters_narrow() {
     assert!(String::from_utf8_lossy(&bad.stderr).contains("regex"));
 }
 
-/// Every message row of a store file.
-fn dump(db: &Path) -> Vec<String> {
-    let conn = rusqlite::Connection::open(db).expect("open");
-    let mut stmt = conn
-        .prepare(
-            "SELECT m.id, c.key, m.chat_type, m.sender, m.receiver, m.time, m.type, m.json,
-                    hex(m.body)
-             FROM messages m JOIN convs c ON c.id = m.conv ORDER BY m.id",
-        )
-        .expect("prepare");
-    stmt.query_map([], |r| {
-        let mut row = Vec::new();
-        for i in 0..9 {
-            row.push(format!("{:?}", r.get_ref(i)?));
-        }
-        Ok(row.join(" "))
-    })
-    .expect("query")
-    .collect::<Result<_, _>>()
-    .expect("rows")
-}
-
 #[test]
 fn the_demo_exported_as_jsonl_imports_back_exactly() {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -245,7 +223,7 @@ fn the_demo_exported_as_jsonl_imports_back_exactly() {
         copy.to_str().expect("path"),
         file.to_str().expect("path"),
     ]);
-    assert_eq!(dump(&copy), dump(&demo_db()));
+    assert_eq!(common::dump(&copy), common::dump(&demo_db()));
 }
 
 #[test]

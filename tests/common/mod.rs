@@ -106,3 +106,27 @@ pub fn stored_ids(store: &Store, user: &str, conversation: &str, kind: ChatType)
     }
     panic!("the store's pages did not end");
 }
+
+/// Everything a store file holds about its messages, row by row (conversation key and kind,
+/// columns, JSON and entry body), in id order: two stores hold the same messages exactly
+/// when these are equal.
+pub fn dump(store_path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(store_path).expect("open");
+    let mut stmt = conn
+        .prepare(
+            "SELECT m.id, c.key, c.kind, m.chat_type, m.sender, m.receiver, m.time, m.type,
+                    m.json, hex(m.body)
+             FROM messages m JOIN convs c ON c.id = m.conv ORDER BY m.id",
+        )
+        .expect("prepare");
+    stmt.query_map([], |r| {
+        let mut row = Vec::new();
+        for i in 0..10 {
+            row.push(format!("{:?}", r.get_ref(i)?));
+        }
+        Ok(row.join(" "))
+    })
+    .expect("query")
+    .collect::<Result<_, _>>()
+    .expect("rows")
+}
