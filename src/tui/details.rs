@@ -19,10 +19,26 @@ use crate::protocol::{Attachment, ChatType, Content, Message, Size};
 /// The widest label, so values line up.
 const LABEL: usize = 10;
 
-/// The details text of `msg`, whose sender reads as `sender` (the sender label: id today,
-/// a name where one is known), with times in `tz`; `meta` is what its
-/// `MessageBody.meta` carries, when known.
-pub fn details(msg: &Message, sender: &str, tz: &TimeZone, meta: Option<&BodyMeta>) -> String {
+/// The names a message's details show beside the ids (the details always show both).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Names<'a> {
+    /// The sender's nickname.
+    pub sender: Option<&'a str>,
+    /// The recipient's nickname, or the group's or room's name.
+    pub recipient: Option<&'a str>,
+}
+
+/// `name (id)`, or the id alone without a name.
+fn named(name: Option<&str>, id: &str) -> String {
+    match name {
+        Some(name) if name != id => format!("{name} ({id})"),
+        _ => id.to_string(),
+    }
+}
+
+/// The details text of `msg` with the `names` known, with times in `tz`; `meta` is what
+/// its `MessageBody.meta` carries, when known.
+pub fn details(msg: &Message, names: Names, tz: &TimeZone, meta: Option<&BodyMeta>) -> String {
     let mut out = String::new();
     let mut line = |label: &str, value: &str| {
         let _ = if value.is_empty() {
@@ -37,12 +53,8 @@ pub fn details(msg: &Message, sender: &str, tz: &TimeZone, meta: Option<&BodyMet
     let (local, utc) = times(msg.time, tz);
     line("time", &local);
     line("UTC", &utc);
-    if sender == msg.from {
-        line("from", &msg.from);
-    } else {
-        line("from", &format!("{sender} ({})", msg.from));
-    }
-    line("to", &msg.to);
+    line("from", &named(names.sender, &msg.from));
+    line("to", &named(names.recipient, &msg.to));
     line(
         "chat",
         match msg.chat_type {
@@ -314,7 +326,15 @@ mod tests {
     #[test]
     fn every_field_with_exact_times_and_ext_in_the_senders_order() {
         let tz = TimeZone::get("Asia/Shanghai").expect("tzdb");
-        let d = details(&message(), "Omar Haddad", &tz, None);
+        let d = details(
+            &message(),
+            Names {
+                sender: Some("Omar Haddad"),
+                recipient: Some("Sarah Chen"),
+            },
+            &tz,
+            None,
+        );
         let lines: Vec<&str> = d.lines().collect();
         assert_eq!(lines[0], "id         1234567890123456789");
         assert_eq!(
@@ -323,6 +343,11 @@ mod tests {
         );
         assert_eq!(lines[2], "UTC        2024-03-05 12:00:07.123");
         assert_eq!(lines[3], "from       Omar Haddad (omar)");
+        assert!(
+            lines[4].starts_with("to         Sarah Chen ("),
+            "{}",
+            lines[4]
+        );
         assert!(d.contains("dimensions 640×480 px"), "{d}");
         assert!(d.contains("file name  a b.png"), "one line: {d}");
         assert!(d.contains("file size  2.0 kB (2,048 bytes)"), "{d}");
@@ -349,7 +374,7 @@ mod tests {
                 "isDelivered": true, "isRead": false, "new_thing": 1}"#,
         )
         .expect("parses");
-        let d = details(&message(), "omar", &TimeZone::UTC, Some(&meta));
+        let d = details(&message(), Names::default(), &TimeZone::UTC, Some(&meta));
         assert!(
             d.contains("edited     2 times · by sarah.chen · 2024-03-05 12:00:00.000 +00:00 UTC"),
             "{d}"
@@ -361,7 +386,7 @@ mod tests {
             "{d}"
         );
         assert!(d.contains("other meta\n  {\n    \"new_thing\": 1"), "{d}");
-        let plain = details(&message(), "omar", &TimeZone::UTC, None);
+        let plain = details(&message(), Names::default(), &TimeZone::UTC, None);
         assert!(!plain.contains("reactions"));
     }
 }

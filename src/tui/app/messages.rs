@@ -8,7 +8,8 @@
 //! message in view first.
 
 use super::{App, Effect};
-use crate::protocol::Content;
+use crate::names_cache::NameKind;
+use crate::protocol::{ChatType, Content};
 use crate::tui::action::Action;
 use crate::tui::details;
 use crate::tui::history::MessageLayout;
@@ -90,11 +91,21 @@ impl App {
             self.note = Some("no message to show".into());
             return;
         };
-        let sender = self.sender_label(&msg.from, 64);
+        let names = details::Names {
+            sender: self.names().name(NameKind::User, &msg.from),
+            recipient: self.names().name(
+                match msg.chat_type {
+                    ChatType::Single => NameKind::User,
+                    ChatType::Group => NameKind::Group,
+                    ChatType::Room => NameKind::Room,
+                },
+                &msg.to,
+            ),
+        };
         // `MessageBody.meta` (edits, reactions, threads, delivered/read) is decoded by
         // `protocol::body_meta`; messages do not carry it to the browser yet (it needs a
         // field on `Message`, made by the client and the store), so none is passed here.
-        let text = details::details(&msg, &sender, &self.tz, None);
+        let text = details::details(&msg, names, &self.tz, None);
         self.panel = Some(Panel::new(
             PanelKind::Details,
             msg.id,
