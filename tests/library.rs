@@ -305,23 +305,13 @@ async fn filtered_pages_keep_messages_but_claim_no_stretch() {
     );
 }
 
-#[tokio::test]
-async fn a_server_whose_pages_never_go_back_cannot_keep_a_sync_going() {
+/// A fake deployment listing one single chat with bob, whose history calls answer `page`
+/// (called once per request); a client of alice on it.
+async fn fake_deployment(
+    page: impl Fn() -> serde_json::Value + Clone + Send + Sync + 'static,
+) -> Client {
     use axum::Router;
     use axum::routing::{get, post};
-    // Every history call answers the same page with a cursor to go on.
-    let page = {
-        let message = text(
-            BASE_ID,
-            1_700_000_000_000,
-            "bob",
-            "alice",
-            ChatType::Single,
-            "again",
-        );
-        let entry = roam::protocol::encode_entry(&message, APPKEY);
-        json!({"data": {"msgs": [{"msg": entry}], "next_key": "123", "is_last": false}})
-    };
     let list = json!({"data": {"cursor": "", "channel_infos": [
         {"session_to": "bob", "session_type": "chat", "unread_num": 0, "meta": {}}
     ]}});
@@ -333,7 +323,10 @@ async fn a_server_whose_pages_never_go_back_cannot_keep_a_sync_going() {
         )
         .route(
             "/acme/chatapp/users/alice/messageroaming",
-            post(move || async move { axum::Json(page) }),
+            post(move || {
+                let page = page.clone();
+                async move { axum::Json(page()) }
+            }),
         )
         .fallback(get(move || async move { axum::Json(list) }));
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -341,13 +334,35 @@ async fn a_server_whose_pages_never_go_back_cannot_keep_a_sync_going() {
         .expect("bind");
     let base = format!("http://{}", listener.local_addr().expect("addr"));
     tokio::spawn(async move { axum::serve(listener, app).await });
-    let client = Client::new(ClientConfig::new(
+    Client::new(ClientConfig::new(
         &base,
         APPKEY,
         "alice",
         Credential::Password("pw".into()),
     ))
-    .expect("client");
+    .expect("client")
+}
+
+/// A history page of one message from bob, `back` seconds before a fixed time, with a
+/// cursor to go on.
+fn page_back(back: u64) -> serde_json::Value {
+    let message = text(
+        BASE_ID - back,
+        1_700_000_000_000 - back as i64 * 1_000,
+        "bob",
+        "alice",
+        ChatType::Single,
+        "again",
+    );
+    let entry = roam::protocol::encode_entry(&message, APPKEY);
+    let next = format!("cursor-{}", back + 1);
+    json!({"data": {"msgs": [{"msg": entry}], "next_key": next, "is_last": false}})
+}
+
+#[tokio::test]
+async fn a_server_whose_pages_never_go_back_cannot_keep_a_sync_going() {
+    // Every history call answers the same page with a cursor to go on.
+    let client = fake_deployment(|| page_back(0)).await;
     let dir = tempfile::tempdir().expect("temp dir");
     let mut library = Library::open(&dir.path().join("l.sqlite"), "alice").expect("library");
     let summary = sync(&client, &mut library, &unpaced(), &mut ())
@@ -356,6 +371,32 @@ async fn a_server_whose_pages_never_go_back_cannot_keep_a_sync_going() {
     let bob = &summary.conversations[0];
     assert!(matches!(bob.outcome, Outcome::Failed(_)), "{bob:?}");
     assert!(bob.pages <= 2, "{bob:?}");
+}
+
+#[tokio::test]
+async fn a_history_that_never_ends_stops_at_the_request_cap() {
+    // Every call goes further back: a history without a beginning.
+    let calls = Arc::new(std::sync::atomic::AtomicU64::new(0));
+    let counter = Arc::clone(&calls);
+    let client = fake_deployment(move || {
+        page_back(counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst))
+    })
+    .await;
+    let dir = tempfile::tempdir().expect("temp dir");
+    let mut library = Library::open(&dir.path().join("l.sqlite"), "alice").expect("library");
+    let options = SyncOptions {
+        max_pages: 30,
+        ..unpaced()
+    };
+    let summary = sync(&client, &mut library, &options, &mut ())
+        .await
+        .expect("the sync itself ends");
+    let bob = &summary.conversations[0];
+    assert!(
+        matches!(&bob.outcome, Outcome::Failed(why) if why.contains("30")),
+        "{bob:?}"
+    );
+    assert_eq!(bob.pages, 30);
 }
 
 #[tokio::test]

@@ -58,6 +58,7 @@ pub fn sync(connection: Connection, args: SyncArgs) -> Result<()> {
         conversations: args.ids,
         since,
         rate: (args.rate > 0.0).then_some(args.rate),
+        ..SyncOptions::default()
     };
     let runtime = runtime()?;
     runtime.block_on(async {

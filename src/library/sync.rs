@@ -38,7 +38,13 @@ pub struct SyncOptions {
     pub since: Option<i64>,
     /// History requests per second; `None` = as fast as the server answers.
     pub rate: Option<f64>,
+    /// Requests for one conversation at most: a server whose history never ends cannot
+    /// keep a sync going.
+    pub max_pages: u64,
 }
+
+/// [`SyncOptions::max_pages`] unless told otherwise: 50 million messages.
+pub const DEFAULT_MAX_PAGES: u64 = 1_000_000;
 
 impl Default for SyncOptions {
     fn default() -> SyncOptions {
@@ -46,6 +52,7 @@ impl Default for SyncOptions {
             conversations: Vec::new(),
             since: None,
             rate: Some(DEFAULT_RATE),
+            max_pages: DEFAULT_MAX_PAGES,
         }
     }
 }
@@ -180,15 +187,7 @@ pub async fn sync(
     let mut summary = SyncSummary::default();
     for conversation in &chosen {
         progress.conversation(conversation);
-        let result = walk(
-            client,
-            library,
-            conversation,
-            options.since,
-            &mut pace,
-            progress,
-        )
-        .await?;
+        let result = walk(client, library, conversation, options, &mut pace, progress).await?;
         progress.finished(&result);
         summary.conversations.push(result);
     }
@@ -201,7 +200,7 @@ async fn walk(
     client: &Client,
     library: &mut Library,
     conversation: &Conversation,
-    since: Option<i64>,
+    options: &SyncOptions,
     pace: &mut Pace,
     progress: &mut dyn Progress,
 ) -> Result<ConversationSync, LibraryError> {
@@ -223,6 +222,13 @@ async fn walk(
     let mut joins: Option<Key> = None;
     let mut empty_pages = 0;
     loop {
+        if result.pages >= options.max_pages {
+            result.outcome = Outcome::Failed(format!(
+                "stopped after {} requests; run again to go on",
+                options.max_pages
+            ));
+            return Ok(result);
+        }
         pace.wait().await;
         let page = match client.history(&query).await {
             Ok(page) => page,
@@ -266,7 +272,7 @@ async fn walk(
             );
             return Ok(result);
         }
-        if let (Some(since), Some(reached)) = (since, reached)
+        if let (Some(since), Some(reached)) = (options.since, reached)
             && reached.time < since
         {
             return Ok(result);
