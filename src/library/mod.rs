@@ -334,17 +334,22 @@ fn file_part(part: &str) -> String {
     format!("{safe}~{short}")
 }
 
-/// Makes `folder` (and its parents), the last readable by the owner only.
+/// Makes `folder` and its missing parents; the folder, and every parent made here, are
+/// readable by the owner only (folders that were there already are left as they are).
 fn make_folder(folder: &Path) -> Result<(), LibraryError> {
     let err = |source| LibraryError::Folder {
         path: folder.to_path_buf(),
         source,
     };
+    let made: Vec<&Path> = folder.ancestors().take_while(|p| !p.exists()).collect();
     std::fs::create_dir_all(folder).map_err(err)?;
     #[cfg(unix)]
     {
         use std::os::unix::fs::PermissionsExt;
-        std::fs::set_permissions(folder, std::fs::Permissions::from_mode(0o700)).map_err(err)?;
+        let private = || std::fs::Permissions::from_mode(0o700);
+        for path in made.iter().copied().chain(std::iter::once(folder)) {
+            std::fs::set_permissions(path, private()).map_err(err)?;
+        }
     }
     Ok(())
 }
@@ -352,6 +357,25 @@ fn make_folder(folder: &Path) -> Result<(), LibraryError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[cfg(unix)]
+    #[test]
+    fn the_folders_made_for_a_library_are_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = Library::path_for(dir.path(), "a1.easemob.com", "org#app", "alice");
+        Library::open(&path, "alice").expect("library");
+        let mode = |p: &Path| std::fs::metadata(p).expect("there").permissions().mode() & 0o777;
+        for folder in path.ancestors().skip(1).take(3) {
+            assert_eq!(mode(folder), 0o700, "{}", folder.display());
+        }
+        assert_ne!(
+            mode(dir.path()),
+            0o000,
+            "a folder that was there is left alone"
+        );
+        assert_eq!(mode(&path) & 0o077, 0, "the file is the owner's");
+    }
 
     #[test]
     fn file_parts_are_safe_and_distinct() {
