@@ -582,15 +582,7 @@ fn main() -> ExitCode {
             args.connection.or(cli.connection).into_connection(),
             HistoryOptions {
                 id: args.id,
-                kind: if args.single {
-                    Some(ChatType::Single)
-                } else if args.group {
-                    Some(ChatType::Group)
-                } else if args.room {
-                    Some(ChatType::Room)
-                } else {
-                    None
-                },
+                kind: kind_flag(args.single, args.group, args.room),
                 limit: args.limit,
                 direction: match args.direction {
                     DirectionArg::Up => Direction::Up,
@@ -608,15 +600,7 @@ fn main() -> ExitCode {
             args.connection.into_connection(),
             commands::DownloadCommand {
                 id: args.id,
-                kind: if args.single {
-                    Some(ChatType::Single)
-                } else if args.group {
-                    Some(ChatType::Group)
-                } else if args.room {
-                    Some(ChatType::Room)
-                } else {
-                    None
-                },
+                kind: kind_flag(args.single, args.group, args.room),
                 message: args.message,
                 output: args.output,
                 thumbnail: args.thumbnail,
@@ -705,5 +689,16 @@ fn main() -> ExitCode {
             eprintln!("roam: {}", commands::describe_error(&error));
             ExitCode::FAILURE
         }
+    }
+}
+
+/// The kind `--single`, `--group` or `--room` says (clap lets at most one through); `None`
+/// when none is given.
+fn kind_flag(single: bool, group: bool, room: bool) -> Option<ChatType> {
+    match (single, group, room) {
+        (true, _, _) => Some(ChatType::Single),
+        (_, true, _) => Some(ChatType::Group),
+        (_, _, true) => Some(ChatType::Room),
+        _ => None,
     }
 }
