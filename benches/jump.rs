@@ -24,10 +24,10 @@ use jiff::tz::TimeZone;
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use roam::client::{Client, ClientConfig, Credential};
-use roam::protocol::{ChatType, Content, Conversation, ConversationPage, Message};
+use roam::protocol::{ChatType, Content, Conversation, ConversationPage, HistoryQuery, Message};
 use roam::server::{ServerConfig, ServerHandle, spawn};
 use roam::store::{Store, StorePool};
-use roam::tui::app::{App, Effect, Event, FetchRequest};
+use roam::tui::app::{App, ConversationKey, Effect, Event, FetchRequest};
 use roam::tui::fetch;
 use roam::tui::view::{self, ViewContext};
 use serde_json::Map;
@@ -123,10 +123,12 @@ async fn settle(
     let mut fx = fx;
     let mut requests = 0;
     while !done(app) {
-        let asked: Vec<FetchRequest> = fx
+        let asked: Vec<(HistoryQuery, u64)> = fx
             .iter()
             .filter_map(|e| match e {
-                Effect::Fetch(r @ FetchRequest::History { .. }) => Some(r.clone()),
+                Effect::Fetch(FetchRequest::History {
+                    query, request_id, ..
+                }) => Some((query.clone(), *request_id)),
                 _ => None,
             })
             .collect();
@@ -136,10 +138,21 @@ async fn settle(
         );
         requests += asked.len();
         let answers =
-            futures::future::join_all(asked.into_iter().map(|r| fetch::answer(client, r))).await;
+            futures::future::join_all(asked.into_iter().map(|r| history(client, r))).await;
         fx = answers.into_iter().flat_map(|e| app.update(e)).collect();
     }
     requests
+}
+
+/// The answer to a history request, as the fetch task gives it.
+async fn history(client: &Client, (query, request_id): (HistoryQuery, u64)) -> Event {
+    let conversation = ConversationKey::of_query(&query);
+    let result = fetch::Source::history(client, query).await;
+    Event::HistoryPage {
+        conversation,
+        request_id,
+        result,
+    }
 }
 
 /// A 200×60 app with `bob` open at the newest page; `unread` in the list.

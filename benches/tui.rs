@@ -112,15 +112,23 @@ async fn start(shape: &Shape, terminal: &mut Terminal<TestBackend>) -> (ServerHa
     let mut fx = app.start();
     draw(terminal, &app);
     while app.conversations().is_empty() {
-        let request = fx
+        let (cursor, request_id) = fx
             .iter()
             .find_map(|e| match e {
-                Effect::Fetch(r @ FetchRequest::ConversationPage { .. }) => Some(r.clone()),
+                Effect::Fetch(FetchRequest::ConversationPage { cursor, request_id }) => {
+                    Some((cursor.clone(), *request_id))
+                }
                 _ => None,
             })
             .expect("a list request");
-        let event = fetch::answer(&client, request).await;
-        fx = app.update(event);
+        // As the fetch task asks.
+        let result = fetch::Source::conversation_page(
+            &client,
+            cursor.as_deref().unwrap_or(""),
+            roam::tui::app::LIST_PAGE_SIZE,
+        )
+        .await;
+        fx = app.update(Event::ConversationPage { request_id, result });
     }
     draw(terminal, &app);
     (server, app)

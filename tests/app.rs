@@ -10,6 +10,7 @@ use roam::protocol::{
 };
 use roam::tui::action::{Action, Keymap, Mode};
 use roam::tui::app::{App, ConversationKey, Effect, Event, FetchError, FetchRequest};
+use roam::tui::event::DownloadOutcome;
 use roam::tui::history::{EdgeRow, Row, Side};
 use roam::tui::layout::Pane;
 use serde_json::Map;
@@ -2289,4 +2290,194 @@ fn the_compact_layout_is_a_toggle_that_keeps_the_selection_in_view() {
         roam::tui::history::MessageLayout::Comfortable
     );
     assert!(ids_on_screen(&app).contains(&id));
+}
+
+#[test]
+fn links_are_offered_with_their_host_and_opened_only_on_yes() {
+    let server = Server::new(2, |i| match i {
+        2 => "see https://example.com/a, javascript:alert(1) and https://b.example/x".into(),
+        _ => "no link here".into(),
+    });
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    assert!(app.update(ch('O')).is_empty());
+    assert_eq!(app.mode(), Mode::Links);
+    let choice = app.link_choice().expect("offered");
+    let urls: Vec<&str> = choice.links().iter().map(|l| l.url.as_str()).collect();
+    assert_eq!(urls, ["https://example.com/a", "https://b.example/x"]);
+    assert!(
+        app.status_line()
+            .contains("open a link to example.com? (y/n)"),
+        "{}",
+        app.status_line()
+    );
+    app.update(ch('j'));
+    assert!(app.status_line().contains("open a link to b.example?"));
+    // No: nothing is opened.
+    assert!(app.update(ch('n')).is_empty());
+    assert!(app.link_choice().is_none());
+    app.update(ch('O'));
+    let fx = app.update(ch('y'));
+    assert_eq!(fx, vec![Effect::OpenLink("https://example.com/a".into())]);
+    assert!(app.link_choice().is_none());
+    // A message without a link says so and opens nothing.
+    app.update(ch('k'));
+    assert_eq!(selected_id(&app), Some(1));
+    assert!(app.update(ch('o')).is_empty());
+    assert!(app.link_choice().is_none());
+    assert!(
+        app.status_line().contains("no link to open"),
+        "{}",
+        app.status_line()
+    );
+}
+
+#[test]
+fn an_attachment_link_of_another_scheme_is_refused_with_the_reason() {
+    let mut server = Server::new(1, |_| String::new());
+    server.messages[0].content = Content::File {
+        file: roam::protocol::Attachment {
+            url: "file:///etc/passwd".into(),
+            secret: None,
+            filename: "passwd".into(),
+            file_length: Some(10),
+        },
+    };
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    assert!(app.update(ch('O')).is_empty());
+    assert!(app.link_choice().is_none());
+    assert!(
+        app.status_line()
+            .contains("not opened: only http and https links are opened, not file:"),
+        "{}",
+        app.status_line()
+    );
+}
+
+/// A conversation whose newest message is a 2 MB PDF.
+fn app_with_a_file() -> (App, roam::protocol::Attachment) {
+    let mut server = Server::new(2, |i| format!("m{i}"));
+    let file = roam::protocol::Attachment {
+        url: "https://files.roam.test/org/app/chatfiles/0000-1".into(),
+        secret: Some("s3cret".into()),
+        filename: "../../roam design.pdf".into(),
+        file_length: Some(2_000_000),
+    };
+    server.messages[1].content = Content::File { file: file.clone() };
+    let mut app = app_with(100, 30, &["bob"]);
+    app.set_downloads_dir("/tmp/roam-downloads".into());
+    open(&mut app, "bob", &server);
+    (app, file)
+}
+
+fn download_request(fx: &[Effect]) -> Option<(u64, roam::protocol::Attachment, String)> {
+    fx.iter().find_map(|e| match e {
+        Effect::Fetch(FetchRequest::Download {
+            request_id,
+            file,
+            dir,
+        }) => Some((*request_id, file.clone(), dir.display().to_string())),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_download_shows_its_progress_and_where_the_file_went() {
+    let (mut app, file) = app_with_a_file();
+    let fx = app.update(ch('d'));
+    let (request_id, asked, dir) = download_request(&fx).expect("a download is asked for");
+    assert_eq!(asked, file);
+    assert_eq!(dir, "/tmp/roam-downloads");
+    assert!(
+        app.status_line()
+            .contains("downloading ../../roam design.pdf 0%"),
+        "{}",
+        app.status_line()
+    );
+    // A second download waits for the first.
+    assert!(download_request(&app.update(ch('d'))).is_none());
+    assert!(app.status_line().contains("still downloading"));
+    app.update(Event::DownloadProgress {
+        request_id,
+        received: 1_000_000,
+        total: Some(2_000_000),
+    });
+    assert!(
+        app.status_line().contains("50%") && app.status_line().contains("Esc stops"),
+        "{}",
+        app.status_line()
+    );
+    // Progress of another request changes nothing.
+    app.update(Event::DownloadProgress {
+        request_id: request_id + 100,
+        received: 1_900_000,
+        total: Some(2_000_000),
+    });
+    assert!(app.status_line().contains("50%"));
+    app.update(Event::Downloaded {
+        request_id,
+        outcome: DownloadOutcome::Saved("/tmp/roam-downloads/roam design.pdf".into()),
+    });
+    assert!(app.download().is_none());
+    assert!(
+        app.status_line()
+            .contains("saved /tmp/roam-downloads/roam design.pdf"),
+        "{}",
+        app.status_line()
+    );
+}
+
+#[test]
+fn esc_stops_a_download_and_an_expired_file_is_not_an_error() {
+    let (mut app, _) = app_with_a_file();
+    let (request_id, ..) = download_request(&app.update(ch('d'))).expect("asked");
+    let fx = app.update(press(KeyCode::Esc));
+    assert!(
+        fx.contains(&Effect::Fetch(FetchRequest::CancelDownload { request_id })),
+        "{fx:?}"
+    );
+    assert!(app.download().is_none());
+    assert!(
+        app.status_line().contains("stopped"),
+        "{}",
+        app.status_line()
+    );
+    // Its late answer is dropped.
+    app.update(Event::Downloaded {
+        request_id,
+        outcome: DownloadOutcome::Cancelled,
+    });
+    let (request_id, ..) = download_request(&app.update(ch('d'))).expect("asked again");
+    app.update(Event::Downloaded {
+        request_id,
+        outcome: DownloadOutcome::Expired,
+    });
+    let status = app.status_line();
+    assert!(status.contains("expired on the server"), "{status}");
+    assert!(!status.contains("failed"), "{status}");
+    // A message without an attachment has nothing to download.
+    app.update(ch('k'));
+    assert!(download_request(&app.update(ch('d'))).is_none());
+    assert!(app.status_line().contains("no attachment"));
+}
+
+#[test]
+fn the_layout_key_asks_for_its_choice_to_be_remembered() {
+    let server = Server::new(3, |i| format!("m{i}"));
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    let fx = app.update(ch('c'));
+    assert_eq!(
+        fx,
+        vec![Effect::RememberSetting {
+            key: "layout",
+            value: "compact".into()
+        }]
+    );
+    let fx = app.update(ch('c'));
+    assert!(fx.contains(&Effect::RememberSetting {
+        key: "layout",
+        value: "comfortable".into()
+    }));
 }

@@ -1144,10 +1144,11 @@ async fn the_browser_stops_loading_a_list_whose_cursor_never_ends() {
                          "channel_infos": [cursor_entry(&format!("u{earlier}"), "chat", false)]}))
     })
     .await;
-    let client = token_client(&base);
+    let mut fetch = roam::tui::fetch::spawn(token_client(&base));
     let mut app = App::new(100, 30, jiff::tz::TimeZone::UTC);
     let mut effects = app.start();
-    // The event loop's part, without a terminal: run each fetch, feed back its answer.
+    // The event loop's part, without a terminal: each fetch through the fetch task, its
+    // answer fed back.
     let mut answered = 0;
     while let Some(Effect::Fetch(request)) = effects.pop() {
         assert!(
@@ -1156,7 +1157,8 @@ async fn the_browser_stops_loading_a_list_whose_cursor_never_ends() {
         );
         answered += 1;
         assert!(answered <= 1000, "the browser kept paging the list");
-        let event = roam::tui::fetch::answer(&client, request).await;
+        assert!(fetch.send(request));
+        let event = fetch.events.recv().await.expect("an answer");
         effects = app.update(event);
     }
     assert_eq!(mock.requests().len(), 200);

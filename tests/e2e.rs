@@ -584,3 +584,34 @@ fn the_demo_shows_nicknames_and_group_names_and_ids_on_request() {
     let text = std::fs::read_to_string(cache.path().join(kept)).expect("read");
     assert!(text.contains(TEAM_NAME) && text.contains("李伟"), "{text}");
 }
+
+#[test]
+fn the_pdf_omar_sent_downloads_into_the_downloads_directory() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let downloads = cache.path().join("downloads");
+    let config = cache.path().join("config.toml");
+    std::fs::write(
+        &config,
+        format!("downloads_dir = {:?}\n", downloads.display().to_string()),
+    )
+    .expect("write the config");
+    let config = config.display().to_string();
+    let mut term = Pty::spawn(&[], 120, 40, cache.path(), &[("ROAM_CONFIG", &config)]);
+    term.wait_for("the conversation list", WAIT, team_listed);
+    term.send(b":omar.haddad\r");
+    // His ten messages, the PDF newest (the list's row shows it too: wait for the pane).
+    term.wait_for("Omar's conversation, the PDF newest", WAIT, |s| {
+        loaded(s) == 10
+    });
+    term.send(b"d");
+    let screen = term.wait_for("the download to finish", WAIT, |s| s.contains("saved "));
+    let saved: Vec<_> = std::fs::read_dir(&downloads)
+        .expect("the downloads directory was made")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(saved, ["محضر_الاجتماع_دبي.pdf"], "{screen}");
+    let bytes = std::fs::read(downloads.join(&saved[0])).expect("read the download");
+    assert_eq!(bytes, roam::demo::files::pdf(), "the demo's PDF, whole");
+    term.send(b"q");
+    term.wait_exit(WAIT).expect("quits");
+}

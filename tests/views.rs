@@ -1066,3 +1066,113 @@ fn full_text_at_120x40_80x24_40x12() {
         insta::assert_snapshot!(format!("full_text_{w}x{h}"), screen(&app, w, h));
     }
 }
+
+/// project-x with a picture newest: Sarah's screenshot.
+fn picture_open(w: u16, h: u16) -> App {
+    use roam::protocol::{Attachment, Content, Size};
+    let mut history = message_history();
+    let mut shot = text_message(7, "sarah.chen", "project-x", ChatType::Group, NOW, "");
+    shot.content = Content::Image {
+        file: Attachment {
+            url: "https://a1.easemob.com/acme/chat/chatfiles/ca0273e0-cf8c-11b6-b035-6f561fc49ed7"
+                .into(),
+            secret: None,
+            filename: "conversation-list-v3.png".into(),
+            file_length: Some(1_823_551),
+        },
+        size: Some(Size {
+            width: 2880.0,
+            height: 1800.0,
+        }),
+        gif: false,
+    };
+    history.insert(0, shot);
+    let mut app = with_list(w, h);
+    let fx = open(&mut app, "project-x");
+    answer_history(&mut app, &fx, history, true);
+    app
+}
+
+/// The picture request the details panel made: its id and the box it must fit.
+fn picture_request(fx: &[Effect]) -> Option<(u64, (u16, u16))> {
+    fx.iter().find_map(|e| match e {
+        Effect::Fetch(FetchRequest::Picture {
+            request_id, fits, ..
+        }) => Some((*request_id, *fits)),
+        _ => None,
+    })
+}
+
+#[test]
+fn a_picture_in_the_details_panel_at_120x40_80x24_40x12() {
+    use ratatui_image::picker::Picker;
+    use roam::tui::picture;
+    let image = picture::decode(&roam::demo::files::png(64, 48)).expect("the demo picture");
+    for (w, h) in SIZES {
+        let mut app = picture_open(w, h);
+        send(&mut app, press(KeyCode::Char('v')));
+        let fx = send(&mut app, press(KeyCode::Char('i')));
+        let (request_id, fits) = picture_request(&fx).expect("the picture is asked for");
+        assert!(
+            screen(&app, w, h).contains("loading the picture…"),
+            "{}",
+            screen(&app, w, h)
+        );
+        let shown = picture::encode(&Picker::halfblocks(), &image, fits).expect("encoded");
+        send(
+            &mut app,
+            Event::Picture {
+                request_id,
+                result: Ok(shown),
+            },
+        );
+        insta::assert_snapshot!(format!("picture_{w}x{h}"), screen(&app, w, h));
+    }
+}
+
+#[test]
+fn a_picture_that_cannot_be_shown_is_one_line_and_a_resize_asks_again() {
+    let (w, h) = (80, 24);
+    let mut app = picture_open(w, h);
+    send(&mut app, press(KeyCode::Char('v')));
+    let (request_id, fits) =
+        picture_request(&send(&mut app, press(KeyCode::Char('i')))).expect("asked");
+    assert_eq!(fits, (78, 10));
+    let fx = send(&mut app, Event::Resize(120, 40));
+    let (again, fits) = picture_request(&fx).expect("asked again for the larger box");
+    assert_eq!(fits, (118, 16));
+    // The answer to the first request is too late to count.
+    send(
+        &mut app,
+        Event::Picture {
+            request_id,
+            result: Err("stale".into()),
+        },
+    );
+    assert!(!screen(&app, 120, 40).contains("stale"));
+    send(
+        &mut app,
+        Event::Picture {
+            request_id: again,
+            result: Err("the picture is too large to show (limits)\u{1b}[2J".into()),
+        },
+    );
+    let shown = screen(&app, 120, 40);
+    assert!(
+        shown.contains("the picture is too large to show (limits)␛[2J"),
+        "{shown}"
+    );
+    // A failed picture is not asked for again on every resize.
+    assert!(picture_request(&send(&mut app, Event::Resize(100, 30))).is_none());
+}
+
+#[test]
+fn the_link_chooser_at_120x40_80x24_40x12() {
+    for (w, h) in SIZES {
+        let mut app = runs_open(w, h);
+        for key in ['v', 'o'] {
+            send(&mut app, press(KeyCode::Char(key)));
+        }
+        insta::assert_snapshot!(format!("link_chooser_{w}x{h}"), screen(&app, w, h));
+    }
+}

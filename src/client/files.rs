@@ -152,7 +152,7 @@ impl Client {
         file: &Attachment,
         options: &DownloadOptions,
         out: &mut W,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<u64, DownloadError> {
         let uuid = chatfile_uuid(&file.url).ok_or(DownloadError::NotAChatFile)?;
         let mut cancel = options.cancel.clone();
@@ -264,7 +264,7 @@ impl Client {
         file: &Attachment,
         to: SaveTo<'_>,
         options: &DownloadOptions,
-        progress: &mut dyn FnMut(Progress),
+        progress: &mut (dyn FnMut(Progress) + Send),
     ) -> Result<PathBuf, DownloadError> {
         let (dir, name) = match to {
             SaveTo::Dir(dir) => (dir.to_path_buf(), file.filename.clone()),

@@ -27,6 +27,7 @@ pub(super) struct DisplayFile {
     refresh_interval: Option<Spanned<i64>>,
     list_width: Option<Spanned<i64>>,
     layout: Option<Spanned<String>>,
+    images: Option<Spanned<String>>,
     #[serde(default)]
     colors: ColorsFile,
 }
@@ -90,6 +91,45 @@ impl Layout {
     }
 }
 
+/// How pictures are drawn in the details panel.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Images {
+    /// Ask the terminal which graphics it has (kitty, sixel, iTerm2); half-blocks when it
+    /// has none, inside tmux or screen, or when it does not answer.
+    #[default]
+    Auto,
+    /// Coloured half-block characters: every terminal with colours.
+    Halfblocks,
+    /// The kitty graphics protocol.
+    Kitty,
+    /// Sixel graphics.
+    Sixel,
+    /// iTerm2's inline images.
+    Iterm2,
+    /// No pictures.
+    Off,
+}
+
+impl Images {
+    /// Every setting, as written in the file.
+    pub const NAMES: [(&'static str, Images); 6] = [
+        ("auto", Images::Auto),
+        ("halfblocks", Images::Halfblocks),
+        ("kitty", Images::Kitty),
+        ("sixel", Images::Sixel),
+        ("iterm2", Images::Iterm2),
+        ("off", Images::Off),
+    ];
+
+    /// As written in the file.
+    pub fn name(self) -> &'static str {
+        Images::NAMES
+            .iter()
+            .find(|(_, i)| *i == self)
+            .map_or("auto", |(name, _)| name)
+    }
+}
+
 /// Colours by their role on screen; `None` keeps the built-in colour.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Colors {
@@ -121,6 +161,9 @@ pub struct Display {
     pub list_width: Option<u16>,
     /// `layout = "compact"` or `"comfortable"` (the default).
     pub layout: Option<Layout>,
+    /// `images = "auto"` (the default), `"halfblocks"`, `"kitty"`, `"sixel"`, `"iterm2"`
+    /// or `"off"`.
+    pub images: Option<Images>,
     /// Colours.
     pub colors: Colors,
 }
@@ -176,6 +219,23 @@ impl Display {
                 )),
             })
             .transpose()?;
+        let images = file
+            .images
+            .map(|i| {
+                let written = i.get_ref().trim();
+                Images::NAMES
+                    .iter()
+                    .find(|(name, _)| *name == written)
+                    .map(|(_, images)| *images)
+                    .ok_or_else(|| {
+                        let names: Vec<&str> = Images::NAMES.iter().map(|(n, _)| *n).collect();
+                        Located::new(
+                            i.span(),
+                            format!("images is one of {}, not {written:?}", names.join(", ")),
+                        )
+                    })
+            })
+            .transpose()?;
         let c = file.colors;
         let senders = c
             .senders
@@ -201,6 +261,7 @@ impl Display {
             refresh_interval,
             list_width,
             layout,
+            images,
             colors: Colors {
                 accent: c.accent.map(color).transpose()?,
                 muted: c.muted.map(color).transpose()?,

@@ -14,6 +14,7 @@
 pub mod display;
 pub mod keys;
 pub mod paths;
+pub mod remember;
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -24,7 +25,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::protocol::ids;
-pub use display::{Colors, Display, Layout, Zone};
+pub use display::{Colors, Display, Images, Layout, Zone};
 pub use keys::KeyBindings;
 
 /// How a profile logs in.
@@ -279,6 +280,9 @@ impl Config {
         }
         if let Some(layout) = d.layout {
             let _ = writeln!(display, "layout = {}", quoted(layout.name()));
+        }
+        if let Some(images) = d.images {
+            let _ = writeln!(display, "images = {}", quoted(images.name()));
         }
         if !display.is_empty() {
             let _ = write!(out, "\n[display]\n{display}");

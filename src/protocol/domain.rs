@@ -128,7 +128,7 @@ mod decimal_id {
 
 /// A file stored by the service: the common part of images, videos, voice, files and
 /// combined messages.
-#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Attachment {
     /// The remote path as stored.
     pub url: String,

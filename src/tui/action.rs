@@ -107,6 +107,8 @@ actions! {
     FullText = "full_text", "read the whole selected message, however long";
     CopyText = "copy_text", "copy the selected message's text to the clipboard (OSC 52)";
     CopyLink = "copy_link", "copy the selected message's attachment URL, or its id";
+    OpenLink = "open_link", "open a link of the selected message (asks first, naming its host)";
+    Download = "download", "download the selected message's attachment (Esc stops)";
     ToggleLayout = "toggle_layout", "compact layout on/off: one line per message";
     ToggleMouse = "toggle_mouse", "mouse capture off/on (off: select text with the mouse)";
     ClosePanel = "close_panel", "close this panel";
@@ -140,6 +142,10 @@ impl Action {
             (Action::ScrollDown, Mode::Panel) => "scroll down a line",
             (Action::ScrollUp, Mode::Panel) => "scroll up a line",
             (Action::OldestLoaded, Mode::Panel) => "the top",
+            (Action::Accept, Mode::Links) => "open the chosen link",
+            (Action::Cancel, Mode::Links) => "open nothing",
+            (Action::SelectNext, Mode::Links) => "next link",
+            (Action::SelectPrevious, Mode::Links) => "previous link",
             (Action::Newest, Mode::Panel) => "the end",
             _ => self.description(),
         }
@@ -173,6 +179,8 @@ pub enum Mode {
     Select,
     /// The details or full-text panel is open.
     Panel,
+    /// A message's links are offered for opening.
+    Links,
     /// The search input line is open.
     Search,
     /// A prompt is being typed at the bottom of the screen.
@@ -189,6 +197,7 @@ impl Mode {
         Mode::History,
         Mode::Select,
         Mode::Panel,
+        Mode::Links,
         Mode::Search,
         Mode::Prompt,
         Mode::Help,
@@ -201,6 +210,7 @@ impl Mode {
             Mode::History => &[Mode::History, Mode::Browse],
             Mode::Select => &[Mode::Select, Mode::History, Mode::Browse],
             Mode::Panel => &[Mode::Panel],
+            Mode::Links => &[Mode::Links],
             Mode::Browse => &[Mode::Browse],
             Mode::Search => &[Mode::Search],
             Mode::Prompt => &[Mode::Prompt],
@@ -230,6 +240,7 @@ impl Mode {
             Mode::History => "history",
             Mode::Select => "select",
             Mode::Panel => "panel",
+            Mode::Links => "links",
             Mode::Search => "search",
             Mode::Prompt => "prompt",
             Mode::Help => "help",
@@ -244,6 +255,7 @@ impl Mode {
             Mode::History => "history",
             Mode::Select => "a message selected",
             Mode::Panel => "details and full text",
+            Mode::Links => "opening a link",
             Mode::Search => "typing a search",
             Mode::Prompt => "typing in a prompt",
             Mode::Help => "this help",
@@ -273,7 +285,9 @@ pub enum KeymapError {
     #[error("unknown action {0:?}")]
     UnknownAction(String),
     /// Not a mode name.
-    #[error("unknown mode {0:?} (browse, list, history, select, panel, search, prompt, help)")]
+    #[error(
+        "unknown mode {0:?} (browse, list, history, select, panel, links, search, prompt, help)"
+    )]
     UnknownMode(String),
     /// A binding with no keys.
     #[error("a binding needs at least one key")]
@@ -394,11 +408,14 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::History, "y", Action::CopyText),
     (Mode::History, "Y", Action::CopyLink),
     (Mode::History, "c", Action::ToggleLayout),
+    (Mode::History, "O", Action::OpenLink),
+    (Mode::History, "d", Action::Download),
     (Mode::Select, "j", Action::NextMessage),
     (Mode::Select, "down", Action::NextMessage),
     (Mode::Select, "k", Action::PreviousMessage),
     (Mode::Select, "up", Action::PreviousMessage),
     (Mode::Select, "enter", Action::Details),
+    (Mode::Select, "o", Action::OpenLink),
     (Mode::Select, "esc", Action::Cancel),
     (Mode::Select, "v", Action::Cancel),
     (Mode::Panel, "esc", Action::ClosePanel),
@@ -418,10 +435,25 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::Panel, "end", Action::Newest),
     (Mode::Panel, "e", Action::FullText),
     (Mode::Panel, "y", Action::CopyText),
+    (Mode::Panel, "o", Action::OpenLink),
+    (Mode::Panel, "O", Action::OpenLink),
+    (Mode::Panel, "d", Action::Download),
     (Mode::Panel, "Y", Action::CopyLink),
     (Mode::Panel, "q", Action::Quit),
     (Mode::Panel, "ctrl-c", Action::Interrupt),
     (Mode::Panel, "ctrl-z", Action::Suspend),
+    (Mode::Links, "j", Action::SelectNext),
+    (Mode::Links, "down", Action::SelectNext),
+    (Mode::Links, "tab", Action::SelectNext),
+    (Mode::Links, "k", Action::SelectPrevious),
+    (Mode::Links, "up", Action::SelectPrevious),
+    (Mode::Links, "y", Action::Accept),
+    (Mode::Links, "enter", Action::Accept),
+    (Mode::Links, "n", Action::Cancel),
+    (Mode::Links, "esc", Action::Cancel),
+    (Mode::Links, "q", Action::Cancel),
+    (Mode::Links, "ctrl-c", Action::Interrupt),
+    (Mode::Links, "ctrl-z", Action::Suspend),
     (Mode::Search, "enter", Action::Accept),
     (Mode::Search, "esc", Action::Cancel),
     (Mode::Search, "backspace", Action::DeleteChar),

@@ -11,11 +11,14 @@
 //!
 //! Browsing never marks anything read: there is no effect that could (PROTOCOL.md §2).
 
+mod downloads;
 mod filters;
 mod keys;
+mod links;
 mod list_view;
 mod messages;
 mod names;
+mod pictures;
 mod prompts;
 mod reading;
 mod refresh;
@@ -24,6 +27,7 @@ mod unread;
 
 use std::collections::HashMap;
 use std::ops::Range;
+use std::path::PathBuf;
 
 use jiff::tz::TimeZone;
 
@@ -42,6 +46,9 @@ use super::search::Search;
 use super::theme::Theme;
 use super::windows::Windows;
 use crate::protocol::{Conversation, ConversationPage, PageLimits, PageWalk, PagingStop};
+pub use downloads::DownloadRun;
+pub use links::LinkChoice;
+pub use pictures::PictureState;
 pub use refresh::Settings;
 
 pub use super::history::PAGE_SIZE;
@@ -132,6 +139,16 @@ pub struct App {
     panel: Option<Panel>,
     /// The terminal reports clicks and the wheel (off: the terminal's own text selection).
     mouse_capture: bool,
+    /// The links of a message being offered for opening.
+    link_choice: Option<LinkChoice>,
+    /// The download that runs.
+    download: Option<DownloadRun>,
+    /// Where downloads go.
+    downloads_dir: PathBuf,
+    /// The picture of the open details panel.
+    picture: Option<pictures::PictureSlot>,
+    /// Pictures are shown in the details panel.
+    pictures: bool,
 }
 
 impl App {
@@ -172,6 +189,11 @@ impl App {
             layout_style: MessageLayout::default(),
             panel: None,
             mouse_capture: true,
+            link_choice: None,
+            download: None,
+            downloads_dir: PathBuf::from("."),
+            picture: None,
+            pictures: true,
         }
     }
 
@@ -403,6 +425,9 @@ impl App {
     /// and how much of the open conversation is loaded.
     pub fn status_line(&self) -> String {
         let mut parts: Vec<String> = Vec::new();
+        if let Some(choice) = &self.link_choice {
+            parts.push(choice.question());
+        }
         if let Some(e) = self.current_history().and_then(History::error) {
             parts.push(format!("{}{}", e.description, self.retry_hint()));
         } else if let Some((e, _)) = &self.list.error {
@@ -440,6 +465,10 @@ impl App {
         }
         if let Some(p) = self.unread_progress() {
             parts.push(p);
+        }
+        if let Some(run) = &self.download {
+            let stop = self.key_hint(Action::Cancel);
+            parts.push(format!("{} · {stop} stops", run.status()));
         }
         if let Some(n) = &self.note {
             parts.push(n.clone());
@@ -520,6 +549,7 @@ impl App {
                 if let Some(p) = self.panel.as_mut() {
                     p.resize(w, h);
                 }
+                self.refit_picture(&mut fx);
                 let vp = self.history_viewport();
                 if let Some(h) = self.shown_mut() {
                     h.normalize(vp);
@@ -540,6 +570,17 @@ impl App {
                 failed,
             } => self.names.on_answer(request_id, names, failed, self.now_ms),
             Event::JumpTo(time) => self.jump_to_time(time, &mut fx),
+            Event::DownloadProgress {
+                request_id,
+                received,
+                total,
+            } => self.on_download_progress(request_id, received, total),
+            Event::Downloaded {
+                request_id,
+                outcome,
+            } => self.on_downloaded(request_id, outcome),
+            Event::Picture { request_id, result } => self.on_picture(request_id, result),
+            Event::HostFailed(why) => self.note = Some(super::text::one_line(&why, 200)),
             Event::Tick { now_ms } => {
                 self.ticks = self.ticks.wrapping_add(1);
                 self.now_ms = now_ms;

@@ -6,12 +6,17 @@
 //! the search ([`search`](super::search)), the fetch task and the state machine
 //! ([`app`](super::app)) share them without importing each other in a circle.
 
+use std::path::PathBuf;
+
 use crossterm::event::{KeyEvent, MouseEvent};
 
 use super::action::Action;
+use super::picture::Picture;
 
 use crate::names_cache::{NameEntry, NameKey};
-use crate::protocol::{ChatType, Conversation, ConversationPage, HistoryPage, HistoryQuery};
+use crate::protocol::{
+    Attachment, ChatType, Conversation, ConversationPage, HistoryPage, HistoryQuery,
+};
 
 /// Which conversation: the id alone is ambiguous, since a user and a group may share one.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -98,6 +103,34 @@ pub enum Event {
         /// The ids whose names could not be fetched (logged by the fetch task).
         failed: Vec<NameKey>,
     },
+    /// How far the download [`FetchRequest::Download`] is: sent at most a few times a
+    /// second.
+    DownloadProgress {
+        /// The request's id.
+        request_id: u64,
+        /// Bytes received so far.
+        received: u64,
+        /// The whole length, when the server announced it.
+        total: Option<u64>,
+    },
+    /// The end of the download [`FetchRequest::Download`].
+    Downloaded {
+        /// The request's id.
+        request_id: u64,
+        /// Where the file is, or why there is none.
+        outcome: DownloadOutcome,
+    },
+    /// The answer to [`FetchRequest::Picture`]: the picture encoded for the terminal, or
+    /// why it cannot be shown.
+    Picture {
+        /// The request's id.
+        request_id: u64,
+        /// The picture, or the reason in the person's words.
+        result: Result<Picture, String>,
+    },
+    /// The terminal or the system could not do what an effect asked (no program to open
+    /// links with, say): shown as a note.
+    HostFailed(String),
     /// Show the open conversation at this time (ms): the first message at or after it at
     /// the top of the pane, marked.
     JumpTo(i64),
@@ -123,6 +156,30 @@ pub enum Effect {
     Copy(String),
     /// Turn mouse reporting (clicks and the wheel) on or off.
     MouseCapture(bool),
+    /// Remember `[display] key = value` in the config file (the layout key's choice).
+    RememberSetting {
+        /// The setting's name in `[display]`.
+        key: &'static str,
+        /// Its value.
+        value: String,
+    },
+    /// Open this link with the system's opener. Already checked ([`crate::links`]) and
+    /// confirmed by the person.
+    OpenLink(String),
+}
+
+/// How a download ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DownloadOutcome {
+    /// Complete, at this path.
+    Saved(PathBuf),
+    /// The server no longer holds the file (the service deletes attachments after 7 days
+    /// by default): not a failure of anyone's.
+    Expired,
+    /// Stopped by the person.
+    Cancelled,
+    /// Refused or broken on the way.
+    Failed(FetchError),
 }
 
 /// A request for the fetch task; its answer comes back as an [`Event`] with the same id.
@@ -154,5 +211,33 @@ pub enum FetchRequest {
         ids: Vec<NameKey>,
         /// Skip the disk cache: `r` asks the server again.
         refresh: bool,
+    },
+    /// Download a message's attachment into `dir`, under a safe name that never overwrites
+    /// ([`crate::downloads`]); progress comes back as [`Event::DownloadProgress`], the end
+    /// as [`Event::Downloaded`].
+    Download {
+        /// Echo in the answers.
+        request_id: u64,
+        /// The message's attachment.
+        file: Attachment,
+        /// The downloads directory (created when missing).
+        dir: PathBuf,
+    },
+    /// A message's picture for the details panel, fetched (or read from the cache),
+    /// decoded and encoded to fit `fits` (columns, rows) off the UI thread.
+    Picture {
+        /// Echo in [`Event::Picture`].
+        request_id: u64,
+        /// The picture's file.
+        file: Attachment,
+        /// Ask for the server's thumbnail of it (a picture too large to fetch whole).
+        thumbnail: bool,
+        /// The box of cells it must fit.
+        fits: (u16, u16),
+    },
+    /// Stop the download with this request id; it ends as [`DownloadOutcome::Cancelled`].
+    CancelDownload {
+        /// The download's request id.
+        request_id: u64,
     },
 }

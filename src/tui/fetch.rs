@@ -26,21 +26,27 @@
 //! Where the data comes from is a [`Source`]: the HTTP client in the program (behind
 //! [`Keeping`], which keeps every page in the local library), a fake in tests.
 
+mod client_source;
+mod downloads;
 mod keeping;
 mod names;
+mod pictures;
 
 use std::collections::HashMap;
 use std::future::Future;
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tokio::sync::{mpsc, oneshot};
+use ratatui_image::picker::Picker;
+use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::app::{Event, FetchError, FetchRequest, LIST_PAGE_SIZE};
-use super::event::ConversationKey;
+use super::event::{ConversationKey, DownloadOutcome};
+use crate::client::Progress;
 use crate::names_cache::{NameKind, NamesCache};
-use crate::protocol::{ConversationPage, HistoryPage, HistoryQuery};
+use crate::protocol::{Attachment, ConversationPage, HistoryPage, HistoryQuery};
 use names::NamesDisk;
 
 pub use keeping::{Keeping, KeptPages};
@@ -88,6 +94,37 @@ pub trait Source: Send + Sync + 'static {
     fn names_cache(&self) -> Option<NamesCache> {
         None
     }
+
+    /// The bytes of a picture (`thumbnail`: the server's thumbnail of it), at most
+    /// [`MAX_PICTURE_BYTES`](super::picture::MAX_PICTURE_BYTES). By default there is
+    /// nowhere to fetch it from.
+    fn picture(
+        &self,
+        file: Attachment,
+        thumbnail: bool,
+    ) -> impl Future<Output = Result<Vec<u8>, FetchError>> + Send {
+        let _ = (file, thumbnail);
+        async { Err(FetchError::new("pictures cannot be fetched here", false)) }
+    }
+
+    /// Downloads `file` into `dir` (creating it) under a safe name that never overwrites,
+    /// calling `progress` as bytes arrive, until done or `cancel` turns true. By default
+    /// there is nothing to download from.
+    fn download(
+        &self,
+        file: Attachment,
+        dir: PathBuf,
+        cancel: watch::Receiver<bool>,
+        progress: Box<dyn FnMut(Progress) + Send>,
+    ) -> impl Future<Output = DownloadOutcome> + Send {
+        let _ = (file, dir, cancel, progress);
+        async {
+            DownloadOutcome::Failed(FetchError::new(
+                "attachments cannot be downloaded here",
+                false,
+            ))
+        }
+    }
 }
 
 /// The event loop's ends of the fetch task's channels.
@@ -122,14 +159,22 @@ impl Drop for FetchHandle {
     }
 }
 
-/// Starts the fetch task on the current tokio runtime, owning `source`.
+/// Starts the fetch task on the current tokio runtime, owning `source`; pictures are
+/// drawn with half-blocks.
 pub fn spawn<S: Source>(source: S) -> FetchHandle {
+    spawn_with(source, Picker::halfblocks())
+}
+
+/// Starts the fetch task, owning `source`; pictures are encoded with `picker` (the
+/// terminal's graphics protocol and cell size).
+pub fn spawn_with<S: Source>(source: S, picker: Picker) -> FetchHandle {
     let (requests, rx) = mpsc::unbounded_channel();
     let (tx, events) = mpsc::unbounded_channel();
     let admin_reader = source.admin_reader();
     let standing_label = source.standing_label();
     let disk = source.names_cache().map(|c| Arc::new(NamesDisk::new(c)));
-    let task = tokio::spawn(serve(Arc::new(source), disk, rx, tx));
+    let pictures = pictures::Pictures::new(picker);
+    let task = tokio::spawn(serve(Arc::new(source), disk, pictures, rx, tx));
     FetchHandle {
         requests,
         events,
@@ -202,11 +247,13 @@ impl AheadSlot {
 async fn serve<S: Source>(
     source: Arc<S>,
     disk: Option<Arc<NamesDisk>>,
+    pictures: pictures::Pictures,
     mut requests: mpsc::UnboundedReceiver<FetchRequest>,
     events: mpsc::UnboundedSender<Event>,
 ) {
     let mut running = JoinSet::new();
     let ahead = AheadSlot::default();
+    let mut downloads = downloads::Running::default();
     loop {
         tokio::select! {
             request = requests.recv() => {
@@ -231,11 +278,27 @@ async fn serve<S: Source>(
                             let _ = events.send(Event::Names { request_id, names, failed });
                         });
                     }
-                    request => {
+                    FetchRequest::ConversationPage { cursor, request_id } => {
                         running.spawn(async move {
-                            let event = answer(&*source, request).await;
+                            let result = source
+                                .conversation_page(cursor.as_deref().unwrap_or(""), LIST_PAGE_SIZE)
+                                .await;
                             // The event loop may be gone; then nobody wants the answer.
-                            let _ = events.send(event);
+                            let _ = events.send(Event::ConversationPage { request_id, result });
+                        });
+                    }
+                    FetchRequest::Download { request_id, file, dir } => {
+                        let cancel = downloads.start(request_id);
+                        running.spawn(async move {
+                            downloads::run(&*source, request_id, file, dir, cancel, events).await;
+                        });
+                    }
+                    FetchRequest::CancelDownload { request_id } => downloads.cancel(request_id),
+                    FetchRequest::Picture { request_id, file, thumbnail, fits } => {
+                        let pictures = pictures.clone();
+                        running.spawn(async move {
+                            let result = pictures.show(&*source, file, thumbnail, fits).await;
+                            let _ = events.send(Event::Picture { request_id, result });
                         });
                     }
                 }
@@ -313,111 +376,6 @@ fn next_query(query: &HistoryQuery, page: &HistoryPage) -> Option<HistoryQuery> 
     })
 }
 
-/// Runs one request against `source` and wraps the result as the event that answers it.
-pub async fn answer<S: Source>(source: &S, request: FetchRequest) -> Event {
-    match request {
-        FetchRequest::ConversationPage { cursor, request_id } => {
-            let result = source
-                .conversation_page(cursor.as_deref().unwrap_or(""), LIST_PAGE_SIZE)
-                .await;
-            Event::ConversationPage { request_id, result }
-        }
-        FetchRequest::History {
-            query, request_id, ..
-        } => {
-            let conversation = ConversationKey::of_query(&query);
-            let result = source.history(query).await;
-            Event::HistoryPage {
-                conversation,
-                request_id,
-                result,
-            }
-        }
-        FetchRequest::Names {
-            request_id,
-            ids,
-            refresh,
-        } => {
-            let (names, failed) = names::look_up(source, None, ids, refresh).await;
-            Event::Names {
-                request_id,
-                names,
-                failed,
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------------------
-// The HTTP client as a Source. Retrying stays the person's call (R): `retryable` only
-// changes the words.
-// ---------------------------------------------------------------------------------------
-
-mod client_source {
-    use std::collections::HashMap;
-
-    use super::{FetchError, Source};
-    use crate::client::{Client, ClientError};
-    use crate::names_cache::{NameKind, NamesCache};
-    use crate::protocol::{ConversationPage, HistoryPage, HistoryQuery};
-
-    /// Timeouts, connection trouble, 429 and 5xx may pass; the rest will not.
-    fn fetch_error(e: &ClientError) -> FetchError {
-        let retryable = match e {
-            ClientError::Timeout { .. }
-            | ClientError::Connect { .. }
-            | ClientError::Transport { .. } => true,
-            ClientError::Http { status, .. } => *status == 429 || *status >= 500,
-            _ => false,
-        };
-        FetchError::new(e.description(), retryable)
-    }
-
-    impl Source for Client {
-        async fn conversation_page(
-            &self,
-            cursor: &str,
-            limit: u32,
-        ) -> Result<ConversationPage, FetchError> {
-            Client::conversation_page(self, cursor, limit)
-                .await
-                .map_err(|e| fetch_error(&e))
-        }
-
-        async fn history(&self, query: HistoryQuery) -> Result<HistoryPage, FetchError> {
-            Client::history(self, &query)
-                .await
-                .map_err(|e| fetch_error(&e))
-        }
-
-        fn admin_reader(&self) -> Option<String> {
-            self.admin_client_id().map(|_| self.user().to_string())
-        }
-
-        async fn names(
-            &self,
-            kind: NameKind,
-            ids: Vec<String>,
-        ) -> Result<HashMap<String, String>, FetchError> {
-            match kind {
-                NameKind::User => self.nicknames(&ids).await,
-                NameKind::Group => self.group_names(&ids).await,
-                NameKind::Room => self.room_names(&ids).await,
-            }
-            .map_err(|e| fetch_error(&e))
-        }
-
-        fn names_cache(&self) -> Option<NamesCache> {
-            Some(NamesCache::new(
-                &crate::config::paths::cache_dir(),
-                &self.deployment(),
-                &self.appkey(),
-                self.user(),
-            ))
-        }
-    }
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use std::sync::Mutex;
@@ -447,7 +405,7 @@ pub(crate) mod tests {
     /// Remembers what it was asked.
     #[derive(Default)]
     struct Fake {
-        asked: Mutex<Vec<String>>,
+        asked: Arc<Mutex<Vec<String>>>,
     }
 
     impl Source for Fake {
@@ -565,29 +523,25 @@ pub(crate) mod tests {
     #[tokio::test]
     async fn requests_use_the_list_page_size_and_pass_history_queries_through() {
         let fake = Fake::default();
-        answer(
-            &fake,
-            FetchRequest::ConversationPage {
-                cursor: None,
-                request_id: 1,
-            },
-        )
-        .await;
+        let asked = Arc::clone(&fake.asked);
+        let mut fetch = spawn(fake);
+        fetch.send(FetchRequest::ConversationPage {
+            cursor: None,
+            request_id: 1,
+        });
+        fetch.events.recv().await.expect("the list page");
         let FetchRequest::History { mut query, .. } = history("team", Some("c9"), 2) else {
             unreachable!()
         };
         query.direction = Direction::Down;
         query.filters.types = vec!["img".into()];
-        answer(
-            &fake,
-            FetchRequest::History {
-                query,
-                request_id: 2,
-                read_ahead: false,
-            },
-        )
-        .await;
-        let asked = fake.asked.lock().map(|a| a.clone()).unwrap_or_default();
+        fetch.send(FetchRequest::History {
+            query,
+            request_id: 2,
+            read_ahead: false,
+        });
+        fetch.events.recv().await.expect("the history page");
+        let asked = asked.lock().map(|a| a.clone()).unwrap_or_default();
         assert_eq!(
             asked,
             vec![
@@ -629,7 +583,13 @@ pub(crate) mod tests {
     async fn the_task_stops_when_the_event_loop_goes_away() {
         let (requests, rx) = mpsc::unbounded_channel();
         let (tx, events) = mpsc::unbounded_channel();
-        let task = tokio::spawn(serve(Arc::new(Fake::default()), None, rx, tx));
+        let task = tokio::spawn(serve(
+            Arc::new(Fake::default()),
+            None,
+            pictures::Pictures::new(Picker::halfblocks()),
+            rx,
+            tx,
+        ));
         requests.send(history("slow", None, 1)).ok();
         drop(events);
         let stopped = tokio::time::timeout(Duration::from_secs(5), task).await;

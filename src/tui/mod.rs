@@ -14,6 +14,7 @@ pub mod layout;
 pub mod names;
 pub mod numbers;
 pub mod panel;
+pub mod picture;
 pub mod preferences;
 pub mod prompt;
 pub mod run;

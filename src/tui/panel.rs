@@ -36,6 +36,8 @@ pub struct Panel {
     width: u16,
     /// Lines hidden above.
     scroll: usize,
+    /// A picture is shown above the text (an image message's details).
+    with_picture: bool,
 }
 
 /// Where the panel goes on a `width`×`height` screen: everything but the status line.
@@ -54,6 +56,20 @@ pub fn inner(width: u16, height: u16) -> Rect {
     )
 }
 
+/// The rows a picture takes at the top of the panel on a screen `height` rows high: half
+/// the inside, at most 16; none when fewer than 8 rows are inside (the text needs them).
+pub fn picture_rows(width: u16, height: u16) -> u16 {
+    let rows = inner(width, height).height;
+    if rows < 8 { 0 } else { (rows / 2).min(16) }
+}
+
+/// Where the picture goes on such a screen, when it has room.
+pub fn picture_area(width: u16, height: u16) -> Option<Rect> {
+    let r = inner(width, height);
+    let rows = picture_rows(width, height);
+    (rows > 0 && r.width > 0).then(|| Rect::new(r.x, r.y, r.width, rows))
+}
+
 impl Panel {
     /// A panel of `kind` about message `message` showing `text` (sanitized here), for a
     /// `width`×`height` screen.
@@ -65,9 +81,32 @@ impl Panel {
             lines: Vec::new(),
             width: 0,
             scroll: 0,
+            with_picture: false,
         };
         panel.resize(width, height);
         panel
+    }
+
+    /// Keeps the top of the panel for a picture (or its loading or failure line).
+    pub fn show_picture(&mut self, height: u16) {
+        self.with_picture = true;
+        self.scroll = self.scroll.min(self.max_scroll(height));
+    }
+
+    /// Whether the top of the panel is kept for a picture.
+    pub fn has_picture(&self) -> bool {
+        self.with_picture
+    }
+
+    /// Where the text goes on a `width`×`height` screen: the inside, below the picture.
+    pub fn text_area(&self, width: u16, height: u16) -> Rect {
+        let r = inner(width, height);
+        let top = if self.with_picture {
+            picture_rows(width, height)
+        } else {
+            0
+        };
+        Rect::new(r.x, r.y + top, r.width, r.height - top)
     }
 
     /// What it shows.
@@ -107,7 +146,7 @@ impl Panel {
     }
 
     fn max_scroll(&self, height: u16) -> usize {
-        let rows = usize::from(inner(self.width.saturating_add(2), height).height);
+        let rows = usize::from(self.text_area(self.width.saturating_add(2), height).height);
         self.lines.len().saturating_sub(rows)
     }
 

@@ -2,13 +2,15 @@
 //! zone, the list's width and how often it refreshes. Built once at start from the
 //! [`Config`]; the state machine takes each part through its setters.
 
+use std::path::PathBuf;
+
 use jiff::tz::TimeZone;
 
 use super::action::{Keymap, KeymapError};
 use super::app::{App, Settings};
 use super::history::MessageLayout;
 use super::theme::Theme;
-use crate::config::{Config, Display, Layout};
+use crate::config::{Config, Display, Images, Layout};
 
 /// The list reloads at most once a minute whatever the setting: the service limits list
 /// calls to 5 a minute per user (PROTOCOL.md §6) and others may share that budget.
@@ -32,6 +34,10 @@ pub struct Preferences {
     pub refresh: Settings,
     /// Comfortable or compact.
     pub layout: MessageLayout,
+    /// Where downloads go.
+    pub downloads_dir: PathBuf,
+    /// How pictures are drawn.
+    pub images: Images,
 }
 
 impl Default for Preferences {
@@ -44,6 +50,8 @@ impl Default for Preferences {
             list_width: None,
             refresh: Settings::default(),
             layout: MessageLayout::default(),
+            downloads_dir: crate::downloads::downloads_dir(None),
+            images: Images::default(),
         }
     }
 }
@@ -70,6 +78,8 @@ impl Preferences {
                 Some(Layout::Compact) => MessageLayout::Compact,
                 Some(Layout::Comfortable) | None => MessageLayout::Comfortable,
             },
+            downloads_dir: crate::downloads::downloads_dir(config.downloads_dir.as_deref()),
+            images: display.images.unwrap_or_default(),
         })
     }
 
@@ -80,6 +90,8 @@ impl Preferences {
         app.set_list_width(self.list_width);
         app.set_settings(self.refresh);
         app.set_message_layout(self.layout);
+        app.set_downloads_dir(self.downloads_dir);
+        app.set_pictures(self.images != Images::Off);
     }
 }
 

@@ -72,10 +72,13 @@ pub async fn run<S: Source>(
         .terminal
         .clear()
         .context("cannot clear the terminal")?;
+    // Also before the first event is read: the terminal's answers would be taken as keys.
+    let picker = super::terminal::picture_picker(preferences.images, probe);
+    tracing::info!(protocol = ?picker.protocol_type(), "pictures");
     let result = event_loop(
         &mut guard.terminal,
         crossterm::event::EventStream::new(),
-        fetch::spawn(source),
+        fetch::spawn_with(source, picker),
         notices,
         preferences,
         interrupts,
@@ -151,7 +154,7 @@ where
     let now_ms = Timestamp::now().as_millisecond();
     let mut effects = app.update(Event::Tick { now_ms });
     effects.extend(app.start());
-    if apply(effects, &fetch, host) == Some(Interrupt::Quit) {
+    if apply(effects, &mut app, &fetch, host) == Some(Interrupt::Quit) {
         return Ok(());
     }
     let mut dirty = true;
@@ -166,12 +169,10 @@ where
             let size = terminal
                 .size()
                 .map_err(|e| anyhow!("cannot read the terminal size: {e}"))?;
-            if (size.width, size.height) != app.size()
-                && apply(
-                    app.update(Event::Resize(size.width, size.height)),
-                    &fetch,
-                    host,
-                ) == Some(Interrupt::Quit)
+            if (size.width, size.height) != app.size() && {
+                let effects = app.update(Event::Resize(size.width, size.height));
+                apply(effects, &mut app, &fetch, host)
+            } == Some(Interrupt::Quit)
             {
                 return Ok(());
             }
@@ -205,7 +206,8 @@ where
                     notice = None;
                 }
                 for e in translate(event, &app) {
-                    next = first(next, apply(app.update(e), &fetch, host));
+                    let effects = app.update(e);
+                    next = first(next, apply(effects, &mut app, &fetch, host));
                     dirty = true;
                     urgent = true;
                 }
@@ -214,13 +216,15 @@ where
                 let Some(answer) = answer else {
                     return Err(anyhow!("the fetch task stopped"));
                 };
-                next = apply(app.update(answer), &fetch, host);
+                let effects = app.update(answer);
+                next = apply(effects, &mut app, &fetch, host);
                 dirty = true;
             }
             () = pending_frame => {}
             _ = tick.tick() => {
                 let now_ms = Timestamp::now().as_millisecond();
-                next = apply(app.update(Event::Tick { now_ms }), &fetch, host);
+                let effects = app.update(Event::Tick { now_ms });
+                next = apply(effects, &mut app, &fetch, host);
                 let minute = Timestamp::now().as_millisecond() / 60_000;
                 dirty |= animating(&app) || minute != drawn_minute;
             }
@@ -255,9 +259,11 @@ fn first(a: Option<Interrupt>, b: Option<Interrupt>) -> Option<Interrupt> {
 
 /// Carries out effects; what they ask of the loop: [`Effect::Quit`] to leave,
 /// [`Effect::Suspend`] to give the terminal back and stop (Ctrl-z in raw mode, where the
-/// terminal sends it as a key, not as SIGTSTP).
+/// terminal sends it as a key, not as SIGTSTP). What the host cannot do (open a link with
+/// no opener installed) is told to `app` as [`Event::HostFailed`].
 fn apply(
     effects: Vec<Effect>,
+    app: &mut App,
     fetch: &FetchHandle,
     host: &mut dyn FnMut(HostRequest) -> io::Result<()>,
 ) -> Option<Interrupt> {
@@ -272,6 +278,20 @@ fn apply(
             Effect::MouseCapture(on) => {
                 if let Err(e) = host(HostRequest::MouseCapture(on)) {
                     tracing::warn!("cannot switch mouse capture: {e}");
+                }
+            }
+            Effect::OpenLink(url) => {
+                if let Err(e) = host(HostRequest::OpenLink(url)) {
+                    tracing::warn!("cannot open a link: {e}");
+                    // A note has no effects of its own.
+                    let _ = app.update(Event::HostFailed(format!("cannot open the link: {e}")));
+                }
+            }
+            Effect::RememberSetting { key, value } => {
+                if let Err(e) = host(HostRequest::RememberSetting { key, value }) {
+                    tracing::warn!("cannot remember {key}: {e}");
+                    let _ =
+                        app.update(Event::HostFailed(format!("cannot remember the {key}: {e}")));
                 }
             }
             Effect::Fetch(request) => {

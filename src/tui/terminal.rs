@@ -22,6 +22,7 @@ use ratatui::Terminal;
 use ratatui::backend::{Backend, ClearType, CrosstermBackend, WindowSize};
 use ratatui::buffer::Cell;
 use ratatui::layout::{Position, Size};
+use ratatui_image::picker::{Picker, ProtocolType};
 
 /// Whether the terminal is currently in the browser's modes; restoring twice is harmless
 /// but noisy, so restore only once.
@@ -134,6 +135,15 @@ pub enum HostRequest {
     Copy(String),
     /// Mouse reporting on or off.
     MouseCapture(bool),
+    /// Open this (checked, confirmed) link with the system's opener.
+    OpenLink(String),
+    /// Write `[display] key = value` into the config file.
+    RememberSetting {
+        /// The setting.
+        key: &'static str,
+        /// Its value.
+        value: String,
+    },
 }
 
 /// Writes `text` as an OSC 52 clipboard sequence (base64, as the sequence requires) to
@@ -158,7 +168,73 @@ pub fn perform(request: HostRequest) -> io::Result<()> {
         HostRequest::Suspend => suspend(),
         HostRequest::Copy(text) => write_copy(&mut stdout, &text),
         HostRequest::MouseCapture(on) => write_mouse(&mut stdout, on),
+        HostRequest::OpenLink(url) => open_link(&url),
+        // Not the terminal's, but the host's all the same: tests that drive the loop
+        // with their own host never write the person's config file.
+        HostRequest::RememberSetting { key, value } => {
+            crate::config::remember::set_display(&crate::config::paths::config_file(), key, &value)
+                .map_err(io::Error::other)
+        }
     }
+}
+
+/// How pictures will be drawn, from the config's `images` setting and the emoji probe's
+/// experience of this terminal. `auto` asks the terminal (kitty, sixel, iTerm2, its cell
+/// size) only where that is safe: not inside tmux or screen (their passthrough is
+/// unreliable), and not in a terminal that left the cursor query unanswered (its reader
+/// would linger and take the person's first keys). A named protocol is used as told, with
+/// the cell size asked of a terminal that answers.
+pub fn picture_picker(setting: crate::config::Images, probe: EmojiProbe) -> Picker {
+    use crate::config::Images;
+    let answers = probe != EmojiProbe::NoAnswer;
+    let multiplexed = std::env::var_os("TMUX").is_some()
+        || std::env::var_os("STY").is_some()
+        || std::env::var("TERM").is_ok_and(|t| t.starts_with("tmux") || t.starts_with("screen"));
+    let asked = || {
+        if answers {
+            Picker::from_query_stdio().unwrap_or_else(|_| Picker::halfblocks())
+        } else {
+            Picker::halfblocks()
+        }
+    };
+    let forced = |protocol| {
+        let mut picker = asked();
+        picker.set_protocol_type(protocol);
+        picker
+    };
+    match setting {
+        Images::Off | Images::Halfblocks => Picker::halfblocks(),
+        Images::Auto if multiplexed => Picker::halfblocks(),
+        Images::Auto => asked(),
+        Images::Kitty => forced(ProtocolType::Kitty),
+        Images::Sixel => forced(ProtocolType::Sixel),
+        Images::Iterm2 => forced(ProtocolType::Iterm2),
+    }
+}
+
+/// Hands `url` to the system's opener (`xdg-open` and its kin, `open` on macOS) as one
+/// argument, never through a shell, detached: its output never reaches the screen and
+/// roam does not wait for it.
+pub fn open_link(url: &str) -> io::Result<()> {
+    let mut failure = io::Error::new(
+        io::ErrorKind::NotFound,
+        "no program to open links with (xdg-open)",
+    );
+    for mut command in open::commands(url) {
+        command
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        match command.spawn() {
+            Ok(mut child) => {
+                // Reaped when it ends, so no zombie is left for the session's length.
+                std::thread::spawn(move || child.wait());
+                return Ok(());
+            }
+            Err(e) => failure = e,
+        }
+    }
+    Err(failure)
 }
 
 /// Gives the terminal back to the shell and stops the process, as the default action of

@@ -127,6 +127,12 @@ impl Pty {
                             let _ = w.flush();
                             rest = after;
                         }
+                        // And device status queries (`ESC [ 5 n`: "are you there?").
+                        if answers && find(rest, b"\x1b[5n").is_some() {
+                            let mut w = replies.lock().unwrap();
+                            let _ = w.write_all(b"\x1b[0n");
+                            let _ = w.flush();
+                        }
                         screen2.lock().unwrap().process(rest);
                     }
                 }

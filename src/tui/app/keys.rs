@@ -18,6 +18,8 @@ impl App {
             Mode::Help
         } else if self.prompt.is_some() {
             Mode::Prompt
+        } else if self.link_choice.is_some() {
+            Mode::Links
         } else if self.panel.is_some() {
             Mode::Panel
         } else if self.search().is_some_and(Search::is_editing) {
@@ -106,23 +108,29 @@ impl App {
             Action::Cancel if mode == Mode::Prompt => self.prompt_cancel(),
             Action::Cancel if mode == Mode::Search => self.cancel_search_input(),
             Action::Cancel if mode == Mode::List => self.set_list_filter(None),
+            Action::Cancel if mode == Mode::Links => self.close_links(),
+            Action::Accept if mode == Mode::Links => self.open_chosen_link(fx),
+            Action::SelectNext if mode == Mode::Links => self.step_link(1),
+            Action::SelectPrevious if mode == Mode::Links => self.step_link(-1),
+            Action::OpenLink => self.offer_links(),
+            Action::Download => self.start_download(fx),
             Action::Cancel if mode == Mode::Select => {
-                if !self.cancel_running() {
+                if !self.cancel_running(fx) {
                     self.clear_message_selection();
                 }
             }
             Action::SelectMessage => self.select_message(),
             Action::NextMessage => self.step_message(1),
             Action::PreviousMessage => self.step_message(-1),
-            Action::Details => self.open_details(),
+            Action::Details => self.open_details(fx),
             Action::FullText => self.open_full_text(),
             Action::CopyText => self.copy_message(false, fx),
             Action::CopyLink => self.copy_message(true, fx),
-            Action::ToggleLayout => self.toggle_layout(),
+            Action::ToggleLayout => self.toggle_layout(fx),
             Action::ToggleMouse => self.toggle_mouse(fx),
             Action::ClosePanel => self.close_panel(),
             Action::Cancel => {
-                if !self.cancel_running() {
+                if !self.cancel_running(fx) {
                     self.cancel_in_history();
                 }
             }
@@ -175,7 +183,11 @@ impl App {
             self.prompt_cancel();
             return;
         }
-        if self.cancel_running() {
+        if self.link_choice.is_some() {
+            self.close_links();
+            return;
+        }
+        if self.cancel_running(fx) {
             let quit = self.key_hint(Action::Interrupt);
             if !quit.is_empty() {
                 let note = self.note.take().unwrap_or_else(|| "cancelled".into());
@@ -187,8 +199,9 @@ impl App {
     }
 
     /// Stops the long operation that runs, if one does: a search of older history,
-    /// paging toward the unread divider, a jump still loading. True when one was stopped.
-    fn cancel_running(&mut self) -> bool {
+    /// paging toward the unread divider, a jump still loading, a download. True when one
+    /// was stopped.
+    fn cancel_running(&mut self, fx: &mut Vec<Effect>) -> bool {
         if let Some(s) = self.search.as_mut().filter(|s| s.continuing().is_some()) {
             s.stop_continuing();
             self.note = Some("search of older history stopped".into());
@@ -202,7 +215,7 @@ impl App {
             self.note = Some("jump cancelled".into());
             return true;
         }
-        false
+        self.cancel_download(fx)
     }
 
     fn move_in_list(&mut self, action: Action) {

@@ -15,7 +15,7 @@ use crate::tui::details;
 use crate::tui::history::MessageLayout;
 use crate::tui::layout::Pane;
 use crate::tui::numbers::human_size;
-use crate::tui::panel::{self, Panel, PanelKind};
+use crate::tui::panel::{Panel, PanelKind};
 use crate::tui::text;
 
 /// The most bytes a copy puts on the clipboard: terminals limit OSC 52 (xterm, tmux) and
@@ -75,7 +75,7 @@ impl App {
     }
 
     /// The selected message, selecting the newest in view first when none is.
-    fn selected_message(&mut self) -> Option<crate::protocol::Message> {
+    pub(super) fn selected_message(&mut self) -> Option<crate::protocol::Message> {
         let vp = self.history_viewport();
         let h = self.shown_mut()?;
         if h.selected().is_none() {
@@ -85,8 +85,9 @@ impl App {
         h.message(index)
     }
 
-    /// Opens the details panel of the selected message.
-    pub(super) fn open_details(&mut self) {
+    /// Opens the details panel of the selected message, asking for its picture when it
+    /// has one.
+    pub(super) fn open_details(&mut self, fx: &mut Vec<Effect>) {
         let Some(msg) = self.selected_message() else {
             self.note = Some("no message to show".into());
             return;
@@ -113,6 +114,7 @@ impl App {
             self.width,
             self.height,
         ));
+        self.ask_picture(&msg, fx);
     }
 
     /// Opens the whole text of the selected message: text as sent, any other kind as its
@@ -138,15 +140,16 @@ impl App {
     /// Closes the panel.
     pub(super) fn close_panel(&mut self) {
         self.panel = None;
+        self.picture = None;
     }
 
     /// Scrolls the panel.
     pub(super) fn scroll_panel(&mut self, action: Action) {
-        let height = self.height;
-        let page = panel::inner(self.width, height).height.max(2) as isize - 1;
+        let (width, height) = (self.width, self.height);
         let Some(p) = self.panel.as_mut() else {
             return;
         };
+        let page = p.text_area(width, height).height.max(2) as isize - 1;
         match action {
             Action::ScrollDown => p.scroll_by(1, height),
             Action::ScrollUp => p.scroll_by(-1, height),
@@ -193,10 +196,15 @@ impl App {
     }
 
     /// Compact layout on or off.
-    pub(super) fn toggle_layout(&mut self) {
+    /// The choice is remembered in the config file.
+    pub(super) fn toggle_layout(&mut self, fx: &mut Vec<Effect>) {
         let next = self.layout_style.toggled();
         self.set_message_layout(next);
         self.note = Some(format!("{} layout", next.name()));
+        fx.push(Effect::RememberSetting {
+            key: "layout",
+            value: next.name().to_string(),
+        });
     }
 
     /// Mouse capture off (the terminal's own text selection works) or back on.

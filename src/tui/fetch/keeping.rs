@@ -19,16 +19,21 @@
 //! the server. A page read is a few rows of a local file, read in the fetch task.
 
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Mutex;
 use std::sync::mpsc as std_mpsc;
 
+use tokio::sync::watch;
+
 use super::{FetchError, Source};
+use crate::client::Progress;
 use crate::library::runs::Key;
 use crate::library::{From, HeldPage, Library};
 use crate::names_cache::{NameKind, NamesCache};
 use crate::protocol::{
-    ChatType, Conversation, ConversationPage, Direction, HistoryPage, HistoryQuery,
+    Attachment, ChatType, Conversation, ConversationPage, Direction, HistoryPage, HistoryQuery,
 };
+use crate::tui::event::DownloadOutcome;
 
 /// Cursors remembered at most; past this the oldest half is forgotten (a forgotten cursor
 /// only means its page starts a stretch of its own).
@@ -314,6 +319,21 @@ impl<S: Source> Source for Keeping<S> {
 
     fn names_cache(&self) -> Option<NamesCache> {
         self.inner.names_cache()
+    }
+
+    async fn picture(&self, file: Attachment, thumbnail: bool) -> Result<Vec<u8>, FetchError> {
+        self.inner.picture(file, thumbnail).await
+    }
+
+    // Attachments are not kept in the library: they come from the service each time.
+    async fn download(
+        &self,
+        file: Attachment,
+        dir: PathBuf,
+        cancel: watch::Receiver<bool>,
+        progress: Box<dyn FnMut(Progress) + Send>,
+    ) -> DownloadOutcome {
+        self.inner.download(file, dir, cancel, progress).await
     }
 }
 

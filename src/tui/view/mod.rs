@@ -13,6 +13,7 @@
 
 pub mod help;
 pub mod history;
+pub mod links;
 pub mod list;
 pub mod panel;
 pub mod status;
@@ -72,6 +73,7 @@ pub fn draw(app: &App, ctx: &ViewContext<'_>, frame: &mut Frame<'_>) {
     if app.panel().is_some() {
         panel::draw(app, area, frame);
     }
+    links::draw(app, area, frame);
     if app.help_visible() {
         help::draw(app, area, frame);
     }

@@ -8,7 +8,7 @@ use ratatui::widgets::Clear;
 
 use super::pane_block;
 use crate::tui::action::Action;
-use crate::tui::app::App;
+use crate::tui::app::{App, PictureState};
 use crate::tui::numbers::thousands;
 use crate::tui::panel::{self, PanelKind};
 use crate::tui::text;
@@ -24,8 +24,13 @@ pub fn draw(app: &App, area: Rect, frame: &mut Frame<'_>) {
     }
     let theme = app.theme();
     frame.render_widget(Clear, r);
-    let inner = super::clip(panel::inner(area.width, area.height), area);
+    let inner = super::clip(p.text_area(area.width, area.height), area);
     let rows = usize::from(inner.height);
+    if p.has_picture()
+        && let Some(r) = panel::picture_area(area.width, area.height)
+    {
+        draw_picture(app, super::clip(r, area), frame);
+    }
     let lines = p.lines();
     let title = match p.kind() {
         PanelKind::Details => " details ".to_string(),
@@ -63,4 +68,25 @@ pub fn draw(app: &App, area: Rect, frame: &mut Frame<'_>) {
         let row = Rect::new(inner.x, y, inner.width, 1);
         frame.render_widget(Line::raw(line.as_str(p.text()).to_string()), row);
     }
+}
+
+/// Draws the panel's picture centred in `r`, or the line that stands in for it.
+fn draw_picture(app: &App, r: Rect, frame: &mut Frame<'_>) {
+    let theme = app.theme();
+    let line = match app.picture() {
+        Some(PictureState::Shown(picture)) => {
+            let size = picture.area();
+            let width = size.width.min(r.width);
+            let height = size.height.min(r.height);
+            let at = Rect::new(r.x + (r.width - width) / 2, r.y, width, height);
+            frame.render_widget(ratatui_image::Image::new(picture.protocol()), at);
+            return;
+        }
+        Some(PictureState::Loading) => Line::styled("loading the picture…", theme.dim()),
+        Some(PictureState::Failed(why)) => {
+            Line::styled(text::one_line(why, usize::from(r.width)), theme.alert())
+        }
+        None => return,
+    };
+    frame.render_widget(line, Rect::new(r.x, r.y, r.width, 1.min(r.height)));
 }
