@@ -53,6 +53,7 @@ fn build(path: &std::path::Path) {
                     text: format!("message {i}: some words to make it a realistic size"),
                 },
                 ext: Map::new(),
+                meta: None,
             })
             .collect();
         store.insert_messages(&messages).expect("insert");
@@ -69,6 +70,7 @@ fn build(path: &std::path::Path) {
                 text: format!("message {i} to the crowd, of an ordinary length"),
             },
             ext: Map::new(),
+            meta: None,
         })
         .collect();
     store.insert_messages(&group).expect("insert");

@@ -55,6 +55,7 @@ fn few_conversations(n: u64) -> Vec<u8> {
             time: 1_700_000_000_000 + i as i64 * 250,
             content: text(i),
             ext: Map::new(),
+            meta: None,
         };
         push_line(&mut out, &message);
     }
@@ -89,6 +90,7 @@ fn many_conversations(n: u64, conversations: u64) -> Vec<u8> {
             time: 1_700_000_000_000 + i as i64 * 50,
             content: text(i),
             ext: Map::new(),
+            meta: None,
         };
         push_line(&mut out, &message);
     }

@@ -57,6 +57,7 @@ fn message(i: u64) -> Message {
             text: common::text(i),
         },
         ext: Map::new(),
+        meta: None,
     }
 }
 

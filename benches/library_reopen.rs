@@ -31,6 +31,7 @@ fn message(i: u64) -> Message {
             text: format!("message {i}: some words to make it a realistic size"),
         },
         ext: Map::new(),
+        meta: None,
     }
 }
 

@@ -50,6 +50,7 @@ fn database(path: &std::path::Path) {
                 text: format!("message {i}: some words to make it a realistic size"),
             },
             ext: Map::new(),
+            meta: None,
         })
         .collect();
     store.insert_messages(&messages).expect("insert");

@@ -161,6 +161,7 @@ fn message(i: u64) -> Message {
         time: 1_690_000_000_000 + i as i64 * 63_000,
         content: Content::Text { text: sentence(i) },
         ext: Map::new(),
+        meta: None,
     }
 }
 

@@ -37,6 +37,7 @@ fn message(i: u64, from: &str, to: &str, kind: ChatType) -> Message {
             text: format!("message {i}: some words to make it a realistic size, 一些中文"),
         },
         ext: Map::new(),
+        meta: None,
     }
 }
 

@@ -436,6 +436,7 @@ impl Gen {
             time,
             content: c,
             ext,
+            meta: None,
         });
     }
 

@@ -26,6 +26,7 @@ fn message(id: u64, time: i64, text: &str) -> Message {
         time,
         content: Content::Text { text: text.into() },
         ext: Map::new(),
+        meta: None,
     }
 }
 
@@ -2480,4 +2481,23 @@ fn the_layout_key_asks_for_its_choice_to_be_remembered() {
         key: "layout",
         value: "comfortable".into()
     }));
+}
+
+#[test]
+fn details_show_edits_reactions_and_read_state_from_the_body_meta() {
+    let mut server = Server::new(2, |i| format!("m{i}"));
+    server.messages[1].meta = serde_json::json!({
+        "edit_msg": {"count": 2, "operator": "alice"},
+        "reaction": [{"reaction": "👍", "count": 3, "state": true}],
+        "isDelivered": true
+    })
+    .as_object()
+    .cloned();
+    let mut app = app_with(100, 30, &["bob"]);
+    open(&mut app, "bob", &server);
+    app.update(ch('i'));
+    let text = app.panel().expect("the details panel").text().to_string();
+    for expected in ["edited", "2 times · by alice", "👍 3 (you)", "delivered"] {
+        assert!(text.contains(expected), "{expected:?} in {text}");
+    }
 }

@@ -477,6 +477,7 @@ fn team_message(id_offset: u64, text: &str) -> roam::protocol::Message {
         time: 1_751_328_000_000 + id_offset as i64 * 60_000, // 2025-07-01 00:00 UTC
         content: roam::protocol::Content::Text { text: text.into() },
         ext: serde_json::Map::new(),
+        meta: None,
     }
 }
 

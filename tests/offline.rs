@@ -28,6 +28,7 @@ fn message(i: u64) -> Message {
             text: format!("kept message {i}"),
         },
         ext: Default::default(),
+        meta: None,
     }
 }
 

@@ -397,6 +397,7 @@ fn sample_messages() -> Vec<Message> {
             time: 1_700_000_000_000 + i as i64,
             content,
             ext: Map::new(),
+            meta: None,
         })
         .collect()
 }
@@ -637,7 +638,7 @@ proptest! {
         ext.insert("i".into(), json!(ext_i));
         ext.insert("b".into(), json!(ext_b));
         ext.insert("o".into(), json!({"nested": [1, "two"]}));
-        let m = Message { id, from, to, chat_type: ChatType::Single, time, content, ext };
+        let m = Message { meta: None, id, from, to, chat_type: ChatType::Single, time, content, ext };
         prop_assert_eq!(decode_entry(&encode_entry(&m, "o#a")).unwrap().unwrap(), m.clone());
         let line = serde_json::to_string(&ExportLine::from_message(&m, "incoming")).unwrap();
         let read: ExportLine = serde_json::from_str(&line).unwrap();
@@ -653,7 +654,7 @@ proptest! {
         ext.insert("s".into(), json!(ext_s));
         ext.insert("o".into(), json!({"nested": [1, "two"]}));
         let chat_type = [ChatType::Single, ChatType::Group, ChatType::Room][kind as usize];
-        let m = Message { id, from, to, chat_type, time, content, ext };
+        let m = Message { meta: None, id, from, to, chat_type, time, content, ext };
         let head = roam::protocol::EntryHead { id, time, chat_type, from: &m.from, to: &m.to };
         let mut built = vec![7u8];
         roam::protocol::write_meta(&head, &appkey, &roam::protocol::encode_body_tail(&m), &mut built);
@@ -762,4 +763,50 @@ fn ext_and_custom_exts_keep_the_senders_key_order_in_every_form() {
     let line = serde_json::to_string(&ExportLine::from_message(&m, "outgoing")).unwrap();
     let read: ExportLine = serde_json::from_str(&line).unwrap();
     check(&read.to_message().unwrap(), "the export line");
+}
+
+#[test]
+fn body_meta_travels_with_the_message_in_protobuf_and_the_stored_tail() {
+    use roam::protocol::body_meta::BodyMeta;
+    let mut m = sample_messages().remove(0);
+    let meta = json!({
+        "edit_msg": {"count": 2, "operator": "alice", "edit_time": 1_700_000_100_000u64},
+        "reaction": [{"reaction": "👍", "count": 3, "state": true, "userList": ["alice"]}],
+        "isRead": true,
+        "zz_unknown": {"kept": [1, 2]}
+    });
+    m.meta = meta.as_object().cloned();
+    let decoded = decode_entry(&encode_entry(&m, "acme#chatapp"))
+        .unwrap()
+        .unwrap();
+    assert_eq!(decoded, m);
+    let head = roam::protocol::EntryHead {
+        id: m.id,
+        time: m.time,
+        chat_type: m.chat_type,
+        from: &m.from,
+        to: &m.to,
+    };
+    let mut built = Vec::new();
+    roam::protocol::write_meta(
+        &head,
+        "acme#chatapp",
+        &roam::protocol::encode_body_tail(&m),
+        &mut built,
+    );
+    assert_eq!(
+        built,
+        roam::protocol::history::encode_meta(&m, "acme#chatapp"),
+        "a server's stored tail keeps the meta"
+    );
+    let read = BodyMeta::from_object(decoded.meta.expect("meta"));
+    let edit = read.edit.expect("edit");
+    assert_eq!(
+        (edit.count, edit.operator.as_deref()),
+        (Some(2), Some("alice"))
+    );
+    assert_eq!(read.reactions.len(), 1);
+    assert!(read.reactions[0].mine);
+    assert_eq!(read.read, Some(true));
+    assert!(read.other.contains_key("zz_unknown"));
 }

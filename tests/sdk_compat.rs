@@ -195,6 +195,7 @@ fn fixture() -> Fixture {
             time: T0 + i as i64 * 60_000,
             content,
             ext: ext_of(i),
+            meta: None,
         });
     };
     // The oldest conversation.

@@ -130,6 +130,7 @@ pub fn message(i: u64, n: u64) -> Message {
         time,
         content: Content::Text { text: text(i) },
         ext: Map::new(),
+        meta: None,
     }
 }
 

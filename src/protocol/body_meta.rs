@@ -63,6 +63,11 @@ impl BodyMeta {
         let Value::Object(map) = value else {
             return Err(ProtocolError::BodyMeta("not a JSON object".into()));
         };
+        Ok(BodyMeta::from_object(map))
+    }
+
+    /// Reads the JSON object of `MessageBody.meta` ([`Message::meta`](super::Message)).
+    pub fn from_object(map: Map<String, Value>) -> BodyMeta {
         let mut meta = BodyMeta::default();
         for (key, value) in map {
             match (key.as_str(), value) {
@@ -89,7 +94,7 @@ impl BodyMeta {
                 }
             }
         }
-        Ok(meta)
+        meta
     }
 
     /// Nothing to show.

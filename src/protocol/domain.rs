@@ -95,6 +95,11 @@ pub struct Message {
     pub content: Content,
     /// The app's extension fields, a JSON object (empty when none).
     pub ext: Map<String, Value>,
+    /// What `MessageBody.meta` carried (PROTOCOL.md §5 rule 7): edits, reactions,
+    /// threads, delivered and read state, as a JSON object; read it with
+    /// [`BodyMeta`](super::body_meta::BodyMeta). `None` when there was none.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub meta: Option<Map<String, Value>>,
 }
 
 /// Message ids in JSON: written as decimal strings, since a JSON reader that holds numbers
@@ -414,6 +419,7 @@ mod tests {
             time: 1,
             content: Content::Text { text: "hi".into() },
             ext: Map::new(),
+            meta: None,
         };
         let json = serde_json::to_value(&m).expect("json");
         assert_eq!(json["id"], "9007199254740993");

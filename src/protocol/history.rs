@@ -60,7 +60,25 @@ pub fn decode_meta(bytes: &[u8]) -> Result<Option<Message>, ProtocolError> {
             .map_or(0, |t| i64::try_from(t).unwrap_or(i64::MAX)),
         content: content_from_pb(first),
         ext: key_values_to_object(&body.ext),
+        meta: body.meta.as_deref().and_then(meta_object),
     }))
+}
+
+/// `MessageBody.meta` as a JSON object; anything else (empty, not JSON, not an object) is
+/// no meta: it only ever adds details, so a broken one must not cost the message.
+fn meta_object(json: &str) -> Option<Map<String, Value>> {
+    match serde_json::from_str(json) {
+        Ok(Value::Object(map)) => Some(map),
+        _ => None,
+    }
+}
+
+/// The JSON text of a message's meta, as the body carries it.
+fn meta_text(message: &Message) -> Option<String> {
+    message
+        .meta
+        .as_ref()
+        .map(|m| Value::Object(m.clone()).to_string())
 }
 
 fn content_from_pb(c: &PbContent) -> Content {
@@ -224,6 +242,7 @@ pub fn encode_meta(message: &Message, appkey: &str) -> Vec<u8> {
         to: Some(to.clone()),
         contents: vec![content_to_pb(&message.content)],
         ext: object_to_key_values(&message.ext),
+        meta: meta_text(message),
         ..MessageBody::default()
     };
     let meta = Meta {
@@ -341,14 +360,15 @@ pub struct EntryHead<'a> {
     pub to: &'a str,
 }
 
-/// The part of an entry that only the message's content and ext decide: the protobuf
-/// bytes of `MessageBody` fields 4 and 5 (contents, ext). A server stores it once, at
+/// The part of an entry that only the message's content, ext and meta decide: the
+/// protobuf bytes of `MessageBody` fields 4, 5 and 9 (contents, ext, meta). A server stores it once, at
 /// import, and [`write_meta`] builds the entry around it for any app key: the same bytes
 /// [`encode_meta`] writes.
 pub fn encode_body_tail(message: &Message) -> Vec<u8> {
     MessageBody {
         contents: vec![content_to_pb(&message.content)],
         ext: object_to_key_values(&message.ext),
+        meta: meta_text(message),
         ..MessageBody::default()
     }
     .encode_to_vec()
@@ -408,4 +428,17 @@ pub fn write_meta(head: &EntryHead<'_>, appkey: &str, tail: &[u8], out: &mut Vec
     jid(2, from_len, head.from, from_domain, out);
     jid(3, to_len, head.to, to_domain, out);
     out.extend_from_slice(tail);
+}
+
+#[cfg(test)]
+mod meta_tests {
+    use super::*;
+
+    #[test]
+    fn a_meta_that_is_not_a_json_object_is_no_meta() {
+        assert!(meta_object("{\"isRead\": true}").is_some());
+        for broken in ["", "[1]", "{", "\"text\"", "null"] {
+            assert_eq!(meta_object(broken), None, "{broken:?}");
+        }
+    }
 }

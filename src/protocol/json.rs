@@ -387,6 +387,7 @@ impl MessageJson {
             time,
             content: body.to_content()?,
             ext,
+            meta: None,
         })
     }
 }

@@ -320,6 +320,7 @@ mod tests {
                 gif: false,
             },
             ext: ext.as_object().cloned().unwrap_or_default(),
+            meta: None,
         }
     }
 

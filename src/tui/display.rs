@@ -241,6 +241,7 @@ mod tests {
             time: 1_709_600_000_000,
             content,
             ext: Map::new(),
+            meta: None,
         }
     }
 

@@ -292,6 +292,8 @@ struct Extra {
     content: Option<Content>,
     /// The extension fields (may be empty).
     ext: Map<String, Value>,
+    /// `MessageBody.meta`.
+    meta: Option<Map<String, Value>>,
 }
 
 impl Entry {
@@ -314,6 +316,7 @@ impl Entry {
                     text: self.body.to_string(),
                 }),
             ext: extra.map(|x| x.ext.clone()).unwrap_or_default(),
+            meta: extra.and_then(|x| x.meta.clone()),
         }
     }
 }
@@ -633,10 +636,11 @@ impl History {
             Content::Text { text } if text == body => None,
             other => Some(other),
         };
-        let extra = (content.is_some() || !msg.ext.is_empty()).then(|| {
+        let extra = (content.is_some() || !msg.ext.is_empty() || msg.meta.is_some()).then(|| {
             Box::new(Extra {
                 content,
                 ext: msg.ext,
+                meta: msg.meta,
             })
         });
         Entry {

@@ -665,6 +665,7 @@ mod tests {
                     text: format!("message {n}"),
                 },
                 ext: serde_json::Map::new(),
+                meta: None,
             };
             Ok(HistoryPage {
                 messages: vec![message],

@@ -522,6 +522,7 @@ mod tests {
                     text: t.to_string(),
                 },
                 ext: serde_json::Map::new(),
+                meta: None,
             })
             .collect();
         h.start_request(Side::Older, 1);

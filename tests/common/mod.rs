@@ -18,6 +18,7 @@ pub fn text(id: u64, time: i64, from: &str, to: &str, kind: ChatType, body: &str
         time,
         content: Content::Text { text: body.into() },
         ext: Map::new(),
+        meta: None,
     }
 }
 

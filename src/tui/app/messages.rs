@@ -9,6 +9,7 @@
 
 use super::{App, Effect};
 use crate::names_cache::NameKind;
+use crate::protocol::body_meta::BodyMeta;
 use crate::protocol::{ChatType, Content};
 use crate::tui::action::Action;
 use crate::tui::details;
@@ -103,10 +104,8 @@ impl App {
                 &msg.to,
             ),
         };
-        // `MessageBody.meta` (edits, reactions, threads, delivered/read) is decoded by
-        // `protocol::body_meta`; messages do not carry it to the browser yet (it needs a
-        // field on `Message`, made by the client and the store), so none is passed here.
-        let text = details::details(&msg, names, &self.tz, None);
+        let meta = msg.meta.clone().map(BodyMeta::from_object);
+        let text = details::details(&msg, names, &self.tz, meta.as_ref());
         self.panel = Some(Panel::new(
             PanelKind::Details,
             msg.id,

@@ -135,6 +135,7 @@ mod tests {
             time: NOW - i64::try_from(id).unwrap_or(0) * 60_000,
             content: Content::Text { text: "hi".into() },
             ext: Map::new(),
+            meta: None,
         }
     }
 

@@ -467,6 +467,7 @@ mod tests {
                 text: format!("m{i}"),
             },
             ext: Default::default(),
+            meta: None,
         }
     }
 

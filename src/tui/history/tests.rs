@@ -16,6 +16,7 @@ fn msg(id: u64, time: i64, text: &str) -> Message {
         time,
         content: Content::Text { text: text.into() },
         ext: Map::new(),
+        meta: None,
     }
 }
 
@@ -509,6 +510,7 @@ fn text_message(id: u64, text: &str) -> Message {
         time: 1_709_640_000_000 + id as i64,
         content: Content::Text { text: text.into() },
         ext: Map::new(),
+        meta: None,
     }
 }
 
