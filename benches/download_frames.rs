@@ -8,17 +8,14 @@
 
 mod common;
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use common::{CTX, HEIGHT, WIDTH, loaded_app};
 use criterion::{Criterion, criterion_group, criterion_main};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
-use roam::client::{Client, ClientConfig, Credential};
 use roam::protocol::{Attachment, ChatType, Content, Message};
-use roam::server::{ServerConfig, spawn};
-use roam::store::{Store, StorePool};
+use roam::store::Store;
 use roam::tui::app::{App, Event, FetchRequest};
 use roam::tui::fetch::{self, FetchHandle};
 use roam::tui::view;
@@ -76,23 +73,7 @@ fn bench_frames(c: &mut Criterion) {
         .put_file(UUID, "application/octet-stream", &bytes, None, None)
         .expect("the file");
     drop(store);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    let pool = Arc::new(StorePool::open(&path, 4).expect("pool"));
-    let server = rt
-        .block_on(spawn(pool, ServerConfig::new("acme#chatapp"), None))
-        .expect("server");
-    let client = Client::new(ClientConfig::new(
-        server.base_url(),
-        "acme#chatapp".to_string(),
-        "alice".to_string(),
-        Credential::Password("pw".to_string()),
-    ))
-    .expect("client");
-    rt.block_on(client.login()).expect("login");
+    let (rt, server, client) = common::served(&path);
     let file = attachment(&server.base_url());
     let mut fetch = {
         let _inside = rt.enter();

@@ -273,3 +273,37 @@ pub fn scroll_to_middle(app: &mut App) {
         assert!(older_page(&fx).is_none(), "everything is loaded");
     }
 }
+
+/// roam's server over the store at `path` (where `alice` has the password `pw`) on a
+/// two-worker runtime, as the program runs it, and a client logged in as alice.
+pub fn served(
+    path: &std::path::Path,
+) -> (
+    tokio::runtime::Runtime,
+    roam::server::ServerHandle,
+    roam::client::Client,
+) {
+    use roam::client::{Client, ClientConfig, Credential};
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    let pool = std::sync::Arc::new(roam::store::StorePool::open(path, 4).expect("pool"));
+    let server = rt
+        .block_on(roam::server::spawn(
+            pool,
+            roam::server::ServerConfig::new("acme#chatapp"),
+            None,
+        ))
+        .expect("server");
+    let client = Client::new(ClientConfig::new(
+        server.base_url(),
+        "acme#chatapp".to_string(),
+        "alice".to_string(),
+        Credential::Password("pw".to_string()),
+    ))
+    .expect("client");
+    rt.block_on(client.login()).expect("login");
+    (rt, server, client)
+}
