@@ -135,6 +135,7 @@ pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Re
     let _log = crate::logging::to_file(log.as_deref())?;
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "roam starts");
     let runtime = runtime()?;
+    let named = connection.clone();
     runtime.block_on(async {
         let session = if offline {
             session::offline(connection, &config).await?
@@ -176,7 +177,19 @@ pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Re
             offline,
         } = session;
         notices.extend(library_notice);
+        let searcher = searcher_for(
+            &named,
+            &config,
+            offline,
+            embedded.is_some(),
+            &client,
+            library.as_ref(),
+        );
         let (source, kept) = crate::tui::fetch::Keeping::new(client, library);
+        let source = match searcher {
+            Some(searcher) => source.searching(searcher),
+            None => source,
+        };
         let source = if offline {
             source.labelled("offline · library")
         } else {
@@ -190,6 +203,44 @@ pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Re
         drop(embedded);
         result
     })
+}
+
+/// What the browser's search of all history reads: the library (offline, the one being
+/// browsed), or in the demo the demo's whole store narrowed to the demo user's
+/// conversations. `None` (logged) when there is none to open: the view then says so.
+fn searcher_for(
+    connection: &Connection,
+    config: &Config,
+    offline: bool,
+    demo: bool,
+    client: &crate::client::Client,
+    library: Option<&crate::library::Library>,
+) -> Option<crate::library::search::SearchAll> {
+    use crate::library::search::SearchAll;
+    let opened = if offline {
+        let place = match session::library_of(connection.clone(), config) {
+            Ok(Some(place)) => place,
+            Ok(None) => session::LibraryPlace::demo(),
+            Err(e) => {
+                tracing::warn!("search of all history is off: {e:#}");
+                return None;
+            }
+        };
+        SearchAll::open(&place.path, &place.user, false)
+    } else if demo {
+        match crate::embedded::demo_database(&crate::embedded::cache_dir()) {
+            Ok(path) => SearchAll::open(&path, client.user(), true),
+            Err(e) => {
+                tracing::warn!("search of all history is off: {e:#}");
+                return None;
+            }
+        }
+    } else {
+        SearchAll::open(library?.path(), client.user(), false)
+    };
+    opened
+        .map_err(|e| tracing::warn!("search of all history is off: {e}"))
+        .ok()
 }
 
 /// `roam open FILE --user USER`: the browser over a local database, served in process to
@@ -217,6 +268,13 @@ pub fn open(file: &Path, user: &str, log: Option<PathBuf>) -> Result<()> {
         let client = crate::client::Client::new(server.client_config())
             .context("bad connection settings")?;
         let (source, _kept) = crate::tui::fetch::Keeping::new(client, None);
+        let source = match crate::library::search::SearchAll::open(file, &user, true) {
+            Ok(searcher) => source.searching(searcher),
+            Err(e) => {
+                tracing::warn!("search of all history is off: {e}");
+                source
+            }
+        };
         let label = format!(
             "{} · {}",
             text::one_line(&user, 32),

@@ -19,6 +19,7 @@ mod names;
 mod prompts;
 mod reading;
 mod refresh;
+mod search_all;
 mod searching;
 mod unread;
 
@@ -39,6 +40,7 @@ use super::prompt::Prompt;
 use refresh::{Timers, list_order};
 
 use super::search::Search;
+use super::search_all::SearchAll;
 use super::theme::Theme;
 use super::windows::Windows;
 use crate::protocol::{Conversation, ConversationPage, PageLimits, PageWalk, PagingStop};
@@ -132,6 +134,10 @@ pub struct App {
     panel: Option<Panel>,
     /// The terminal reports clicks and the wheel (off: the terminal's own text selection).
     mouse_capture: bool,
+    /// The last search of all history, kept while the view is hidden.
+    search_all: Option<SearchAll>,
+    /// The search-all view is shown.
+    search_all_shown: bool,
 }
 
 impl App {
@@ -172,6 +178,8 @@ impl App {
             layout_style: MessageLayout::default(),
             panel: None,
             mouse_capture: true,
+            search_all: None,
+            search_all_shown: false,
         }
     }
 
@@ -539,6 +547,9 @@ impl App {
                 names,
                 failed,
             } => self.names.on_answer(request_id, names, failed, self.now_ms),
+            Event::SearchAll { request_id, result } => {
+                self.on_found(request_id, result, &mut fx);
+            }
             Event::JumpTo(time) => self.jump_to_time(time, &mut fx),
             Event::Tick { now_ms } => {
                 self.ticks = self.ticks.wrapping_add(1);

@@ -98,6 +98,13 @@ pub enum Event {
         /// The ids whose names could not be fetched (logged by the fetch task).
         failed: Vec<NameKey>,
     },
+    /// The answer to [`FetchRequest::SearchAll`].
+    SearchAll {
+        /// The request's id: only the search still waiting takes it.
+        request_id: u64,
+        /// The hits, newest first, or why not.
+        result: Result<FoundPage, FetchError>,
+    },
     /// Show the open conversation at this time (ms): the first message at or after it at
     /// the top of the pane, marked.
     JumpTo(i64),
@@ -155,4 +162,44 @@ pub enum FetchRequest {
         /// Skip the disk cache: `r` asks the server again.
         refresh: bool,
     },
+    /// A page of hits of a search across every conversation in the library (the demo's
+    /// store in the demo), newest first.
+    SearchAll {
+        /// Echo in [`Event::SearchAll`].
+        request_id: u64,
+        /// What was typed.
+        text: String,
+        /// `text` is a regular expression.
+        regex: bool,
+        /// Where the page starts: `None` for the newest hits, else the previous page's
+        /// [`FoundPage::next`].
+        cursor: Option<i64>,
+    },
+}
+
+/// One message a search across every conversation found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundMessage {
+    /// Its conversation, as the list names it.
+    pub conversation: ConversationKey,
+    /// The message id.
+    pub id: u64,
+    /// The sender.
+    pub from: String,
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    /// The text around the match, as stored: untrusted, drawn only through
+    /// [`text`](super::text).
+    pub snippet: String,
+    /// Where the match is in `snippet`, in bytes.
+    pub matched: std::ops::Range<usize>,
+}
+
+/// A page of hits, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FoundPage {
+    /// The hits.
+    pub hits: Vec<FoundMessage>,
+    /// Where the next page starts; `None` when nothing is left.
+    pub next: Option<i64>,
 }

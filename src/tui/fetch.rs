@@ -38,7 +38,7 @@ use tokio::sync::{mpsc, oneshot};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::app::{Event, FetchError, FetchRequest, LIST_PAGE_SIZE};
-use super::event::ConversationKey;
+use super::event::{ConversationKey, FoundPage};
 use crate::names_cache::{NameKind, NamesCache};
 use crate::protocol::{ConversationPage, HistoryPage, HistoryQuery};
 use names::NamesDisk;
@@ -88,7 +88,22 @@ pub trait Source: Send + Sync + 'static {
     fn names_cache(&self) -> Option<NamesCache> {
         None
     }
+
+    /// One page of a search across every conversation (see [`FetchRequest::SearchAll`]).
+    /// By default there is nothing to search.
+    fn search_all(
+        &self,
+        text: String,
+        regex: bool,
+        cursor: Option<i64>,
+    ) -> impl Future<Output = Result<FoundPage, FetchError>> + Send {
+        let _ = (text, regex, cursor);
+        async { Err(FetchError::new(NO_SEARCH, false)) }
+    }
 }
+
+/// Why a source without a library cannot search all history.
+pub const NO_SEARCH: &str = "there is no library to search here";
 
 /// The event loop's ends of the fetch task's channels.
 #[derive(Debug)]
@@ -345,6 +360,15 @@ pub async fn answer<S: Source>(source: &S, request: FetchRequest) -> Event {
                 failed,
             }
         }
+        FetchRequest::SearchAll {
+            request_id,
+            text,
+            regex,
+            cursor,
+        } => Event::SearchAll {
+            request_id,
+            result: source.search_all(text, regex, cursor).await,
+        },
     }
 }
 

@@ -19,16 +19,18 @@
 //! the server. A page read is a few rows of a local file, read in the fetch task.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
 use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
 
 use super::{FetchError, Source};
 use crate::library::runs::Key;
+use crate::library::search::SearchAll;
 use crate::library::{From, HeldPage, Library};
 use crate::names_cache::{NameKind, NamesCache};
 use crate::protocol::{
     ChatType, Conversation, ConversationPage, Direction, HistoryPage, HistoryQuery,
 };
+use crate::tui::event::{ConversationKey, FoundMessage, FoundPage};
 
 /// Cursors remembered at most; past this the oldest half is forgotten (a forgotten cursor
 /// only means its page starts a stretch of its own).
@@ -65,6 +67,9 @@ pub struct Keeping<S> {
     cursors: Mutex<Cursors>,
     /// What the status line always says about this source, if anything.
     label: Option<String>,
+    /// What a search across every conversation reads: the library, or the store the
+    /// demo is served from.
+    searcher: Option<Arc<Mutex<SearchAll>>>,
 }
 
 /// The end of the writer thread: tells when it has written everything it was handed.
@@ -115,6 +120,7 @@ impl<S: Source> Keeping<S> {
             newest: Mutex::new(HashMap::new()),
             cursors: Mutex::new((HashMap::new(), 0)),
             label: None,
+            searcher: None,
         };
         (keeping, kept)
     }
@@ -123,6 +129,12 @@ impl<S: Source> Keeping<S> {
     /// from).
     pub fn labelled(mut self, label: impl Into<String>) -> Keeping<S> {
         self.label = Some(label.into());
+        self
+    }
+
+    /// The same, answering searches across every conversation from `searcher`.
+    pub fn searching(mut self, searcher: SearchAll) -> Keeping<S> {
+        self.searcher = Some(Arc::new(Mutex::new(searcher)));
         self
     }
 
@@ -314,6 +326,45 @@ impl<S: Source> Source for Keeping<S> {
 
     fn names_cache(&self) -> Option<NamesCache> {
         self.inner.names_cache()
+    }
+
+    async fn search_all(
+        &self,
+        text: String,
+        regex: bool,
+        cursor: Option<i64>,
+    ) -> Result<FoundPage, FetchError> {
+        let Some(searcher) = self.searcher.clone() else {
+            return self.inner.search_all(text, regex, cursor).await;
+        };
+        // A search reads up to a budget of rows: off the fetch task's threads.
+        let page = tokio::task::spawn_blocking(move || {
+            let searcher = searcher
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            searcher.page(&text, regex, cursor)
+        })
+        .await
+        .map_err(|_| FetchError::new("the search stopped", true))?
+        .map_err(|e| FetchError::new(e.to_string(), false))?;
+        Ok(FoundPage {
+            hits: page
+                .hits
+                .into_iter()
+                .map(|h| FoundMessage {
+                    conversation: ConversationKey {
+                        id: h.conversation,
+                        kind: h.kind,
+                    },
+                    id: h.id,
+                    from: h.from,
+                    time: h.time,
+                    snippet: h.snippet,
+                    matched: h.matched,
+                })
+                .collect(),
+            next: page.next,
+        })
     }
 }
 
