@@ -446,3 +446,27 @@ fn the_view_at_120x40_80x24_40x12() {
         insta::assert_snapshot!(format!("search_all_hits_{w}x{h}"), screen(&app, w, h));
     }
 }
+
+#[test]
+fn a_hit_near_the_newest_message_is_selected_too() {
+    let mut app = with_list(80, 24);
+    let id = search(&mut app, "退避");
+    answer(
+        &mut app,
+        id,
+        vec![found(&bob(), 595, "message 595: 重试退避")],
+        None,
+    );
+    let fx = app.update(key(KeyCode::Enter));
+    let all = history(&bob(), |i| i == 595);
+    let mut fx = serve(&mut app, &fx, &all);
+    for _ in 0..4 {
+        fx = serve(&mut app, &fx, &all);
+    }
+    let target = message(&bob(), 595, "").id;
+    assert_eq!(
+        app.current_history().and_then(|h| h.selected_id()),
+        Some(target)
+    );
+    assert!(on_screen(&app).contains(&target));
+}
