@@ -93,6 +93,7 @@ actions! {
     Beginning = "beginning", "the very beginning of the conversation (one request)";
     JumpToDate = "jump_to_date", "jump to a date or time: 2023-05-01, 14:30, yesterday, -3d";
     FirstUnread = "first_unread", "the first unread message (pages toward it; Esc stops)";
+    Sync = "sync", "keep this conversation in the library back to its beginning, in the background (Esc stops)";
     Filter = "filter", "filter on the server: img,file from li.wei since 2024-01-01";
     ClearFilter = "clear_filter", "clear the filter, back to the same place";
     Back = "back", "back to where you were before the last jump";
@@ -412,6 +413,7 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::History, "t", Action::JumpToDate),
     (Mode::History, "u", Action::FirstUnread),
     (Mode::History, "f", Action::Filter),
+    (Mode::History, "s", Action::Sync),
     (Mode::History, "F", Action::ClearFilter),
     (Mode::History, "''", Action::Back),
     (Mode::History, "/", Action::Search),

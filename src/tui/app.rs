@@ -21,6 +21,7 @@ mod reading;
 mod refresh;
 mod search_all;
 mod searching;
+mod syncing;
 mod unread;
 
 use std::collections::HashMap;
@@ -138,6 +139,8 @@ pub struct App {
     search_all: Option<SearchAll>,
     /// The search-all view is shown.
     search_all_shown: bool,
+    /// The sync of a conversation running in the background.
+    syncing: Option<syncing::Syncing>,
 }
 
 impl App {
@@ -180,6 +183,7 @@ impl App {
             mouse_capture: true,
             search_all: None,
             search_all_shown: false,
+            syncing: None,
         }
     }
 
@@ -449,6 +453,9 @@ impl App {
         if let Some(p) = self.unread_progress() {
             parts.push(p);
         }
+        if let Some(p) = self.sync_status() {
+            parts.push(p);
+        }
         if let Some(n) = &self.note {
             parts.push(n.clone());
         } else if !self.mouse_capture {
@@ -550,6 +557,10 @@ impl App {
             Event::SearchAll { request_id, result } => {
                 self.on_found(request_id, result, &mut fx);
             }
+            Event::Sync {
+                request_id,
+                progress,
+            } => self.on_sync(request_id, progress),
             Event::JumpTo(time) => self.jump_to_time(time, &mut fx),
             Event::Tick { now_ms } => {
                 self.ticks = self.ticks.wrapping_add(1);

@@ -105,6 +105,13 @@ pub enum Event {
         /// The hits, newest first, or why not.
         result: Result<FoundPage, FetchError>,
     },
+    /// How a [`FetchRequest::Sync`] goes: sent every few pages and once when it ends.
+    Sync {
+        /// The sync's request id.
+        request_id: u64,
+        /// How far it got.
+        progress: SyncProgress,
+    },
     /// Show the open conversation at this time (ms): the first message at or after it at
     /// the top of the pane, marked.
     JumpTo(i64),
@@ -175,6 +182,42 @@ pub enum FetchRequest {
         /// [`FoundPage::next`].
         cursor: Option<i64>,
     },
+    /// Keep a conversation in the library back to its beginning, in the background: every
+    /// page from the newest back, those the library holds read from it, the others asked
+    /// of the server (paced) and kept. Answered by [`Event::Sync`] as it goes.
+    Sync {
+        /// Echo in [`Event::Sync`]; also what [`FetchRequest::StopSync`] names.
+        request_id: u64,
+        /// The conversation.
+        conversation: ConversationKey,
+    },
+    /// Stop the sync started by request `request_id` (what was kept stays kept).
+    StopSync {
+        /// The sync's request id.
+        request_id: u64,
+    },
+}
+
+/// How far a sync of one conversation got.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncProgress {
+    /// Pages read (from the library where it holds them, else from the server).
+    pub pages: u64,
+    /// Messages in them.
+    pub messages: u64,
+    /// The time of the oldest message reached (ms).
+    pub oldest: Option<i64>,
+    /// `None` while it runs; then how it ended.
+    pub ended: Option<SyncEnd>,
+}
+
+/// How a sync ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncEnd {
+    /// The library holds the conversation from its beginning to where the sync started.
+    Beginning,
+    /// It stopped early: why.
+    Failed(String),
 }
 
 /// One message a search across every conversation found.

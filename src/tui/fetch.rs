@@ -28,6 +28,7 @@
 
 mod keeping;
 mod names;
+mod sync;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -99,6 +100,12 @@ pub trait Source: Send + Sync + 'static {
     ) -> impl Future<Output = Result<FoundPage, FetchError>> + Send {
         let _ = (text, regex, cursor);
         async { Err(FetchError::new(NO_SEARCH, false)) }
+    }
+
+    /// Pages read through this source are kept in a library, so walking a conversation
+    /// syncs it ([`FetchRequest::Sync`]). By default nothing is kept.
+    fn keeps_pages(&self) -> bool {
+        false
     }
 }
 
@@ -222,6 +229,8 @@ async fn serve<S: Source>(
 ) {
     let mut running = JoinSet::new();
     let ahead = AheadSlot::default();
+    // Syncs running, to stop on request.
+    let mut syncs: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
     loop {
         tokio::select! {
             request = requests.recv() => {
@@ -238,6 +247,18 @@ async fn serve<S: Source>(
                             walk_step(&*source, query, request_id, read_ahead, early, &ahead, &events)
                                 .await;
                         });
+                    }
+                    FetchRequest::Sync { request_id, conversation } => {
+                        syncs.retain(|_, task| !task.is_finished());
+                        let task = running.spawn(async move {
+                            sync::run(&*source, conversation, request_id, &events).await;
+                        });
+                        syncs.insert(request_id, task);
+                    }
+                    FetchRequest::StopSync { request_id } => {
+                        if let Some(task) = syncs.remove(&request_id) {
+                            task.abort();
+                        }
                     }
                     FetchRequest::Names { request_id, ids, refresh } => {
                         let disk = disk.clone();
@@ -368,6 +389,30 @@ pub async fn answer<S: Source>(source: &S, request: FetchRequest) -> Event {
         } => Event::SearchAll {
             request_id,
             result: source.search_all(text, regex, cursor).await,
+        },
+        FetchRequest::Sync {
+            request_id,
+            conversation,
+        } => {
+            let (tx, mut rx) = mpsc::unbounded_channel();
+            sync::run(source, conversation, request_id, &tx).await;
+            drop(tx);
+            let mut last = None;
+            while let Some(event) = rx.recv().await {
+                last = Some(event);
+            }
+            last.unwrap_or(Event::Sync {
+                request_id,
+                progress: super::event::SyncProgress::default(),
+            })
+        }
+        // Nothing runs outside the fetch task to stop: an answer with nothing new.
+        FetchRequest::StopSync { request_id } => Event::Sync {
+            request_id,
+            progress: super::event::SyncProgress {
+                ended: Some(super::event::SyncEnd::Failed("stopped".into())),
+                ..Default::default()
+            },
         },
     }
 }

@@ -90,6 +90,7 @@ impl App {
         let in_search_all = matches!(mode, Mode::SearchAllInput | Mode::SearchAllResults);
         match action {
             Action::SearchAll => self.open_search_all(),
+            Action::Sync => self.start_sync(fx),
             Action::Accept if mode == Mode::SearchAllInput => self.submit_search_all(fx),
             Action::DeleteChar if mode == Mode::SearchAllInput => self.search_all_delete(),
             Action::ToggleRegex if mode == Mode::SearchAllInput => self.search_all_toggle_regex(),
@@ -133,7 +134,7 @@ impl App {
             Action::Cancel if mode == Mode::Search => self.cancel_search_input(),
             Action::Cancel if mode == Mode::List => self.set_list_filter(None),
             Action::Cancel if mode == Mode::Select => {
-                if !self.cancel_running() {
+                if !self.cancel_running(fx) {
                     self.clear_message_selection();
                 }
             }
@@ -148,7 +149,7 @@ impl App {
             Action::ToggleMouse => self.toggle_mouse(fx),
             Action::ClosePanel => self.close_panel(),
             Action::Cancel => {
-                if !self.cancel_running() {
+                if !self.cancel_running(fx) {
                     self.cancel_in_history();
                 }
             }
@@ -205,7 +206,7 @@ impl App {
             self.close_search_all();
             return;
         }
-        if self.cancel_running() {
+        if self.cancel_running(fx) {
             let quit = self.key_hint(Action::Interrupt);
             if !quit.is_empty() {
                 let note = self.note.take().unwrap_or_else(|| "cancelled".into());
@@ -217,8 +218,8 @@ impl App {
     }
 
     /// Stops the long operation that runs, if one does: a search of older history,
-    /// paging toward the unread divider, a jump still loading. True when one was stopped.
-    fn cancel_running(&mut self) -> bool {
+    /// paging toward the unread divider, a jump still loading, a sync. True when one was stopped.
+    fn cancel_running(&mut self, fx: &mut Vec<Effect>) -> bool {
         if let Some(s) = self.search.as_mut().filter(|s| s.continuing().is_some()) {
             s.stop_continuing();
             self.note = Some("search of older history stopped".into());
@@ -232,7 +233,7 @@ impl App {
             self.note = Some("jump cancelled".into());
             return true;
         }
-        false
+        self.stop_sync(fx)
     }
 
     fn move_in_list(&mut self, action: Action) {

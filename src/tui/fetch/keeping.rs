@@ -266,6 +266,13 @@ impl<S: Source> Keeping<S> {
     }
 }
 
+/// Whether `page`, asked with `query`, was read from the library rather than the server:
+/// its cursors are the library's own (see the module doc).
+pub fn is_held(query: &HistoryQuery, page: &HistoryPage) -> bool {
+    let own = |c: Option<&str>| c.is_some_and(|c| c.starts_with(HELD_CURSOR));
+    own(query.cursor.as_deref()) || own(page.next_cursor.as_deref())
+}
+
 /// The key in a library cursor: `TIME:ID`.
 fn parse_key(text: &str) -> Option<Key> {
     let (time, id) = text.split_once(':')?;
@@ -326,6 +333,10 @@ impl<S: Source> Source for Keeping<S> {
 
     fn names_cache(&self) -> Option<NamesCache> {
         self.inner.names_cache()
+    }
+
+    fn keeps_pages(&self) -> bool {
+        self.writer.is_some() || self.inner.keeps_pages()
     }
 
     async fn search_all(
@@ -572,6 +583,69 @@ mod tests {
         kept.wait(std::time::Duration::from_secs(10));
         let runs = runs(&path);
         assert!(runs.complete(), "{runs:?}");
+    }
+
+    #[tokio::test]
+    async fn a_sync_from_the_browser_keeps_the_conversation_to_its_beginning() {
+        use crate::tui::event::{Event, SyncEnd};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("l.sqlite");
+        // A first look kept the newest page; the sync reads it from the library and asks
+        // the server for the rest.
+        kept(&path, 1).await;
+        let (keeping, kept) = Keeping::new(
+            Pages::default(),
+            Some(Library::open(&path, "alice").expect("library")),
+        );
+        keeping.conversation_page("", 50).await.expect("list");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let bob = crate::tui::event::ConversationKey {
+            id: "bob".into(),
+            kind: ChatType::Single,
+        };
+        super::super::sync::run(&keeping, bob, 7, &tx).await;
+        drop(tx);
+        let mut last = None;
+        while let Some(event) = rx.recv().await {
+            last = Some(event);
+        }
+        let Some(Event::Sync {
+            request_id: 7,
+            progress,
+        }) = last
+        else {
+            panic!("no end reported: {last:?}");
+        };
+        assert_eq!(progress.ended, Some(SyncEnd::Beginning));
+        assert_eq!((progress.pages, progress.messages), (3, 120));
+        assert_eq!(
+            keeping.inner.asked(),
+            2,
+            "the page held was not asked again"
+        );
+        drop(keeping);
+        kept.wait(std::time::Duration::from_secs(10));
+        assert!(runs(&path).complete(), "{:?}", runs(&path));
+    }
+
+    #[tokio::test]
+    async fn a_source_that_keeps_nothing_does_not_sync() {
+        use crate::tui::event::{Event, SyncEnd};
+        let (keeping, _kept) = Keeping::new(Pages::default(), None);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let bob = crate::tui::event::ConversationKey {
+            id: "bob".into(),
+            kind: ChatType::Single,
+        };
+        super::super::sync::run(&keeping, bob, 1, &tx).await;
+        let Some(Event::Sync { progress, .. }) = rx.recv().await else {
+            panic!("no answer");
+        };
+        assert!(
+            matches!(progress.ended, Some(SyncEnd::Failed(_))),
+            "{progress:?}"
+        );
+        assert_eq!(keeping.inner.asked(), 0);
     }
 
     #[tokio::test]
