@@ -190,6 +190,19 @@ pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Re
             Some(searcher) => source.searching(searcher),
             None => source,
         };
+        // Offline, the library says which conversations it holds from their beginning.
+        let served = offline
+            .then(|| offline_place(&named, &config))
+            .flatten()
+            .and_then(|place| {
+                crate::library::Library::open(&place.path, &place.user)
+                    .map_err(|e| tracing::warn!("the library is not read: {e}"))
+                    .ok()
+            });
+        let source = match served {
+            Some(library) => source.serving(library),
+            None => source,
+        };
         let source = if offline {
             source.labelled("offline · library")
         } else {
@@ -218,14 +231,7 @@ fn searcher_for(
 ) -> Option<crate::library::search::SearchAll> {
     use crate::library::search::SearchAll;
     let opened = if offline {
-        let place = match session::library_of(connection.clone(), config) {
-            Ok(Some(place)) => place,
-            Ok(None) => session::LibraryPlace::demo(),
-            Err(e) => {
-                tracing::warn!("search of all history is off: {e:#}");
-                return None;
-            }
-        };
+        let place = offline_place(connection, config)?;
         SearchAll::open(&place.path, &place.user, false)
     } else if demo {
         match crate::embedded::demo_database(&crate::embedded::cache_dir()) {
@@ -241,6 +247,18 @@ fn searcher_for(
     opened
         .map_err(|e| tracing::warn!("search of all history is off: {e}"))
         .ok()
+}
+
+/// The library browsed offline: the deployment's the connection names, else the demo's.
+fn offline_place(connection: &Connection, config: &Config) -> Option<session::LibraryPlace> {
+    match session::library_of(connection.clone(), config) {
+        Ok(Some(place)) => Some(place),
+        Ok(None) => Some(session::LibraryPlace::demo()),
+        Err(e) => {
+            tracing::warn!("the library is not read: {e:#}");
+            None
+        }
+    }
 }
 
 /// `roam open FILE --user USER`: the browser over a local database, served in process to

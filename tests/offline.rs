@@ -31,8 +31,15 @@ fn message(i: u64) -> Message {
     }
 }
 
-/// A library of alice on the unreachable deployment, holding 30 messages from bob.
+/// A library of alice on the unreachable deployment, holding 30 messages from bob, the
+/// whole conversation.
 fn library_of_alice(data: &std::path::Path) {
+    library_of_alice_holding(data, true);
+}
+
+/// The same, holding bob's 30 newest messages: from the beginning when `beginning`, else
+/// with older ones left on the server.
+fn library_of_alice_holding(data: &std::path::Path, beginning: bool) {
     let path = Library::path_for(data, "127.0.0.1:1", "acme#chatapp", "alice");
     let mut library = Library::open(&path, "alice").expect("library");
     let messages: Vec<Message> = (0..30).rev().map(message).collect();
@@ -57,8 +64,8 @@ fn library_of_alice(data: &std::path::Path) {
     };
     let page = HistoryPage {
         messages,
-        next_cursor: None,
-        is_last: true,
+        next_cursor: (!beginning).then(|| "older".to_string()),
+        is_last: beginning,
         undecodable: 0,
     };
     library.record_page(&query, &page, None).expect("page kept");
@@ -114,6 +121,30 @@ fn offline_says_so_and_reads_the_library() {
     });
     term.send(b"q");
     assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+#[test]
+fn offline_the_oldest_message_held_is_where_the_library_ends_unless_it_is_the_beginning() {
+    for beginning in [false, true] {
+        let cache = tempfile::tempdir().expect("temp dir");
+        library_of_alice_holding(&cache.path().join("data"), beginning);
+        let mut args = deployment_args();
+        args.push("--offline");
+        let mut term = Pty::spawn(&args, 100, 30, cache.path(), &[]);
+        term.wait_for("the library's list", WAIT, |s| s.contains("bob"));
+        term.send(b"\r");
+        // 28: 29 is in the list's preview too.
+        term.wait_for("the kept history", WAIT, |s| s.contains("kept message 28"));
+        term.send(b"g");
+        let screen = term.wait_for("the top of what is held", WAIT, |s| {
+            s.contains("kept message 0")
+        });
+        let ends = screen.contains("the library ends here");
+        let begins = screen.contains("beginning of conversation");
+        assert_eq!((ends, begins), (!beginning, beginning), "{screen}");
+        term.send(b"q");
+        assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+    }
 }
 
 #[test]

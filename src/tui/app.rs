@@ -141,6 +141,9 @@ pub struct App {
     search_all_shown: bool,
     /// The sync of a conversation running in the background.
     syncing: Option<syncing::Syncing>,
+    /// Conversations read from a library (offline) that does not hold them from their
+    /// beginning.
+    library_ends: std::collections::HashSet<ConversationKey>,
 }
 
 impl App {
@@ -184,6 +187,7 @@ impl App {
             search_all: None,
             search_all_shown: false,
             syncing: None,
+            library_ends: std::collections::HashSet::new(),
         }
     }
 
@@ -276,6 +280,18 @@ impl App {
     /// All the windows of a conversation, if it was ever opened.
     pub fn windows(&self, key: &ConversationKey) -> Option<&Windows> {
         self.histories.get(key)
+    }
+
+    /// What the row above the oldest message says when nothing older can be had: the
+    /// beginning of the conversation, or (offline, a library that does not hold it from
+    /// its beginning) where the library's copy ends.
+    pub fn beginning_label(&self) -> &'static str {
+        match &self.open {
+            Some(key) if self.library_ends.contains(key) => {
+                "the library ends here (older messages are on the server)"
+            }
+            _ => "beginning of conversation",
+        }
     }
 
     /// The search of the open conversation, if any.
@@ -475,7 +491,13 @@ impl App {
                 .copied()
                 .unwrap_or(0);
             let whole = h.at_beginning() && h.at_newest();
-            parts.push(if whole && left_out == 0 {
+            let library_ends = self
+                .open
+                .as_ref()
+                .is_some_and(|k| self.library_ends.contains(k));
+            parts.push(if whole && library_ends {
+                format!("all {n} the library holds loaded")
+            } else if whole && left_out == 0 {
                 format!("all {n} loaded")
             } else if whole {
                 format!("{n} loaded")
@@ -561,6 +583,9 @@ impl App {
                 request_id,
                 progress,
             } => self.on_sync(request_id, progress),
+            Event::LibraryEnds { conversation } => {
+                self.library_ends.insert(conversation);
+            }
             Event::JumpTo(time) => self.jump_to_time(time, &mut fx),
             Event::Tick { now_ms } => {
                 self.ticks = self.ticks.wrapping_add(1);

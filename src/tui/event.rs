@@ -105,6 +105,13 @@ pub enum Event {
         /// The hits, newest first, or why not.
         result: Result<FoundPage, FetchError>,
     },
+    /// The history of this conversation comes from a library (offline) that does not hold
+    /// it from its beginning: the oldest message there is where the library's copy ends,
+    /// not where the conversation begins.
+    LibraryEnds {
+        /// The conversation.
+        conversation: ConversationKey,
+    },
     /// How a [`FetchRequest::Sync`] goes: sent every few pages and once when it ends.
     Sync {
         /// The sync's request id.

@@ -102,6 +102,14 @@ pub trait Source: Send + Sync + 'static {
         async { Err(FetchError::new(NO_SEARCH, false)) }
     }
 
+    /// Whether this source holds `conversation` from its beginning: `None` for the live
+    /// service, whose oldest message is the beginning; `Some(false)` for a library (offline)
+    /// whose copy of the conversation starts later.
+    fn held_from_beginning(&self, conversation: &ConversationKey) -> Option<bool> {
+        let _ = conversation;
+        None
+    }
+
     /// Pages read through this source are kept in a library, so walking a conversation
     /// syncs it ([`FetchRequest::Sync`]). By default nothing is kept.
     fn keeps_pages(&self) -> bool {
@@ -306,6 +314,7 @@ async fn walk_step<S: Source>(
         },
         None => source.history(query.clone()).await,
     };
+    library_ends(source, &query, &result, events);
     let next = match &result {
         Ok(page) if read_ahead => next_query(&query, page),
         _ => None,
@@ -332,6 +341,24 @@ async fn walk_step<S: Source>(
     if let Some(result) = result {
         // Dropped from the slot meanwhile: nobody will ask for it.
         let _ = tx.send(result);
+    }
+}
+
+/// Tells the state, before it gets a page that ends the history or starts at one of its
+/// ends, when that end is only where an offline library's copy ends.
+fn library_ends<S: Source>(
+    source: &S,
+    query: &HistoryQuery,
+    result: &Result<HistoryPage, FetchError>,
+    events: &mpsc::UnboundedSender<Event>,
+) {
+    let at_an_end = match result {
+        Ok(page) => page.is_last || query.cursor.is_none(),
+        Err(_) => false,
+    };
+    let conversation = ConversationKey::of_query(query);
+    if at_an_end && source.held_from_beginning(&conversation) == Some(false) {
+        let _ = events.send(Event::LibraryEnds { conversation });
     }
 }
 

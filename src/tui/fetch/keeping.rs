@@ -70,6 +70,9 @@ pub struct Keeping<S> {
     /// What a search across every conversation reads: the library, or the store the
     /// demo is served from.
     searcher: Option<Arc<Mutex<SearchAll>>>,
+    /// The inner source serves this library (offline): its runs say which conversations
+    /// it holds from their beginning.
+    served: Option<Mutex<Library>>,
 }
 
 /// The end of the writer thread: tells when it has written everything it was handed.
@@ -121,6 +124,7 @@ impl<S: Source> Keeping<S> {
             cursors: Mutex::new((HashMap::new(), 0)),
             label: None,
             searcher: None,
+            served: None,
         };
         (keeping, kept)
     }
@@ -135,6 +139,14 @@ impl<S: Source> Keeping<S> {
     /// The same, answering searches across every conversation from `searcher`.
     pub fn searching(mut self, searcher: SearchAll) -> Keeping<S> {
         self.searcher = Some(Arc::new(Mutex::new(searcher)));
+        self
+    }
+
+    /// The same, over a source that serves `library` itself (offline): the oldest message
+    /// of a conversation it does not hold from its beginning is said to be where the
+    /// library ends.
+    pub fn serving(mut self, library: Library) -> Keeping<S> {
+        self.served = Some(Mutex::new(library));
         self
     }
 
@@ -333,6 +345,15 @@ impl<S: Source> Source for Keeping<S> {
 
     fn names_cache(&self) -> Option<NamesCache> {
         self.inner.names_cache()
+    }
+
+    fn held_from_beginning(&self, conversation: &ConversationKey) -> Option<bool> {
+        let Some(served) = &self.served else {
+            return self.inner.held_from_beginning(conversation);
+        };
+        let library = served.lock().ok()?;
+        let runs = library.runs(&conversation.id, conversation.kind).ok()?;
+        Some(runs.runs().iter().any(|run| run.beginning))
     }
 
     fn keeps_pages(&self) -> bool {
