@@ -63,9 +63,17 @@ pub fn export(options: ExportOptions) -> Result<()> {
         local::time_bounds(options.since.as_deref(), options.until.as_deref(), &now)?;
     // A deployment's library is brought up to date first (the demo's store and a --db file
     // are complete as they are); when that fails, what the library holds is exported.
+    // (A --user alone names whose view of the demo to take, as in `local::open_store`.)
+    let names_deployment = options.connection.api_url.is_some()
+        || options.connection.profile.is_some()
+        || config.default_profile.is_some();
     if !options.offline
         && options.db.is_none()
-        && crate::session::library_of(options.connection.clone(), &config)?.is_some()
+        && names_deployment
+        && crate::session::library_of(options.connection.clone(), &config)
+            .ok()
+            .flatten()
+            .is_some()
         && let Err(e) =
             super::sync::sync_for_export(options.connection.clone(), &config, &options.ids, since)
     {

@@ -70,7 +70,7 @@ actions! {
     Search = "search", "search the loaded history: incremental, case-insensitive";
     GoTo = "go_to", "open any conversation by id: bob, #group, &room";
     FilterList = "filter_list", "filter the list by name as you type (Esc clears)";
-    SearchAll = "search_all", "search all history: every conversation in the library, newest first";
+    SearchAll = "search_all", "search all history: every conversation in the library";
 
     SelectNext = "select_next", "next conversation";
     SelectPrevious = "select_previous", "previous conversation";
