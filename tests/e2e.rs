@@ -649,6 +649,25 @@ fn searching_all_history_for_a_two_character_word_finds_it_everywhere_and_opens_
             })
     });
     assert!(!opened.contains("search all history"), "{opened}");
+    // Back to the hits, then a longer query: the trigram index answers it.
+    term.send(b"S");
+    term.wait_for("the hits again", WAIT, |s| s.contains("search all history"));
+    term.send(b"S");
+    term.send(b"\x7f\x7f");
+    term.send(b"sqlite\r");
+    let screen = term.wait_for("hits for sqlite", WAIT, |s| {
+        let searched = s
+            .lines()
+            .nth(1)
+            .is_some_and(|input| input.contains("sqlite") && !input.contains('█'));
+        searched && s.contains(" found") && s.to_lowercase().matches("sqlite").count() > 2
+    });
+    assert!(!hit_conversations(&screen).is_empty(), "{screen}");
+    assert!(!screen.contains("退避"), "the old hits are gone: {screen}");
+    term.send(b"\x1b");
+    term.wait_for("the view closed", WAIT, |s| {
+        !s.contains("search all history")
+    });
     term.send(b"q");
     assert!(term.wait_exit(Duration::from_secs(10)).is_some());
 }
