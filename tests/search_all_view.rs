@@ -356,6 +356,26 @@ fn a_hit_already_in_the_window_shown_is_selected_without_a_request() {
 }
 
 #[test]
+fn a_smaller_terminal_keeps_the_selected_hit_in_view() {
+    let mut app = with_list(120, 40);
+    let id = search(&mut app, "退避");
+    let page: Vec<FoundMessage> = (0..30).map(|i| found(&team(), 599 - i, "退避")).collect();
+    answer(&mut app, id, page, None);
+    for _ in 0..15 {
+        app.update(ch('j'));
+    }
+    app.update(Event::Resize(40, 12));
+    let s = app.search_all().expect("shown");
+    let capacity = roam::tui::layout::search_all(40, 12).capacity();
+    assert!(
+        (s.offset()..s.offset() + capacity).contains(&s.selected()),
+        "{} not in {}..+{capacity}",
+        s.selected(),
+        s.offset()
+    );
+}
+
+#[test]
 fn more_hits_are_asked_for_as_the_selection_nears_the_end_and_a_failure_is_said() {
     let mut app = with_list(120, 40);
     let id = search(&mut app, "退避");

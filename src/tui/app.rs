@@ -557,6 +557,10 @@ impl App {
                 if let Some(p) = self.panel.as_mut() {
                     p.resize(w, h);
                 }
+                let hits = layout::search_all(w, h).capacity();
+                if let Some(s) = self.search_all.as_mut() {
+                    s.keep_in_view(hits);
+                }
                 let vp = self.history_viewport();
                 if let Some(h) = self.shown_mut() {
                     h.normalize(vp);
