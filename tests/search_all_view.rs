@@ -490,3 +490,31 @@ fn a_hit_near_the_newest_message_is_selected_too() {
     );
     assert!(on_screen(&app).contains(&target));
 }
+
+#[test]
+fn the_match_in_each_snippet_is_highlighted_and_nothing_else() {
+    let mut app = with_list(120, 40);
+    let id = search(&mut app, "退避");
+    answer(&mut app, id, hits(), None);
+    let mut terminal = Terminal::new(TestBackend::new(120, 40)).expect("test terminal");
+    terminal
+        .draw(|f| view::draw(&app, &CTX, f))
+        .expect("drawing into a test backend");
+    let buf = terminal.backend().buffer().clone();
+    let bg = app.theme().current_match().bg;
+    let mut marked = Vec::new();
+    for y in 0..40 {
+        let mut row = String::new();
+        for x in 0..120 {
+            if let Some(cell) = buf.cell((x, y))
+                && cell.style().bg == bg
+            {
+                row.push_str(cell.symbol());
+            }
+        }
+        if !row.is_empty() {
+            marked.push(row);
+        }
+    }
+    assert_eq!(marked, vec!["退避"; 3], "one highlighted match per hit");
+}
