@@ -148,6 +148,33 @@ fn offline_the_oldest_message_held_is_where_the_library_ends_unless_it_is_the_be
 }
 
 #[test]
+fn offline_the_search_of_all_history_reads_the_library() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    library_of_alice(&cache.path().join("data"));
+    let mut args = deployment_args();
+    args.push("--offline");
+    let mut term = Pty::spawn(&args, 100, 30, cache.path(), &[]);
+    term.wait_for("the library's list", WAIT, |s| s.contains("bob"));
+    term.send(b"S");
+    term.wait_for("the search-all view", WAIT, |s| {
+        s.contains("search all history")
+    });
+    term.send(b"message 1\r");
+    // 19, 18, ... 10 and 1: eleven, newest first.
+    let screen = term.wait_for("the library's hits", WAIT, |s| s.contains("/11 found"));
+    assert!(screen.contains("kept message 19"), "{screen}");
+    term.send(b"\r");
+    term.wait_for("the newest hit opened", WAIT, |s| {
+        s.lines().any(|l| {
+            l.split_once("┃▌")
+                .is_some_and(|(_, b)| b.contains("kept message 19"))
+        })
+    });
+    term.send(b"q");
+    assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+#[test]
 fn without_a_library_an_unreachable_deployment_is_one_clear_error() {
     let cache = tempfile::tempdir().expect("temp dir");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_roam"))
