@@ -29,6 +29,7 @@ mod local;
 mod names;
 mod output;
 mod search;
+mod sources;
 mod sync;
 pub use account::{config, login, logout};
 pub use download::{DownloadCommand, download};
@@ -177,7 +178,7 @@ pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Re
             offline,
         } = session;
         notices.extend(library_notice);
-        let searcher = searcher_for(
+        let searcher = sources::searcher_for(
             &named,
             &config,
             offline,
@@ -192,13 +193,8 @@ pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Re
         };
         // Offline, the library says which conversations it holds from their beginning.
         let served = offline
-            .then(|| offline_place(&named, &config))
-            .flatten()
-            .and_then(|place| {
-                crate::library::Library::open(&place.path, &place.user)
-                    .map_err(|e| tracing::warn!("the library is not read: {e}"))
-                    .ok()
-            });
+            .then(|| sources::served_library(&named, &config))
+            .flatten();
         let source = match served {
             Some(library) => source.serving(library),
             None => source,
@@ -216,49 +212,6 @@ pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Re
         drop(embedded);
         result
     })
-}
-
-/// What the browser's search of all history reads: the library (offline, the one being
-/// browsed), or in the demo the demo's whole store narrowed to the demo user's
-/// conversations. `None` (logged) when there is none to open: the view then says so.
-fn searcher_for(
-    connection: &Connection,
-    config: &Config,
-    offline: bool,
-    demo: bool,
-    client: &crate::client::Client,
-    library: Option<&crate::library::Library>,
-) -> Option<crate::library::search::SearchAll> {
-    use crate::library::search::SearchAll;
-    let opened = if offline {
-        let place = offline_place(connection, config)?;
-        SearchAll::open(&place.path, &place.user, false)
-    } else if demo {
-        match crate::embedded::demo_database(&crate::embedded::cache_dir()) {
-            Ok(path) => SearchAll::open(&path, client.user(), true),
-            Err(e) => {
-                tracing::warn!("search of all history is off: {e:#}");
-                return None;
-            }
-        }
-    } else {
-        SearchAll::open(library?.path(), client.user(), false)
-    };
-    opened
-        .map_err(|e| tracing::warn!("search of all history is off: {e}"))
-        .ok()
-}
-
-/// The library browsed offline: the deployment's the connection names, else the demo's.
-fn offline_place(connection: &Connection, config: &Config) -> Option<session::LibraryPlace> {
-    match session::library_of(connection.clone(), config) {
-        Ok(Some(place)) => Some(place),
-        Ok(None) => Some(session::LibraryPlace::demo()),
-        Err(e) => {
-            tracing::warn!("the library is not read: {e:#}");
-            None
-        }
-    }
 }
 
 /// `roam open FILE --user USER`: the browser over a local database, served in process to
