@@ -29,6 +29,7 @@ mod local;
 mod names;
 mod output;
 mod search;
+mod sources;
 mod sync;
 pub use account::{config, login, logout};
 pub use download::{DownloadCommand, download};
@@ -135,6 +136,7 @@ pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Re
     let _log = crate::logging::to_file(log.as_deref())?;
     tracing::info!(version = env!("CARGO_PKG_VERSION"), "roam starts");
     let runtime = runtime()?;
+    let named = connection.clone();
     runtime.block_on(async {
         let session = if offline {
             session::offline(connection, &config).await?
@@ -176,7 +178,27 @@ pub fn browse(connection: Connection, offline: bool, log: Option<PathBuf>) -> Re
             offline,
         } = session;
         notices.extend(library_notice);
+        let searcher = sources::searcher_for(
+            &named,
+            &config,
+            offline,
+            embedded.is_some(),
+            &client,
+            library.as_ref(),
+        );
         let (source, kept) = crate::tui::fetch::Keeping::new(client, library);
+        let source = match searcher {
+            Some(searcher) => source.searching(searcher),
+            None => source,
+        };
+        // Offline, the library says which conversations it holds from their beginning.
+        let served = offline
+            .then(|| sources::served_library(&named, &config))
+            .flatten();
+        let source = match served {
+            Some(library) => source.serving(library),
+            None => source,
+        };
         let source = if offline {
             source.labelled("offline · library")
         } else {
@@ -217,6 +239,13 @@ pub fn open(file: &Path, user: &str, log: Option<PathBuf>) -> Result<()> {
         let client = crate::client::Client::new(server.client_config())
             .context("bad connection settings")?;
         let (source, _kept) = crate::tui::fetch::Keeping::new(client, None);
+        let source = match crate::library::search::SearchAll::open(file, &user, true) {
+            Ok(searcher) => source.searching(searcher),
+            Err(e) => {
+                tracing::warn!("search of all history is off: {e}");
+                source
+            }
+        };
         let label = format!(
             "{} · {}",
             text::one_line(&user, 32),

@@ -108,7 +108,7 @@ const LEADING_FLAGS: &[(&str, &[&str])] = &[
     ("client_id", CONNECTING),
     ("as_user", CONNECTING),
     ("log", &[]),
-    ("offline", &[]),
+    ("offline", &["export"]),
 ];
 
 /// The subcommands that take the connection flags.
@@ -445,6 +445,9 @@ struct ExportArgs {
     /// The database to export from (default: your library, or the demo's).
     #[arg(long, value_name = "FILE")]
     db: Option<PathBuf>,
+    /// Export what your library holds without syncing it first.
+    #[arg(long)]
+    offline: bool,
 }
 
 #[derive(ValueEnum, Clone, Copy, Debug)]
@@ -672,6 +675,7 @@ fn main() -> ExitCode {
                 since_last: args.since_last,
                 output: args.output,
                 db: args.db,
+                offline: args.offline || cli.offline,
             })
         }
         Some(Command::User {

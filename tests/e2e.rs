@@ -616,3 +616,90 @@ fn the_pdf_omar_sent_downloads_into_the_downloads_directory() {
     term.send(b"q");
     term.wait_exit(WAIT).expect("quits");
 }
+
+/// The conversations of the hits on screen in the search-all view: the name on each hit's
+/// first row (`┃▌# roam dev team · 李伟        2025-06-29 16:41┃`).
+fn hit_conversations(screen: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in screen.lines() {
+        let Some(rest) = line.strip_prefix('┃') else {
+            continue;
+        };
+        let rest = rest.trim_start_matches('▌');
+        // A hit's first row ends with its date and time.
+        let trimmed = rest.trim_end_matches('┃').trim_end();
+        let dated = trimmed.len() > 16
+            && trimmed
+                .get(trimmed.len() - 16..)
+                .is_some_and(|t| t.as_bytes()[4] == b'-' && t.as_bytes()[13] == b':');
+        let Some((place, _)) = rest.split_once(" · ").filter(|_| dated) else {
+            continue;
+        };
+        let name = place.trim_start_matches([' ', '#', '&']).trim().to_string();
+        if !out.contains(&name) {
+            out.push(name);
+        }
+    }
+    out
+}
+
+#[test]
+fn searching_all_history_for_a_two_character_word_finds_it_everywhere_and_opens_a_hit() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    let mut term = Pty::spawn(&[], 120, 40, cache.path(), &[("TZ", "UTC")]);
+    term.wait_for("the conversation list", WAIT, team_listed);
+    term.send(b"S");
+    term.wait_for("the search-all view", WAIT, |s| {
+        s.contains("search all history")
+    });
+    term.send("退避".as_bytes());
+    term.send(b"\r");
+    let screen = term.wait_for("hits from several conversations", WAIT, |s| {
+        s.contains(" found") && hit_conversations(s).len() > 1
+    });
+    let places = hit_conversations(&screen);
+    assert!(places.len() > 1, "{places:?}\n{screen}");
+    // The selected hit's snippet: the row after its first row.
+    let lines: Vec<&str> = screen.lines().collect();
+    let snippet = lines
+        .iter()
+        .position(|l| l.starts_with("┃▌") && l.contains(" · "))
+        .and_then(|i| lines.get(i + 1))
+        .expect("the selected hit's snippet row")
+        .trim_start_matches(['┃', '▌', ' '])
+        .trim_end_matches(['┃', ' '])
+        .trim_matches('…')
+        .to_string();
+    assert!(snippet.contains("退避"), "{snippet:?}");
+    term.send(b"\r");
+    // The conversation opens at the message, selected (its rows carry the mark).
+    let opened = term.wait_for("the hit selected in its conversation", WAIT, |s| {
+        s.contains("hit 1 of")
+            && s.lines().any(|l| {
+                l.split_once("┃▌")
+                    .is_some_and(|(_, body)| body.contains("退避"))
+            })
+    });
+    assert!(!opened.contains("search all history"), "{opened}");
+    // Back to the hits, then a longer query: the trigram index answers it.
+    term.send(b"S");
+    term.wait_for("the hits again", WAIT, |s| s.contains("search all history"));
+    term.send(b"S");
+    term.send(b"\x7f\x7f");
+    term.send(b"sqlite\r");
+    let screen = term.wait_for("hits for sqlite", WAIT, |s| {
+        let searched = s
+            .lines()
+            .nth(1)
+            .is_some_and(|input| input.contains("sqlite") && !input.contains('█'));
+        searched && s.contains(" found") && s.to_lowercase().matches("sqlite").count() > 2
+    });
+    assert!(!hit_conversations(&screen).is_empty(), "{screen}");
+    assert!(!screen.contains("退避"), "the old hits are gone: {screen}");
+    term.send(b"\x1b");
+    term.wait_for("the view closed", WAIT, |s| {
+        !s.contains("search all history")
+    });
+    term.send(b"q");
+    assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+}

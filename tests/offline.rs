@@ -32,8 +32,15 @@ fn message(i: u64) -> Message {
     }
 }
 
-/// A library of alice on the unreachable deployment, holding 30 messages from bob.
+/// A library of alice on the unreachable deployment, holding 30 messages from bob, the
+/// whole conversation.
 fn library_of_alice(data: &std::path::Path) {
+    library_of_alice_holding(data, true);
+}
+
+/// The same, holding bob's 30 newest messages: from the beginning when `beginning`, else
+/// with older ones left on the server.
+fn library_of_alice_holding(data: &std::path::Path, beginning: bool) {
     let path = Library::path_for(data, "127.0.0.1:1", "acme#chatapp", "alice");
     let mut library = Library::open(&path, "alice").expect("library");
     let messages: Vec<Message> = (0..30).rev().map(message).collect();
@@ -58,8 +65,8 @@ fn library_of_alice(data: &std::path::Path) {
     };
     let page = HistoryPage {
         messages,
-        next_cursor: None,
-        is_last: true,
+        next_cursor: (!beginning).then(|| "older".to_string()),
+        is_last: beginning,
         undecodable: 0,
     };
     library.record_page(&query, &page, None).expect("page kept");
@@ -112,6 +119,57 @@ fn offline_says_so_and_reads_the_library() {
     // After a key the notices are gone; where the history comes from stays.
     term.wait_for("the kept history, still said offline", WAIT, |s| {
         s.contains("kept message") && s.contains("offline · library")
+    });
+    term.send(b"q");
+    assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+}
+
+#[test]
+fn offline_the_oldest_message_held_is_where_the_library_ends_unless_it_is_the_beginning() {
+    for beginning in [false, true] {
+        let cache = tempfile::tempdir().expect("temp dir");
+        library_of_alice_holding(&cache.path().join("data"), beginning);
+        let mut args = deployment_args();
+        args.push("--offline");
+        let mut term = Pty::spawn(&args, 100, 30, cache.path(), &[]);
+        term.wait_for("the library's list", WAIT, |s| s.contains("bob"));
+        term.send(b"\r");
+        // 28: 29 is in the list's preview too.
+        term.wait_for("the kept history", WAIT, |s| s.contains("kept message 28"));
+        term.send(b"g");
+        let screen = term.wait_for("the top of what is held", WAIT, |s| {
+            s.contains("kept message 0")
+        });
+        let ends = screen.contains("the library ends here");
+        let begins = screen.contains("beginning of conversation");
+        assert_eq!((ends, begins), (!beginning, beginning), "{screen}");
+        term.send(b"q");
+        assert!(term.wait_exit(Duration::from_secs(10)).is_some());
+    }
+}
+
+#[test]
+fn offline_the_search_of_all_history_reads_the_library() {
+    let cache = tempfile::tempdir().expect("temp dir");
+    library_of_alice(&cache.path().join("data"));
+    let mut args = deployment_args();
+    args.push("--offline");
+    let mut term = Pty::spawn(&args, 100, 30, cache.path(), &[]);
+    term.wait_for("the library's list", WAIT, |s| s.contains("bob"));
+    term.send(b"S");
+    term.wait_for("the search-all view", WAIT, |s| {
+        s.contains("search all history")
+    });
+    term.send(b"message 1\r");
+    // 19, 18, ... 10 and 1: eleven, newest first.
+    let screen = term.wait_for("the library's hits", WAIT, |s| s.contains("/11 found"));
+    assert!(screen.contains("kept message 19"), "{screen}");
+    term.send(b"\r");
+    term.wait_for("the newest hit opened", WAIT, |s| {
+        s.lines().any(|l| {
+            l.split_once("┃▌")
+                .is_some_and(|(_, b)| b.contains("kept message 19"))
+        })
     });
     term.send(b"q");
     assert!(term.wait_exit(Duration::from_secs(10)).is_some());

@@ -550,7 +550,7 @@ fn the_help_at_40x12_scrolls_through_every_binding() {
     send(&mut app, press(KeyCode::Char('?')));
     let mut seen = String::new();
     let mut last = String::new();
-    for _ in 0..200 {
+    for _ in 0..1000 {
         let s = screen(&app, 40, 12);
         assert!(s.lines().all(|l| l.width() <= 40), "{s}");
         seen.push_str(&s);

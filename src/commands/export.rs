@@ -1,5 +1,6 @@
 //! `roam export`: conversations of a store (the demo's without `--db`) to a file or
-//! standard output as JSON lines, Markdown or HTML (see [`crate::export`]).
+//! standard output as JSON lines, Markdown or HTML (see [`crate::export`]). A deployment's
+//! library is synced first (the conversations named, or all), unless `--offline`.
 
 use std::fs::File;
 use std::io::BufWriter;
@@ -38,6 +39,8 @@ pub struct ExportOptions {
     pub db: Option<PathBuf>,
     /// Export as this user sees it: their conversations, single chats by peer.
     pub user: Option<String>,
+    /// Do not sync the library first.
+    pub offline: bool,
 }
 
 /// `roam export`.
@@ -58,6 +61,27 @@ pub fn export(options: ExportOptions) -> Result<()> {
     let now = when::now_in(times.zone());
     let (since, until) =
         local::time_bounds(options.since.as_deref(), options.until.as_deref(), &now)?;
+    // A deployment's library is brought up to date first (the demo's store and a --db file
+    // are complete as they are); when that fails, what the library holds is exported.
+    // (A --user alone names whose view of the demo to take, as in `local::open_store`.)
+    let names_deployment = options.connection.api_url.is_some()
+        || options.connection.profile.is_some()
+        || config.default_profile.is_some();
+    if !options.offline
+        && options.db.is_none()
+        && names_deployment
+        && crate::session::library_of(options.connection.clone(), &config)
+            .ok()
+            .flatten()
+            .is_some()
+        && let Err(e) =
+            super::sync::sync_for_export(options.connection.clone(), &config, &options.ids, since)
+    {
+        eprintln!(
+            "roam: not synced first ({}); exporting what the library holds",
+            super::describe_error(&e)
+        );
+    }
     let (store, _) = local::open_store(options.db.as_deref(), options.connection.clone(), &config)?;
     let user = options.user.as_deref().map(str::to_ascii_lowercase);
     let theirs = store.stored_conversations(user.as_deref())?;

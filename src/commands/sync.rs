@@ -102,6 +102,45 @@ pub fn sync(connection: Connection, args: SyncArgs) -> Result<()> {
     })
 }
 
+/// Brings the library of the deployment `connection` names up to date before an export:
+/// the conversations `ids` names (all when none), from `since` on; progress bars on a
+/// terminal and a line when done. Conversations that stop early are said, not an error:
+/// the export takes what the library holds.
+pub(super) fn sync_for_export(
+    connection: Connection,
+    config: &crate::config::Config,
+    ids: &[String],
+    since: Option<i64>,
+) -> Result<()> {
+    let options = SyncOptions {
+        conversations: ids.to_vec(),
+        since,
+        ..SyncOptions::default()
+    };
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let session = session::connect(connection, config).await?;
+        let mut library = library_for(&session)?;
+        let mut bars = Bars::new(std::io::stderr().is_terminal());
+        let summary = library_sync::sync(&session.client, &mut library, &options, &mut bars)
+            .await
+            .context("sync stopped")?;
+        bars.done();
+        let failed = summary.failed().count();
+        eprintln!(
+            "synced first: {} new messages in {} requests{}",
+            summary.new_messages(),
+            summary.pages(),
+            if failed == 0 {
+                String::new()
+            } else {
+                format!("; {failed} conversations stopped early")
+            }
+        );
+        Ok(())
+    })
+}
+
 /// Progress bars on stderr: conversations overall, and the one being walked.
 struct Bars {
     multi: MultiProgress,

@@ -13,6 +13,7 @@
 //! [`sync`] mirrors conversations into a library.
 
 pub mod runs;
+pub mod search;
 pub mod sync;
 
 use std::path::{Path, PathBuf};

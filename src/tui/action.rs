@@ -70,6 +70,7 @@ actions! {
     Search = "search", "search the loaded history: incremental, case-insensitive";
     GoTo = "go_to", "open any conversation by id: bob, #group, &room";
     FilterList = "filter_list", "filter the list by name as you type (Esc clears)";
+    SearchAll = "search_all", "search all history: every conversation in the library";
 
     SelectNext = "select_next", "next conversation";
     SelectPrevious = "select_previous", "previous conversation";
@@ -92,6 +93,7 @@ actions! {
     Beginning = "beginning", "the very beginning of the conversation (one request)";
     JumpToDate = "jump_to_date", "jump to a date or time: 2023-05-01, 14:30, yesterday, -3d";
     FirstUnread = "first_unread", "the first unread message (pages toward it; Esc stops)";
+    Sync = "sync", "keep this conversation in the library back to its beginning, in the background (Esc stops)";
     Filter = "filter", "filter on the server: img,file from li.wei since 2024-01-01";
     ClearFilter = "clear_filter", "clear the filter, back to the same place";
     Back = "back", "back to where you were before the last jump";
@@ -134,6 +136,20 @@ impl Action {
             }
             (Action::SearchOlder, Mode::Search) => "continue into older history",
             (Action::Accept, Mode::Prompt) => "go",
+            (Action::Accept, Mode::SearchAllInput) => "search",
+            (Action::Cancel, Mode::SearchAllInput | Mode::SearchAllResults) => {
+                "close the search of all history"
+            }
+            (Action::SearchAll, Mode::SearchAllResults) => "type another search",
+            (Action::SelectNext, Mode::SearchAllResults) => "next (older) hit",
+            (Action::SelectPrevious, Mode::SearchAllResults) => "previous (newer) hit",
+            (Action::SelectPageDown, Mode::SearchAllResults) => "a screen of hits down",
+            (Action::SelectPageUp, Mode::SearchAllResults) => "a screen of hits up",
+            (Action::SelectFirst, Mode::SearchAllResults) => "the newest hit",
+            (Action::SelectLast, Mode::SearchAllResults) => "the oldest hit in so far",
+            (Action::Open, Mode::SearchAllResults) => {
+                "open the conversation at this message, selected"
+            }
             (Action::Cancel, Mode::List) => "clear the list filter",
             (Action::Cancel, Mode::Prompt) => "close the prompt",
             (Action::ScrollDown, Mode::Help) => "scroll this help down",
@@ -185,6 +201,10 @@ pub enum Mode {
     Search,
     /// A prompt is being typed at the bottom of the screen.
     Prompt,
+    /// The query of a search of all history is being typed.
+    SearchAllInput,
+    /// The hits of a search of all history have the keys.
+    SearchAllResults,
     /// The help overlay is shown.
     Help,
 }
@@ -200,6 +220,8 @@ impl Mode {
         Mode::Links,
         Mode::Search,
         Mode::Prompt,
+        Mode::SearchAllInput,
+        Mode::SearchAllResults,
         Mode::Help,
     ];
 
@@ -214,6 +236,8 @@ impl Mode {
             Mode::Browse => &[Mode::Browse],
             Mode::Search => &[Mode::Search],
             Mode::Prompt => &[Mode::Prompt],
+            Mode::SearchAllInput => &[Mode::SearchAllInput],
+            Mode::SearchAllResults => &[Mode::SearchAllResults],
             Mode::Help => &[Mode::Help],
         }
     }
@@ -222,14 +246,18 @@ impl Mode {
     /// or the help, where the person will press them.
     pub fn browsing(self) -> Mode {
         match self {
-            Mode::List | Mode::History | Mode::Select => self,
+            Mode::List
+            | Mode::History
+            | Mode::Select
+            | Mode::SearchAllInput
+            | Mode::SearchAllResults => self,
             _ => Mode::History,
         }
     }
 
     /// Text inputs type unbound keys as characters.
     pub fn is_text_input(self) -> bool {
-        matches!(self, Mode::Search | Mode::Prompt)
+        matches!(self, Mode::Search | Mode::Prompt | Mode::SearchAllInput)
     }
 
     /// The mode's name in a config file.
@@ -243,6 +271,8 @@ impl Mode {
             Mode::Links => "links",
             Mode::Search => "search",
             Mode::Prompt => "prompt",
+            Mode::SearchAllInput => "search_all_input",
+            Mode::SearchAllResults => "search_all_results",
             Mode::Help => "help",
         }
     }
@@ -258,6 +288,8 @@ impl Mode {
             Mode::Links => "opening a link",
             Mode::Search => "typing a search",
             Mode::Prompt => "typing in a prompt",
+            Mode::SearchAllInput => "typing a search of all history",
+            Mode::SearchAllResults => "hits of a search of all history",
             Mode::Help => "this help",
         }
     }
@@ -286,7 +318,8 @@ pub enum KeymapError {
     UnknownAction(String),
     /// Not a mode name.
     #[error(
-        "unknown mode {0:?} (browse, list, history, select, panel, links, search, prompt, help)"
+        "unknown mode {0:?} (browse, list, history, select, panel, links, search, prompt, \
+         search_all_input, search_all_results, help)"
     )]
     UnknownMode(String),
     /// A binding with no keys.
@@ -356,6 +389,7 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::Browse, "backtab", Action::SwitchPane),
     (Mode::Browse, ":", Action::GoTo),
     (Mode::Browse, "M", Action::ToggleMouse),
+    (Mode::Browse, "S", Action::SearchAll),
     (Mode::List, "j", Action::SelectNext),
     (Mode::List, "down", Action::SelectNext),
     (Mode::List, "k", Action::SelectPrevious),
@@ -391,6 +425,7 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::History, "t", Action::JumpToDate),
     (Mode::History, "u", Action::FirstUnread),
     (Mode::History, "f", Action::Filter),
+    (Mode::History, "s", Action::Sync),
     (Mode::History, "F", Action::ClearFilter),
     (Mode::History, "''", Action::Back),
     (Mode::History, "/", Action::Search),
@@ -470,6 +505,32 @@ const DEFAULTS: &[(Mode, &str, Action)] = &[
     (Mode::Prompt, "backspace", Action::DeleteChar),
     (Mode::Prompt, "ctrl-c", Action::Interrupt),
     (Mode::Prompt, "ctrl-z", Action::Suspend),
+    (Mode::SearchAllInput, "enter", Action::Accept),
+    (Mode::SearchAllInput, "esc", Action::Cancel),
+    (Mode::SearchAllInput, "backspace", Action::DeleteChar),
+    (Mode::SearchAllInput, "ctrl-r", Action::ToggleRegex),
+    (Mode::SearchAllInput, "ctrl-c", Action::Interrupt),
+    (Mode::SearchAllInput, "ctrl-z", Action::Suspend),
+    (Mode::SearchAllResults, "j", Action::SelectNext),
+    (Mode::SearchAllResults, "down", Action::SelectNext),
+    (Mode::SearchAllResults, "k", Action::SelectPrevious),
+    (Mode::SearchAllResults, "up", Action::SelectPrevious),
+    (Mode::SearchAllResults, "pgdn", Action::SelectPageDown),
+    (Mode::SearchAllResults, "space", Action::SelectPageDown),
+    (Mode::SearchAllResults, "pgup", Action::SelectPageUp),
+    (Mode::SearchAllResults, "g", Action::SelectFirst),
+    (Mode::SearchAllResults, "home", Action::SelectFirst),
+    (Mode::SearchAllResults, "G", Action::SelectLast),
+    (Mode::SearchAllResults, "end", Action::SelectLast),
+    (Mode::SearchAllResults, "enter", Action::Open),
+    (Mode::SearchAllResults, "l", Action::Open),
+    (Mode::SearchAllResults, "/", Action::SearchAll),
+    (Mode::SearchAllResults, "S", Action::SearchAll),
+    (Mode::SearchAllResults, "esc", Action::Cancel),
+    (Mode::SearchAllResults, "?", Action::ShowHelp),
+    (Mode::SearchAllResults, "q", Action::Quit),
+    (Mode::SearchAllResults, "ctrl-c", Action::Interrupt),
+    (Mode::SearchAllResults, "ctrl-z", Action::Suspend),
     (Mode::Help, "esc", Action::CloseHelp),
     (Mode::Help, "?", Action::CloseHelp),
     (Mode::Help, "j", Action::ScrollDown),

@@ -22,7 +22,9 @@ mod pictures;
 mod prompts;
 mod reading;
 mod refresh;
+mod search_all;
 mod searching;
+mod syncing;
 mod unread;
 
 use std::collections::HashMap;
@@ -43,6 +45,7 @@ use super::prompt::Prompt;
 use refresh::{Timers, list_order};
 
 use super::search::Search;
+use super::search_all::SearchAll;
 use super::theme::Theme;
 use super::windows::Windows;
 use crate::protocol::{Conversation, ConversationPage, PageLimits, PageWalk, PagingStop};
@@ -149,6 +152,15 @@ pub struct App {
     picture: Option<pictures::PictureSlot>,
     /// Pictures are shown in the details panel.
     pictures: bool,
+    /// The last search of all history, kept while the view is hidden.
+    search_all: Option<SearchAll>,
+    /// The search-all view is shown.
+    search_all_shown: bool,
+    /// The sync of a conversation running in the background.
+    syncing: Option<syncing::Syncing>,
+    /// Conversations read from a library (offline) that does not hold them from their
+    /// beginning.
+    library_ends: std::collections::HashSet<ConversationKey>,
 }
 
 impl App {
@@ -194,6 +206,10 @@ impl App {
             downloads_dir: PathBuf::from("."),
             picture: None,
             pictures: true,
+            search_all: None,
+            search_all_shown: false,
+            syncing: None,
+            library_ends: std::collections::HashSet::new(),
         }
     }
 
@@ -286,6 +302,18 @@ impl App {
     /// All the windows of a conversation, if it was ever opened.
     pub fn windows(&self, key: &ConversationKey) -> Option<&Windows> {
         self.histories.get(key)
+    }
+
+    /// What the row above the oldest message says when nothing older can be had: the
+    /// beginning of the conversation, or (offline, a library that does not hold it from
+    /// its beginning) where the library's copy ends.
+    pub fn beginning_label(&self) -> &'static str {
+        match &self.open {
+            Some(key) if self.library_ends.contains(key) => {
+                "the library ends here (older messages are on the server)"
+            }
+            _ => "beginning of conversation",
+        }
     }
 
     /// The search of the open conversation, if any.
@@ -470,6 +498,9 @@ impl App {
             let stop = self.key_hint(Action::Cancel);
             parts.push(format!("{} · {stop} stops", run.status()));
         }
+        if let Some(p) = self.sync_status() {
+            parts.push(p);
+        }
         if let Some(n) = &self.note {
             parts.push(n.clone());
         } else if !self.mouse_capture {
@@ -489,7 +520,13 @@ impl App {
                 .copied()
                 .unwrap_or(0);
             let whole = h.at_beginning() && h.at_newest();
-            parts.push(if whole && left_out == 0 {
+            let library_ends = self
+                .open
+                .as_ref()
+                .is_some_and(|k| self.library_ends.contains(k));
+            parts.push(if whole && library_ends {
+                format!("all {n} the library holds loaded")
+            } else if whole && left_out == 0 {
                 format!("all {n} loaded")
             } else if whole {
                 format!("{n} loaded")
@@ -550,6 +587,10 @@ impl App {
                     p.resize(w, h);
                 }
                 self.refit_picture(&mut fx);
+                let hits = layout::search_all(w, h).capacity();
+                if let Some(s) = self.search_all.as_mut() {
+                    s.keep_in_view(hits);
+                }
                 let vp = self.history_viewport();
                 if let Some(h) = self.shown_mut() {
                     h.normalize(vp);
@@ -569,6 +610,16 @@ impl App {
                 names,
                 failed,
             } => self.names.on_answer(request_id, names, failed, self.now_ms),
+            Event::SearchAll { request_id, result } => {
+                self.on_found(request_id, result, &mut fx);
+            }
+            Event::Sync {
+                request_id,
+                progress,
+            } => self.on_sync(request_id, progress),
+            Event::LibraryEnds { conversation } => {
+                self.library_ends.insert(conversation);
+            }
             Event::JumpTo(time) => self.jump_to_time(time, &mut fx),
             Event::DownloadProgress {
                 request_id,

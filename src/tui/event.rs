@@ -131,6 +131,27 @@ pub enum Event {
     /// The terminal or the system could not do what an effect asked (no program to open
     /// links with, say): shown as a note.
     HostFailed(String),
+    /// The answer to [`FetchRequest::SearchAll`].
+    SearchAll {
+        /// The request's id: only the search still waiting takes it.
+        request_id: u64,
+        /// The hits, newest first, or why not.
+        result: Result<FoundPage, FetchError>,
+    },
+    /// The history of this conversation comes from a library (offline) that does not hold
+    /// it from its beginning: the oldest message there is where the library's copy ends,
+    /// not where the conversation begins.
+    LibraryEnds {
+        /// The conversation.
+        conversation: ConversationKey,
+    },
+    /// How a [`FetchRequest::Sync`] goes: sent every few pages and once when it ends.
+    Sync {
+        /// The sync's request id.
+        request_id: u64,
+        /// How far it got.
+        progress: SyncProgress,
+    },
     /// Show the open conversation at this time (ms): the first message at or after it at
     /// the top of the pane, marked.
     JumpTo(i64),
@@ -240,4 +261,80 @@ pub enum FetchRequest {
         /// The download's request id.
         request_id: u64,
     },
+    /// A page of hits of a search across every conversation in the library (the demo's
+    /// store in the demo), newest first.
+    SearchAll {
+        /// Echo in [`Event::SearchAll`].
+        request_id: u64,
+        /// What was typed.
+        text: String,
+        /// `text` is a regular expression.
+        regex: bool,
+        /// Where the page starts: `None` for the newest hits, else the previous page's
+        /// [`FoundPage::next`].
+        cursor: Option<i64>,
+    },
+    /// Keep a conversation in the library back to its beginning, in the background: every
+    /// page from the newest back, those the library holds read from it, the others asked
+    /// of the server (paced) and kept. Answered by [`Event::Sync`] as it goes.
+    Sync {
+        /// Echo in [`Event::Sync`]; also what [`FetchRequest::StopSync`] names.
+        request_id: u64,
+        /// The conversation.
+        conversation: ConversationKey,
+    },
+    /// Stop the sync started by request `request_id` (what was kept stays kept).
+    StopSync {
+        /// The sync's request id.
+        request_id: u64,
+    },
+}
+
+/// How far a sync of one conversation got.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SyncProgress {
+    /// Pages read (from the library where it holds them, else from the server).
+    pub pages: u64,
+    /// Messages in them.
+    pub messages: u64,
+    /// The time of the oldest message reached (ms).
+    pub oldest: Option<i64>,
+    /// `None` while it runs; then how it ended.
+    pub ended: Option<SyncEnd>,
+}
+
+/// How a sync ended.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SyncEnd {
+    /// The library holds the conversation from its beginning to where the sync started.
+    Beginning,
+    /// It stopped early: why.
+    Failed(String),
+}
+
+/// One message a search across every conversation found.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FoundMessage {
+    /// Its conversation, as the list names it.
+    pub conversation: ConversationKey,
+    /// The message id.
+    pub id: u64,
+    /// The sender.
+    pub from: String,
+    /// Milliseconds since the epoch.
+    pub time: i64,
+    /// The text around the match, as stored: untrusted, drawn only through
+    /// [`text`](super::text).
+    pub snippet: String,
+    /// Where the match is in `snippet`, in bytes.
+    pub matched: std::ops::Range<usize>,
+}
+
+/// A page of hits, newest first.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FoundPage {
+    /// The hits.
+    pub hits: Vec<FoundMessage>,
+    /// Where the next page starts; `None` when nothing is left.
+    pub next: Option<i64>,
 }

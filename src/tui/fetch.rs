@@ -31,6 +31,7 @@ mod downloads;
 mod keeping;
 mod names;
 mod pictures;
+mod sync;
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -43,7 +44,7 @@ use tokio::sync::{mpsc, oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::app::{Event, FetchError, FetchRequest, LIST_PAGE_SIZE};
-use super::event::{ConversationKey, DownloadOutcome};
+use super::event::{ConversationKey, DownloadOutcome, FoundPage};
 use crate::client::Progress;
 use crate::names_cache::{NameKind, NamesCache};
 use crate::protocol::{Attachment, ConversationPage, HistoryPage, HistoryQuery};
@@ -125,7 +126,36 @@ pub trait Source: Send + Sync + 'static {
             ))
         }
     }
+
+    /// One page of a search across every conversation (see [`FetchRequest::SearchAll`]).
+    /// By default there is nothing to search.
+    fn search_all(
+        &self,
+        text: String,
+        regex: bool,
+        cursor: Option<i64>,
+    ) -> impl Future<Output = Result<FoundPage, FetchError>> + Send {
+        let _ = (text, regex, cursor);
+        async { Err(FetchError::new(NO_SEARCH, false)) }
+    }
+
+    /// Whether this source holds `conversation` from its beginning: `None` for the live
+    /// service, whose oldest message is the beginning; `Some(false)` for a library (offline)
+    /// whose copy of the conversation starts later.
+    fn held_from_beginning(&self, conversation: &ConversationKey) -> Option<bool> {
+        let _ = conversation;
+        None
+    }
+
+    /// Pages read through this source are kept in a library, so walking a conversation
+    /// syncs it ([`FetchRequest::Sync`]). By default nothing is kept.
+    fn keeps_pages(&self) -> bool {
+        false
+    }
 }
+
+/// Why a source without a library cannot search all history.
+pub const NO_SEARCH: &str = "there is no library to search here";
 
 /// The event loop's ends of the fetch task's channels.
 #[derive(Debug)]
@@ -254,6 +284,8 @@ async fn serve<S: Source>(
     let mut running = JoinSet::new();
     let ahead = AheadSlot::default();
     let mut downloads = downloads::Running::default();
+    // Syncs running, to stop on request.
+    let mut syncs: HashMap<u64, tokio::task::AbortHandle> = HashMap::new();
     loop {
         tokio::select! {
             request = requests.recv() => {
@@ -270,6 +302,24 @@ async fn serve<S: Source>(
                             walk_step(&*source, query, request_id, read_ahead, early, &ahead, &events)
                                 .await;
                         });
+                    }
+                    FetchRequest::Sync { request_id, conversation } => {
+                        syncs.retain(|_, task| !task.is_finished());
+                        let task = running.spawn(async move {
+                            sync::run(&*source, conversation, request_id, &events).await;
+                        });
+                        syncs.insert(request_id, task);
+                    }
+                    FetchRequest::SearchAll { request_id, text, regex, cursor } => {
+                        running.spawn(async move {
+                            let result = source.search_all(text, regex, cursor).await;
+                            let _ = events.send(Event::SearchAll { request_id, result });
+                        });
+                    }
+                    FetchRequest::StopSync { request_id } => {
+                        if let Some(task) = syncs.remove(&request_id) {
+                            task.abort();
+                        }
                     }
                     FetchRequest::Names { request_id, ids, refresh } => {
                         let disk = disk.clone();
@@ -333,6 +383,7 @@ async fn walk_step<S: Source>(
         },
         None => source.history(query.clone()).await,
     };
+    library_ends(source, &query, &result, events);
     let next = match &result {
         Ok(page) if read_ahead => next_query(&query, page),
         _ => None,
@@ -359,6 +410,24 @@ async fn walk_step<S: Source>(
     if let Some(result) = result {
         // Dropped from the slot meanwhile: nobody will ask for it.
         let _ = tx.send(result);
+    }
+}
+
+/// Tells the state, before it gets a page that ends the history or starts at one of its
+/// ends, when that end is only where an offline library's copy ends.
+fn library_ends<S: Source>(
+    source: &S,
+    query: &HistoryQuery,
+    result: &Result<HistoryPage, FetchError>,
+    events: &mpsc::UnboundedSender<Event>,
+) {
+    let at_an_end = match result {
+        Ok(page) => page.is_last || query.cursor.is_none(),
+        Err(_) => false,
+    };
+    let conversation = ConversationKey::of_query(query);
+    if at_an_end && source.held_from_beginning(&conversation) == Some(false) {
+        let _ = events.send(Event::LibraryEnds { conversation });
     }
 }
 

@@ -371,6 +371,8 @@ pub struct History {
     marker: Option<(i64, i64)>,
     /// Where to put the view when the window's first pages are in.
     place: Option<Place>,
+    /// The message to select once it is placed (a hit of a search of all history).
+    select_when_placed: Option<u64>,
     unread: Unread,
     pages: usize,
     tz: TimeZone,
@@ -418,6 +420,7 @@ impl History {
                 Start::Beginning => Some(Place::Oldest),
                 Start::At(t) => Some(Place::Marker(t)),
             },
+            select_when_placed: None,
             unread: Unread {
                 count: unread,
                 pos: None,

@@ -161,6 +161,51 @@ impl Layout {
     }
 }
 
+/// Rows each hit takes in the search-all view: where, who and when; then the snippet.
+pub const HIT_HEIGHT: u16 = 2;
+
+/// The search-all view: a bordered box over both panes, the query on its first inside
+/// row, the hits below a blank row; the status line stays below it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct SearchAllLayout {
+    /// The box, border included.
+    pub frame: Rect,
+    /// The query row.
+    pub input: Rect,
+    /// Where hits are drawn, [`HIT_HEIGHT`] rows each.
+    pub hits: Rect,
+    /// The status line.
+    pub status: Rect,
+}
+
+impl SearchAllLayout {
+    /// How many hits fit (at least one, so moving through them always works).
+    pub fn capacity(&self) -> usize {
+        usize::from(self.hits.height / HIT_HEIGHT).max(1)
+    }
+}
+
+/// Where the search-all view goes on a `width`×`height` terminal.
+pub fn search_all(width: u16, height: u16) -> SearchAllLayout {
+    let frame = Rect::new(0, 0, width, height.saturating_sub(1));
+    let inside = inner(frame);
+    let input = Rect {
+        height: inside.height.min(1),
+        ..inside
+    };
+    let hits = Rect {
+        y: inside.y.saturating_add(2),
+        height: inside.height.saturating_sub(2),
+        ..inside
+    };
+    SearchAllLayout {
+        frame,
+        input,
+        hits,
+        status: Rect::new(0, height.saturating_sub(1), width, height.min(1)),
+    }
+}
+
 /// True when the cell (`column`, `row`) is inside `r`.
 pub fn contains(r: Rect, column: u16, row: u16) -> bool {
     column >= r.x

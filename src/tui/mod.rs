@@ -19,6 +19,7 @@ pub mod preferences;
 pub mod prompt;
 pub mod run;
 pub mod search;
+pub mod search_all;
 pub mod terminal;
 pub mod text;
 pub mod theme;

@@ -312,6 +312,7 @@ fn animating(app: &App) -> bool {
             .current_history()
             .is_some_and(|h| h.in_flight().is_some())
         || app.search().is_some_and(|s| s.continuing().is_some())
+        || app.sync_running()
 }
 
 /// The state's events for one terminal event. Key releases are dropped (presses and

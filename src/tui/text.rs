@@ -455,6 +455,30 @@ pub fn truncate_to_width(s: &str, max: usize) -> String {
     s.to_owned()
 }
 
+/// Keeps the end of `s` in at most `max` columns, starting with `…` when anything was
+/// cut: the text just before a search match, which matters most near the match.
+///
+/// Never splits a grapheme cluster; pass sanitized text.
+pub fn tail_to_width(s: &str, max: usize) -> String {
+    if width(s) <= max {
+        return s.to_owned();
+    }
+    let budget = max.saturating_sub(1);
+    if max == 0 {
+        return String::new();
+    }
+    let mut total = 0usize;
+    let mut cut = s.len();
+    for (i, g) in s.grapheme_indices(true).rev() {
+        total += grapheme_width(g);
+        if total > budget {
+            break;
+        }
+        cut = i;
+    }
+    format!("…{}", s.get(cut..).unwrap_or_default())
+}
+
 /// One line of wrapped text: a byte range into the text given to [`wrap`]
 /// and its display width.
 ///
@@ -870,6 +894,17 @@ pub fn line_count(text: &str, width: u16) -> usize {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn tails_keep_the_end_within_the_width() {
+        use super::{tail_to_width, width};
+        assert_eq!(tail_to_width("abc", 3), "abc");
+        assert_eq!(tail_to_width("abcdef", 4), "…def");
+        let t = tail_to_width("前前前前退避", 5);
+        assert_eq!(t, "…退避");
+        assert!(width(&t) <= 5);
+        assert_eq!(tail_to_width("abc", 0), "");
+    }
+
     use super::*;
     use proptest::prelude::*;
     use ratatui::buffer::{Buffer, CellWidth};

@@ -22,6 +22,12 @@ impl App {
             Mode::Links
         } else if self.panel.is_some() {
             Mode::Panel
+        } else if let Some(s) = self.search_all() {
+            if s.is_editing() {
+                Mode::SearchAllInput
+            } else {
+                Mode::SearchAllResults
+            }
         } else if self.search().is_some_and(Search::is_editing) {
             Mode::Search
         } else {
@@ -75,6 +81,7 @@ impl App {
         match self.mode() {
             Mode::Search => self.with_search(|s, h| s.push(c, h)),
             Mode::Prompt => self.prompt_type(c),
+            Mode::SearchAllInput => self.search_all_type(c),
             _ => {}
         }
     }
@@ -82,7 +89,27 @@ impl App {
     /// Does `action` in the current mode.
     pub fn perform(&mut self, action: Action, fx: &mut Vec<Effect>) {
         let mode = self.mode();
+        let in_search_all = matches!(mode, Mode::SearchAllInput | Mode::SearchAllResults);
         match action {
+            Action::SearchAll => self.open_search_all(),
+            Action::Sync => self.start_sync(fx),
+            Action::Accept if mode == Mode::SearchAllInput => self.submit_search_all(fx),
+            Action::DeleteChar if mode == Mode::SearchAllInput => self.search_all_delete(),
+            Action::ToggleRegex if mode == Mode::SearchAllInput => self.search_all_toggle_regex(),
+            Action::Cancel if in_search_all => self.close_search_all(),
+            Action::Open if mode == Mode::SearchAllResults => self.open_hit(fx),
+            Action::SelectNext
+            | Action::SelectPrevious
+            | Action::SelectPageDown
+            | Action::SelectPageUp
+            | Action::SelectHalfDown
+            | Action::SelectHalfUp
+            | Action::SelectFirst
+            | Action::SelectLast
+                if mode == Mode::SearchAllResults =>
+            {
+                self.step_hits(action, fx);
+            }
             Action::Quit => fx.push(Effect::Quit),
             Action::Suspend => fx.push(Effect::Suspend),
             Action::Interrupt => self.interrupt(fx),
@@ -187,6 +214,10 @@ impl App {
             self.close_links();
             return;
         }
+        if self.search_all().is_some() {
+            self.close_search_all();
+            return;
+        }
         if self.cancel_running(fx) {
             let quit = self.key_hint(Action::Interrupt);
             if !quit.is_empty() {
@@ -199,8 +230,8 @@ impl App {
     }
 
     /// Stops the long operation that runs, if one does: a search of older history,
-    /// paging toward the unread divider, a jump still loading, a download. True when one
-    /// was stopped.
+    /// paging toward the unread divider, a jump still loading, a download, a sync. True
+    /// when one was stopped.
     fn cancel_running(&mut self, fx: &mut Vec<Effect>) -> bool {
         if let Some(s) = self.search.as_mut().filter(|s| s.continuing().is_some()) {
             s.stop_continuing();
@@ -215,7 +246,10 @@ impl App {
             self.note = Some("jump cancelled".into());
             return true;
         }
-        self.cancel_download(fx)
+        if self.cancel_download(fx) {
+            return true;
+        }
+        self.stop_sync(fx)
     }
 
     fn move_in_list(&mut self, action: Action) {
@@ -276,6 +310,15 @@ impl App {
         let (col, row) = (m.column, m.row);
         let over_history = l.history.is_some_and(|r| layout::contains(r, col, row));
         let over_list = l.list.is_some_and(|r| layout::contains(r, col, row));
+        if self.search_all().is_some() && self.help.is_none() {
+            // The view covers the panes: the wheel moves through the hits, clicks do nothing.
+            match m.kind {
+                MouseEventKind::ScrollUp => self.wheel_hits(true, fx),
+                MouseEventKind::ScrollDown => self.wheel_hits(false, fx),
+                _ => {}
+            }
+            return;
+        }
         match m.kind {
             MouseEventKind::ScrollUp | MouseEventKind::ScrollDown => {
                 let up = m.kind == MouseEventKind::ScrollUp;

@@ -54,6 +54,14 @@ impl App {
     /// The ids on screen now, in the order they are shown.
     fn ids_on_screen(&self) -> Vec<NameKey> {
         let mut shown = Vec::new();
+        if let Some(s) = self.search_all() {
+            let capacity = crate::tui::layout::search_all(self.width, self.height).capacity();
+            for hit in s.hits().iter().skip(s.offset()).take(capacity) {
+                let c = &hit.conversation;
+                shown.push(NameKey::new(kind_of(c.kind), &c.id));
+                shown.push(NameKey::new(NameKind::User, &hit.from));
+            }
+        }
         if let Some(key) = &self.open {
             shown.push(NameKey::new(kind_of(key.kind), &key.id));
         }

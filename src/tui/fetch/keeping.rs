@@ -20,20 +20,22 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::sync::Mutex;
 use std::sync::mpsc as std_mpsc;
+use std::sync::{Arc, Mutex};
 
 use tokio::sync::watch;
 
 use super::{FetchError, Source};
 use crate::client::Progress;
 use crate::library::runs::Key;
+use crate::library::search::SearchAll;
 use crate::library::{From, HeldPage, Library};
 use crate::names_cache::{NameKind, NamesCache};
 use crate::protocol::{
     Attachment, ChatType, Conversation, ConversationPage, Direction, HistoryPage, HistoryQuery,
 };
 use crate::tui::event::DownloadOutcome;
+use crate::tui::event::{ConversationKey, FoundMessage, FoundPage};
 
 /// Cursors remembered at most; past this the oldest half is forgotten (a forgotten cursor
 /// only means its page starts a stretch of its own).
@@ -70,6 +72,12 @@ pub struct Keeping<S> {
     cursors: Mutex<Cursors>,
     /// What the status line always says about this source, if anything.
     label: Option<String>,
+    /// What a search across every conversation reads: the library, or the store the
+    /// demo is served from.
+    searcher: Option<Arc<Mutex<SearchAll>>>,
+    /// The inner source serves this library (offline): its runs say which conversations
+    /// it holds from their beginning.
+    served: Option<Mutex<Library>>,
 }
 
 /// The end of the writer thread: tells when it has written everything it was handed.
@@ -120,6 +128,8 @@ impl<S: Source> Keeping<S> {
             newest: Mutex::new(HashMap::new()),
             cursors: Mutex::new((HashMap::new(), 0)),
             label: None,
+            searcher: None,
+            served: None,
         };
         (keeping, kept)
     }
@@ -128,6 +138,20 @@ impl<S: Source> Keeping<S> {
     /// from).
     pub fn labelled(mut self, label: impl Into<String>) -> Keeping<S> {
         self.label = Some(label.into());
+        self
+    }
+
+    /// The same, answering searches across every conversation from `searcher`.
+    pub fn searching(mut self, searcher: SearchAll) -> Keeping<S> {
+        self.searcher = Some(Arc::new(Mutex::new(searcher)));
+        self
+    }
+
+    /// The same, over a source that serves `library` itself (offline): the oldest message
+    /// of a conversation it does not hold from its beginning is said to be where the
+    /// library ends.
+    pub fn serving(mut self, library: Library) -> Keeping<S> {
+        self.served = Some(Mutex::new(library));
         self
     }
 
@@ -259,6 +283,13 @@ impl<S: Source> Keeping<S> {
     }
 }
 
+/// Whether `page`, asked with `query`, was read from the library rather than the server:
+/// its cursors are the library's own (see the module doc).
+pub fn is_held(query: &HistoryQuery, page: &HistoryPage) -> bool {
+    let own = |c: Option<&str>| c.is_some_and(|c| c.starts_with(HELD_CURSOR));
+    own(query.cursor.as_deref()) || own(page.next_cursor.as_deref())
+}
+
 /// The key in a library cursor: `TIME:ID`.
 fn parse_key(text: &str) -> Option<Key> {
     let (time, id) = text.split_once(':')?;
@@ -334,6 +365,58 @@ impl<S: Source> Source for Keeping<S> {
         progress: Box<dyn FnMut(Progress) + Send>,
     ) -> DownloadOutcome {
         self.inner.download(file, dir, cancel, progress).await
+    }
+
+    fn held_from_beginning(&self, conversation: &ConversationKey) -> Option<bool> {
+        let Some(served) = &self.served else {
+            return self.inner.held_from_beginning(conversation);
+        };
+        let library = served.lock().ok()?;
+        let runs = library.runs(&conversation.id, conversation.kind).ok()?;
+        Some(runs.runs().iter().any(|run| run.beginning))
+    }
+
+    fn keeps_pages(&self) -> bool {
+        self.writer.is_some() || self.inner.keeps_pages()
+    }
+
+    async fn search_all(
+        &self,
+        text: String,
+        regex: bool,
+        cursor: Option<i64>,
+    ) -> Result<FoundPage, FetchError> {
+        let Some(searcher) = self.searcher.clone() else {
+            return self.inner.search_all(text, regex, cursor).await;
+        };
+        // A search reads up to a budget of rows: off the fetch task's threads.
+        let page = tokio::task::spawn_blocking(move || {
+            let searcher = searcher
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner());
+            searcher.page(&text, regex, cursor)
+        })
+        .await
+        .map_err(|_| FetchError::new("the search stopped", true))?
+        .map_err(|e| FetchError::new(e.to_string(), false))?;
+        Ok(FoundPage {
+            hits: page
+                .hits
+                .into_iter()
+                .map(|h| FoundMessage {
+                    conversation: ConversationKey {
+                        id: h.conversation,
+                        kind: h.kind,
+                    },
+                    id: h.id,
+                    from: h.from,
+                    time: h.time,
+                    snippet: h.snippet,
+                    matched: h.matched,
+                })
+                .collect(),
+            next: page.next,
+        })
     }
 }
 
@@ -542,6 +625,69 @@ mod tests {
         kept.wait(std::time::Duration::from_secs(10));
         let runs = runs(&path);
         assert!(runs.complete(), "{runs:?}");
+    }
+
+    #[tokio::test]
+    async fn a_sync_from_the_browser_keeps_the_conversation_to_its_beginning() {
+        use crate::tui::event::{Event, SyncEnd};
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("l.sqlite");
+        // A first look kept the newest page; the sync reads it from the library and asks
+        // the server for the rest.
+        kept(&path, 1).await;
+        let (keeping, kept) = Keeping::new(
+            Pages::default(),
+            Some(Library::open(&path, "alice").expect("library")),
+        );
+        keeping.conversation_page("", 50).await.expect("list");
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let bob = crate::tui::event::ConversationKey {
+            id: "bob".into(),
+            kind: ChatType::Single,
+        };
+        super::super::sync::run(&keeping, bob, 7, &tx).await;
+        drop(tx);
+        let mut last = None;
+        while let Some(event) = rx.recv().await {
+            last = Some(event);
+        }
+        let Some(Event::Sync {
+            request_id: 7,
+            progress,
+        }) = last
+        else {
+            panic!("no end reported: {last:?}");
+        };
+        assert_eq!(progress.ended, Some(SyncEnd::Beginning));
+        assert_eq!((progress.pages, progress.messages), (3, 120));
+        assert_eq!(
+            keeping.inner.asked(),
+            2,
+            "the page held was not asked again"
+        );
+        drop(keeping);
+        kept.wait(std::time::Duration::from_secs(10));
+        assert!(runs(&path).complete(), "{:?}", runs(&path));
+    }
+
+    #[tokio::test]
+    async fn a_source_that_keeps_nothing_does_not_sync() {
+        use crate::tui::event::{Event, SyncEnd};
+        let (keeping, _kept) = Keeping::new(Pages::default(), None);
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let bob = crate::tui::event::ConversationKey {
+            id: "bob".into(),
+            kind: ChatType::Single,
+        };
+        super::super::sync::run(&keeping, bob, 1, &tx).await;
+        let Some(Event::Sync { progress, .. }) = rx.recv().await else {
+            panic!("no answer");
+        };
+        assert!(
+            matches!(progress.ended, Some(SyncEnd::Failed(_))),
+            "{progress:?}"
+        );
+        assert_eq!(keeping.inner.asked(), 0);
     }
 
     #[tokio::test]

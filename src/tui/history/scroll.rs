@@ -171,7 +171,32 @@ impl History {
                 }
                 self.place = None;
                 self.mark_time(time, vp);
+                if let Some(id) = self.select_when_placed.take() {
+                    self.select_id(id, vp);
+                }
             }
+        }
+    }
+
+    /// Selects the message `id` once the window is placed (at once when it is placed and
+    /// the message is loaded): a hit of a search of all history, opened.
+    pub fn select_when_placed(&mut self, id: u64, vp: Viewport) {
+        if self.place.is_some() {
+            self.select_when_placed = Some(id);
+        } else {
+            self.select_id(id, vp);
+        }
+    }
+
+    /// Selects the loaded message `id` and shows it; false when it is not loaded.
+    pub fn select_id(&mut self, id: u64, vp: Viewport) -> bool {
+        match self.index_of_id(id) {
+            Some(i) => {
+                self.select(i);
+                self.reveal_message(i, vp);
+                true
+            }
+            None => false,
         }
     }
 

@@ -151,6 +151,7 @@ pub fn draw(app: &App, area: Rect, messages: Option<Rect>, frame: &mut Frame<'_>
             Row::Top(EdgeRow::Beginning) if *history.filters() != Default::default() => {
                 rule("nothing older matches the filter", theme.dim())
             }
+            Row::Top(EdgeRow::Beginning) => rule(app.beginning_label(), theme.dim()),
             Row::Top(edge) => edge_line(
                 *edge,
                 true,

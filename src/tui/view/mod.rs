@@ -3,7 +3,7 @@
 //! Where things go comes from [`App::layout`], the same function the state machine uses to
 //! map mouse clicks, so a click always lands on what was drawn there. Each pane has its own
 //! file: [`list`] (conversations), [`history`] (messages), [`status`] (status line and
-//! search input) and [`help`] (the key overlay).
+//! search input), [`help`] (the key overlay) and [`search_all`] (the search of all history).
 //!
 //! Every string from the server reaches a widget only after passing through
 //! [`text`](super::text) (directly or through [`display`](super::display)); the views never
@@ -16,6 +16,7 @@ pub mod history;
 pub mod links;
 pub mod list;
 pub mod panel;
+pub mod search_all;
 pub mod status;
 
 use jiff::Timestamp;
@@ -74,6 +75,9 @@ pub fn draw(app: &App, ctx: &ViewContext<'_>, frame: &mut Frame<'_>) {
         panel::draw(app, area, frame);
     }
     links::draw(app, area, frame);
+    if app.search_all().is_some() {
+        search_all::draw(app, area, frame);
+    }
     if app.help_visible() {
         help::draw(app, area, frame);
     }
