@@ -20,6 +20,7 @@ mod insert;
 mod library;
 mod names;
 pub mod password;
+pub mod pg;
 pub mod pool;
 pub mod schema;
 pub mod search;
@@ -53,6 +54,9 @@ pub enum StoreError {
     /// SQLite reported an error.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL reported an error (never with a password).
+    #[error(transparent)]
+    Postgres(#[from] pg::PgError),
     /// The database file could not be opened.
     #[error("cannot open database {path}: {source}")]
     Open {
@@ -187,11 +191,11 @@ pub fn check_id(id: &str) -> Result<String, StoreError> {
         .map_err(|_| StoreError::InvalidId(id.chars().take(80).collect()))
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-fn new_uuid() -> String {
+pub(crate) fn new_uuid() -> String {
     let mut b: [u8; 16] = rand::random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
