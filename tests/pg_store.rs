@@ -263,3 +263,67 @@ async fn repeated_logins_keep_a_bounded_number_of_tokens() {
         TokenState::Live(..)
     ));
 }
+
+#[tokio::test]
+async fn every_page_walk_is_an_index_range_without_a_sort() {
+    use roam::protocol::ChatType;
+    let Some((store, url)) = fresh("plans").await else {
+        return;
+    };
+    // Enough rows over enough conversations that a scan of the table would cost more
+    // than the page, as on a real database; then the planner's statistics.
+    let mut messages = Vec::new();
+    for peer in 0..40u64 {
+        for i in 0..500u64 {
+            let id = common::BASE_ID + peer * 1_000 + i;
+            let (from, to) = if peer == 0 {
+                if i % 2 == 0 {
+                    ("alice", "bob")
+                } else {
+                    ("bob", "alice")
+                }
+            } else {
+                ("alice", "carol")
+            };
+            let to = if peer == 0 {
+                to.to_string()
+            } else {
+                format!("{to}{peer}")
+            };
+            let time = 1_700_000_000_000 + i as i64;
+            messages.push(if i % 5 == 0 {
+                common::image(id, time, from, &to, ChatType::Single)
+            } else {
+                common::text(id, time, from, &to, ChatType::Single, "hello")
+            });
+        }
+    }
+    for batch in messages.chunks(5_000) {
+        store.insert_messages(batch).await.expect("insert");
+    }
+    raw(&url)
+        .await
+        .batch_execute("ANALYZE")
+        .await
+        .expect("analyze");
+    let plans = store.walk_plans("u:alice|bob").await.expect("plans");
+    assert_eq!(
+        plans.len(),
+        32,
+        "4 walks, 2 directions, with and without cursor and time bounds"
+    );
+    for (sql, plan) in plans {
+        let index = if sql.contains("AND sender =") {
+            "messages_by_sender"
+        } else if sql.contains("AND type =") {
+            "messages_by_type"
+        } else {
+            "messages_page"
+        };
+        let what = format!("{sql}\n{plan}");
+        assert!(plan.contains("Index") && plan.contains(index), "{what}");
+        assert!(!plan.contains("Sort"), "sorts: {what}");
+        assert!(!plan.contains("Seq Scan"), "scans: {what}");
+        assert!(!plan.contains("Bitmap"), "gathers before ordering: {what}");
+    }
+}

@@ -1,6 +1,7 @@
 //! Shared test data: export lines and messages built from the protocol types.
 #![allow(dead_code)]
 
+pub mod backends;
 pub mod postgres;
 
 use roam::protocol::json::ExportLine;

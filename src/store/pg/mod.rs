@@ -8,7 +8,10 @@
 //! The parts: [`target`] reads the URL and the libpq environment; [`schema`] creates and
 //! migrates; `users` holds logins; `tokens` the issued tokens.
 
+mod history;
+mod insert;
 pub mod schema;
+mod state;
 pub mod target;
 mod tokens;
 mod users;
@@ -31,6 +34,9 @@ pub enum PgError {
     /// No connection could be had from the pool.
     #[error("PostgreSQL connection pool: {0}")]
     Pool(String),
+    /// The database does not hold what the store just wrote (another writer changed it).
+    #[error("PostgreSQL store: {0}")]
+    Invariant(String),
     /// Connecting failed.
     #[error("cannot connect to {target}: {reason}")]
     Connect {
@@ -64,6 +70,8 @@ impl From<deadpool_postgres::PoolError> for PgError {
 pub struct PgStore {
     pool: Pool,
     target: PgTarget,
+    /// Rows a page request may pass over without keeping them.
+    scan_budget: usize,
 }
 
 impl std::fmt::Debug for PgStore {
@@ -95,7 +103,11 @@ impl PgStore {
             .runtime(Runtime::Tokio1)
             .build()
             .map_err(|e| PgError::Pool(e.to_string()))?;
-        let store = PgStore { pool, target };
+        let store = PgStore {
+            pool,
+            target,
+            scan_budget: crate::store::DEFAULT_SCAN_BUDGET,
+        };
         let mut client = store.pool.get().await.map_err(|e| PgError::Connect {
             target: store.target.to_string(),
             reason: match e {
@@ -107,6 +119,12 @@ impl PgStore {
         schema::migrate(&*tx).await?;
         tx.commit().await?;
         Ok(store)
+    }
+
+    /// Sets how many rows one page request may pass over without keeping them (at least
+    /// one), as [`crate::store::Store::set_scan_budget`].
+    pub fn set_scan_budget(&mut self, rows: usize) {
+        self.scan_budget = rows.max(1);
     }
 
     /// The database it serves (without the password).
