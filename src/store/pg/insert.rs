@@ -252,3 +252,34 @@ fn conv_id(convs: &HashMap<String, Conv>, m: &PreparedMessage) -> Result<i64, Pg
         .map(|c| c.id)
         .ok_or_else(|| PgError::Invariant(format!("conversation {:?} vanished mid-batch", m.key)))
 }
+
+/// Import's writer into PostgreSQL: each batch one transaction on the given runtime,
+/// from import's (blocking) writing thread.
+pub struct PgImport {
+    store: PgStore,
+    runtime: tokio::runtime::Handle,
+}
+
+impl PgImport {
+    /// A writer into `store` that runs its statements on `runtime` (call it from outside
+    /// that runtime: it blocks on each batch).
+    pub fn new(store: PgStore, runtime: tokio::runtime::Handle) -> PgImport {
+        PgImport { store, runtime }
+    }
+
+    /// Imports export files in order, as [`crate::store::import_files`] does into SQLite.
+    pub fn import_files(
+        &mut self,
+        paths: &[std::path::PathBuf],
+        options: &crate::store::ImportOptions,
+    ) -> Result<crate::store::ImportSummary, crate::store::import::ImportError> {
+        crate::store::import::import_files_into(self, paths, options)
+    }
+}
+
+impl crate::store::import::BatchWriter for PgImport {
+    fn write_batch(&mut self, batch: &[PreparedMessage]) -> Result<InsertCounts, StoreError> {
+        let store = &self.store;
+        Ok(self.runtime.block_on(store.insert_prepared(batch))?)
+    }
+}

@@ -19,6 +19,7 @@ mod users;
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
+pub use insert::PgImport;
 pub use target::{PgTarget, TargetError, is_postgres_url};
 pub use tokens::{IssuedToken, TokenHolder, TokenState};
 

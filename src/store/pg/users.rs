@@ -1,6 +1,7 @@
 //! Users who can log in, on PostgreSQL.
 
 use super::{PgError, PgStore};
+use crate::store::apps::{AppRecord, check_client_id, derived_uuid};
 use crate::store::password::hash_password;
 use crate::store::{StoreError, UserRecord, check_id, new_uuid, now_ms};
 
@@ -62,5 +63,54 @@ impl PgStore {
     /// A user's record, when they exist.
     pub async fn user(&self, name: &str) -> Result<Option<UserRecord>, PgError> {
         Ok(self.login_record(name).await?.map(|(user, _)| user))
+    }
+}
+
+impl PgStore {
+    /// An app and its secret's hash, as [`crate::store::Store::app_record`].
+    pub async fn app_record(
+        &self,
+        client_id: &str,
+    ) -> Result<Option<(AppRecord, String)>, PgError> {
+        let Ok(client_id) = check_client_id(client_id) else {
+            return Ok(None);
+        };
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT client_id, uuid, secret_hash FROM apps WHERE client_id = $1")
+            .await?;
+        let Some(r) = client.query_opt(&stmt, &[&client_id]).await? else {
+            return Ok(None);
+        };
+        Ok(Some((
+            AppRecord {
+                client_id: r.try_get(0)?,
+                uuid: r.try_get(1)?,
+            },
+            r.try_get(2)?,
+        )))
+    }
+
+    /// The user an app may read as (`inherit`), as
+    /// [`crate::store::Store::existing_user`]: an account, or a user the store holds a
+    /// conversation list for.
+    pub async fn existing_user(&self, name: &str) -> Result<Option<UserRecord>, PgError> {
+        let Ok(name) = check_id(name) else {
+            return Ok(None);
+        };
+        if let Some(user) = self.user(&name).await? {
+            return Ok(Some(user));
+        }
+        let client = self.client().await?;
+        let stmt = client
+            .prepare_cached("SELECT 1 FROM user_convs WHERE \"user\" = $1 LIMIT 1")
+            .await?;
+        let listed = client.query_opt(&stmt, &[&name]).await?.is_some();
+        Ok(listed.then(|| UserRecord {
+            uuid: derived_uuid(&name),
+            name,
+            created: 0,
+            modified: 0,
+        }))
     }
 }
