@@ -14,7 +14,7 @@ use std::time::Duration;
 
 use common::{BASE_ID, line, postgres, text};
 use roam::client::{Client, ClientConfig, Credential};
-use roam::demo::{DEMO_APPKEY, DEMO_PASSWORD, DEMO_USER, FAMILY};
+use roam::demo::{DEMO_APPKEY, DEMO_PASSWORD, DEMO_USER, FAMILY, ROOM};
 use roam::protocol::{ChatType, Direction, HistoryFilters, HistoryQuery};
 
 const WAIT: Duration = Duration::from_secs(60);
@@ -190,6 +190,20 @@ async fn two_servers_over_one_database_share_logins_and_stay_consistent_during_a
     let page_two = on_two.history(&family).await.expect("page on two");
     assert_eq!(page_one.messages.len(), 50);
     assert_eq!(page_one, page_two);
+    // Names come from the state file through either server.
+    let nicknames = on_two
+        .nicknames(&["li.wei".to_string(), "nobody".to_string()])
+        .await
+        .expect("nicknames");
+    assert_eq!(nicknames.get("li.wei").map(String::as_str), Some("李伟"));
+    assert_eq!(nicknames.len(), 1);
+    let groups = on_two
+        .group_names(&[FAMILY.to_string()])
+        .await
+        .expect("groups");
+    assert_eq!(groups.get(FAMILY).map(String::as_str), Some("王家 family"));
+    let rooms = on_one.room_names(&[ROOM.to_string()]).await.expect("rooms");
+    assert_eq!(rooms.get(ROOM).map(String::as_str), Some("Lobby"));
 
     // A third process imports while the second server is paged, again and again: no walk
     // sees a message twice or out of order, and none misses one that was there before.

@@ -53,17 +53,6 @@ pub(super) fn import(url: &str, options: &ImportOptions, state: Option<StateFile
             .block_on(pg.apply_state(&state))
             .context("cannot apply the state file")?;
         eprintln!("{summary}");
-        if state.users.iter().any(|u| u.nickname.is_some())
-            || state
-                .groups
-                .iter()
-                .any(|g| g.name.is_some() || g.description.is_some())
-            || !state.rooms.is_empty()
-        {
-            eprintln!(
-                "roam: names (nicknames, group and room names) are not kept on PostgreSQL yet: skipped"
-            );
-        }
     }
     let mut folders = store::import::files::folders_beside(&options.exports);
     folders.extend(options.files.iter().cloned());

@@ -2,9 +2,8 @@
 //! blocking pool, one pooled connection per call and a slot taken first (`blocking`);
 //! PostgreSQL's on the runtime, bounded by its own pool.
 //!
-//! Names and attachments are not kept on PostgreSQL yet: there, nobody has a nickname,
-//! a group or room has no details, and no file is stored (404), which is what a SQLite
-//! store answers when the state file and import gave it none.
+//! Attachments are not kept on PostgreSQL yet: there no file is stored (404), which is
+//! what a SQLite store answers when import gave it none.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -114,7 +113,7 @@ pub(super) async fn nicknames(
 ) -> Result<HashMap<String, String>, ApiError> {
     match &state.db {
         Db::Sqlite(_) => Ok(blocking(state, move |s| s.nicknames(&users)).await??),
-        Db::Postgres(_) => Ok(HashMap::new()),
+        Db::Postgres(pg) => Ok(pg.nicknames(&users).await.map_err(StoreError::from)?),
     }
 }
 
@@ -128,7 +127,7 @@ pub(super) async fn group_details(
         Db::Sqlite(_) => {
             Ok(blocking(state, move |s| s.group_details(reader.as_deref(), &ids)).await??)
         }
-        Db::Postgres(_) => Ok(Vec::new()),
+        Db::Postgres(pg) => Ok(pg.group_details(reader.as_deref(), &ids).await?),
     }
 }
 
@@ -151,7 +150,18 @@ pub(super) async fn room_details(
             Ok::<_, StoreError>(found)
         })
         .await??),
-        Db::Postgres(_) => Ok(Vec::new()),
+        Db::Postgres(pg) => {
+            let mut found: Vec<GroupDetails> = Vec::new();
+            for id in &ids {
+                if found.iter().any(|d| &d.id == id) {
+                    continue;
+                }
+                if let Some(details) = pg.room_details(id).await? {
+                    found.push(details);
+                }
+            }
+            Ok(found)
+        }
     }
 }
 

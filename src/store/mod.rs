@@ -20,7 +20,7 @@ mod history;
 pub mod import;
 mod insert;
 mod library;
-mod names;
+pub(crate) mod names;
 pub mod password;
 pub mod pg;
 pub mod pool;

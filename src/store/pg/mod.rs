@@ -10,6 +10,7 @@
 
 mod history;
 mod insert;
+mod names;
 pub mod schema;
 mod state;
 pub mod target;

@@ -85,6 +85,20 @@ CREATE TABLE tokens (
 CREATE INDEX tokens_by_holder ON tokens (app, holder, serial);
 CREATE INDEX tokens_by_expiry ON tokens (expires_ms);
 "#,
+    // 2: names (PROTOCOL.md §8.1), from the state file.
+    r#"
+CREATE TABLE user_names (
+    name     TEXT PRIMARY KEY,
+    nickname TEXT NOT NULL
+);
+CREATE TABLE conv_names (
+    conv        BIGINT PRIMARY KEY,       -- convs.id of a group or a room
+    name        TEXT NOT NULL DEFAULT '',
+    description TEXT NOT NULL DEFAULT '',
+    owner       TEXT NOT NULL DEFAULT '',
+    created     BIGINT NOT NULL DEFAULT 0
+);
+"#,
 ];
 
 /// The version this roam writes.

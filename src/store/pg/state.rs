@@ -1,11 +1,11 @@
-//! The state file on PostgreSQL: users, apps, group memberships and per-user
-//! conversation state, in one transaction (the SQLite store's rules, see
-//! [`crate::store::Store::apply_state`]). Names (nicknames, group and room names) are not
-//! kept on PostgreSQL yet: they are counted as not applied.
+//! The state file on PostgreSQL: users, apps, group memberships, per-user conversation
+//! state and names, in one transaction (the SQLite store's rules, see
+//! [`crate::store::Store::apply_state`]).
 
 use super::{PgError, PgStore};
 use crate::protocol::ChatType;
 use crate::store::checked_state::{self, CheckedState};
+use crate::store::names::checked_names;
 use crate::store::schema::{conference_key, kind_from_sql, kind_to_sql};
 use crate::store::state::StateFile;
 use crate::store::{StateSummary, StoreError, new_uuid, now_ms};
@@ -101,6 +101,40 @@ impl PgStore {
             .await
             .map_err(db)?;
             summary.conversations += 1;
+        }
+        let (nicknames, conv_names) = checked_names(state)?;
+        let put_nickname = tx
+            .prepare_cached(
+                "INSERT INTO user_names(name, nickname) VALUES ($1, $2)
+                 ON CONFLICT (name) DO UPDATE SET nickname = $2",
+            )
+            .await
+            .map_err(db)?;
+        for (name, nickname) in &nicknames {
+            tx.execute(&put_nickname, &[name, nickname])
+                .await
+                .map_err(db)?;
+            summary.names += 1;
+        }
+        let put_names = tx
+            .prepare_cached(
+                "INSERT INTO conv_names(conv, name, description, owner, created)
+                 VALUES ($1, $2, $3, $4, $5)
+                 ON CONFLICT (conv) DO UPDATE SET name = $2, description = $3, owner = $4",
+            )
+            .await
+            .map_err(db)?;
+        for n in &conv_names {
+            let conv = state_conversation(&tx, &conference_key(&n.id), n.kind)
+                .await?
+                .map_err(|found| n.conflict(found))?;
+            tx.execute(
+                &put_names,
+                &[&conv, &n.name, &n.description, &n.owner, &now_ms()],
+            )
+            .await
+            .map_err(db)?;
+            summary.names += 1;
         }
         tx.commit().await.map_err(db)?;
         Ok(summary)
