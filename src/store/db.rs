@@ -94,6 +94,17 @@ impl Db {
         }
     }
 
+    /// The user an app may read as (`inherit`): an account, or a user with a list.
+    pub async fn existing_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let name = name.to_string();
+                Db::sqlite(pool, move |s| s.existing_user(&name)).await
+            }
+            Db::Postgres(pg) => Ok(pg.existing_user(name).await?),
+        }
+    }
+
     /// A user's conversation list, newest activity first.
     pub async fn conversations(&self, user: &str) -> Result<Vec<Conversation>, StoreError> {
         match self {

@@ -25,3 +25,50 @@ pub async fn backends_with(hint: &str, messages: &[Message]) -> Vec<Db> {
     }
     dbs
 }
+
+/// A store back end, for tests that run once per back end.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// An in-memory SQLite database.
+    Sqlite,
+    /// A database of its own in the throwaway cluster.
+    Postgres,
+}
+
+tokio::task_local! {
+    /// The back end of the test running in this task (see [`each_backend`]).
+    pub static BACKEND: Backend;
+}
+
+/// The back ends present: SQLite, and PostgreSQL when a cluster can be had.
+pub fn present() -> Vec<Backend> {
+    let mut all = vec![Backend::Sqlite];
+    if super::postgres::cluster().is_some() {
+        all.push(Backend::Postgres);
+    }
+    all
+}
+
+/// Runs a test body once per back end present, each run seeing its back end in
+/// [`BACKEND`] (and so in [`fresh_db`]).
+pub async fn each_backend<F, Fut>(body: F)
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = ()>,
+{
+    for backend in present() {
+        BACKEND.scope(backend, body()).await;
+    }
+}
+
+/// A fresh, empty store of the running test's back end (SQLite outside
+/// [`each_backend`]).
+pub async fn fresh_db(hint: &str) -> Db {
+    match BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite) {
+        Backend::Sqlite => Db::single(Store::open_in_memory().expect("in-memory store")),
+        Backend::Postgres => {
+            let (_, url) = super::postgres::database(hint).expect("a cluster: present() said so");
+            Db::open(&url).await.expect("PostgreSQL store")
+        }
+    }
+}
