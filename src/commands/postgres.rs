@@ -55,10 +55,22 @@ pub(super) fn import(url: &str, options: &ImportOptions, state: Option<StateFile
         eprintln!("{summary}");
     }
     let mut folders = store::import::files::folders_beside(&options.exports);
-    folders.extend(options.files.iter().cloned());
+    for dir in &options.files {
+        if !folders.contains(dir) {
+            folders.push(dir.clone());
+        }
+    }
+    let mut writer = PgImport::new(pg.clone(), runtime.handle().clone());
     for dir in folders {
+        let summary = writer
+            .import_attachments(&dir)
+            .with_context(|| format!("cannot load the attachments in {}", dir.display()))?;
+        for skipped in &summary.skipped {
+            eprintln!("roam: skipped {}", text::one_line(skipped, 400));
+        }
         eprintln!(
-            "roam: attachments are not kept on PostgreSQL yet: skipped {}",
+            "{} ({})",
+            summary,
             text::one_line(&dir.display().to_string(), 200)
         );
     }

@@ -1,9 +1,6 @@
 //! What the handlers ask of the store, on either back end ([`Db`]): SQLite work on the
 //! blocking pool, one pooled connection per call and a slot taken first (`blocking`);
 //! PostgreSQL's on the runtime, bounded by its own pool.
-//!
-//! Attachments are not kept on PostgreSQL yet: there no file is stored (404), which is
-//! what a SQLite store answers when import gave it none.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -175,7 +172,7 @@ pub(super) async fn file_access(
         Db::Sqlite(_) => {
             Ok(blocking(state, move |s| s.file_access(reader.as_deref(), &uuid)).await??)
         }
-        Db::Postgres(_) => Ok(None),
+        Db::Postgres(pg) => Ok(pg.file_access(reader.as_deref(), &uuid).await?),
     }
 }
 
@@ -188,6 +185,6 @@ pub(super) async fn file_bytes(
 ) -> Result<Option<Vec<u8>>, ApiError> {
     match &state.db {
         Db::Sqlite(_) => Ok(blocking(state, move |s| s.file_bytes(&uuid, thumbnail, part)).await??),
-        Db::Postgres(_) => Ok(None),
+        Db::Postgres(pg) => Ok(pg.file_bytes(&uuid, thumbnail, part).await?),
     }
 }

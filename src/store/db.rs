@@ -165,6 +165,32 @@ impl Db {
         }
     }
 
+    /// Stores a file's bytes under `uuid` when a message names it (see
+    /// [`Store::put_file`]).
+    pub async fn put_file(
+        &self,
+        uuid: &str,
+        content_type: &str,
+        bytes: &[u8],
+        thumbnail: Option<&[u8]>,
+        expires: Option<i64>,
+    ) -> Result<super::files::PutFile, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let (uuid, content_type) = (uuid.to_string(), content_type.to_string());
+                let (bytes, thumbnail) = (bytes.to_vec(), thumbnail.map(<[u8]>::to_vec));
+                Db::sqlite(pool, move |s| {
+                    s.put_file(&uuid, &content_type, &bytes, thumbnail.as_deref(), expires)
+                })
+                .await
+            }
+            Db::Postgres(pg) => {
+                pg.put_file(uuid, content_type, bytes, thumbnail, expires)
+                    .await
+            }
+        }
+    }
+
     /// How many messages are stored.
     pub async fn message_count(&self) -> Result<u64, StoreError> {
         match self {

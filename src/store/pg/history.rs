@@ -442,6 +442,22 @@ impl PgStore {
             Some(r) => r.try_get(0).map_err(db)?,
             None => return Ok(Vec::new()),
         };
+        // A cursor and a time bound in the middle of the conversation, as a real page has.
+        let middle = client
+            .query_opt(
+                "SELECT time, id FROM messages WHERE conv = $1 ORDER BY time, id
+                 OFFSET (SELECT count(*) / 2 FROM messages WHERE conv = $1) LIMIT 1",
+                &[&conv],
+            )
+            .await
+            .map_err(db)?;
+        let Some(middle) = middle else {
+            return Ok(Vec::new());
+        };
+        let middle: Position = (
+            middle.try_get(0).map_err(db)?,
+            middle.try_get(1).map_err(db)?,
+        );
         let img: &'static str = "img";
         let sender = "bob".to_string();
         let keep = vec!["img", "loc"];
@@ -455,8 +471,8 @@ impl PgStore {
         let mut plans = Vec::new();
         for (what, keep) in walks {
             for up in [true, false] {
-                for from in [None, Some((5, 6))] {
-                    for (start_time, end_time) in [(None, None), (Some(1), Some(i64::MAX))] {
+                for from in [None, Some(middle)] {
+                    for (start_time, end_time) in [(None, None), (Some(middle.0), Some(i64::MAX))] {
                         let range = Range {
                             conv,
                             up,

@@ -178,6 +178,28 @@ impl PgStore {
             )
             .await?;
         tx.execute(&member, &[&users, &conv, &peer]).await?;
+
+        // 4. The chat files the messages name.
+        let mut uuids = Vec::new();
+        let mut owners = Vec::new();
+        let mut secrets = Vec::new();
+        for &i in &accepted {
+            for (uuid, secret) in &messages[i].files {
+                uuids.push(uuid.as_str());
+                owners.push(messages[i].id);
+                secrets.push(secret.as_deref());
+            }
+        }
+        if !uuids.is_empty() {
+            let link = tx
+                .prepare_cached(
+                    "INSERT INTO message_files(uuid, message, secret)
+                     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
+                     ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            tx.execute(&link, &[&uuids, &owners, &secrets]).await?;
+        }
         tx.commit().await?;
         Ok(counts)
     }
@@ -267,6 +289,15 @@ impl PgImport {
         PgImport { store, runtime }
     }
 
+    /// Loads the attachments of one folder, as
+    /// [`crate::store::import::files::import_attachments`] does into SQLite.
+    pub fn import_attachments(
+        &mut self,
+        dir: &std::path::Path,
+    ) -> Result<crate::store::import::files::FilesSummary, crate::store::import::ImportError> {
+        crate::store::import::files::import_attachments_into(self, dir)
+    }
+
     /// Imports export files in order, as [`crate::store::import_files`] does into SQLite.
     pub fn import_files(
         &mut self,
@@ -274,6 +305,25 @@ impl PgImport {
         options: &crate::store::ImportOptions,
     ) -> Result<crate::store::ImportSummary, crate::store::import::ImportError> {
         crate::store::import::import_files_into(self, paths, options)
+    }
+}
+
+impl crate::store::import::files::FileWriter for PgImport {
+    fn file_name(&mut self, uuid: &str) -> Result<Option<String>, StoreError> {
+        let store = &self.store;
+        self.runtime.block_on(store.file_name(uuid))
+    }
+
+    fn put_file(
+        &mut self,
+        uuid: &str,
+        content_type: &str,
+        bytes: &[u8],
+        thumbnail: Option<&[u8]>,
+    ) -> Result<crate::store::files::PutFile, StoreError> {
+        let store = &self.store;
+        self.runtime
+            .block_on(store.put_file(uuid, content_type, bytes, thumbnail, None))
     }
 }
 

@@ -99,6 +99,23 @@ CREATE TABLE conv_names (
     created     BIGINT NOT NULL DEFAULT 0
 );
 "#,
+    // 3: attachments (PROTOCOL.md §8.3): which messages name which chat file, written with
+    // each message, and the files' bytes from `roam import`'s `files/` folders.
+    r#"
+CREATE TABLE message_files (
+    uuid    TEXT NOT NULL,                -- lowercase
+    message BIGINT NOT NULL,              -- messages.id
+    secret  TEXT,
+    PRIMARY KEY (uuid, message)
+);
+CREATE TABLE files (
+    uuid         TEXT PRIMARY KEY,
+    content_type TEXT NOT NULL,
+    bytes        BYTEA NOT NULL,
+    thumbnail    BYTEA,
+    expires      BIGINT
+);
+"#,
 ];
 
 /// The version this roam writes.
