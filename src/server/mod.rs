@@ -1,9 +1,11 @@
-//! The embedded Easemob-compatible server (PROTOCOL.md §2-§6) over a [`StorePool`].
+//! The embedded Easemob-compatible server (PROTOCOL.md §2-§6) over a store: a SQLite
+//! [`StorePool`], or PostgreSQL shared by several servers ([`Db`], [`spawn_over`]).
 //!
 //! Routes live under `/{org}/{app}/...`. Every answer roam writes, errors included, is JSON
 //! in the service's shape; nothing a client sends can make it answer 500 or panic (what
 //! hyper refuses while parsing a request head is hyper's bare status: see
-//! `listener`). SQLite work runs on the blocking pool, one pooled connection per
+//! `listener`). Store calls go through `stored`, one function per question, either back
+//! end. SQLite work runs on the blocking pool, one pooled connection per
 //! request, never held across a password check; a request takes one of the pool's slots
 //! before it is handed to a blocking thread, so those threads are never more than the
 //! connections. History pages are the store's entry bytes written into the answer
@@ -15,7 +17,8 @@
 //! `grants` answers the token call (password, app and inherit grants); `handlers` answer
 //! the rest, `names` the name endpoints (§8.1), `files` attachments (§8.3); `hashing` and [`throttle`] bound what
 //! logins cost; `auth` keeps the
-//! tokens; [`log_text`] escapes request strings for the log.
+//! tokens in memory, `token_store` in memory or in PostgreSQL; [`log_text`] escapes
+//! request strings for the log.
 //!
 //! roam's choices where the service differs or is silent:
 //! - the legacy list without paging returns the 10 most recent conversations regardless of
