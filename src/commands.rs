@@ -667,6 +667,9 @@ pub fn user_add(db: &Path, name: &str, password_stdin: bool) -> Result<()> {
     if password.is_empty() {
         bail!("the password is empty");
     }
+    if let Some(url) = postgres::url(db) {
+        return postgres::user_add(url, name, &password);
+    }
     let mut store = Store::open(db).with_context(|| format!("cannot open {}", db.display()))?;
     store
         .set_password(name, &password)

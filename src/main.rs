@@ -287,8 +287,8 @@ impl ServeLimits {
 enum UserCommand {
     /// Add a user or set their password.
     Add {
-        /// The database.
-        #[arg(long, value_name = "FILE")]
+        /// The database: a SQLite file, or a PostgreSQL URL.
+        #[arg(long, value_name = "FILE|URL")]
         db: PathBuf,
         /// The user id.
         name: String,

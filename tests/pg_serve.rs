@@ -259,3 +259,40 @@ async fn two_servers_over_one_database_share_logins_and_stay_consistent_during_a
         on_two.conversations().await.expect("list on two")
     );
 }
+
+#[tokio::test]
+async fn roam_user_add_writes_a_login_into_postgresql() {
+    use std::io::Write;
+    let Some((_, url)) = postgres::database("useradd") else {
+        return;
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roam"))
+        .args(["user", "add", "--db", &url, "carol", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("roam user add starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"pw-carol\n")
+        .expect("password");
+    let out = child.wait_with_output().expect("roam user add ends");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let store = roam::store::pg::PgStore::connect(&url)
+        .await
+        .expect("store");
+    let (user, hash) = store
+        .login_record("carol")
+        .await
+        .expect("record")
+        .expect("carol exists");
+    assert_eq!(user.name, "carol");
+    assert!(hash.starts_with("$argon2id$"));
+}

@@ -116,3 +116,16 @@ pub(super) fn serve(url: &str, options: &ServeOptions) -> Result<()> {
         Ok(())
     })
 }
+
+/// `roam user add --db postgres://...`.
+pub(super) fn user_add(url: &str, name: &str, password: &str) -> Result<()> {
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let pg = connect(url, 1).await?;
+        pg.set_password(name, password)
+            .await
+            .with_context(|| format!("cannot set the password of {name}"))
+    })?;
+    eprintln!("roam: {name} can now log in");
+    Ok(())
+}
