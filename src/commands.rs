@@ -28,6 +28,7 @@ mod export;
 mod local;
 mod names;
 mod output;
+mod postgres;
 mod search;
 mod sources;
 mod sync;
@@ -512,6 +513,28 @@ fn history_filters(options: &HistoryOptions, now: &jiff::Zoned) -> Result<Histor
     })
 }
 
+/// Tells the person what an import did: each skipped line by file and number, so they can
+/// find and fix it, the totals, and the files that broke off. Returns how many did.
+fn report_import(summary: &store::ImportSummary) -> usize {
+    for rejection in &summary.rejected {
+        eprintln!(
+            "roam: skipped {}",
+            text::one_line(&rejection.to_string(), 400)
+        );
+    }
+    let unlisted = summary
+        .rejected_total
+        .saturating_sub(summary.rejected.len() as u64);
+    if unlisted > 0 {
+        eprintln!("roam: skipped {unlisted} more malformed lines (not listed)");
+    }
+    eprintln!("{summary}");
+    for unreadable in &summary.unreadable {
+        eprintln!("roam: {}", text::one_line(&unreadable.to_string(), 400));
+    }
+    summary.unreadable.len()
+}
+
 /// `roam import`: messages first, then the state file, whose group members and unread
 /// counts refer to conversations the messages create.
 pub fn import(options: ImportOptions) -> Result<()> {
@@ -526,6 +549,9 @@ pub fn import(options: ImportOptions) -> Result<()> {
                 .with_context(|| format!("cannot read the state file {}", path.display()))
         })
         .transpose()?;
+    if let Some(url) = postgres::url(&options.db) {
+        return postgres::import(url, &options, state);
+    }
     let mut store = Store::open(&options.db)
         .with_context(|| format!("cannot open the database {}", options.db.display()))?;
     let mut incomplete = 0;
@@ -536,24 +562,7 @@ pub fn import(options: ImportOptions) -> Result<()> {
         };
         let summary = store::import::import_files(&mut store, &options.exports, &import_options)
             .with_context(|| format!("import into {} failed", options.db.display()))?;
-        // Each skipped line by file and number, so the person can find and fix it.
-        for rejection in &summary.rejected {
-            eprintln!(
-                "roam: skipped {}",
-                text::one_line(&rejection.to_string(), 400)
-            );
-        }
-        let unlisted = summary
-            .rejected_total
-            .saturating_sub(summary.rejected.len() as u64);
-        if unlisted > 0 {
-            eprintln!("roam: skipped {unlisted} more malformed lines (not listed)");
-        }
-        eprintln!("{summary}");
-        for unreadable in &summary.unreadable {
-            eprintln!("roam: {}", text::one_line(&unreadable.to_string(), 400));
-        }
-        incomplete = summary.unreadable.len();
+        incomplete = report_import(&summary);
     }
     if let Some(state) = state {
         let summary = store
@@ -588,6 +597,9 @@ pub fn import(options: ImportOptions) -> Result<()> {
 /// `roam serve`: serves until SIGINT or SIGTERM, then stops accepting, lets requests in
 /// flight finish and closes the database.
 pub fn serve(options: ServeOptions) -> Result<()> {
+    if let Some(url) = postgres::url(&options.db) {
+        return postgres::serve(url, &options);
+    }
     // A typo in --db must not quietly serve a new, empty database.
     if !options.create && !options.db.exists() {
         bail!(
@@ -683,6 +695,9 @@ pub fn user_add(db: &Path, name: &str, password_stdin: bool) -> Result<()> {
     };
     if password.is_empty() {
         bail!("the password is empty");
+    }
+    if let Some(url) = postgres::url(db) {
+        return postgres::user_add(url, name, &password);
     }
     let mut store = Store::open(db).with_context(|| format!("cannot open {}", db.display()))?;
     store

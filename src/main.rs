@@ -184,8 +184,9 @@ enum Command {
     },
     /// Load history export files (JSON lines, plain or .gz) into a database.
     Import {
-        /// The database to create or extend.
-        #[arg(long, value_name = "FILE")]
+        /// The database to create or extend: a SQLite file, or a PostgreSQL URL
+        /// (postgres://user@host:port/dbname; the password from PGPASSWORD or ~/.pgpass).
+        #[arg(long, value_name = "FILE|URL")]
         db: PathBuf,
         /// A state file with users, group members, unread counts, pins and marks.
         #[arg(long, value_name = "FILE")]
@@ -203,8 +204,9 @@ enum Command {
     },
     /// Serve a database over the Easemob history protocol.
     Serve {
-        /// The database to serve.
-        #[arg(long, value_name = "FILE")]
+        /// The database to serve: a SQLite file, or a PostgreSQL URL
+        /// (postgres://user@host:port/dbname) that several servers may share.
+        #[arg(long, value_name = "FILE|URL")]
         db: PathBuf,
         /// Address to listen on; only an explicit non-loopback address listens beyond this
         /// machine.
@@ -285,8 +287,8 @@ impl ServeLimits {
 enum UserCommand {
     /// Add a user or set their password.
     Add {
-        /// The database.
-        #[arg(long, value_name = "FILE")]
+        /// The database: a SQLite file, or a PostgreSQL URL.
+        #[arg(long, value_name = "FILE|URL")]
         db: PathBuf,
         /// The user id.
         name: String,

@@ -11,12 +11,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
+use common::backends::{each_backend, fresh_db};
 use common::{BASE_ID, line, text};
 use roam::client::{AppAccess, Client, ClientConfig, Credential, IssuedToken, Secret};
 use roam::protocol::ChatType;
-use roam::server::{LoginLimits, ServerConfig, ServerHandle, spawn};
+use roam::server::{LoginLimits, ServerConfig, ServerHandle, spawn_over};
 use roam::store::state::StateFile;
-use roam::store::{Store, StorePool};
+use roam::store::{Db, Store};
 use serde_json::{Value, json};
 
 const APPKEY: &str = "acme#chatapp";
@@ -51,18 +52,15 @@ fn messages() -> Vec<roam::protocol::Message> {
 
 struct Fixture {
     server: ServerHandle,
-    pool: Arc<StorePool>,
+    db: Db,
 }
 
 async fn start(config: ServerConfig) -> Fixture {
-    let mut store = Store::open_in_memory().expect("store");
-    store.insert_messages(&messages()).expect("insert");
-    store.apply_state(&state()).expect("state");
-    let pool = Arc::new(StorePool::single(store));
-    let server = spawn(Arc::clone(&pool), config, None)
-        .await
-        .expect("server");
-    Fixture { server, pool }
+    let db = fresh_db("admin").await;
+    db.insert_messages(&messages()).await.expect("insert");
+    db.apply_state(&state()).await.expect("state");
+    let server = spawn_over(db.clone(), config, None).await.expect("server");
+    Fixture { server, db }
 }
 
 impl Fixture {
@@ -101,12 +99,8 @@ impl Fixture {
         body["access_token"].as_str().expect("a token").to_string()
     }
 
-    fn exists(&self, user: &str) -> bool {
-        let user = user.to_string();
-        self.pool
-            .with(move |s| s.existing_user(&user))
-            .expect("store")
-            .is_some()
+    async fn exists(&self, user: &str) -> bool {
+        self.db.existing_user(user).await.expect("store").is_some()
     }
 }
 
@@ -116,6 +110,11 @@ fn inherit(user: &str) -> Value {
 
 #[tokio::test]
 async fn an_app_token_obtains_an_existing_users_token_and_is_no_users_token_itself() {
+    each_backend(an_app_token_obtains_an_existing_users_token_and_is_no_users_token_itself_on)
+        .await;
+}
+
+async fn an_app_token_obtains_an_existing_users_token_and_is_no_users_token_itself_on() {
     let f = start(ServerConfig::new(APPKEY)).await;
     let (status, body) = f
         .token(
@@ -161,6 +160,10 @@ async fn an_app_token_obtains_an_existing_users_token_and_is_no_users_token_itse
 
 #[tokio::test]
 async fn inherit_is_refused_without_an_app_token() {
+    each_backend(inherit_is_refused_without_an_app_token_on).await;
+}
+
+async fn inherit_is_refused_without_an_app_token_on() {
     let f = start(ServerConfig::new(APPKEY)).await;
     let (status, body) = f.token(inherit("li.wei"), None).await;
     assert_eq!(
@@ -190,6 +193,10 @@ async fn inherit_is_refused_without_an_app_token() {
 
 #[tokio::test]
 async fn a_wrong_secret_or_client_id_is_invalid_grant_and_never_echoed() {
+    each_backend(a_wrong_secret_or_client_id_is_invalid_grant_and_never_echoed_on).await;
+}
+
+async fn a_wrong_secret_or_client_id_is_invalid_grant_and_never_echoed_on() {
     let f = start(ServerConfig::new(APPKEY)).await;
     for (client_id, secret) in [(CLIENT_ID, "wrong-secret-42"), ("YXA6nobody", SECRET)] {
         let (status, body) = f
@@ -210,6 +217,10 @@ async fn a_wrong_secret_or_client_id_is_invalid_grant_and_never_echoed() {
 
 #[tokio::test]
 async fn failed_app_logins_are_throttled_like_failed_logins() {
+    each_backend(failed_app_logins_are_throttled_like_failed_logins_on).await;
+}
+
+async fn failed_app_logins_are_throttled_like_failed_logins_on() {
     let config = ServerConfig {
         login: LoginLimits {
             failures_per_name: 2,
@@ -231,6 +242,10 @@ async fn failed_app_logins_are_throttled_like_failed_logins() {
 
 #[tokio::test]
 async fn inherit_for_a_user_who_does_not_exist_is_404_and_creates_nobody() {
+    each_backend(inherit_for_a_user_who_does_not_exist_is_404_and_creates_nobody_on).await;
+}
+
+async fn inherit_for_a_user_who_does_not_exist_is_404_and_creates_nobody_on() {
     let f = start(ServerConfig::new(APPKEY)).await;
     let app = f.app_token().await;
     for auto_create in [false, true] {
@@ -241,13 +256,17 @@ async fn inherit_for_a_user_who_does_not_exist_is_404_and_creates_nobody() {
             (404, Some("service_resource_not_found"))
         );
     }
-    assert!(!f.exists("nobody"), "the user was created");
+    assert!(!f.exists("nobody").await, "the user was created");
     let (status, _) = f.token(inherit("nobody"), Some(&app)).await;
     assert_eq!(status, 404, "still nobody after the refusals");
 }
 
 #[tokio::test]
 async fn apps_given_to_the_server_work_beside_the_stored_ones_and_are_no_users() {
+    each_backend(apps_given_to_the_server_work_beside_the_stored_ones_and_are_no_users_on).await;
+}
+
+async fn apps_given_to_the_server_work_beside_the_stored_ones_and_are_no_users_on() {
     // An app whose client id reads like a user id is still no user.
     let given = roam::server::ServedApp {
         client_id: "li.wei".into(),
@@ -299,6 +318,10 @@ fn app_client(f: &Fixture, user: &str, secret: Option<&str>, app_token: Option<S
 
 #[tokio::test]
 async fn the_client_reads_a_users_history_with_the_apps_credentials() {
+    each_backend(the_client_reads_a_users_history_with_the_apps_credentials_on).await;
+}
+
+async fn the_client_reads_a_users_history_with_the_apps_credentials_on() {
     let f = start(ServerConfig::new(APPKEY)).await;
     let client = app_client(&f, "li.wei", Some(SECRET), None);
     assert_eq!(client.admin_client_id(), Some(CLIENT_ID));
@@ -325,7 +348,7 @@ async fn the_client_reads_a_users_history_with_the_apps_credentials() {
     let e = ghost.login().await.expect_err("no such user");
     assert_eq!(e.status(), Some(404));
     assert!(!e.to_string().contains(SECRET), "{e}");
-    assert!(!f.exists("ghost"));
+    assert!(!f.exists("ghost").await);
 }
 
 // ---------------------------------------------------------------------------------------

@@ -15,6 +15,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use common::backends::{each_backend, fresh_db};
 use common::*;
 use roam::client::{Client, ClientConfig, ClientError, Credential};
 use roam::demo::{
@@ -25,9 +26,9 @@ use roam::protocol::{
     Attachment, ChatType, Content, Conversation, Direction, HistoryFilters, HistoryQuery, Message,
     Size,
 };
-use roam::server::{ServerConfig, ServerHandle, spawn};
+use roam::server::{ServerConfig, ServerHandle, spawn, spawn_over};
 use roam::store::state::StateFile;
-use roam::store::{Store, StorePool};
+use roam::store::{Db, Store, StorePool};
 use serde_json::{Map, Value, json};
 
 const APPKEY: &str = "acme#chatapp";
@@ -269,7 +270,7 @@ const STATE: &str = r#"{
 
 struct Fixture {
     server: ServerHandle,
-    pool: Arc<StorePool>,
+    db: Db,
     messages: Vec<Message>,
 }
 
@@ -293,29 +294,26 @@ impl Fixture {
     }
 
     /// What the store itself lists for a user: the reference for the wire round trip.
-    fn stored_list(&self, user: &str) -> Vec<Conversation> {
+    async fn stored_list(&self, user: &str) -> Vec<Conversation> {
         let user = user.to_string();
-        self.pool
-            .with(move |store| store.conversations(&user))
-            .expect("store list")
+        self.db.conversations(&user).await.expect("store list")
     }
 }
 
 async fn start(config: ServerConfig) -> Fixture {
     let messages = input_messages();
-    let mut store = Store::open_in_memory().expect("store");
-    store.insert_messages(&messages).expect("insert");
-    store
-        .apply_state(&StateFile::parse(STATE).expect("state parses"))
+    let db = fresh_db("client").await;
+    db.insert_messages(&messages).await.expect("insert");
+    db.apply_state(&StateFile::parse(STATE).expect("state parses"))
+        .await
         .expect("apply state");
-    let pool = Arc::new(StorePool::single(store));
-    let server = spawn(Arc::clone(&pool), config, None)
+    let server = spawn_over(db.clone(), config, None)
         .await
         .expect("server starts");
     assert!(server.addr().ip().is_loopback());
     Fixture {
         server,
-        pool,
+        db,
         messages,
     }
 }
@@ -391,6 +389,10 @@ const ALICE_BY_ACTIVITY: [&str; 12] = [
 
 #[tokio::test]
 async fn login_with_the_right_password_and_the_servers_refusal_of_a_wrong_one() {
+    each_backend(login_with_the_right_password_and_the_servers_refusal_of_a_wrong_one_on).await;
+}
+
+async fn login_with_the_right_password_and_the_servers_refusal_of_a_wrong_one_on() {
     let f = fixture().await;
     let client = f.client("alice", ALICE_PASSWORD);
     assert!(client.current_token().await.is_none());
@@ -417,6 +419,10 @@ async fn login_with_the_right_password_and_the_servers_refusal_of_a_wrong_one() 
 
 #[tokio::test]
 async fn a_mixed_case_user_id_is_folded_and_works() {
+    each_backend(a_mixed_case_user_id_is_folded_and_works_on).await;
+}
+
+async fn a_mixed_case_user_id_is_folded_and_works_on() {
     let f = fixture().await;
     let client = f.client("ALICE", ALICE_PASSWORD);
     assert!(client.user_was_lowercased());
@@ -430,6 +436,10 @@ async fn a_mixed_case_user_id_is_folded_and_works() {
 
 #[tokio::test]
 async fn the_client_and_the_store_agree_on_what_an_id_is() {
+    each_backend(the_client_and_the_store_agree_on_what_an_id_is_on).await;
+}
+
+async fn the_client_and_the_store_agree_on_what_an_id_is_on() {
     let f = fixture().await;
     let client = f.alice().await;
     let longest = "a".repeat(64);
@@ -465,9 +475,13 @@ async fn the_client_and_the_store_agree_on_what_an_id_is() {
 
 #[tokio::test]
 async fn the_cursor_list_pages_with_every_limit_and_matches_the_store() {
+    each_backend(the_cursor_list_pages_with_every_limit_and_matches_the_store_on).await;
+}
+
+async fn the_cursor_list_pages_with_every_limit_and_matches_the_store_on() {
     let f = fixture().await;
     let client = f.alice().await;
-    let stored = f.stored_list("alice");
+    let stored = f.stored_list("alice").await;
     assert_eq!(list_ids(&stored), ALICE_LIST, "the fixture itself");
 
     let all = client.conversations().await.expect("whole list");
@@ -543,6 +557,10 @@ async fn the_cursor_list_pages_with_every_limit_and_matches_the_store() {
 
 #[tokio::test]
 async fn pinned_only_lists_hold_the_pins_and_page() {
+    each_backend(pinned_only_lists_hold_the_pins_and_page_on).await;
+}
+
+async fn pinned_only_lists_hold_the_pins_and_page_on() {
     let f = fixture().await;
     let client = f.alice().await;
     let pinned = client.pinned_conversations().await.expect("pinned");
@@ -550,6 +568,7 @@ async fn pinned_only_lists_hold_the_pins_and_page() {
     assert!(pinned.iter().all(|c| c.pinned));
     let stored: Vec<Conversation> = f
         .stored_list("alice")
+        .await
         .into_iter()
         .filter(|c| c.pinned)
         .collect();
@@ -575,9 +594,13 @@ async fn pinned_only_lists_hold_the_pins_and_page() {
 
 #[tokio::test]
 async fn marked_pages_hold_the_conversations_with_that_mark() {
+    each_backend(marked_pages_hold_the_conversations_with_that_mark_on).await;
+}
+
+async fn marked_pages_hold_the_conversations_with_that_mark_on() {
     let f = fixture().await;
     let client = f.alice().await;
-    let stored = f.stored_list("alice");
+    let stored = f.stored_list("alice").await;
     for (mark, want) in [
         (0, vec!["carol"]),
         (3, vec!["team"]),
@@ -604,9 +627,13 @@ async fn marked_pages_hold_the_conversations_with_that_mark() {
 
 #[tokio::test]
 async fn legacy_lists_whole_and_paged() {
+    each_backend(legacy_lists_whole_and_paged_on).await;
+}
+
+async fn legacy_lists_whole_and_paged_on() {
     let f = fixture().await;
     let client = f.alice().await;
-    let stored = f.stored_list("alice");
+    let stored = f.stored_list("alice").await;
 
     let legacy = client.legacy_conversations().await.expect("legacy list");
     assert_eq!(
@@ -645,6 +672,10 @@ async fn legacy_lists_whole_and_paged() {
 
 #[tokio::test]
 async fn the_sixth_list_call_in_a_minute_is_refused_after_the_clients_retries() {
+    each_backend(the_sixth_list_call_in_a_minute_is_refused_after_the_clients_retries_on).await;
+}
+
+async fn the_sixth_list_call_in_a_minute_is_refused_after_the_clients_retries_on() {
     let f = start(ServerConfig {
         rate_limit: true,
         ..ServerConfig::new(APPKEY)
@@ -698,6 +729,10 @@ async fn the_sixth_list_call_in_a_minute_is_refused_after_the_clients_retries() 
 
 #[tokio::test]
 async fn history_visits_every_message_once_in_order_both_ways_for_every_page_size() {
+    each_backend(history_visits_every_message_once_in_order_both_ways_for_every_page_size_on).await;
+}
+
+async fn history_visits_every_message_once_in_order_both_ways_for_every_page_size_on() {
     let f = fixture().await;
     let client = f.alice().await;
     let chat = conversation_of(&f.messages, with_alice_and("bob"));
@@ -724,6 +759,10 @@ async fn history_visits_every_message_once_in_order_both_ways_for_every_page_siz
 
 #[tokio::test]
 async fn every_content_kind_survives_store_server_and_client() {
+    each_backend(every_content_kind_survives_store_server_and_client_on).await;
+}
+
+async fn every_content_kind_survives_store_server_and_client_on() {
     let f = fixture().await;
     let client = f.alice().await;
     let team = conversation_of(&f.messages, in_conference("team"));
@@ -745,6 +784,10 @@ async fn every_content_kind_survives_store_server_and_client() {
 
 #[tokio::test]
 async fn history_filters_reach_the_server_and_page() {
+    each_backend(history_filters_reach_the_server_and_page_on).await;
+}
+
+async fn history_filters_reach_the_server_and_page_on() {
     let f = fixture().await;
     let client = f.alice().await;
     let chat = conversation_of(&f.messages, with_alice_and("bob"));
@@ -856,6 +899,10 @@ async fn history_filters_reach_the_server_and_page() {
 
 #[tokio::test]
 async fn fetch_history_loops_to_count_oldest_first_continues_and_resets() {
+    each_backend(fetch_history_loops_to_count_oldest_first_continues_and_resets_on).await;
+}
+
+async fn fetch_history_loops_to_count_oldest_first_continues_and_resets_on() {
     let f = fixture().await;
     let client = f.alice().await;
     let chat = conversation_of(&f.messages, with_alice_and("bob"));
@@ -918,6 +965,10 @@ async fn fetch_history_loops_to_count_oldest_first_continues_and_resets() {
 
 #[tokio::test]
 async fn room_history_is_read_by_its_queue() {
+    each_backend(room_history_is_read_by_its_queue_on).await;
+}
+
+async fn room_history_is_read_by_its_queue_on() {
     let f = fixture().await;
     let client = f.alice().await;
     let lobby = conversation_of(&f.messages, in_conference("lobby"));
@@ -935,6 +986,10 @@ async fn room_history_is_read_by_its_queue() {
 
 #[tokio::test]
 async fn other_peoples_conversations_are_not_readable() {
+    each_backend(other_peoples_conversations_are_not_readable_on).await;
+}
+
+async fn other_peoples_conversations_are_not_readable_on() {
     let f = fixture().await;
     let alice = f.alice().await;
 
@@ -999,6 +1054,14 @@ async fn other_peoples_conversations_are_not_readable() {
 
 #[tokio::test]
 async fn an_expired_token_means_one_transparent_login_with_a_password_and_a_clear_error_without() {
+    each_backend(
+        an_expired_token_means_one_transparent_login_with_a_password_and_a_clear_error_without_on,
+    )
+    .await;
+}
+
+async fn an_expired_token_means_one_transparent_login_with_a_password_and_a_clear_error_without_on()
+{
     const TTL: Duration = Duration::from_millis(2500);
     let f = start(ServerConfig {
         token_ttl: TTL,

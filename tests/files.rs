@@ -13,8 +13,8 @@ mod common;
 
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::Arc;
 
+use common::backends::{each_backend, fresh_db};
 use common::*;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT_RANGES, CONTENT_RANGE, RANGE};
@@ -24,9 +24,9 @@ use roam::client::{
 use roam::downloads::{MAX_NAME_BYTES, safe_file_name};
 use roam::links::{LinkRefusal, check_link, links_in_text};
 use roam::protocol::{Attachment, ChatType, Content, Message};
-use roam::server::{ServerConfig, ServerHandle, spawn};
+use roam::server::{ServerConfig, ServerHandle, spawn_over};
 use roam::store::state::StateFile;
-use roam::store::{Store, StorePool};
+use roam::store::{Db, Store};
 use serde_json::{Value, json};
 
 const APPKEY: &str = "acme#chatapp";
@@ -72,8 +72,11 @@ fn file_message(id: u64, to: &str, kind: ChatType, file: Attachment) -> Message 
     }
 }
 
-fn store() -> Store {
-    let mut store = Store::open_in_memory().expect("store");
+/// A file the fixture stores: uuid, bytes, thumbnail, expiry.
+type StoredFile<'a> = (&'a str, &'a [u8], Option<&'a [u8]>, Option<i64>);
+
+async fn store() -> Db {
+    let store = fresh_db("files").await;
     let messages = vec![
         file_message(
             BASE_ID,
@@ -127,7 +130,7 @@ fn store() -> Store {
             attachment(TEAM_FILE, Some(SECRET), "team.pdf"),
         ),
     ];
-    store.insert_messages(&messages).expect("insert");
+    store.insert_messages(&messages).await.expect("insert");
     let state = json!({
         "users": [
             {"name": "alice", "password": "pw-alice"},
@@ -138,35 +141,29 @@ fn store() -> Store {
     });
     store
         .apply_state(&StateFile::parse(&state.to_string()).expect("state"))
+        .await
         .expect("state applies");
-    let put = |store: &mut Store, uuid: &str, bytes: &[u8], thumb: Option<&[u8]>, expires| {
+    let files: [StoredFile; 6] = [
+        (PDF, &pdf_bytes(), None, None),
+        (BIG, &big_bytes(), None, None),
+        (PICTURE, b"the full picture", Some(b"thumb"), None),
+        (OPEN, b"open to all who read it", None, None),
+        (PAST_EXPIRY, b"expired bytes", None, Some(1_000)),
+        (TEAM_FILE, b"team only", None, None),
+    ];
+    for (uuid, bytes, thumb, expires) in files {
         store
             .put_file(uuid, "application/octet-stream", bytes, thumb, expires)
-            .expect("put file")
-    };
-    put(&mut store, PDF, &pdf_bytes(), None, None);
-    put(&mut store, BIG, &big_bytes(), None, None);
-    put(
-        &mut store,
-        PICTURE,
-        b"the full picture",
-        Some(b"thumb"),
-        None,
-    );
-    put(&mut store, OPEN, b"open to all who read it", None, None);
-    put(&mut store, PAST_EXPIRY, b"expired bytes", None, Some(1_000));
-    put(&mut store, TEAM_FILE, b"team only", None, None);
+            .await
+            .expect("put file");
+    }
     store
 }
 
 async fn server() -> ServerHandle {
-    spawn(
-        Arc::new(StorePool::single(store())),
-        ServerConfig::new(APPKEY),
-        None,
-    )
-    .await
-    .expect("server starts")
+    spawn_over(store().await, ServerConfig::new(APPKEY), None)
+        .await
+        .expect("server starts")
 }
 
 fn client(server: &ServerHandle, user: &str) -> Client {
@@ -294,6 +291,10 @@ fn only_http_links_without_controls_may_be_opened() {
 
 #[tokio::test]
 async fn the_share_secret_opens_a_file_and_its_absence_or_a_wrong_one_does_not() {
+    each_backend(the_share_secret_opens_a_file_and_its_absence_or_a_wrong_one_does_not_on).await;
+}
+
+async fn the_share_secret_opens_a_file_and_its_absence_or_a_wrong_one_does_not_on() {
     let server = server().await;
     let alice = login(&server, "alice").await;
     let (status, _, body) = get_file(&server, None, PDF, &[("share-secret", SECRET)]).await;
@@ -336,6 +337,10 @@ async fn the_share_secret_opens_a_file_and_its_absence_or_a_wrong_one_does_not()
 
 #[tokio::test]
 async fn a_file_is_only_for_readers_of_a_message_naming_it() {
+    each_backend(a_file_is_only_for_readers_of_a_message_naming_it_on).await;
+}
+
+async fn a_file_is_only_for_readers_of_a_message_naming_it_on() {
     let server = server().await;
     let carol = login(&server, "carol").await;
     let bob = login(&server, "bob").await;
@@ -375,6 +380,10 @@ async fn a_file_is_only_for_readers_of_a_message_naming_it() {
 
 #[tokio::test]
 async fn files_gone_from_the_store_answer_file_expired() {
+    each_backend(files_gone_from_the_store_answer_file_expired_on).await;
+}
+
+async fn files_gone_from_the_store_answer_file_expired_on() {
     let server = server().await;
     let bob = login(&server, "bob").await;
     for uuid in [NEVER_LOADED, PAST_EXPIRY] {
@@ -396,6 +405,10 @@ async fn files_gone_from_the_store_answer_file_expired() {
 
 #[tokio::test]
 async fn one_byte_range_is_served_and_one_past_the_end_is_416() {
+    each_backend(one_byte_range_is_served_and_one_past_the_end_is_416_on).await;
+}
+
+async fn one_byte_range_is_served_and_one_past_the_end_is_416_on() {
     let server = server().await;
     let bob = login(&server, "bob").await;
     let pdf = pdf_bytes();
@@ -457,6 +470,10 @@ async fn one_byte_range_is_served_and_one_past_the_end_is_416() {
 
 #[tokio::test]
 async fn the_thumbnail_header_gets_the_stored_thumbnail_or_the_file() {
+    each_backend(the_thumbnail_header_gets_the_stored_thumbnail_or_the_file_on).await;
+}
+
+async fn the_thumbnail_header_gets_the_stored_thumbnail_or_the_file_on() {
     let server = server().await;
     let bob = login(&server, "bob").await;
     let s = ("share-secret", SECRET);
@@ -477,6 +494,10 @@ async fn the_thumbnail_header_gets_the_stored_thumbnail_or_the_file() {
 
 #[tokio::test]
 async fn the_client_downloads_into_a_folder_and_never_overwrites() {
+    each_backend(the_client_downloads_into_a_folder_and_never_overwrites_on).await;
+}
+
+async fn the_client_downloads_into_a_folder_and_never_overwrites_on() {
     let server = server().await;
     let bob = client(&server, "bob");
     let dir = tempfile::tempdir().expect("dir");
@@ -538,6 +559,10 @@ async fn the_client_downloads_into_a_folder_and_never_overwrites() {
 
 #[tokio::test]
 async fn a_ten_megabyte_file_streams_to_disk() {
+    each_backend(a_ten_megabyte_file_streams_to_disk_on).await;
+}
+
+async fn a_ten_megabyte_file_streams_to_disk_on() {
     let server = server().await;
     let bob = client(&server, "bob");
     let dir = tempfile::tempdir().expect("dir");
@@ -557,6 +582,10 @@ async fn a_ten_megabyte_file_streams_to_disk() {
 
 #[tokio::test]
 async fn expired_refused_and_foreign_files_are_told_apart() {
+    each_backend(expired_refused_and_foreign_files_are_told_apart_on).await;
+}
+
+async fn expired_refused_and_foreign_files_are_told_apart_on() {
     let server = server().await;
     let bob = client(&server, "bob");
     let carol = client(&server, "carol");
@@ -640,6 +669,10 @@ impl WithUrl for Attachment {
 
 #[tokio::test]
 async fn a_cancelled_or_oversized_download_leaves_nothing() {
+    each_backend(a_cancelled_or_oversized_download_leaves_nothing_on).await;
+}
+
+async fn a_cancelled_or_oversized_download_leaves_nothing_on() {
     let server = server().await;
     let bob = client(&server, "bob");
     let dir = tempfile::tempdir().expect("dir");

@@ -10,12 +10,13 @@ mod common;
 
 use std::sync::Arc;
 
+use common::backends::{each_backend, fresh_db};
 use common::*;
 use reqwest::StatusCode;
 use roam::client::{Client, ClientConfig, ClientError, Credential, MAX_NAME_CHARS};
 use roam::protocol::ChatType;
 use roam::protocol::names::{MAX_ATTRIBUTE_TARGETS, MAX_GROUP_NAME_CHARS};
-use roam::server::{ServerConfig, ServerHandle, spawn};
+use roam::server::{ServerConfig, ServerHandle, spawn, spawn_over};
 use roam::store::state::StateFile;
 use roam::store::{Store, StoreError, StorePool};
 use serde_json::{Value, json};
@@ -68,8 +69,19 @@ fn store() -> Store {
 }
 
 async fn server() -> ServerHandle {
-    let pool = Arc::new(StorePool::single(store()));
-    spawn(pool, ServerConfig::new(APPKEY), None)
+    let db = fresh_db("names").await;
+    db.insert_messages(&[text(
+        BASE_ID,
+        1_700_000_000_000,
+        "alice",
+        TEAM,
+        ChatType::Group,
+        "hi",
+    )])
+    .await
+    .expect("insert");
+    db.apply_state(&state()).await.expect("state applies");
+    spawn_over(db, ServerConfig::new(APPKEY), None)
         .await
         .expect("server starts")
 }
@@ -239,6 +251,10 @@ fn a_version_4_database_gains_the_name_tables() {
 
 #[tokio::test]
 async fn user_attributes_answer_nicknames_in_the_services_shape() {
+    each_backend(user_attributes_answer_nicknames_in_the_services_shape_on).await;
+}
+
+async fn user_attributes_answer_nicknames_in_the_services_shape_on() {
     let server = server().await;
     let http = Http::new(&server);
     let token = http.login("bob", "pw-bob").await;
@@ -279,6 +295,10 @@ async fn user_attributes_answer_nicknames_in_the_services_shape() {
 
 #[tokio::test]
 async fn user_attributes_refuse_no_token_no_targets_too_many_and_bad_ids() {
+    each_backend(user_attributes_refuse_no_token_no_targets_too_many_and_bad_ids_on).await;
+}
+
+async fn user_attributes_refuse_no_token_no_targets_too_many_and_bad_ids_on() {
     let server = server().await;
     let http = Http::new(&server);
     let token = http.login("alice", "pw-alice").await;
@@ -347,6 +367,10 @@ async fn user_attributes_refuse_no_token_no_targets_too_many_and_bad_ids() {
 
 #[tokio::test]
 async fn group_details_show_only_the_groups_the_caller_may_read() {
+    each_backend(group_details_show_only_the_groups_the_caller_may_read_on).await;
+}
+
+async fn group_details_show_only_the_groups_the_caller_may_read_on() {
     let server = server().await;
     let http = Http::new(&server);
     let alice = http.login("alice", "pw-alice").await;
@@ -385,6 +409,10 @@ async fn group_details_show_only_the_groups_the_caller_may_read() {
 
 #[tokio::test]
 async fn an_app_token_reads_every_group_as_the_apps_administrator() {
+    each_backend(an_app_token_reads_every_group_as_the_apps_administrator_on).await;
+}
+
+async fn an_app_token_reads_every_group_as_the_apps_administrator_on() {
     let server = server().await;
     let http = Http::new(&server);
     let body: Value = http
@@ -424,6 +452,10 @@ async fn an_app_token_reads_every_group_as_the_apps_administrator() {
 
 #[tokio::test]
 async fn group_details_refuse_no_token_too_many_and_bad_ids() {
+    each_backend(group_details_refuse_no_token_too_many_and_bad_ids_on).await;
+}
+
+async fn group_details_refuse_no_token_too_many_and_bad_ids_on() {
     let server = server().await;
     let http = Http::new(&server);
     let alice = http.login("alice", "pw-alice").await;
@@ -450,6 +482,10 @@ async fn group_details_refuse_no_token_too_many_and_bad_ids() {
 
 #[tokio::test]
 async fn room_details_are_open_to_every_user() {
+    each_backend(room_details_are_open_to_every_user_on).await;
+}
+
+async fn room_details_are_open_to_every_user_on() {
     let server = server().await;
     let http = Http::new(&server);
     let bob = http.login("bob", "pw-bob").await;
@@ -472,6 +508,10 @@ async fn room_details_are_open_to_every_user() {
 
 #[tokio::test]
 async fn the_client_reads_nicknames_group_names_and_room_names() {
+    each_backend(the_client_reads_nicknames_group_names_and_room_names_on).await;
+}
+
+async fn the_client_reads_nicknames_group_names_and_room_names_on() {
     let server = server().await;
     let alice = client(&server, "alice", "pw-alice");
     let nicknames = alice

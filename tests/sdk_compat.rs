@@ -18,15 +18,18 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+mod common;
+
 use roam::client::{Client, ClientConfig, Credential};
 use roam::protocol::json::ExportLine;
 use roam::protocol::{
     Attachment, ChatType, Content, Conversation, Direction, HistoryFilters, HistoryQuery, Message,
     Size,
 };
-use roam::server::{ServerConfig, ServerHandle, spawn};
+use roam::server::{ServerConfig, ServerHandle, spawn, spawn_over};
+use roam::store::pg::{PgImport, PgStore};
 use roam::store::state::{ConversationState, GroupState, StateFile, UserState};
-use roam::store::{ImportOptions, Store, StorePool, import_files};
+use roam::store::{Db, ImportOptions, Store, StorePool, import_files};
 use serde_json::{Map, Value, json};
 
 const APPKEY: &str = "acme#chatapp";
@@ -397,9 +400,17 @@ impl Fixture {
     }
 }
 
+/// Which store the server reads.
+#[derive(Clone, Copy, Debug)]
+enum Backend {
+    Sqlite,
+    Postgres,
+}
+
 /// A server over the fixture, imported from an export file and a state file as
-/// `roam import` reads them.
-async fn start_server(dir: &Path) -> (Fixture, ServerHandle) {
+/// `roam import` reads them, into a SQLite file or a PostgreSQL database (`None` when
+/// PostgreSQL is not installed: `common::postgres` says so).
+async fn start_server(dir: &Path, backend: Backend) -> Option<(Fixture, ServerHandle)> {
     let fx = fixture();
     let export = dir.join("export.jsonl");
     let mut lines = String::new();
@@ -417,11 +428,35 @@ async fn start_server(dir: &Path) -> (Fixture, ServerHandle) {
     )
     .expect("write");
 
-    let mut store = Store::open(&dir.join("roam.sqlite")).expect("open store");
     let options = ImportOptions {
         progress: false,
         ..ImportOptions::default()
     };
+    let state = StateFile::load(&state_path).expect("load state");
+    if let Backend::Postgres = backend {
+        let (_, url) = common::postgres::database("sdk")?;
+        let pg = PgStore::connect(&url).await.expect("PostgreSQL store");
+        let writer = pg.clone();
+        let runtime = tokio::runtime::Handle::current();
+        let summary = tokio::task::spawn_blocking(move || {
+            PgImport::new(writer, runtime).import_files(&[export], &options)
+        })
+        .await
+        .expect("import task")
+        .expect("import");
+        assert_eq!(
+            summary.rejected_total, 0,
+            "rejected: {:?}",
+            summary.rejected
+        );
+        assert_eq!(summary.new, fx.messages.len() as u64);
+        pg.apply_state(&state).await.expect("apply state");
+        let server = spawn_over(Db::Postgres(Box::new(pg)), ServerConfig::new(APPKEY), None)
+            .await
+            .expect("start server");
+        return Some((fx, server));
+    }
+    let mut store = Store::open(&dir.join("roam.sqlite")).expect("open store");
     let summary = import_files(&mut store, &[export], &options).expect("import");
     assert_eq!(
         summary.rejected_total, 0,
@@ -429,14 +464,13 @@ async fn start_server(dir: &Path) -> (Fixture, ServerHandle) {
         summary.rejected
     );
     assert_eq!(summary.new, fx.messages.len() as u64);
-    let state = StateFile::load(&state_path).expect("load state");
     store.apply_state(&state).expect("apply state");
 
     let pool = Arc::new(StorePool::single(store));
     let server = spawn(pool, ServerConfig::new(APPKEY), None)
         .await
         .expect("start server");
-    (fx, server)
+    Some((fx, server))
 }
 
 // ---------------------------------------------------------------------------------------
@@ -445,8 +479,16 @@ async fn start_server(dir: &Path) -> (Fixture, ServerHandle) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn roam_client_reads_the_fixture() {
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        roam_client_reads(backend).await;
+    }
+}
+
+async fn roam_client_reads(backend: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (fx, server) = start_server(dir.path()).await;
+    let Some((fx, server)) = start_server(dir.path(), backend).await else {
+        return;
+    };
     let client = Client::new(ClientConfig::new(
         server.base_url(),
         APPKEY,
@@ -1036,8 +1078,16 @@ async fn official_sdk_reads_the_fixture() {
     let Some(sdk) = sdk_dir() else {
         return;
     };
+    for backend in [Backend::Sqlite, Backend::Postgres] {
+        official_sdk_reads(&sdk, backend).await;
+    }
+}
+
+async fn official_sdk_reads(sdk: &Path, backend: Backend) {
     let dir = tempfile::tempdir().expect("tempdir");
-    let (fx, server) = start_server(dir.path()).await;
+    let Some((fx, server)) = start_server(dir.path(), backend).await else {
+        return;
+    };
     let base = server.base_url();
     let args: Vec<String> = [
         "--api-url",
@@ -1072,6 +1122,7 @@ async fn official_sdk_reads_the_fixture() {
     .iter()
     .map(|s| s.to_string())
     .collect();
+    let sdk = sdk.to_path_buf();
     let doc = tokio::task::spawn_blocking(move || run_sdk(&sdk, &args))
         .await
         .expect("SDK run");

@@ -4,15 +4,14 @@
 mod common;
 
 use std::collections::BTreeSet;
-use std::sync::Arc;
 use std::time::Duration;
 
+use common::backends::{each_backend, fresh_db};
 use common::*;
 use reqwest::StatusCode;
 use roam::protocol::{ChatType, Content, Message, decode_entry};
-use roam::server::{ServerConfig, ServerHandle, spawn};
+use roam::server::{ServerConfig, ServerHandle, spawn_over};
 use roam::store::state::StateFile;
-use roam::store::{Store, StorePool};
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
@@ -135,8 +134,6 @@ async fn start_with_state(
             "no",
         ),
     ]);
-    let mut store = Store::open_in_memory().expect("store");
-    store.insert_messages(&messages).expect("insert");
     let mut state: Value = serde_json::from_str(
         r#"{"users":[{"name":"alice","password":"pw-alice"},{"name":"bob","password":"pw-bob"}],
             "conversations":[{"user":"alice","id":"carol","type":"chat","unread":2,
@@ -150,10 +147,10 @@ async fn start_with_state(
         list.extend(extra_state);
     }
     let state = StateFile::parse(&state.to_string()).expect("state");
-    store.apply_state(&state).expect("apply");
-    let server = spawn(Arc::new(StorePool::single(store)), config, None)
-        .await
-        .expect("server starts");
+    let db = fresh_db("server").await;
+    db.insert_messages(&messages).await.expect("insert");
+    db.apply_state(&state).await.expect("apply");
+    let server = spawn_over(db, config, None).await.expect("server starts");
     assert!(server.addr().ip().is_loopback());
     Fixture {
         server,
@@ -224,6 +221,10 @@ fn assert_envelope(body: &Value, action: &str) {
 
 #[tokio::test]
 async fn token_has_the_service_shape_and_refuses_wrong_passwords() {
+    each_backend(token_has_the_service_shape_and_refuses_wrong_passwords_on).await;
+}
+
+async fn token_has_the_service_shape_and_refuses_wrong_passwords_on() {
     let f = start(ServerConfig::new(APPKEY)).await;
     let res = f
         .http
@@ -315,6 +316,10 @@ fn check_meta(meta: &Value) {
 
 #[tokio::test]
 async fn legacy_lists_have_the_service_shape() {
+    each_backend(legacy_lists_have_the_service_shape_on).await;
+}
+
+async fn legacy_lists_have_the_service_shape_on() {
     let (f, token) = fixture().await;
     let (status, body) = f.get(&token, "/users/alice/user_channels").await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -376,6 +381,10 @@ async fn legacy_lists_have_the_service_shape() {
 
 #[tokio::test]
 async fn the_legacy_list_holds_the_ten_most_recent_of_any_age() {
+    each_backend(the_legacy_list_holds_the_ten_most_recent_of_any_age_on).await;
+}
+
+async fn the_legacy_list_holds_the_ten_most_recent_of_any_age_on() {
     // Twelve more peers, all older than 2023 and older than the fixture's chats but carol's.
     let extra = (0..12)
         .map(|i| {
@@ -460,6 +469,10 @@ fn session_ids(entries: &[Value]) -> Vec<(&str, &str)> {
 
 #[tokio::test]
 async fn cursor_list_pages_by_activity_only_with_service_shapes() {
+    each_backend(cursor_list_pages_by_activity_only_with_service_shapes_on).await;
+}
+
+async fn cursor_list_pages_by_activity_only_with_service_shapes_on() {
     let (f, token) = fixture().await;
     let entries = cursor_pages(
         &f,
@@ -520,6 +533,10 @@ async fn cursor_list_pages_by_activity_only_with_service_shapes() {
 
 #[tokio::test]
 async fn pinned_list_is_ordered_by_pin_time_newest_first() {
+    each_backend(pinned_list_is_ordered_by_pin_time_newest_first_on).await;
+}
+
+async fn pinned_list_is_ordered_by_pin_time_newest_first_on() {
     let (f, token) = fixture().await;
     // team is the newest activity but was pinned before carol.
     let entries = cursor_pages(
@@ -538,6 +555,10 @@ async fn pinned_list_is_ordered_by_pin_time_newest_first() {
 
 #[tokio::test]
 async fn mark_search_lists_the_conversations_carrying_a_mark() {
+    each_backend(mark_search_lists_the_conversations_carrying_a_mark_on).await;
+}
+
+async fn mark_search_lists_the_conversations_carrying_a_mark_on() {
     let (f, token) = fixture().await;
     let path = "/sdk/user/alice/user_channels/mark/search?limit=1&need_mark=true&mark=mark_0";
     let entries = cursor_pages(&f, &token, path).await;
@@ -599,6 +620,10 @@ async fn mark_search_lists_the_conversations_carrying_a_mark() {
 
 #[tokio::test]
 async fn mark_search_pages_ten_by_default() {
+    each_backend(mark_search_pages_ten_by_default_on).await;
+}
+
+async fn mark_search_pages_ten_by_default_on() {
     // Twelve conversations carrying mark_1.
     let extra: Vec<Message> = (0..12)
         .map(|i| {
@@ -649,6 +674,10 @@ async fn mark_search_pages_ten_by_default() {
 
 #[tokio::test]
 async fn conversation_lists_are_rate_limited_when_asked() {
+    each_backend(conversation_lists_are_rate_limited_when_asked_on).await;
+}
+
+async fn conversation_lists_are_rate_limited_when_asked_on() {
     let mut config = ServerConfig::new(APPKEY);
     config.rate_limit = true;
     let f = start(config).await;
@@ -750,6 +779,10 @@ async fn walk(f: &Fixture, token: &str, base: Value) -> Vec<u64> {
 
 #[tokio::test]
 async fn history_pages_visit_every_message_once_in_order() {
+    each_backend(history_pages_visit_every_message_once_in_order_on).await;
+}
+
+async fn history_pages_visit_every_message_once_in_order_on() {
     let (f, token) = fixture().await;
     let single: Vec<Message> = f
         .messages
@@ -797,6 +830,10 @@ async fn history_pages_visit_every_message_once_in_order() {
 
 #[tokio::test]
 async fn history_entries_decode_to_the_stored_messages() {
+    each_backend(history_entries_decode_to_the_stored_messages_on).await;
+}
+
+async fn history_entries_decode_to_the_stored_messages_on() {
     let (f, token) = fixture().await;
     let (status, res) = f
         .post(
@@ -826,6 +863,10 @@ async fn history_entries_decode_to_the_stored_messages() {
 
 #[tokio::test]
 async fn history_filters_by_type_sender_and_time() {
+    each_backend(history_filters_by_type_sender_and_time_on).await;
+}
+
+async fn history_filters_by_type_sender_and_time_on() {
     let (f, token) = fixture().await;
     let base = json!({"queue":"bob@easemob.com","pull_number":7,"is_positive":true,"msgType":"img","end":-1});
     let ids = walk(&f, &token, base).await;
@@ -864,6 +905,10 @@ async fn history_filters_by_type_sender_and_time() {
 
 #[tokio::test]
 async fn history_access_follows_membership_and_rooms_are_open() {
+    each_backend(history_access_follows_membership_and_rooms_are_open_on).await;
+}
+
+async fn history_access_follows_membership_and_rooms_are_open_on() {
     let (f, token) = fixture().await;
     let (status, body) = f
         .post(
@@ -891,6 +936,10 @@ async fn history_access_follows_membership_and_rooms_are_open() {
 
 #[tokio::test]
 async fn bad_history_requests_get_4xx_json_never_500() {
+    each_backend(bad_history_requests_get_4xx_json_never_500_on).await;
+}
+
+async fn bad_history_requests_get_4xx_json_never_500_on() {
     let (f, token) = fixture().await;
     for pull in [
         json!(0),
@@ -971,6 +1020,10 @@ async fn bad_history_requests_get_4xx_json_never_500() {
 
 #[tokio::test]
 async fn auth_errors_have_exact_bodies() {
+    each_backend(auth_errors_have_exact_bodies_on).await;
+}
+
+async fn auth_errors_have_exact_bodies_on() {
     let mut config = ServerConfig::new(APPKEY);
     // Long enough for the calls below on a loaded machine; the expiry is waited for, below.
     const TTL_MS: i64 = 3000;
@@ -1064,6 +1117,10 @@ async fn auth_errors_have_exact_bodies() {
 
 #[tokio::test]
 async fn unknown_apps_paths_and_methods_get_json_404s() {
+    each_backend(unknown_apps_paths_and_methods_get_json_404s_on).await;
+}
+
+async fn unknown_apps_paths_and_methods_get_json_404s_on() {
     let (f, token) = fixture().await;
     let base = f.server.base_url();
     for (url, code, status) in [
@@ -1152,6 +1209,10 @@ async fn raw_get(f: &Fixture, target: &str, token: &str) -> (u16, Value) {
 
 #[tokio::test]
 async fn sdk_query_strings_are_tolerated_as_sent() {
+    each_backend(sdk_query_strings_are_tolerated_as_sent_on).await;
+}
+
+async fn sdk_query_strings_are_tolerated_as_sent_on() {
     let (f, token) = fixture().await;
     let (status, body) = raw_get(
         &f,
@@ -1215,6 +1276,10 @@ async fn sdk_query_strings_are_tolerated_as_sent() {
 
 #[tokio::test]
 async fn shutdown_stops_the_server() {
+    each_backend(shutdown_stops_the_server_on).await;
+}
+
+async fn shutdown_stops_the_server_on() {
     let (f, _) = fixture().await;
     let addr = f.server.addr();
     f.server.shutdown().await.expect("clean shutdown");

@@ -6,11 +6,11 @@ mod common;
 use std::sync::Arc;
 use std::time::Duration;
 
+use common::backends::{each_backend, fresh_db};
 use common::*;
 use reqwest::StatusCode;
-use roam::server::{ConnectionLimits, LoginLimits, ServerConfig, ServerHandle, spawn};
+use roam::server::{ConnectionLimits, LoginLimits, ServerConfig, ServerHandle, spawn_over};
 use roam::store::state::StateFile;
-use roam::store::{Store, StorePool};
 use serde_json::{Value, json};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
@@ -20,8 +20,8 @@ const APPKEY: &str = "acme#chatapp";
 /// A server over one pooled connection with alice, bob and a chat between them; `slow`
 /// holds a hash that takes long to check (for ordering tests, never for timing).
 async fn serve(config: ServerConfig, slow_hash: Option<&str>) -> ServerHandle {
-    let mut store = Store::open_in_memory().expect("store");
-    store.insert_messages(&alice_bob(30)).expect("insert");
+    let db = fresh_db("limits").await;
+    db.insert_messages(&alice_bob(30)).await.expect("insert");
     let mut users = vec![
         json!({"name":"alice","password":"pw-alice"}),
         json!({"name":"bob","password":"pw-bob"}),
@@ -30,10 +30,8 @@ async fn serve(config: ServerConfig, slow_hash: Option<&str>) -> ServerHandle {
         users.push(json!({"name":"slow","password_hash":hash}));
     }
     let state = StateFile::parse(&json!({ "users": users }).to_string()).expect("state");
-    store.apply_state(&state).expect("apply");
-    spawn(Arc::new(StorePool::single(store)), config, None)
-        .await
-        .expect("server starts")
+    db.apply_state(&state).await.expect("apply");
+    spawn_over(db, config, None).await.expect("server starts")
 }
 
 fn url(server: &ServerHandle, path: &str) -> String {
@@ -81,6 +79,11 @@ fn assert_reach_limit(status: StatusCode, retry: Option<u64>, body: &Value) {
 
 #[tokio::test]
 async fn failed_logins_hold_a_name_known_or_not_then_refuse_even_the_right_password() {
+    each_backend(failed_logins_hold_a_name_known_or_not_then_refuse_even_the_right_password_on)
+        .await;
+}
+
+async fn failed_logins_hold_a_name_known_or_not_then_refuse_even_the_right_password_on() {
     let server = serve(limits(3, 0), None).await;
     let http = reqwest::Client::new();
     for user in ["alice", "nobody"] {
@@ -100,6 +103,10 @@ async fn failed_logins_hold_a_name_known_or_not_then_refuse_even_the_right_passw
 
 #[tokio::test]
 async fn failed_logins_hold_an_address_whatever_the_names() {
+    each_backend(failed_logins_hold_an_address_whatever_the_names_on).await;
+}
+
+async fn failed_logins_hold_an_address_whatever_the_names_on() {
     let server = serve(limits(0, 4), None).await;
     let http = reqwest::Client::new();
     for i in 0..4 {
@@ -112,6 +119,10 @@ async fn failed_logins_hold_an_address_whatever_the_names() {
 
 #[tokio::test]
 async fn a_login_flood_beyond_the_queue_is_refused_at_once() {
+    each_backend(a_login_flood_beyond_the_queue_is_refused_at_once_on).await;
+}
+
+async fn a_login_flood_beyond_the_queue_is_refused_at_once_on() {
     let config = ServerConfig {
         login: LoginLimits {
             hash_workers: 1,
@@ -163,6 +174,10 @@ fn slow_hash() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_password_check_holds_no_database_connection() {
+    each_backend(a_password_check_holds_no_database_connection_on).await;
+}
+
+async fn a_password_check_holds_no_database_connection_on() {
     let hash = slow_hash();
     // One pooled connection: if a password check held it, the history read below would
     // wait behind the checks, and at least the first login would be answered before it.
@@ -224,6 +239,10 @@ const WAIT: Duration = Duration::from_secs(20);
 
 #[tokio::test]
 async fn silent_and_idle_connections_are_closed() {
+    each_backend(silent_and_idle_connections_are_closed_on).await;
+}
+
+async fn silent_and_idle_connections_are_closed_on() {
     let server = serve(
         connection_limits(ConnectionLimits {
             header_timeout: Duration::from_millis(300),
@@ -256,6 +275,10 @@ async fn silent_and_idle_connections_are_closed() {
 
 #[tokio::test]
 async fn a_stalled_body_gets_a_json_408() {
+    each_backend(a_stalled_body_gets_a_json_408_on).await;
+}
+
+async fn a_stalled_body_gets_a_json_408_on() {
     let server = serve(
         connection_limits(ConnectionLimits {
             body_timeout: Duration::from_millis(300),
@@ -276,6 +299,10 @@ async fn a_stalled_body_gets_a_json_408() {
 
 #[tokio::test]
 async fn a_request_dribbled_past_its_deadline_gets_a_json_408() {
+    each_backend(a_request_dribbled_past_its_deadline_gets_a_json_408_on).await;
+}
+
+async fn a_request_dribbled_past_its_deadline_gets_a_json_408_on() {
     let server = serve(
         connection_limits(ConnectionLimits {
             request_timeout: Duration::from_millis(400),
@@ -334,6 +361,10 @@ fn response(raw: &[u8]) -> (u16, Value) {
 
 #[tokio::test]
 async fn the_connection_cap_holds_and_waiting_clients_are_served_in_turn() {
+    each_backend(the_connection_cap_holds_and_waiting_clients_are_served_in_turn_on).await;
+}
+
+async fn the_connection_cap_holds_and_waiting_clients_are_served_in_turn_on() {
     const CAP: usize = 3;
     let server = serve(
         connection_limits(ConnectionLimits {
@@ -403,6 +434,10 @@ fn header<'a>(response: &'a str, name: &str) -> Option<&'a str> {
 
 #[tokio::test]
 async fn head_is_get_without_the_body_and_a_json_405_where_get_is_not_served() {
+    each_backend(head_is_get_without_the_body_and_a_json_405_where_get_is_not_served_on).await;
+}
+
+async fn head_is_get_without_the_body_and_a_json_405_where_get_is_not_served_on() {
     let server = serve(ServerConfig::new(APPKEY), None).await;
     for (path, status) in [
         ("/acme/chatapp/users/alice/user_channels", "401"),
@@ -443,6 +478,10 @@ async fn head_is_get_without_the_body_and_a_json_405_where_get_is_not_served() {
 
 #[tokio::test]
 async fn broken_bodies_and_unreadable_paths_get_json() {
+    each_backend(broken_bodies_and_unreadable_paths_get_json_on).await;
+}
+
+async fn broken_bodies_and_unreadable_paths_get_json_on() {
     let server = serve(ServerConfig::new(APPKEY), None).await;
     // Chunked framing that breaks after the head was accepted: the handler's body read fails.
     let broken = raw(
@@ -477,6 +516,10 @@ async fn broken_bodies_and_unreadable_paths_get_json() {
 /// "Reliability"). This pins that it is refused at once and never reaches a handler.
 #[tokio::test]
 async fn malformed_heads_are_refused_at_once_by_hyper() {
+    each_backend(malformed_heads_are_refused_at_once_by_hyper_on).await;
+}
+
+async fn malformed_heads_are_refused_at_once_by_hyper_on() {
     let server = serve(ServerConfig::new(APPKEY), None).await;
     let long_head = format!(
         "GET /acme/chatapp/x HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",

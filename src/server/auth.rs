@@ -140,39 +140,50 @@ impl Tokens {
     /// or empty, and a token that has expired, are `unauthorized`; anything else that is not
     /// a token issued here is `auth_bad_access_token`.
     pub fn check(&self, header: Option<&[u8]>) -> Result<Bearer, ApiError> {
-        let Some(raw) = header else {
-            return Err(ApiError::unauthorized(
-                "Unable to authenticate: missing Authorization header",
-            ));
-        };
-        let text = std::str::from_utf8(raw).map_err(|_| ApiError::bad_access_token())?;
-        let text = text.trim();
-        if text.is_empty() {
-            return Err(ApiError::unauthorized(
-                "Unable to authenticate: empty Authorization header",
-            ));
-        }
-        let token = match text.split_once(' ') {
-            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
-            _ => return Err(ApiError::bad_access_token()),
-        };
-        if token.is_empty() {
-            return Err(ApiError::unauthorized(
-                "Unable to authenticate: empty token",
-            ));
-        }
+        let token = bearer_token(header)?;
         let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
         let grant = grants.get(token).ok_or_else(ApiError::bad_access_token)?;
         if grant.expires <= Instant::now() {
-            return Err(ApiError::unauthorized(
-                "Unable to authenticate: the access token has expired",
-            ));
+            return Err(expired());
         }
         Ok(Bearer {
             holder: grant.holder.clone(),
             expires_ms: grant.expires_ms,
         })
     }
+}
+
+/// The token of an `Authorization: Bearer ...` header. A header that is missing or empty,
+/// or an empty token, is `unauthorized`; any other scheme or unreadable bytes are
+/// `auth_bad_access_token`.
+pub(crate) fn bearer_token(header: Option<&[u8]>) -> Result<&str, ApiError> {
+    let Some(raw) = header else {
+        return Err(ApiError::unauthorized(
+            "Unable to authenticate: missing Authorization header",
+        ));
+    };
+    let text = std::str::from_utf8(raw).map_err(|_| ApiError::bad_access_token())?;
+    let text = text.trim();
+    if text.is_empty() {
+        return Err(ApiError::unauthorized(
+            "Unable to authenticate: empty Authorization header",
+        ));
+    }
+    let token = match text.split_once(' ') {
+        Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim(),
+        _ => return Err(ApiError::bad_access_token()),
+    };
+    if token.is_empty() {
+        return Err(ApiError::unauthorized(
+            "Unable to authenticate: empty token",
+        ));
+    }
+    Ok(token)
+}
+
+/// The answer to a token that was issued and has expired.
+pub(crate) fn expired() -> ApiError {
+    ApiError::unauthorized("Unable to authenticate: the access token has expired")
 }
 
 #[cfg(test)]

@@ -99,7 +99,7 @@ impl FromRequestParts<Arc<AppState>> for AuthUser {
             .headers
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        let bearer = state.tokens.check(header)?;
+        let bearer = state.tokens.check(header).await?;
         let Holder::User(name) = bearer.holder else {
             return Err(ApiError::forbidden(
                 "an app token does not read a user's data: obtain the user's token with \
@@ -128,12 +128,12 @@ pub(crate) struct AppBearer {
 
 impl AppBearer {
     /// The app of the `Authorization` header in `headers`.
-    pub(crate) fn from_headers(
+    pub(crate) async fn from_headers(
         state: &AppState,
         headers: &HeaderMap,
     ) -> Result<AppBearer, ApiError> {
         let header = headers.get(header::AUTHORIZATION).map(|v| v.as_bytes());
-        match state.tokens.check(header)?.holder {
+        match state.tokens.check(header).await?.holder {
             Holder::App(client_id) => Ok(AppBearer { client_id }),
             Holder::User(_) => Err(ApiError::forbidden(
                 "only an app token (grant_type client_credentials) can obtain another user's token",
@@ -163,7 +163,7 @@ impl FromRequestParts<Arc<AppState>> for Caller {
             .headers
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        let user = match state.tokens.check(header)?.holder {
+        let user = match state.tokens.check(header).await?.holder {
             Holder::User(name) => Some(name),
             Holder::App(_) => None,
         };

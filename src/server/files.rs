@@ -33,8 +33,9 @@ use axum::response::{IntoResponse, Response};
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{Caller, LenientQuery};
-use super::handlers::{blocking, now_ms};
+use super::handlers::now_ms;
 use super::log_text::LogText;
+use super::stored;
 use crate::protocol::files::{SHARE_SECRET_HEADER, SHARE_SECRET_QUERY, THUMBNAIL_HEADER, is_uuid};
 use crate::store::files::FileAccess;
 
@@ -153,10 +154,7 @@ pub(super) async fn chatfile(
 
     let reader = caller.user.clone();
     let asked = uuid.clone();
-    let access = blocking(&state, move |store| {
-        store.file_access(reader.as_deref(), &asked)
-    })
-    .await??;
+    let access = stored::file_access(&state, reader, asked).await?;
     let Some(FileAccess { secrets, stored }) = access else {
         return Err(ApiError::file_not_found());
     };
@@ -188,11 +186,9 @@ pub(super) async fn chatfile(
         }
     };
     let wanted = part.clone();
-    let bytes = blocking(&state, move |store| {
-        store.file_bytes(&uuid, thumbnail, wanted)
-    })
-    .await??
-    .unwrap_or_default();
+    let bytes = stored::file_bytes(&state, uuid, thumbnail, wanted)
+        .await?
+        .unwrap_or_default();
     let mut response = Response::new(Body::from(bytes));
     *response.status_mut() = status;
     let headers = response.headers_mut();

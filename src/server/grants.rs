@@ -25,8 +25,8 @@ use axum::http::HeaderMap;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, AppBearer, KnownApp, Peer};
-use super::handlers::blocking;
 use super::log_text::LogText;
+use super::stored;
 use crate::protocol::json::{TokenRequest, TokenResponse, TokenUser};
 use crate::store::apps::check_client_id;
 use crate::store::{UserRecord, check_id};
@@ -68,7 +68,7 @@ pub(super) async fn token(
             client_secret,
         } => app_grant(&state, peer, client_id, client_secret).await,
         TokenRequest::Inherit { username, .. } => {
-            let app = AppBearer::from_headers(&state, &headers)?;
+            let app = AppBearer::from_headers(&state, &headers).await?;
             inherit_grant(&state, &app, &username).await
         }
     }
@@ -96,7 +96,7 @@ async fn password_grant(
     };
     state.failed_logins.check(&name, peer)?;
     let lookup = name.clone();
-    let record = blocking(state, move |store| store.login_record(&lookup)).await??;
+    let record = stored::login_record(state, lookup).await?;
     let (user, hash) = match record {
         Some((user, hash)) => (Some(user), Some(hash)),
         None => (None, None),
@@ -106,7 +106,7 @@ async fn password_grant(
         return Err(refused(&name));
     };
     state.failed_logins.succeeded(&name);
-    let token = state.tokens.issue(&user.name);
+    let token = state.tokens.issue(&user.name).await?;
     tracing::info!(user = %LogText::new(&user.name), "token issued");
     Ok(user_token(state, token, user))
 }
@@ -145,8 +145,8 @@ async fn app_grant(
         Some(found) => Some(found),
         None => {
             let lookup = id.to_string();
-            blocking(state, move |store| store.app_record(&lookup))
-                .await??
+            stored::app_record(state, lookup)
+                .await?
                 .map(|(app, hash)| (app.uuid, hash))
         }
     };
@@ -156,7 +156,7 @@ async fn app_grant(
         return Err(refused());
     };
     state.failed_logins.succeeded(&key);
-    let token = state.tokens.issue_app(id);
+    let token = state.tokens.issue_app(id).await?;
     tracing::info!(client_id = %LogText::new(id), "app token issued");
     Ok(Json(TokenResponse {
         access_token: token,
@@ -182,10 +182,10 @@ async fn inherit_grant(
         return Err(missing());
     };
     let lookup = name.clone();
-    let user = blocking(state, move |store| store.existing_user(&lookup))
-        .await??
+    let user = stored::existing_user(state, lookup)
+        .await?
         .ok_or_else(missing)?;
-    let token = state.tokens.issue(&user.name);
+    let token = state.tokens.issue(&user.name).await?;
     tracing::info!(
         user = %LogText::new(&user.name),
         client_id = %LogText::new(&app.client_id),

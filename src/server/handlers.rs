@@ -17,6 +17,7 @@ use super::extract::{ApiJson, AuthUser, LenientQuery};
 use super::log_text::LogText;
 use super::page_body::{page_json, page_response};
 use super::query::percent_decode;
+use super::stored;
 use crate::protocol::json::{
     CursorEntry, CursorList, Envelope, LegacyEntry, LegacyList, RoamingRequest, TokenExpiry,
 };
@@ -54,32 +55,6 @@ pub(super) fn envelope<T: Serialize>(action: &str, started: Instant, data: T) ->
     })
 }
 
-/// Runs store work on the blocking pool, on one pooled connection. A request first waits
-/// (asynchronously) for one of the pool's slots, so no more blocking tasks run than there
-/// are connections: a burst of requests queues as futures, not as threads waiting on a
-/// connection's lock.
-pub(super) async fn blocking<R: Send + 'static>(
-    state: &Arc<AppState>,
-    f: impl FnOnce(&mut crate::store::Store) -> R + Send + 'static,
-) -> Result<R, ApiError> {
-    let slot = Arc::clone(&state.store_slots)
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::internal())?;
-    let pool = Arc::clone(&state.pool);
-    tokio::task::spawn_blocking(move || {
-        let result = pool.with(f);
-        drop(slot);
-        result
-    })
-    .await
-    .map_err(|e| {
-        let text = e.to_string();
-        tracing::error!(error = %LogText::new(&text), "blocking task failed");
-        ApiError::internal()
-    })
-}
-
 // -------------------------------------------------------------------------------------
 // GET /{org}/{app}/sdk/users/{user}/token/expires
 // -------------------------------------------------------------------------------------
@@ -106,7 +81,7 @@ async fn load_list(state: &Arc<AppState>, user: &AuthUser) -> Result<Vec<Convers
         limiter.check(&user.name)?;
     }
     let name = user.name.clone();
-    Ok(blocking(state, move |store| store.conversations(&name)).await??)
+    stored::conversations(state, name).await
 }
 
 /// The pinned conversations, newest pin first (a pin without a time last); the sort is
@@ -277,11 +252,7 @@ pub(super) async fn roaming(
 ) -> Result<Response, ApiError> {
     let started = Instant::now();
     let query = history_query(&body)?;
-    let shared = Arc::clone(&state);
-    let page = blocking(&state, move |store| {
-        store.history_entries(&user.name, &query, &shared.config.appkey)
-    })
-    .await??;
+    let page = stored::history_entries(&state, user.name, query).await?;
     let json = page_json(&page, now_ms(), elapsed_ms(started));
     Ok(page_response(json))
 }

@@ -1,9 +1,11 @@
-//! The embedded Easemob-compatible server (PROTOCOL.md §2-§6) over a [`StorePool`].
+//! The embedded Easemob-compatible server (PROTOCOL.md §2-§6) over a store: a SQLite
+//! [`StorePool`], or PostgreSQL shared by several servers ([`Db`], [`spawn_over`]).
 //!
 //! Routes live under `/{org}/{app}/...`. Every answer roam writes, errors included, is JSON
 //! in the service's shape; nothing a client sends can make it answer 500 or panic (what
 //! hyper refuses while parsing a request head is hyper's bare status: see
-//! `listener`). SQLite work runs on the blocking pool, one pooled connection per
+//! `listener`). Store calls go through `stored`, one function per question, either back
+//! end. SQLite work runs on the blocking pool, one pooled connection per
 //! request, never held across a password check; a request takes one of the pool's slots
 //! before it is handed to a blocking thread, so those threads are never more than the
 //! connections. History pages are the store's entry bytes written into the answer
@@ -15,13 +17,15 @@
 //! `grants` answers the token call (password, app and inherit grants); `handlers` answer
 //! the rest, `names` the name endpoints (§8.1), `files` attachments (§8.3); `hashing` and [`throttle`] bound what
 //! logins cost; `auth` keeps the
-//! tokens; [`log_text`] escapes request strings for the log.
+//! tokens in memory, `token_store` in memory or in PostgreSQL; [`log_text`] escapes
+//! request strings for the log.
 //!
 //! roam's choices where the service differs or is silent:
 //! - the legacy list without paging returns the 10 most recent conversations regardless of
 //!   age (the service cuts at 7 days, which would empty it over old demo data);
 //! - another user's path is 403 `forbidden_op`;
-//! - tokens live in memory only: a restart logs everybody out;
+//! - over SQLite, tokens live in memory only: a restart logs everybody out; over
+//!   PostgreSQL they live in the database (`token_store`), shared by every server;
 //! - an app token reads no user's data itself: it obtains the user's token (`inherit`);
 //! - chat rooms' history is readable by every user (see [`crate::store`]);
 //! - an attachment is served only to those who may read a message naming it, with that
@@ -40,7 +44,9 @@ pub mod log_text;
 mod names;
 pub mod page_body;
 pub mod query;
+mod stored;
 pub mod throttle;
+mod token_store;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
@@ -55,13 +61,14 @@ use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tower_http::timeout::{RequestBodyTimeoutLayer, TimeoutLayer};
 
-use crate::store::StorePool;
+use crate::store::{Db, StorePool};
 use auth::Tokens;
 pub use grants::ServedApp;
 use hashing::PasswordGate;
 use listener::OpenConnections;
 pub use listener::{ConnectionLimits, default_max_connections};
 use throttle::{FailedLogins, RateLimiter};
+use token_store::TokenStore;
 
 /// Where the server listens unless told otherwise: loopback, an ephemeral port.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 0);
@@ -183,11 +190,11 @@ pub(crate) struct AppState {
     /// Lowercased org and app of the app key.
     pub(crate) org: String,
     pub(crate) app: String,
-    pub(crate) pool: Arc<StorePool>,
-    /// One permit per pooled connection, taken before store work is handed to a blocking
-    /// thread: it bounds those threads to the pool's size.
+    pub(crate) db: Db,
+    /// One permit per pooled SQLite connection, taken before store work is handed to a
+    /// blocking thread: it bounds those threads to the pool's size.
     pub(crate) store_slots: Arc<tokio::sync::Semaphore>,
-    pub(crate) tokens: Tokens,
+    pub(crate) tokens: TokenStore,
     pub(crate) limiter: Option<RateLimiter>,
     pub(crate) passwords: PasswordGate,
     pub(crate) failed_logins: FailedLogins,
@@ -204,9 +211,44 @@ fn split_appkey(appkey: &str) -> Result<(String, String), ServerError> {
     Ok((org.to_ascii_lowercase(), app.to_ascii_lowercase()))
 }
 
-/// The server's routes over a store pool, ready to serve (tests drive it directly).
+/// The server's routes over a SQLite store pool, ready to serve (tests drive it directly).
 pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, ServerError> {
     let (org, app) = split_appkey(&config.appkey)?;
+    let tokens = Tokens::new(config.token_ttl);
+    if let Some(reader) = &config.local_reader {
+        tokens.accept(&reader.user, &reader.token);
+    }
+    Ok(routes(
+        Db::Sqlite(pool),
+        TokenStore::Memory(tokens),
+        config,
+        org,
+        app,
+    ))
+}
+
+/// The server's routes over either store. Over PostgreSQL, tokens live in the database
+/// (shared by every server over it); over SQLite, in this process.
+pub async fn router_over(db: Db, config: ServerConfig) -> Result<Router, ServerError> {
+    let pg = match &db {
+        Db::Sqlite(pool) => return router(Arc::clone(pool), config),
+        Db::Postgres(pg) => pg.clone(),
+    };
+    let (org, app) = split_appkey(&config.appkey)?;
+    let tokens = TokenStore::Shared {
+        store: pg,
+        ttl_ms: i64::try_from(config.token_ttl.as_millis()).unwrap_or(i64::MAX),
+    };
+    if let Some(reader) = &config.local_reader {
+        tokens
+            .accept(&reader.user, &reader.token)
+            .await
+            .map_err(|_| ServerError::Task("cannot store the local reader's token".into()))?;
+    }
+    Ok(routes(db, tokens, config, org, app))
+}
+
+fn routes(db: Db, tokens: TokenStore, config: ServerConfig, org: String, app: String) -> Router {
     let limiter = config
         .rate_limit
         .then(|| RateLimiter::new(5, Duration::from_secs(60)));
@@ -222,21 +264,18 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
     let state = Arc::new(AppState {
         passwords,
         failed_logins,
-        tokens: {
-            let tokens = Tokens::new(config.token_ttl);
-            if let Some(reader) = &config.local_reader {
-                tokens.accept(&reader.user, &reader.token);
-            }
-            tokens
-        },
+        tokens,
         config,
         org,
         app,
-        store_slots: Arc::new(tokio::sync::Semaphore::new(pool.size())),
-        pool,
+        store_slots: Arc::new(tokio::sync::Semaphore::new(match &db {
+            Db::Sqlite(pool) => pool.size(),
+            Db::Postgres(_) => crate::store::pg::default_pool_size(),
+        })),
+        db,
         limiter,
     });
-    Ok(Router::new()
+    Router::new()
         .route("/{org}/{app}/token", post(grants::token))
         .route(
             "/{org}/{app}/users/{user}/user_channels",
@@ -280,7 +319,7 @@ pub fn router(pool: Arc<StorePool>, config: ServerConfig) -> Result<Router, Serv
         .layer(axum::middleware::from_fn(handlers::log_request))
         // Outermost: whatever a layer below answered without a §6 body gets one.
         .layer(axum::middleware::map_response(error::every_error_is_json))
-        .with_state(state))
+        .with_state(state)
 }
 
 /// A server running in the background. Dropping the handle stops it too.
@@ -329,8 +368,17 @@ pub async fn spawn(
     config: ServerConfig,
     addr: Option<SocketAddr>,
 ) -> Result<ServerHandle, ServerError> {
+    spawn_over(Db::Sqlite(pool), config, addr).await
+}
+
+/// [`spawn`] over either store (see [`router_over`]).
+pub async fn spawn_over(
+    db: Db,
+    config: ServerConfig,
+    addr: Option<SocketAddr>,
+) -> Result<ServerHandle, ServerError> {
     let limits = config.connections.clone();
-    let router = router(pool, config)?;
+    let router = router_over(db, config).await?;
     let addr = addr.unwrap_or(DEFAULT_LISTEN);
     let listener = TcpListener::bind(addr)
         .await

@@ -23,7 +23,8 @@ use serde_json::Value;
 use super::AppState;
 use super::error::ApiError;
 use super::extract::{ApiJson, Caller};
-use super::handlers::{blocking, envelope};
+use super::handlers::envelope;
+use super::stored;
 use crate::protocol::json::Envelope;
 use crate::protocol::names::{
     AttributesData, AttributesRequest, GroupDetails, MAX_ATTRIBUTE_TARGETS, MAX_GROUPS_PER_CALL,
@@ -71,7 +72,7 @@ pub(super) async fn user_attributes(
     let wants_nickname =
         body.properties.is_empty() || body.properties.iter().any(|p| p == NICKNAME);
     let nicknames = if wants_nickname {
-        blocking(&state, move |store| store.nicknames(&targets)).await??
+        stored::nicknames(&state, targets).await?
     } else {
         HashMap::new()
     };
@@ -115,10 +116,7 @@ pub(super) async fn group_details(
 ) -> Result<Json<Envelope<Vec<GroupDetails>>>, ApiError> {
     let started = Instant::now();
     let ids = path_ids(params, "group ids")?;
-    let data = blocking(&state, move |store| {
-        store.group_details(caller.user.as_deref(), &ids)
-    })
-    .await??;
+    let data = stored::group_details(&state, caller.user, ids).await?;
     Ok(envelope("get", started, data))
 }
 
@@ -130,18 +128,6 @@ pub(super) async fn room_details(
 ) -> Result<Json<Envelope<Vec<GroupDetails>>>, ApiError> {
     let started = Instant::now();
     let ids = path_ids(params, "room ids")?;
-    let data = blocking(&state, move |store| {
-        let mut found: Vec<GroupDetails> = Vec::new();
-        for id in &ids {
-            if found.iter().any(|d| &d.id == id) {
-                continue;
-            }
-            if let Some(details) = store.room_details(id)? {
-                found.push(details);
-            }
-        }
-        Ok::<_, crate::store::StoreError>(found)
-    })
-    .await??;
+    let data = stored::room_details(&state, ids).await?;
     Ok(envelope("get", started, data))
 }

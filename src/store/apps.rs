@@ -79,7 +79,7 @@ pub fn app_uuid(client_id: &str) -> String {
 
 /// A UUID-shaped name for a user who has history but no account row: stable, so the
 /// same user gets the same one every time.
-fn derived_uuid(name: &str) -> String {
+pub(crate) fn derived_uuid(name: &str) -> String {
     let digest = Sha256::digest(name.as_bytes());
     let hex: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
     format!(

@@ -322,7 +322,7 @@ impl Store {
 }
 
 /// A uuid as stored: checked, lowercase.
-fn checked_uuid(uuid: &str) -> Result<String, StoreError> {
+pub(crate) fn checked_uuid(uuid: &str) -> Result<String, StoreError> {
     if is_uuid(uuid) {
         Ok(uuid.to_ascii_lowercase())
     } else {

@@ -20,8 +20,8 @@ use rusqlite::{OptionalExtension, params, params_from_iter};
 use super::schema::{conference_key, id_from_sql, id_to_sql, kind_from_sql, single_key};
 use super::{Store, StoreError, check_id, message_from_row};
 use crate::protocol::{
-    ChatType, Direction, EntryHead, HistoryPage, HistoryQuery, Message, encode_body_tail,
-    write_meta,
+    ChatType, Direction, EntryHead, HistoryFilters, HistoryPage, HistoryQuery, Message,
+    encode_body_tail, write_meta,
 };
 
 /// How many timeline rows a page request may pass over without keeping them, unless
@@ -39,9 +39,9 @@ const TYPE_NAMES: [&str; 9] = [
 pub struct EntryPage {
     /// The protobuf bytes of each entry's `Meta`, back to back: one buffer for the page
     /// rather than one per message.
-    bytes: Vec<u8>,
+    pub(crate) bytes: Vec<u8>,
     /// Where each entry ends in `bytes`.
-    ends: Vec<usize>,
+    pub(crate) ends: Vec<usize>,
     /// The id of the next page's first message; `None` on the last page.
     pub next_cursor: Option<u64>,
     /// No more pages in this direction.
@@ -83,23 +83,61 @@ impl EntryPage {
 }
 
 /// A position in a conversation: (time, stored id).
-type Position = (i64, i64);
+pub(crate) type Position = (i64, i64);
 
 /// The bounds every walk of one request shares.
-struct Range {
-    conv: i64,
-    up: bool,
+pub(crate) struct Range {
+    pub(crate) conv: i64,
+    pub(crate) up: bool,
     /// Inclusive: the cursor is the first message of the page.
-    from: Option<Position>,
-    start_time: Option<i64>,
-    end_time: Option<i64>,
+    pub(crate) from: Option<Position>,
+    pub(crate) start_time: Option<i64>,
+    pub(crate) end_time: Option<i64>,
 }
 
 /// What one walk found: up to `want` matches in walk order, and where the next page
 /// starts (the next match, or the row where the budget ran out); `None` at the end.
-struct Walked {
-    hits: Vec<Position>,
-    next: Option<Position>,
+pub(crate) struct Walked {
+    pub(crate) hits: Vec<Position>,
+    pub(crate) next: Option<Position>,
+}
+
+/// The known types a filter names, each once: empty keeps every type; `None` when it
+/// names only types that do not exist, so nothing can match.
+pub(crate) fn kept_types(filters: &HistoryFilters) -> Option<Vec<&'static str>> {
+    let mut types: Vec<&'static str> = Vec::new();
+    for t in &filters.types {
+        if let Some(known) = TYPE_NAMES.iter().find(|k| **k == t.as_str())
+            && !types.contains(known)
+        {
+            types.push(known);
+        }
+    }
+    if !filters.types.is_empty() && types.is_empty() {
+        return None;
+    }
+    Some(types)
+}
+
+/// The page among several walks' first pages and one (each in walk order): merged in
+/// the walk's order, cut at `want`, the next position after it.
+pub(crate) fn merge_walks(mut found: Vec<Position>, up: bool, want: usize) -> Walked {
+    found.sort_unstable();
+    if up {
+        found.reverse();
+    }
+    let next = found.get(want).copied();
+    found.truncate(want);
+    Walked { hits: found, next }
+}
+
+/// The page size a request may ask for.
+pub(crate) fn check_page_size(size: u32) -> Result<(), StoreError> {
+    if (1..=50).contains(&size) {
+        Ok(())
+    } else {
+        Err(StoreError::BadPageSize(size))
+    }
 }
 
 impl Store {
@@ -213,9 +251,7 @@ impl Store {
     /// next page; `None` when nothing can match (no such conversation, types that do not
     /// exist).
     fn page_walk(&self, user: &str, q: &HistoryQuery) -> Result<Option<Walked>, StoreError> {
-        if !(1..=50).contains(&q.page_size) {
-            return Err(StoreError::BadPageSize(q.page_size));
-        }
+        check_page_size(q.page_size)?;
         let user = check_id(user)?;
         let peer = check_id(&q.conversation)?;
         let key = match q.kind {
@@ -267,19 +303,9 @@ impl Store {
         };
         let want = q.page_size as usize;
 
-        // An empty list keeps every type; a list naming only types that do not exist
-        // keeps none.
-        let mut types: Vec<&str> = Vec::new();
-        for t in &q.filters.types {
-            if let Some(known) = TYPE_NAMES.iter().find(|k| **k == t.as_str())
-                && !types.contains(known)
-            {
-                types.push(known);
-            }
-        }
-        if !q.filters.types.is_empty() && types.is_empty() {
+        let Some(types) = kept_types(&q.filters) else {
             return Ok(None);
-        }
+        };
         let sender = q
             .filters
             .sender
@@ -308,13 +334,7 @@ impl Store {
                     found.extend(w.hits);
                     found.extend(w.next);
                 }
-                found.sort_unstable();
-                if range.up {
-                    found.reverse();
-                }
-                let next = found.get(want).copied();
-                found.truncate(want);
-                Walked { hits: found, next }
+                merge_walks(found, range.up, want)
             }
         };
         Ok(Some(walked))
@@ -450,14 +470,14 @@ fn walk_sql(
     (sql, args)
 }
 
-fn not_stored(id: i64) -> StoreError {
+pub(crate) fn not_stored(id: i64) -> StoreError {
     StoreError::BadMessage {
         id: id_from_sql(id),
         reason: "in the timeline but not stored".into(),
     }
 }
 
-fn last_page(messages: Vec<Message>) -> HistoryPage {
+pub(crate) fn last_page(messages: Vec<Message>) -> HistoryPage {
     HistoryPage {
         messages,
         next_cursor: None,

@@ -32,7 +32,7 @@ use flate2::read::MultiGzDecoder;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::insert::PreparedMessage;
-use super::{Store, StoreError, check_id};
+use super::{InsertCounts, Store, StoreError, check_id};
 use crate::protocol::Message;
 use crate::protocol::json::ExportLine;
 
@@ -193,10 +193,37 @@ impl<R: Read> Read for Counting<R> {
     }
 }
 
+/// Where import writes its batches of prepared messages, one transaction each: a SQLite
+/// store, or a PostgreSQL one ([`super::pg::PgImport`]).
+pub(crate) trait BatchWriter {
+    /// Stores one batch, as [`Store::insert_prepared`].
+    fn write_batch(&mut self, batch: &[PreparedMessage]) -> Result<InsertCounts, StoreError>;
+}
+
+impl BatchWriter for Store {
+    fn write_batch(&mut self, batch: &[PreparedMessage]) -> Result<InsertCounts, StoreError> {
+        self.insert_prepared(batch)
+    }
+}
+
 /// Imports export files in order. All files are opened first, so a wrong name stops the
 /// import before anything is written.
 pub fn import_files(
     store: &mut Store,
+    paths: &[PathBuf],
+    options: &ImportOptions,
+) -> Result<ImportSummary, ImportError> {
+    let mut summary = None;
+    with_import_settings(store, |store| {
+        summary = Some(import_files_into(store, paths, options)?);
+        Ok(())
+    })?;
+    Ok(summary.unwrap_or_default())
+}
+
+/// [`import_files`] into any [`BatchWriter`].
+pub(crate) fn import_files_into(
+    writer: &mut dyn BatchWriter,
     paths: &[PathBuf],
     options: &ImportOptions,
 ) -> Result<ImportSummary, ImportError> {
@@ -214,18 +241,15 @@ pub fn import_files(
     let bar = progress_bar(options, total);
     let mut summary = ImportSummary::default();
     let mut done = 0u64;
-    with_import_settings(store, |store| {
-        for (path, file) in files {
-            let count = Arc::new(AtomicU64::new(0));
-            let name = path.display().to_string();
-            bar.set_message(short_name(path));
-            import_stream(store, &name, file, &count, options, &mut summary, &|| {
-                bar.set_position(done + count.load(Ordering::Relaxed));
-            })?;
-            done += count.load(Ordering::Relaxed);
-        }
-        Ok(())
-    })?;
+    for (path, file) in files {
+        let count = Arc::new(AtomicU64::new(0));
+        let name = path.display().to_string();
+        bar.set_message(short_name(path));
+        import_stream(writer, &name, file, &count, options, &mut summary, &|| {
+            bar.set_position(done + count.load(Ordering::Relaxed));
+        })?;
+        done += count.load(Ordering::Relaxed);
+    }
     bar.finish_and_clear();
     Ok(summary)
 }
@@ -313,7 +337,7 @@ struct Batch {
 
 /// Reads `reader` on a thread of its own while this one writes what it read.
 fn import_stream<R: Read + Send>(
-    store: &mut Store,
+    store: &mut dyn BatchWriter,
     name: &str,
     reader: R,
     count: &Arc<AtomicU64>,
@@ -338,7 +362,7 @@ fn import_stream<R: Read + Send>(
 }
 
 fn write_batches(
-    store: &mut Store,
+    store: &mut dyn BatchWriter,
     name: &str,
     batches: Receiver<Batch>,
     summary: &mut ImportSummary,
@@ -348,7 +372,7 @@ fn write_batches(
         summary.read += batch.read;
         let mut rejected = batch.rejected;
         if !batch.messages.is_empty() {
-            let counts = store.insert_prepared(&batch.messages)?;
+            let counts = store.write_batch(&batch.messages)?;
             summary.new += counts.new;
             summary.duplicates += counts.duplicates;
             for (index, reason) in counts.rejected {

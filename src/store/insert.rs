@@ -48,22 +48,22 @@ pub struct InsertCounts {
 #[derive(Clone, Debug)]
 pub struct PreparedMessage {
     /// The stored id.
-    id: i64,
-    kind: ChatType,
-    from: String,
-    to: String,
-    time: i64,
-    type_name: &'static str,
+    pub(crate) id: i64,
+    pub(crate) kind: ChatType,
+    pub(crate) from: String,
+    pub(crate) to: String,
+    pub(crate) time: i64,
+    pub(crate) type_name: &'static str,
     /// The conversation's key.
-    key: String,
+    pub(crate) key: String,
     /// The stored JSON form.
-    json: String,
+    pub(crate) json: String,
     /// The entry body's stored part ([`crate::protocol::encode_body_tail`]).
-    body: Option<Vec<u8>>,
+    pub(crate) body: Option<Vec<u8>>,
     /// The chat files it names ([`super::files::linked_files`]).
-    files: Vec<(String, Option<String>)>,
+    pub(crate) files: Vec<(String, Option<String>)>,
     /// What search looks at ([`super::search::searchable_text`]).
-    search_text: Option<String>,
+    pub(crate) search_text: Option<String>,
 }
 
 impl PreparedMessage {
@@ -151,7 +151,7 @@ struct Accepted {
 }
 
 /// Why a message may not go into a conversation of `existing` kind.
-fn kind_conflict(message: &PreparedMessage, existing: ChatType) -> String {
+pub(crate) fn kind_conflict(message: &PreparedMessage, existing: ChatType) -> String {
     format!(
         "a {} message to {:?}, which is a {} conversation: a conversation's type is fixed \
          by its first message or the state file",

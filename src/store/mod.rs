@@ -12,14 +12,17 @@
 //! case-insensitively.
 
 pub mod apps;
+mod checked_state;
+pub mod db;
 pub mod export;
 pub mod files;
 mod history;
 pub mod import;
 mod insert;
 mod library;
-mod names;
+pub(crate) mod names;
 pub mod password;
+pub mod pg;
 pub mod pool;
 pub mod schema;
 pub mod search;
@@ -34,10 +37,12 @@ use rusqlite::{Connection, OptionalExtension, params};
 
 use crate::protocol::json::MessageJson;
 use crate::protocol::{ChatType, Conversation, Message};
-use password::{HashMemory, check_stored_hash, dummy_hash, hash_password, verify_with};
-use schema::{conference_key, id_from_sql, kind_from_sql, single_key};
+use checked_state::CheckedState;
+use password::{HashMemory, dummy_hash, hash_password, verify_with};
+use schema::{conference_key, id_from_sql, kind_from_sql};
 use state::StateFile;
 
+pub use db::Db;
 pub use history::{DEFAULT_SCAN_BUDGET, EntryPage};
 pub use import::{ImportOptions, ImportSummary, Rejection, import_files, import_reader};
 pub use insert::InsertCounts;
@@ -53,6 +58,9 @@ pub enum StoreError {
     /// SQLite reported an error.
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    /// PostgreSQL reported an error (never with a password).
+    #[error(transparent)]
+    Postgres(#[from] pg::PgError),
     /// The database file could not be opened.
     #[error("cannot open database {path}: {source}")]
     Open {
@@ -187,11 +195,11 @@ pub fn check_id(id: &str) -> Result<String, StoreError> {
         .map_err(|_| StoreError::InvalidId(id.chars().take(80).collect()))
 }
 
-fn now_ms() -> i64 {
+pub(crate) fn now_ms() -> i64 {
     jiff::Timestamp::now().as_millisecond()
 }
 
-fn new_uuid() -> String {
+pub(crate) fn new_uuid() -> String {
     let mut b: [u8; 16] = rand::random();
     b[6] = (b[6] & 0x0f) | 0x40;
     b[8] = (b[8] & 0x3f) | 0x80;
@@ -412,36 +420,17 @@ impl Store {
     /// place.
     pub fn apply_state(&mut self, state: &StateFile) -> Result<StateSummary, StoreError> {
         let mut summary = StateSummary::default();
-        // Hash first: argon2 is slow and has no business inside the write transaction.
-        let mut users = Vec::with_capacity(state.users.len());
-        for (i, u) in state.users.iter().enumerate() {
-            let entry = |e: StoreError| StoreError::State(format!("users[{i}] ({}): {e}", u.name));
-            let name = check_id(&u.name).map_err(entry)?;
-            let hash = match (&u.password, &u.password_hash) {
-                (_, Some(hash)) => {
-                    check_stored_hash(hash).map_err(entry)?;
-                    hash.clone()
-                }
-                (Some(plain), None) => hash_password(plain).map_err(entry)?,
-                // Named only for completeness (e.g. senders): they cannot log in.
-                (None, None) => continue,
-            };
-            users.push((name, hash));
-        }
-        let apps = state
-            .apps
-            .iter()
-            .enumerate()
-            .map(|(i, a)| apps::hashed(a).map_err(|e| StoreError::State(format!("apps[{i}]: {e}"))))
-            .collect::<Result<Vec<_>, _>>()?;
-        if !users.is_empty() || !apps.is_empty() {
+        // Checked and hashed first: argon2 is slow and has no business inside the write
+        // transaction.
+        let checked = CheckedState::check(state)?;
+        if !checked.users.is_empty() || !checked.apps.is_empty() {
             self.make_private()?;
         }
         let tx = self.conn.transaction()?;
         let result = (|| -> Result<(), StoreError> {
-            apps::put_apps(&tx, &apps)?;
-            summary.apps = apps.len();
-            for (name, hash) in &users {
+            apps::put_apps(&tx, &checked.apps)?;
+            summary.apps = checked.apps.len();
+            for (name, hash) in &checked.users {
                 let now = now_ms();
                 tx.prepare_cached(
                     "INSERT INTO users(name, password_hash, uuid, created, modified)
@@ -451,57 +440,21 @@ impl Store {
                 .execute(params![name, hash, new_uuid(), now])?;
                 summary.users += 1;
             }
-            for (i, g) in state.groups.iter().enumerate() {
-                let gid =
-                    check_id(&g.id).map_err(|e| StoreError::State(format!("groups[{i}]: {e}")))?;
-                let conv = insert::state_conversation(&tx, &conference_key(&gid), ChatType::Group)?
-                    .map_err(|kind| {
-                        StoreError::State(format!(
-                            "groups[{i}] ({gid}): already a {} conversation, not a group",
-                            kind.wire_name()
-                        ))
-                    })?;
-                for m in &g.members {
-                    let member = check_id(m).map_err(|e| {
-                        StoreError::State(format!("groups[{i}] ({gid}) member: {e}"))
-                    })?;
+            for g in &checked.groups {
+                let conv =
+                    insert::state_conversation(&tx, &conference_key(&g.id), ChatType::Group)?
+                        .map_err(|kind| checked_state::group_conflict(g, kind))?;
+                for member in &g.members {
                     tx.prepare_cached(
                         "INSERT OR IGNORE INTO user_convs(user, conv, peer) VALUES (?1, ?2, ?3)",
                     )?
-                    .execute(params![member, conv, gid])?;
+                    .execute(params![member, conv, g.id])?;
                     summary.memberships += 1;
                 }
             }
-            for (i, c) in state.conversations.iter().enumerate() {
-                let at = |e: String| StoreError::State(format!("conversations[{i}]: {e}"));
-                let user = check_id(&c.user).map_err(|e| at(e.to_string()))?;
-                let peer = check_id(&c.id).map_err(|e| at(e.to_string()))?;
-                let (key, kind) = match c.kind.as_str() {
-                    "chat" => (single_key(&user, &peer), ChatType::Single),
-                    "groupchat" => (conference_key(&peer), ChatType::Group),
-                    other => {
-                        return Err(at(format!(
-                            "type {other:?} must be \"chat\" or \"groupchat\""
-                        )));
-                    }
-                };
-                for mark in &c.marks {
-                    let ok = mark
-                        .strip_prefix("mark_")
-                        .and_then(|n| n.parse::<u8>().ok())
-                        .is_some_and(|n| n <= 19 && mark.len() <= 7);
-                    if !ok {
-                        return Err(at(format!("mark {mark:?} is not mark_0..mark_19")));
-                    }
-                }
-                let marks = serde_json::to_string(&c.marks).map_err(|e| at(e.to_string()))?;
-                let conv = insert::state_conversation(&tx, &key, kind)?.map_err(|found| {
-                    at(format!(
-                        "{peer} is already a {} conversation, not {}",
-                        found.wire_name(),
-                        kind.wire_name()
-                    ))
-                })?;
+            for c in &checked.conversations {
+                let conv = insert::state_conversation(&tx, &c.key, c.kind)?
+                    .map_err(|found| checked_state::conversation_conflict(c, found))?;
                 tx.prepare_cached(
                     "INSERT INTO user_convs(user, conv, peer, unread, pinned, pinned_at, marks)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)
@@ -509,13 +462,13 @@ impl Store {
                         unread = ?4, pinned = ?5, pinned_at = ?6, marks = ?7",
                 )?
                 .execute(params![
-                    user,
+                    c.user,
                     conv,
-                    peer,
+                    c.peer,
                     c.unread,
                     c.pinned,
-                    c.pinned_at.filter(|_| c.pinned),
-                    marks
+                    c.pinned_at,
+                    c.marks
                 ])?;
                 summary.conversations += 1;
             }

@@ -20,7 +20,7 @@ use crate::protocol::names::{
 };
 
 /// The most members a group or room may have, as the details say (the service's default).
-const MAX_USERS: u64 = 200;
+pub(crate) const MAX_USERS: u64 = 200;
 
 /// Checks a name from the state file against its length limit.
 fn checked<'a>(text: Option<&'a str>, max: usize, what: &str) -> Result<&'a str, String> {
@@ -31,11 +31,41 @@ fn checked<'a>(text: Option<&'a str>, max: usize, what: &str) -> Result<&'a str,
     Ok(text)
 }
 
-/// Writes the nicknames, group names and room names of a state file inside its
-/// transaction; returns how many names were written. Groups' and rooms' conversation rows
-/// are created when missing, with their kind fixed, as memberships do.
-pub(super) fn apply_names(tx: &Transaction<'_>, state: &StateFile) -> Result<usize, StoreError> {
-    let mut written = 0;
+/// A user's nickname from the state file, checked: (user id, nickname).
+pub(crate) type Nickname = (String, String);
+
+/// A group's or room's names from the state file, checked.
+pub(crate) struct CheckedConvName {
+    /// Where it came from ("groups" or "rooms", and the index), for messages.
+    pub(crate) section: &'static str,
+    pub(crate) index: usize,
+    pub(crate) id: String,
+    pub(crate) name: String,
+    pub(crate) description: String,
+    pub(crate) owner: String,
+    pub(crate) kind: ChatType,
+}
+
+impl CheckedConvName {
+    /// The error of a group or room whose id is already another kind of conversation.
+    pub(crate) fn conflict(&self, found: ChatType) -> StoreError {
+        StoreError::State(format!(
+            "{}[{}] ({}): already a {} conversation, not a {}",
+            self.section,
+            self.index,
+            self.id,
+            found.wire_name(),
+            self.kind.wire_name()
+        ))
+    }
+}
+
+/// The names of a state file, checked: (user, nickname) pairs, and groups' and rooms'
+/// names (only those that set a name or a description).
+pub(crate) fn checked_names(
+    state: &StateFile,
+) -> Result<(Vec<Nickname>, Vec<CheckedConvName>), StoreError> {
+    let mut nicknames = Vec::new();
     for (i, u) in state.users.iter().enumerate() {
         let at = |e: String| StoreError::State(format!("users[{i}] ({}): {e}", u.name));
         let Some(nickname) = u.nickname.as_deref() else {
@@ -43,12 +73,7 @@ pub(super) fn apply_names(tx: &Transaction<'_>, state: &StateFile) -> Result<usi
         };
         let name = check_id(&u.name).map_err(|e| at(e.to_string()))?;
         let nickname = checked(Some(nickname), MAX_NICKNAME_CHARS, "nickname").map_err(at)?;
-        tx.prepare_cached(
-            "INSERT INTO user_names(name, nickname) VALUES (?1, ?2)
-             ON CONFLICT(name) DO UPDATE SET nickname = ?2",
-        )?
-        .execute(params![name, nickname])?;
-        written += 1;
+        nicknames.push((name, nickname.to_string()));
     }
     let groups = state.groups.iter().map(|g| {
         let owner = g.members.first().map(String::as_str).unwrap_or_default();
@@ -66,6 +91,7 @@ pub(super) fn apply_names(tx: &Transaction<'_>, state: &StateFile) -> Result<usi
         .iter()
         .map(|r| ("rooms", &r.id, &r.name, &r.description, "", ChatType::Room));
     let mut index: HashMap<&str, usize> = HashMap::new();
+    let mut conv_names = Vec::new();
     for (section, id, name, description, owner, kind) in groups.chain(rooms) {
         let next = index.entry(section).or_default();
         let i = *next;
@@ -83,20 +109,48 @@ pub(super) fn apply_names(tx: &Transaction<'_>, state: &StateFile) -> Result<usi
         let name = checked(name.as_deref(), MAX_GROUP_NAME_CHARS, "name").map_err(at)?;
         let description =
             checked(description.as_deref(), MAX_DESCRIPTION_CHARS, "description").map_err(at)?;
-        let conv =
-            insert::state_conversation(tx, &conference_key(&gid), kind)?.map_err(|found| {
-                at(format!(
-                    "already a {} conversation, not a {}",
-                    found.wire_name(),
-                    kind.wire_name()
-                ))
-            })?;
+        conv_names.push(CheckedConvName {
+            section,
+            index: i,
+            id: gid,
+            name: name.to_string(),
+            description: description.to_string(),
+            owner,
+            kind,
+        });
+    }
+    Ok((nicknames, conv_names))
+}
+
+/// Writes the nicknames, group names and room names of a state file inside its
+/// transaction; returns how many names were written. Groups' and rooms' conversation rows
+/// are created when missing, with their kind fixed, as memberships do.
+pub(super) fn apply_names(tx: &Transaction<'_>, state: &StateFile) -> Result<usize, StoreError> {
+    let (nicknames, conv_names) = checked_names(state)?;
+    let mut written = 0;
+    for (name, nickname) in &nicknames {
+        tx.prepare_cached(
+            "INSERT INTO user_names(name, nickname) VALUES (?1, ?2)
+             ON CONFLICT(name) DO UPDATE SET nickname = ?2",
+        )?
+        .execute(params![name, nickname])?;
+        written += 1;
+    }
+    for n in &conv_names {
+        let conv = insert::state_conversation(tx, &conference_key(&n.id), n.kind)?
+            .map_err(|found| n.conflict(found))?;
         tx.prepare_cached(
             "INSERT INTO conv_names(conv, name, description, owner, created)
              VALUES (?1, ?2, ?3, ?4, ?5)
              ON CONFLICT(conv) DO UPDATE SET name = ?2, description = ?3, owner = ?4",
         )?
-        .execute(params![conv, name, description, owner, super::now_ms()])?;
+        .execute(params![
+            conv,
+            n.name,
+            n.description,
+            n.owner,
+            super::now_ms()
+        ])?;
         written += 1;
     }
     Ok(written)

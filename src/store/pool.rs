@@ -61,6 +61,13 @@ impl StorePool {
         self.stores.len()
     }
 
+    /// Sets every connection's scan budget ([`Store::set_scan_budget`]).
+    pub fn set_scan_budget(&self, rows: usize) {
+        for store in &self.stores {
+            lock(store).set_scan_budget(rows);
+        }
+    }
+
     /// Runs `f` on a free connection, waiting for one when all are busy. Blocking: call it
     /// from `spawn_blocking`, never on an async worker.
     pub fn with<R>(&self, f: impl FnOnce(&mut Store) -> R) -> R {

@@ -1,6 +1,9 @@
 //! Shared test data: export lines and messages built from the protocol types.
 #![allow(dead_code)]
 
+pub mod backends;
+pub mod postgres;
+
 use roam::protocol::json::ExportLine;
 use roam::protocol::{
     Attachment, ChatType, Content, Direction, HistoryFilters, HistoryQuery, Message,

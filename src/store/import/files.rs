@@ -105,8 +105,46 @@ fn read_bounded(path: &Path) -> Result<Vec<u8>, String> {
     Ok(bytes)
 }
 
+/// Where attachments are loaded: a SQLite store, or a PostgreSQL one.
+pub(crate) trait FileWriter {
+    /// The file name the first message naming `uuid` gives it.
+    fn file_name(&mut self, uuid: &str) -> Result<Option<String>, StoreError>;
+    /// Stores a file's bytes when a message names it (see [`Store::put_file`]).
+    fn put_file(
+        &mut self,
+        uuid: &str,
+        content_type: &str,
+        bytes: &[u8],
+        thumbnail: Option<&[u8]>,
+    ) -> Result<PutFile, StoreError>;
+}
+
+impl FileWriter for Store {
+    fn file_name(&mut self, uuid: &str) -> Result<Option<String>, StoreError> {
+        Store::file_name(self, uuid)
+    }
+
+    fn put_file(
+        &mut self,
+        uuid: &str,
+        content_type: &str,
+        bytes: &[u8],
+        thumbnail: Option<&[u8]>,
+    ) -> Result<PutFile, StoreError> {
+        Store::put_file(self, uuid, content_type, bytes, thumbnail, None)
+    }
+}
+
 /// Loads the attachments of one folder (see the module documentation).
 pub fn import_attachments(store: &mut Store, dir: &Path) -> Result<FilesSummary, ImportError> {
+    import_attachments_into(store, dir)
+}
+
+/// [`import_attachments`] into any [`FileWriter`].
+pub(crate) fn import_attachments_into(
+    store: &mut dyn FileWriter,
+    dir: &Path,
+) -> Result<FilesSummary, ImportError> {
     let open = |source| ImportError::Open {
         path: dir.to_path_buf(),
         source,
@@ -154,7 +192,7 @@ pub fn import_attachments(store: &mut Store, dir: &Path) -> Result<FilesSummary,
         let content_type = store
             .file_name(name)?
             .map_or("application/octet-stream", |n| content_type_for(&n));
-        match store.put_file(name, content_type, &bytes, thumbnail.as_deref(), None) {
+        match store.put_file(name, content_type, &bytes, thumbnail.as_deref()) {
             Ok(PutFile::Stored) => summary.stored += 1,
             Ok(PutFile::AlreadyStored) => summary.already_stored += 1,
             Ok(PutFile::NotNamed) => summary.not_named += 1,

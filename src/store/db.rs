@@ -1,0 +1,201 @@
+//! One store, either back end: what the server, import and the tests call, async.
+//!
+//! `--db` chooses: a `postgres://` (or `postgresql://`) URL is PostgreSQL ([`PgStore`]);
+//! anything else is a SQLite file ([`StorePool`]), as before. SQLite's work runs on the
+//! blocking pool, PostgreSQL's on the runtime.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use super::pg::{PgStore, is_postgres_url};
+use super::state::StateFile;
+use super::{EntryPage, InsertCounts, StateSummary, Store, StoreError, StorePool, UserRecord};
+use crate::protocol::{Conversation, HistoryPage, HistoryQuery, Message};
+
+/// The store behind a server or an import.
+#[derive(Clone, Debug)]
+pub enum Db {
+    /// A SQLite file (or an in-memory database), through a pool of connections.
+    Sqlite(Arc<StorePool>),
+    /// A PostgreSQL database (boxed: its pool's handle is large, and a store is moved
+    /// around far less than it is used).
+    Postgres(Box<PgStore>),
+}
+
+impl Db {
+    /// Opens what `--db` names: a PostgreSQL URL, or a SQLite file (created when missing)
+    /// with a server's pool of connections.
+    pub async fn open(db: &str) -> Result<Db, StoreError> {
+        if is_postgres_url(db) {
+            return Ok(Db::Postgres(Box::new(PgStore::connect(db).await?)));
+        }
+        let path = Path::new(db).to_path_buf();
+        let pool = tokio::task::spawn_blocking(move || StorePool::open_for_server(&path))
+            .await
+            .map_err(|e| StoreError::Thread(e.to_string()))??;
+        Ok(Db::Sqlite(Arc::new(pool)))
+    }
+
+    /// A SQLite store of one connection (an in-memory database: tests).
+    pub fn single(store: Store) -> Db {
+        Db::Sqlite(Arc::new(StorePool::single(store)))
+    }
+
+    /// Which back end, for messages: "SQLite" or "PostgreSQL".
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Db::Sqlite(_) => "SQLite",
+            Db::Postgres(_) => "PostgreSQL",
+        }
+    }
+
+    /// Sets how many rows one page request may pass over without keeping them (tests and
+    /// tuning; see [`Store::set_scan_budget`]).
+    pub fn set_scan_budget(&mut self, rows: usize) {
+        match self {
+            Db::Sqlite(pool) => pool.set_scan_budget(rows),
+            Db::Postgres(pg) => pg.set_scan_budget(rows),
+        }
+    }
+
+    /// Runs SQLite work on the blocking pool.
+    async fn sqlite<R: Send + 'static>(
+        pool: &Arc<StorePool>,
+        f: impl FnOnce(&mut Store) -> Result<R, StoreError> + Send + 'static,
+    ) -> Result<R, StoreError> {
+        let pool = Arc::clone(pool);
+        tokio::task::spawn_blocking(move || pool.with(f))
+            .await
+            .map_err(|e| StoreError::Thread(e.to_string()))?
+    }
+
+    /// Creates a user or replaces their password.
+    pub async fn set_password(&self, name: &str, password: &str) -> Result<(), StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let (name, password) = (name.to_string(), password.to_string());
+                Db::sqlite(pool, move |s| s.set_password(&name, &password)).await
+            }
+            Db::Postgres(pg) => pg.set_password(name, password).await,
+        }
+    }
+
+    /// A user who can log in, with their password hash.
+    pub async fn login_record(
+        &self,
+        name: &str,
+    ) -> Result<Option<(UserRecord, String)>, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let name = name.to_string();
+                Db::sqlite(pool, move |s| s.login_record(&name)).await
+            }
+            Db::Postgres(pg) => Ok(pg.login_record(name).await?),
+        }
+    }
+
+    /// The user an app may read as (`inherit`): an account, or a user with a list.
+    pub async fn existing_user(&self, name: &str) -> Result<Option<UserRecord>, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let name = name.to_string();
+                Db::sqlite(pool, move |s| s.existing_user(&name)).await
+            }
+            Db::Postgres(pg) => Ok(pg.existing_user(name).await?),
+        }
+    }
+
+    /// A user's conversation list, newest activity first.
+    pub async fn conversations(&self, user: &str) -> Result<Vec<Conversation>, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let user = user.to_string();
+                Db::sqlite(pool, move |s| s.conversations(&user)).await
+            }
+            Db::Postgres(pg) => pg.conversations(user).await,
+        }
+    }
+
+    /// One page of a conversation's history.
+    pub async fn history(&self, user: &str, q: &HistoryQuery) -> Result<HistoryPage, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let (user, q) = (user.to_string(), q.clone());
+                Db::sqlite(pool, move |s| s.history(&user, &q)).await
+            }
+            Db::Postgres(pg) => pg.history(user, q).await,
+        }
+    }
+
+    /// One page of history entries as the server sends them.
+    pub async fn history_entries(
+        &self,
+        user: &str,
+        q: &HistoryQuery,
+        appkey: &str,
+    ) -> Result<EntryPage, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let (user, q, appkey) = (user.to_string(), q.clone(), appkey.to_string());
+                Db::sqlite(pool, move |s| s.history_entries(&user, &q, &appkey)).await
+            }
+            Db::Postgres(pg) => pg.history_entries(user, q, appkey).await,
+        }
+    }
+
+    /// Stores messages in one transaction (import's write path).
+    pub async fn insert_messages(&self, messages: &[Message]) -> Result<InsertCounts, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let messages = messages.to_vec();
+                Db::sqlite(pool, move |s| s.insert_messages(&messages)).await
+            }
+            Db::Postgres(pg) => pg.insert_messages(messages).await,
+        }
+    }
+
+    /// Applies a state file.
+    pub async fn apply_state(&self, state: &StateFile) -> Result<StateSummary, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let state = state.clone();
+                Db::sqlite(pool, move |s| s.apply_state(&state)).await
+            }
+            Db::Postgres(pg) => pg.apply_state(state).await,
+        }
+    }
+
+    /// Stores a file's bytes under `uuid` when a message names it (see
+    /// [`Store::put_file`]).
+    pub async fn put_file(
+        &self,
+        uuid: &str,
+        content_type: &str,
+        bytes: &[u8],
+        thumbnail: Option<&[u8]>,
+        expires: Option<i64>,
+    ) -> Result<super::files::PutFile, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let (uuid, content_type) = (uuid.to_string(), content_type.to_string());
+                let (bytes, thumbnail) = (bytes.to_vec(), thumbnail.map(<[u8]>::to_vec));
+                Db::sqlite(pool, move |s| {
+                    s.put_file(&uuid, &content_type, &bytes, thumbnail.as_deref(), expires)
+                })
+                .await
+            }
+            Db::Postgres(pg) => {
+                pg.put_file(uuid, content_type, bytes, thumbnail, expires)
+                    .await
+            }
+        }
+    }
+
+    /// How many messages are stored.
+    pub async fn message_count(&self) -> Result<u64, StoreError> {
+        match self {
+            Db::Sqlite(pool) => Db::sqlite(pool, |s| s.message_count()).await,
+            Db::Postgres(pg) => Ok(pg.message_count().await?),
+        }
+    }
+}

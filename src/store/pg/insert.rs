@@ -1,0 +1,335 @@
+//! Storing messages on PostgreSQL: import's write path, one transaction per batch.
+//!
+//! The same rules as the SQLite store ([`crate::store::insert`]): a message id already
+//! stored, or seen earlier in the batch, is a duplicate and the first copy wins; a message
+//! must agree with its conversation's kind (fixed by its first message or the state file).
+//! What differs is the cost per message: the batch's ids and conversations are looked up
+//! in one statement each, the accepted messages go in with one binary `COPY`, and the
+//! conversations' newest messages and list rows are one statement each.
+//!
+//! Imports take an advisory lock for their transaction, so two imports into one database
+//! take turns instead of failing on each other's ids; readers are never blocked, and see
+//! a batch whole or not at all.
+
+use std::collections::{HashMap, HashSet};
+
+use futures::pin_mut;
+use tokio_postgres::binary_copy::BinaryCopyInWriter;
+use tokio_postgres::types::{ToSql, Type};
+
+use super::{PgError, PgStore};
+use crate::protocol::{ChatType, Message};
+use crate::store::insert::{PreparedMessage, kind_conflict};
+use crate::store::schema::{kind_from_sql, kind_to_sql};
+use crate::store::{InsertCounts, StoreError};
+
+/// The advisory lock key imports hold ("roamimpt" in ASCII, less the top bit).
+pub(super) const IMPORT_LOCK: i64 = 0x726f_616d_696d_7074;
+
+/// A conversation as the write path needs it.
+#[derive(Clone, Copy, Debug)]
+struct Conv {
+    id: i64,
+    kind: ChatType,
+}
+
+impl PgStore {
+    /// Stores messages in one transaction (see the module documentation).
+    pub async fn insert_messages(&self, messages: &[Message]) -> Result<InsertCounts, StoreError> {
+        let prepared = messages
+            .iter()
+            .map(PreparedMessage::new)
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(self.insert_prepared(&prepared).await?)
+    }
+
+    /// [`PgStore::insert_messages`] for messages already prepared.
+    pub async fn insert_prepared(
+        &self,
+        messages: &[PreparedMessage],
+    ) -> Result<InsertCounts, PgError> {
+        let mut counts = InsertCounts::default();
+        let mut client = self.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&IMPORT_LOCK])
+            .await?;
+
+        // Ids already stored, and conversations already known, in one statement each.
+        let ids: Vec<i64> = messages.iter().map(|m| m.id).collect();
+        let stored = tx
+            .prepare_cached("SELECT id FROM messages WHERE id = ANY($1)")
+            .await?;
+        let stored: HashSet<i64> = tx
+            .query(&stored, &[&ids])
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<Result<_, _>>()?;
+        let mut convs = known_convs(&tx, messages).await?;
+
+        // 1. Check each message in order; the first accepted message of a new
+        //    conversation fixes its kind.
+        let mut seen = HashSet::with_capacity(messages.len());
+        let mut accepted: Vec<usize> = Vec::with_capacity(messages.len());
+        let mut new_kinds: HashMap<&str, ChatType> = HashMap::new();
+        for (index, m) in messages.iter().enumerate() {
+            if !seen.insert(m.id) || stored.contains(&m.id) {
+                counts.duplicates += 1;
+                continue;
+            }
+            let kind = match convs.get(m.key.as_str()) {
+                Some(conv) => conv.kind,
+                None => *new_kinds.entry(m.key.as_str()).or_insert(m.kind),
+            };
+            if kind != m.kind {
+                counts.rejected.push((index, kind_conflict(m, kind)));
+                continue;
+            }
+            accepted.push(index);
+        }
+        create_convs(&tx, &new_kinds, &mut convs).await?;
+
+        // 2. The messages, in one binary COPY.
+        accepted.sort_unstable_by_key(|&i| messages[i].id);
+        let sink = tx
+            .copy_in(
+                "COPY messages(id, conv, chat_type, sender, receiver, time, type, json, body)
+                 FROM STDIN (FORMAT binary)",
+            )
+            .await?;
+        let writer = BinaryCopyInWriter::new(
+            sink,
+            &[
+                Type::INT8,
+                Type::INT8,
+                Type::INT2,
+                Type::TEXT,
+                Type::TEXT,
+                Type::INT8,
+                Type::TEXT,
+                Type::TEXT,
+                Type::BYTEA,
+            ],
+        );
+        pin_mut!(writer);
+        for &i in &accepted {
+            let m = &messages[i];
+            let conv = conv_id(&convs, m)?;
+            let chat_type = kind_to_sql(m.kind) as i16;
+            let row: [&(dyn ToSql + Sync); 9] = [
+                &m.id,
+                &conv,
+                &chat_type,
+                &m.from,
+                &m.to,
+                &m.time,
+                &m.type_name,
+                &m.json,
+                &m.body,
+            ];
+            writer.as_mut().write(&row).await?;
+        }
+        writer.finish().await?;
+        counts.new = accepted.len() as u64;
+
+        // 3. Per conversation: the newest message, and its members' list rows.
+        let mut newest: HashMap<i64, (i64, i64)> = HashMap::new();
+        let mut members: HashSet<(&str, i64, &str)> = HashSet::new();
+        for &i in &accepted {
+            let m = &messages[i];
+            let conv = conv_id(&convs, m)?;
+            let at = newest.entry(conv).or_insert((m.time, m.id));
+            *at = (*at).max((m.time, m.id));
+            match m.kind {
+                ChatType::Single => {
+                    members.insert((&m.from, conv, &m.to));
+                    members.insert((&m.to, conv, &m.from));
+                }
+                ChatType::Group => {
+                    members.insert((&m.from, conv, &m.to));
+                }
+                // Rooms never show in conversation lists.
+                ChatType::Room => {}
+            }
+        }
+        let (conv, (time, id)): (Vec<i64>, (Vec<i64>, Vec<i64>)) = newest.into_iter().unzip();
+        let update = tx
+            .prepare_cached(
+                "UPDATE convs c SET last_time = u.t, last_id = u.i
+                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(conv, t, i)
+                 WHERE c.id = u.conv
+                   AND (c.last_id IS NULL OR (c.last_time, c.last_id) < (u.t, u.i))",
+            )
+            .await?;
+        tx.execute(&update, &[&conv, &time, &id]).await?;
+        let mut users = Vec::with_capacity(members.len());
+        let mut conv = Vec::with_capacity(members.len());
+        let mut peer = Vec::with_capacity(members.len());
+        for (u, c, p) in members {
+            users.push(u);
+            conv.push(c);
+            peer.push(p);
+        }
+        let member = tx
+            .prepare_cached(
+                "INSERT INTO user_convs(\"user\", conv, peer)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
+                 ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        tx.execute(&member, &[&users, &conv, &peer]).await?;
+
+        // 4. The chat files the messages name.
+        let mut uuids = Vec::new();
+        let mut owners = Vec::new();
+        let mut secrets = Vec::new();
+        for &i in &accepted {
+            for (uuid, secret) in &messages[i].files {
+                uuids.push(uuid.as_str());
+                owners.push(messages[i].id);
+                secrets.push(secret.as_deref());
+            }
+        }
+        if !uuids.is_empty() {
+            let link = tx
+                .prepare_cached(
+                    "INSERT INTO message_files(uuid, message, secret)
+                     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
+                     ON CONFLICT DO NOTHING",
+                )
+                .await?;
+            tx.execute(&link, &[&uuids, &owners, &secrets]).await?;
+        }
+        tx.commit().await?;
+        Ok(counts)
+    }
+}
+
+/// The conversations the batch names that exist already.
+async fn known_convs(
+    tx: &deadpool_postgres::Transaction<'_>,
+    messages: &[PreparedMessage],
+) -> Result<HashMap<String, Conv>, PgError> {
+    let keys: Vec<&str> = messages
+        .iter()
+        .map(|m| m.key.as_str())
+        .collect::<HashSet<_>>()
+        .into_iter()
+        .collect();
+    let stmt = tx
+        .prepare_cached("SELECT key, id, kind FROM convs WHERE key = ANY($1)")
+        .await?;
+    let mut found = HashMap::with_capacity(keys.len());
+    for r in tx.query(&stmt, &[&keys]).await? {
+        let kind: i16 = r.try_get(2)?;
+        found.insert(
+            r.try_get(0)?,
+            Conv {
+                id: r.try_get(1)?,
+                kind: kind_from_sql(i64::from(kind)),
+            },
+        );
+    }
+    Ok(found)
+}
+
+/// Creates the batch's new conversations and adds them to `convs`.
+async fn create_convs(
+    tx: &deadpool_postgres::Transaction<'_>,
+    new: &HashMap<&str, ChatType>,
+    convs: &mut HashMap<String, Conv>,
+) -> Result<(), PgError> {
+    if new.is_empty() {
+        return Ok(());
+    }
+    let keys: Vec<&str> = new.keys().copied().collect();
+    let kinds: Vec<i16> = keys.iter().map(|k| kind_to_sql(new[k]) as i16).collect();
+    // The import lock keeps other imports out; the state file may still have made one.
+    let stmt = tx
+        .prepare_cached(
+            "INSERT INTO convs(key, kind) SELECT * FROM unnest($1::text[], $2::smallint[])
+             ON CONFLICT (key) DO NOTHING",
+        )
+        .await?;
+    tx.execute(&stmt, &[&keys, &kinds]).await?;
+    let stmt = tx
+        .prepare_cached("SELECT key, id, kind FROM convs WHERE key = ANY($1)")
+        .await?;
+    for r in tx.query(&stmt, &[&keys]).await? {
+        let kind: i16 = r.try_get(2)?;
+        convs.insert(
+            r.try_get(0)?,
+            Conv {
+                id: r.try_get(1)?,
+                kind: kind_from_sql(i64::from(kind)),
+            },
+        );
+    }
+    Ok(())
+}
+
+fn conv_id(convs: &HashMap<String, Conv>, m: &PreparedMessage) -> Result<i64, PgError> {
+    convs
+        .get(&m.key)
+        .map(|c| c.id)
+        .ok_or_else(|| PgError::Invariant(format!("conversation {:?} vanished mid-batch", m.key)))
+}
+
+/// Import's writer into PostgreSQL: each batch one transaction on the given runtime,
+/// from import's (blocking) writing thread.
+pub struct PgImport {
+    store: PgStore,
+    runtime: tokio::runtime::Handle,
+}
+
+impl PgImport {
+    /// A writer into `store` that runs its statements on `runtime` (call it from outside
+    /// that runtime: it blocks on each batch).
+    pub fn new(store: PgStore, runtime: tokio::runtime::Handle) -> PgImport {
+        PgImport { store, runtime }
+    }
+
+    /// Loads the attachments of one folder, as
+    /// [`crate::store::import::files::import_attachments`] does into SQLite.
+    pub fn import_attachments(
+        &mut self,
+        dir: &std::path::Path,
+    ) -> Result<crate::store::import::files::FilesSummary, crate::store::import::ImportError> {
+        crate::store::import::files::import_attachments_into(self, dir)
+    }
+
+    /// Imports export files in order, as [`crate::store::import_files`] does into SQLite.
+    pub fn import_files(
+        &mut self,
+        paths: &[std::path::PathBuf],
+        options: &crate::store::ImportOptions,
+    ) -> Result<crate::store::ImportSummary, crate::store::import::ImportError> {
+        crate::store::import::import_files_into(self, paths, options)
+    }
+}
+
+impl crate::store::import::files::FileWriter for PgImport {
+    fn file_name(&mut self, uuid: &str) -> Result<Option<String>, StoreError> {
+        let store = &self.store;
+        self.runtime.block_on(store.file_name(uuid))
+    }
+
+    fn put_file(
+        &mut self,
+        uuid: &str,
+        content_type: &str,
+        bytes: &[u8],
+        thumbnail: Option<&[u8]>,
+    ) -> Result<crate::store::files::PutFile, StoreError> {
+        let store = &self.store;
+        self.runtime
+            .block_on(store.put_file(uuid, content_type, bytes, thumbnail, None))
+    }
+}
+
+impl crate::store::import::BatchWriter for PgImport {
+    fn write_batch(&mut self, batch: &[PreparedMessage]) -> Result<InsertCounts, StoreError> {
+        let store = &self.store;
+        Ok(self.runtime.block_on(store.insert_prepared(batch))?)
+    }
+}
