@@ -181,12 +181,14 @@ pub fn perform(request: HostRequest) -> io::Result<()> {
 /// How pictures will be drawn, from the config's `images` setting and the emoji probe's
 /// experience of this terminal. `auto` asks the terminal (kitty, sixel, iTerm2, its cell
 /// size) only where that is safe: not inside tmux or screen (their passthrough is
-/// unreliable), and not in a terminal that left the cursor query unanswered (its reader
-/// would linger and take the person's first keys). A named protocol is used as told, with
-/// the cell size asked of a terminal that answers.
+/// unreliable), and only in a terminal seen answering the cursor query (in one that does
+/// not, the query's reader would linger and take the person's first keys). A named
+/// protocol is used as told, with the cell size asked of a terminal that answers.
 pub fn picture_picker(setting: crate::config::Images, probe: EmojiProbe) -> Picker {
     use crate::config::Images;
-    let answers = probe != EmojiProbe::NoAnswer;
+    // Only a terminal seen answering: the emoji setting skips the probe precisely for
+    // terminals that do not.
+    let answers = matches!(probe, EmojiProbe::Answered(_));
     let multiplexed = std::env::var_os("TMUX").is_some()
         || std::env::var_os("STY").is_some()
         || std::env::var("TERM").is_ok_and(|t| t.starts_with("tmux") || t.starts_with("screen"));
