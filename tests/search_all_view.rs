@@ -76,7 +76,8 @@ fn found(conversation: &ConversationKey, i: u64, snippet: &str) -> FoundMessage 
     let m = message(conversation, i, snippet);
     let start = snippet.find("退避").unwrap_or(0);
     FoundMessage {
-        conversation: conversation.clone(),
+        conversation: conversation.id.clone(),
+        kind: conversation.kind,
         id: m.id,
         from: m.from,
         time: m.time,

@@ -36,6 +36,14 @@ impl ConversationKey {
         }
     }
 
+    /// The key of the conversation a search hit is in.
+    pub fn of_hit(hit: &FoundMessage) -> ConversationKey {
+        ConversationKey {
+            id: hit.conversation.clone(),
+            kind: hit.kind,
+        }
+    }
+
     /// The key of a conversation in the list.
     pub fn of(c: &Conversation) -> ConversationKey {
         ConversationKey {
@@ -312,29 +320,7 @@ pub enum SyncEnd {
     Failed(String),
 }
 
-/// One message a search across every conversation found.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct FoundMessage {
-    /// Its conversation, as the list names it.
-    pub conversation: ConversationKey,
-    /// The message id.
-    pub id: u64,
-    /// The sender.
-    pub from: String,
-    /// Milliseconds since the epoch.
-    pub time: i64,
-    /// The text around the match, as stored: untrusted, drawn only through
-    /// [`text`](super::text).
-    pub snippet: String,
-    /// Where the match is in `snippet`, in bytes.
-    pub matched: std::ops::Range<usize>,
-}
-
-/// A page of hits, newest first.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct FoundPage {
-    /// The hits.
-    pub hits: Vec<FoundMessage>,
-    /// Where the next page starts; `None` when nothing is left.
-    pub next: Option<i64>,
-}
+/// One message a search across every conversation found, and a page of them, newest
+/// first: the library's own (its snippet is untrusted, drawn only through
+/// [`text`](super::text)).
+pub use crate::library::search::{Found as FoundMessage, FoundPage};

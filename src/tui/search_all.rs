@@ -209,14 +209,11 @@ impl SearchAll {
 mod tests {
     use super::*;
     use crate::protocol::ChatType;
-    use crate::tui::event::ConversationKey;
 
     fn hit(id: u64) -> FoundMessage {
         FoundMessage {
-            conversation: ConversationKey {
-                id: "team".into(),
-                kind: ChatType::Group,
-            },
+            conversation: "team".into(),
+            kind: ChatType::Group,
             id,
             from: "bob".into(),
             time: 1_000 + id as i64,

@@ -57,8 +57,7 @@ impl App {
         if let Some(s) = self.search_all() {
             let capacity = crate::tui::layout::search_all(self.width, self.height).capacity();
             for hit in s.hits().iter().skip(s.offset()).take(capacity) {
-                let c = &hit.conversation;
-                shown.push(NameKey::new(kind_of(c.kind), &c.id));
+                shown.push(NameKey::new(kind_of(hit.kind), &hit.conversation));
                 shown.push(NameKey::new(NameKind::User, &hit.from));
             }
         }

@@ -157,12 +157,12 @@ impl App {
         if let Some(i) = self
             .conversations
             .iter()
-            .position(|c| ConversationKey::of(c) == hit.conversation)
+            .position(|c| c.id == hit.conversation && c.kind == hit.kind)
         {
             self.set_list_filter(None);
             self.selected = i;
         }
-        self.open_at_message(hit.conversation, hit.id, hit.time, fx);
+        self.open_at_message(ConversationKey::of_hit(&hit), hit.id, hit.time, fx);
         let back = self.key_hint(crate::tui::action::Action::SearchAll);
         self.note = Some(if back.is_empty() {
             format!("hit {at} of {}{more}", thousands(of))

@@ -35,7 +35,7 @@ use crate::protocol::{
     Attachment, ChatType, Conversation, ConversationPage, Direction, HistoryPage, HistoryQuery,
 };
 use crate::tui::event::DownloadOutcome;
-use crate::tui::event::{ConversationKey, FoundMessage, FoundPage};
+use crate::tui::event::{ConversationKey, FoundPage};
 
 /// Cursors remembered at most; past this the oldest half is forgotten (a forgotten cursor
 /// only means its page starts a stretch of its own).
@@ -399,24 +399,7 @@ impl<S: Source> Source for Keeping<S> {
         .await
         .map_err(|_| FetchError::new("the search stopped", true))?
         .map_err(|e| FetchError::new(e.to_string(), false))?;
-        Ok(FoundPage {
-            hits: page
-                .hits
-                .into_iter()
-                .map(|h| FoundMessage {
-                    conversation: ConversationKey {
-                        id: h.conversation,
-                        kind: h.kind,
-                    },
-                    id: h.id,
-                    from: h.from,
-                    time: h.time,
-                    snippet: h.snippet,
-                    matched: h.matched,
-                })
-                .collect(),
-            next: page.next,
-        })
+        Ok(page)
     }
 }
 

@@ -22,7 +22,7 @@ use super::{clip, spinner};
 use crate::tui::action::Action;
 use crate::tui::app::App;
 use crate::tui::display;
-use crate::tui::event::FoundMessage;
+use crate::tui::event::{ConversationKey, FoundMessage};
 use crate::tui::layout::{self, HIT_HEIGHT};
 use crate::tui::text;
 
@@ -137,15 +137,12 @@ fn draw_hit(app: &App, hit: &FoundMessage, selected: bool, area: Rect, frame: &m
         0
     };
     let room = width.saturating_sub(1 + 2 + when_width);
-    let place = app.conversation_label(&hit.conversation, room.saturating_mul(3) / 5);
+    let place = app.conversation_label(&ConversationKey::of_hit(hit), room.saturating_mul(3) / 5);
     let who_room = room.saturating_sub(text::width(&place) + 3);
     let who = app.sender_label(&hit.from, who_room);
     let mut spans = vec![
         Span::styled(gutter, Style::new().fg(theme.accent)),
-        Span::styled(
-            format!("{} ", kind_marker(hit.conversation.kind)),
-            theme.dim(),
-        ),
+        Span::styled(format!("{} ", kind_marker(hit.kind)), theme.dim()),
         Span::styled(place.clone(), theme.strong()),
     ];
     let mut used = 3 + text::width(&place);
