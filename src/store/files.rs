@@ -147,6 +147,25 @@ pub fn content_type_for(filename: &str) -> &'static str {
     }
 }
 
+/// The uuid of a file to store, checked, when it and its thumbnail are within
+/// [`MAX_FILE_BYTES`]: what both back ends ask before storing one.
+pub(crate) fn checked_file(
+    uuid: &str,
+    bytes: &[u8],
+    thumbnail: Option<&[u8]>,
+) -> Result<String, StoreError> {
+    let uuid = checked_uuid(uuid)?;
+    for part in std::iter::once(bytes).chain(thumbnail) {
+        if part.len() as u64 > MAX_FILE_BYTES {
+            return Err(StoreError::File(format!(
+                "{uuid}: {} bytes, more than the {MAX_FILE_BYTES}-byte limit",
+                part.len()
+            )));
+        }
+    }
+    Ok(uuid)
+}
+
 impl Store {
     /// Stores a file's bytes (and optionally a thumbnail) under `uuid`, when a message
     /// names it. Files over [`MAX_FILE_BYTES`] are refused; `expires` (ms) makes it
@@ -159,15 +178,7 @@ impl Store {
         thumbnail: Option<&[u8]>,
         expires: Option<i64>,
     ) -> Result<PutFile, StoreError> {
-        let uuid = checked_uuid(uuid)?;
-        for part in std::iter::once(bytes).chain(thumbnail) {
-            if part.len() as u64 > MAX_FILE_BYTES {
-                return Err(StoreError::File(format!(
-                    "{uuid}: {} bytes, more than the {MAX_FILE_BYTES}-byte limit",
-                    part.len()
-                )));
-            }
-        }
+        let uuid = checked_file(uuid, bytes, thumbnail)?;
         let tx = self.conn.transaction()?;
         let named = tx
             .prepare_cached("SELECT 1 FROM message_files WHERE uuid = ?1")?

@@ -7,7 +7,7 @@ use std::ops::Range;
 use super::{PgError, PgStore};
 use crate::protocol::ChatType;
 use crate::protocol::files::chatfile_uuid;
-use crate::store::files::{FileAccess, MAX_FILE_BYTES, PutFile, StoredFile, checked_uuid};
+use crate::store::files::{FileAccess, PutFile, StoredFile, checked_file, checked_uuid};
 use crate::store::schema::kind_from_sql;
 use crate::store::{StoreError, check_id, message_from_row};
 
@@ -22,15 +22,7 @@ impl PgStore {
         thumbnail: Option<&[u8]>,
         expires: Option<i64>,
     ) -> Result<PutFile, StoreError> {
-        let uuid = checked_uuid(uuid)?;
-        for part in std::iter::once(bytes).chain(thumbnail) {
-            if part.len() as u64 > MAX_FILE_BYTES {
-                return Err(StoreError::File(format!(
-                    "{uuid}: {} bytes, more than the {MAX_FILE_BYTES}-byte limit",
-                    part.len()
-                )));
-            }
-        }
+        let uuid = checked_file(uuid, bytes, thumbnail)?;
         let db = |e: tokio_postgres::Error| StoreError::from(PgError::from(e));
         let client = self.client().await?;
         let named = client
