@@ -371,6 +371,14 @@ impl PgStore {
             Walk::Index(p) => Some(p),
             Walk::Scan(n) => n.as_deref(),
         };
+        // Where a full page stops, and so its cursor, as on SQLite: at the next row its
+        // walk reads. That is the next candidate when SQLite's walk tests the needle
+        // itself (its trigram index, or `instr` for 1 or 2 characters the database can
+        // compare); every row when only the matcher can tell (a regular expression, or
+        // 1 or 2 characters folded beyond ASCII). Rows the database test turned down
+        // still spend budget here, so the walk stays bounded.
+        let every_row_read = query.regex
+            || (query.text.chars().count() < 3 && matcher.sql_filter().is_none());
         let convs: HashSet<i64> = convs.into_iter().collect();
         let mut page = SearchPage::default();
         let mut spent = 0usize;
@@ -389,11 +397,12 @@ impl PgStore {
             let rows = client.query(&stmt, &args).await.map_err(db)?;
             for r in &rows {
                 let key: i64 = r.try_get(0).map_err(db)?;
-                if page.hits.len() == limit || spent == SCAN_BUDGET {
+                let candidate: bool = r.try_get(10).map_err(db)?;
+                let full = page.hits.len() == limit && (candidate || every_row_read);
+                if full || spent == SCAN_BUDGET {
                     page.next = Some(SearchCursor(key.saturating_add(1)));
                     return Ok(page);
                 }
-                let candidate: bool = r.try_get(10).map_err(db)?;
                 let conv: i64 = r.try_get(2).map_err(db)?;
                 let text: Option<&str> = r.try_get(3).map_err(db)?;
                 let found = match text {
