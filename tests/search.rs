@@ -513,6 +513,15 @@ fn ties() -> Vec<Message> {
 async fn both_back_ends_give_the_same_pages() {
     let mut messages = corpus();
     messages.extend(ties());
+    // A NUL inside a text (PostgreSQL's TEXT cannot hold one).
+    messages.push(text(
+        BASE_ID + 20_000,
+        1_700_000_000_500,
+        "alice",
+        "bob",
+        ChatType::Single,
+        "a NUL\u{0} before SQLite",
+    ));
     let dbs = backends_with("search_same", &messages).await;
     let queries = [
         substring("退避"),
@@ -525,6 +534,12 @@ async fn both_back_ends_give_the_same_pages() {
             regex: true,
             ..SearchQuery::default()
         },
+        SearchQuery {
+            text: "nul.before".into(),
+            regex: true,
+            ..SearchQuery::default()
+        },
+        substring("\u{0} bef"),
         SearchQuery {
             conversations: vec!["team".into(), "bob|alice".into()],
             ..substring("退避")

@@ -288,6 +288,8 @@ impl Store {
 
         let walk = match &matcher {
             Matcher::Pattern(_) => Walk::Scan(None),
+            // Neither an FTS5 phrase nor `instr` takes a NUL: only the matcher can tell.
+            _ if query.text.contains('\0') => Walk::Scan(None),
             _ if query.text.chars().count() >= 3 => {
                 Walk::Index(format!("\"{}\"", query.text.replace('"', "\"\"")))
             }

@@ -126,8 +126,9 @@ CREATE TABLE search_docs (
     msg    BIGINT PRIMARY KEY,            -- messages.id
     key    BIGINT NOT NULL UNIQUE,        -- time << 8 | tie: newest first is key order
     conv   BIGINT NOT NULL,
-    text   TEXT NOT NULL,
-    folded TEXT NOT NULL
+    text   TEXT NOT NULL,             -- NUL characters as U+FFFD (TEXT cannot hold them)
+    folded TEXT NOT NULL,             -- the text folded as search folds it, likewise
+    raw    BYTEA                      -- the text as written, when it holds a NUL
 );
 CREATE INDEX search_docs_by_conv ON search_docs (conv, key);
 -- A message deleted takes its document with it.

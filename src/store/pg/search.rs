@@ -20,6 +20,7 @@
 //! walked and candidates that fail the other filters cost at most [`SCAN_BUDGET`] per
 //! page: a page may come back short with a cursor, never after an unbounded walk.
 
+use std::borrow::Cow;
 use std::collections::{HashMap, HashSet};
 
 use tokio_postgres::GenericClient;
@@ -116,18 +117,36 @@ pub(super) async fn add_docs(tx: &impl GenericClient, docs: &[Doc<'_>]) -> Resul
     };
     let msg: Vec<i64> = docs.iter().map(|d| d.msg).collect();
     let conv: Vec<i64> = docs.iter().map(|d| d.conv).collect();
-    let text: Vec<&str> = docs.iter().map(|d| d.text).collect();
-    let folded: Vec<String> = docs.iter().map(|d| fold(d.text)).collect();
+    let text: Vec<Cow<'_, str>> = docs.iter().map(|d| without_nul(d.text)).collect();
+    let folded: Vec<String> = docs
+        .iter()
+        .map(|d| without_nul(&fold(d.text)).into_owned())
+        .collect();
+    let raw: Vec<Option<&[u8]>> = docs
+        .iter()
+        .map(|d| d.text.contains('\0').then_some(d.text.as_bytes()))
+        .collect();
     let insert = tx
         .prepare(
-            "INSERT INTO search_docs(msg, key, conv, text, folded)
+            "INSERT INTO search_docs(msg, key, conv, text, folded, raw)
              SELECT * FROM unnest($1::bigint[], $2::bigint[], $3::bigint[], $4::text[],
-                                  $5::text[])",
+                                  $5::text[], $6::bytea[])",
         )
         .await?;
-    tx.execute(&insert, &[&msg, &keys, &conv, &text, &folded])
+    tx.execute(&insert, &[&msg, &keys, &conv, &text, &folded, &raw])
         .await?;
     Ok(())
+}
+
+/// A text as a `TEXT` column can hold it: PostgreSQL refuses NUL characters, so each
+/// becomes U+FFFD. The database's test may then take a U+FFFD for a NUL; every candidate
+/// is checked again by [`Matcher`] on the text as written (`raw`), so no hit is wrong.
+fn without_nul(text: &str) -> Cow<'_, str> {
+    if text.contains('\0') {
+        Cow::Owned(text.replace('\0', "\u{fffd}"))
+    } else {
+        Cow::Borrowed(text)
+    }
 }
 
 /// Indexes every stored message (the migration to search), inside the migration's
@@ -254,10 +273,14 @@ impl Trigrams {
         let indexable = needle
             .split(|c: char| !word(c))
             .any(|run| run.chars().count() >= 3);
+        // A NUL walks, as on SQLite (where neither index nor `instr` takes one), so
+        // pages stop where SQLite's do.
+        let indexable = indexable && !needle.contains('\0');
+        let needle = without_nul(needle);
         if self.index && indexable {
-            Walk::Index(like_anywhere(needle))
+            Walk::Index(like_anywhere(&needle))
         } else {
-            Walk::Scan(Some(needle.to_string()))
+            Walk::Scan(Some(needle.into_owned()))
         }
     }
 }
@@ -287,13 +310,14 @@ fn like_anywhere(needle: &str) -> String {
 
 /// The statement that reads up to `$4` candidates at or below key `$2` (and at or above
 /// `$1`), newest first. Columns: key, msg, conv, text, chat_type, sender, receiver, time,
-/// type, conversation key, and whether the row is a candidate (a walked row that fails
-/// the database's test comes back without its text, so the walk can go on below it).
+/// type, conversation key, whether the row is a candidate (a walked row that fails the
+/// database's test comes back without its text, so the walk can go on below it), and
+/// the text as written when it holds a NUL (see [`without_nul`]).
 fn walk_sql(walk: &Walk, one_conv: bool) -> String {
     let conv = if one_conv { " AND conv = $5" } else { "" };
     let inner = match walk {
         Walk::Index(_) => format!(
-            "SELECT key, msg, conv, text, TRUE AS hit FROM search_docs
+            "SELECT key, msg, conv, text, raw, TRUE AS hit FROM search_docs
              WHERE key BETWEEN $1 AND $2 AND folded LIKE $3{conv}
              ORDER BY key DESC LIMIT $4"
         ),
@@ -305,7 +329,7 @@ fn walk_sql(walk: &Walk, one_conv: bool) -> String {
                 "$3::text IS NULL"
             };
             format!(
-                "SELECT key, msg, conv, text, {test} AS hit FROM search_docs
+                "SELECT key, msg, conv, text, raw, {test} AS hit FROM search_docs
                  WHERE key BETWEEN $1 AND $2{conv}
                  ORDER BY key DESC LIMIT $4"
             )
@@ -313,7 +337,8 @@ fn walk_sql(walk: &Walk, one_conv: bool) -> String {
     };
     format!(
         "SELECT d.key, d.msg, d.conv, CASE WHEN d.hit THEN d.text END,
-                m.chat_type, m.sender, m.receiver, m.time, m.type, c.key, d.hit
+                m.chat_type, m.sender, m.receiver, m.time, m.type, c.key, d.hit,
+                CASE WHEN d.hit THEN d.raw END
          FROM ({inner}) d
          LEFT JOIN messages m ON d.hit AND m.id = d.msg
          LEFT JOIN convs c ON d.hit AND c.id = d.conv
@@ -375,9 +400,10 @@ impl PgStore {
         // walk reads. That is the next candidate when SQLite's walk tests the needle
         // itself (its trigram index, or `instr` for 1 or 2 characters the database can
         // compare); every row when only the matcher can tell (a regular expression, or
-        // 1 or 2 characters folded beyond ASCII). Rows the database test turned down
-        // still spend budget here, so the walk stays bounded.
+        // 1 or 2 characters folded beyond ASCII, or a NUL). Rows the database test
+        // turned down still spend budget here, so the walk stays bounded.
         let every_row_read = query.regex
+            || query.text.contains('\0')
             || (query.text.chars().count() < 3 && matcher.sql_filter().is_none());
         let convs: HashSet<i64> = convs.into_iter().collect();
         let mut page = SearchPage::default();
@@ -404,7 +430,11 @@ impl PgStore {
                     return Ok(page);
                 }
                 let conv: i64 = r.try_get(2).map_err(db)?;
-                let text: Option<&str> = r.try_get(3).map_err(db)?;
+                let raw: Option<&[u8]> = r.try_get(11).map_err(db)?;
+                let text: Option<&str> = match raw {
+                    Some(raw) => std::str::from_utf8(raw).ok(),
+                    None => r.try_get(3).map_err(db)?,
+                };
                 let found = match text {
                     Some(text) if candidate && (convs.is_empty() || convs.contains(&conv)) => {
                         matcher.find(text).map(|range| (text, range))
