@@ -61,7 +61,7 @@ fn message(i: u64) -> Message {
         text.push_str(w);
         text.push(' ');
     }
-    if i % 1000 == 0 {
+    if i.is_multiple_of(1000) {
         text.push_str("we moved the index to sqlite");
     }
     Message {
