@@ -407,8 +407,9 @@ struct SearchArgs {
     /// Print JSON Lines: one hit per line, then the paging state.
     #[arg(long)]
     json: bool,
-    /// The database to search (default: your library, or the demo's).
-    #[arg(long, value_name = "FILE")]
+    /// The database to search: a file, or a postgres:// URL (default: your library, or
+    /// the demo's).
+    #[arg(long, value_name = "FILE|URL")]
     db: Option<PathBuf>,
 }
 

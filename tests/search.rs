@@ -1,13 +1,16 @@
-//! Search across every conversation of a store: the CJK correctness table and random
-//! texts against a brute-force scan, filters and paging, and the index kept consistent
-//! with the messages through import, deletion, re-import and migration.
+//! Search across every conversation of a store, on both back ends (SQLite, and
+//! PostgreSQL when a cluster can be had): the CJK correctness table and random texts
+//! against a brute-force scan, filters and paging, the same pages from both back ends,
+//! and the SQLite index kept consistent with the messages through import, deletion,
+//! re-import and migration (PostgreSQL's: tests/pg_search.rs).
 
 mod common;
 
+use common::backends::{backends_with, each_backend, fresh_db};
 use common::*;
 use proptest::prelude::*;
 use roam::protocol::{ChatType, Message};
-use roam::store::{SearchCursor, SearchQuery, Store};
+use roam::store::{Db, SearchCursor, SearchPage, SearchQuery, Store};
 
 /// The fold the brute force uses, written out plainly: ASCII letters lowered; other
 /// characters lowered when that gives one non-ASCII character.
@@ -48,12 +51,38 @@ fn brute_force(messages: &[Message], needle: &str) -> Vec<u64> {
     found.iter().map(|m| m.id).collect()
 }
 
+/// A store of the running test's back end holding `messages`.
+async fn store_with(messages: &[Message]) -> Db {
+    let db = fresh_db("search").await;
+    db.insert_messages(messages).await.expect("insert");
+    db
+}
+
+/// Every page of a query, in order (small pages, so cursors are exercised).
+async fn pages(db: &Db, query: &SearchQuery, page: usize) -> Vec<SearchPage> {
+    let mut out = Vec::new();
+    let mut cursor = None;
+    for _ in 0..10_000 {
+        let found = db.search(query, cursor, page).await.expect("search");
+        let next = found.next;
+        out.push(found);
+        match next {
+            Some(next) => {
+                assert_ne!(Some(next), cursor, "the cursor moves");
+                cursor = Some(next);
+            }
+            None => return out,
+        }
+    }
+    panic!("paging does not end");
+}
+
 /// Every hit of a query, page by page (small pages, so cursors are exercised).
-fn search_all(store: &Store, query: &SearchQuery, page: usize) -> Vec<u64> {
+async fn search_all(store: &Db, query: &SearchQuery, page: usize) -> Vec<u64> {
     let mut ids = Vec::new();
     let mut cursor = None;
     for _ in 0..10_000 {
-        let found = store.search(query, cursor, page).expect("search");
+        let found = store.search(query, cursor, page).await.expect("search");
         for hit in &found.hits {
             let needle = &hit.snippet[hit.matched.clone()];
             assert!(
@@ -119,11 +148,14 @@ fn corpus() -> Vec<Message> {
     out
 }
 
-#[test]
-fn the_cjk_table_matches_a_brute_force_scan() {
+#[tokio::test]
+async fn the_cjk_table_matches_a_brute_force_scan() {
+    each_backend(the_cjk_table_matches_a_brute_force_scan_on).await;
+}
+
+async fn the_cjk_table_matches_a_brute_force_scan_on() {
     let messages = corpus();
-    let mut store = Store::open_in_memory().expect("store");
-    store.insert_messages(&messages).expect("insert");
+    let store = store_with(&messages).await;
     let queries = [
         // Inside sentences, 1, 2 and 3+ characters.
         "退",
@@ -169,7 +201,11 @@ fn the_cjk_table_matches_a_brute_force_scan() {
     for q in queries {
         let expected = brute_force(&messages, q);
         for page in [1, 3, 50] {
-            assert_eq!(search_all(&store, &substring(q), page), expected, "{q:?}");
+            assert_eq!(
+                search_all(&store, &substring(q), page).await,
+                expected,
+                "{q:?}"
+            );
         }
     }
     // The demo's two words, for the record: both found.
@@ -177,11 +213,14 @@ fn the_cjk_table_matches_a_brute_force_scan() {
     assert!(!brute_force(&messages, "sqlite").is_empty());
 }
 
-#[test]
-fn filters_narrow_and_hits_say_where_they_are() {
+#[tokio::test]
+async fn filters_narrow_and_hits_say_where_they_are() {
+    each_backend(filters_narrow_and_hits_say_where_they_are_on).await;
+}
+
+async fn filters_narrow_and_hits_say_where_they_are_on() {
     let messages = corpus();
-    let mut store = Store::open_in_memory().expect("store");
-    store.insert_messages(&messages).expect("insert");
+    let store = store_with(&messages).await;
     for q in ["退避", "sqlite", "e"] {
         let in_team = SearchQuery {
             conversations: vec!["team".into()],
@@ -191,7 +230,7 @@ fn filters_narrow_and_hits_say_where_they_are() {
             .into_iter()
             .filter(|id| messages.iter().any(|m| m.id == *id && m.to == "team"))
             .collect();
-        assert_eq!(search_all(&store, &in_team, 2), expected, "{q}");
+        assert_eq!(search_all(&store, &in_team, 2).await, expected, "{q}");
         let pair = SearchQuery {
             conversations: vec!["bob|alice".into()],
             from: Some("ALICE".into()),
@@ -201,7 +240,7 @@ fn filters_narrow_and_hits_say_where_they_are() {
             .into_iter()
             .filter(|id| messages.iter().any(|m| m.id == *id && m.to == "bob"))
             .collect();
-        assert_eq!(search_all(&store, &pair, 2), expected, "{q}");
+        assert_eq!(search_all(&store, &pair, 2).await, expected, "{q}");
         let late = SearchQuery {
             since: Some(1_700_000_003_000),
             until: Some(1_700_000_004_020),
@@ -215,14 +254,17 @@ fn filters_narrow_and_hits_say_where_they_are() {
                 })
             })
             .collect();
-        assert_eq!(search_all(&store, &late, 2), expected, "{q}");
+        assert_eq!(search_all(&store, &late, 2).await, expected, "{q}");
         let images = SearchQuery {
             types: vec!["img".into()],
             ..substring(q)
         };
-        assert!(search_all(&store, &images, 5).is_empty());
+        assert!(search_all(&store, &images, 5).await.is_empty());
     }
-    let page = store.search(&substring("退避"), None, 50).expect("search");
+    let page = store
+        .search(&substring("退避"), None, 50)
+        .await
+        .expect("search");
     let hit = &page.hits[0];
     let newest = messages
         .iter()
@@ -245,17 +287,21 @@ fn filters_narrow_and_hits_say_where_they_are() {
                 None,
                 5
             )
+            .await
             .expect("search")
             .hits
             .is_empty()
     );
 }
 
-#[test]
-fn regular_expressions_test_every_candidate() {
+#[tokio::test]
+async fn regular_expressions_test_every_candidate() {
+    each_backend(regular_expressions_test_every_candidate_on).await;
+}
+
+async fn regular_expressions_test_every_candidate_on() {
     let messages = corpus();
-    let mut store = Store::open_in_memory().expect("store");
-    store.insert_messages(&messages).expect("insert");
+    let store = store_with(&messages).await;
     let query = SearchQuery {
         text: "sq(l|ｌ)".into(),
         regex: true,
@@ -269,22 +315,28 @@ fn regular_expressions_test_every_candidate() {
     expected.sort_by_key(|m| std::cmp::Reverse((m.time, m.id)));
     let expected: Vec<u64> = expected.iter().map(|m| m.id).collect();
     assert!(!expected.is_empty());
-    assert_eq!(search_all(&store, &query, 4), expected);
+    assert_eq!(search_all(&store, &query, 4).await, expected);
     let bad = SearchQuery {
         text: "(".into(),
         regex: true,
         ..SearchQuery::default()
     };
-    assert!(store.search(&bad, None, 5).is_err());
-    assert!(store.search(&substring(""), None, 5).is_err());
+    assert!(store.search(&bad, None, 5).await.is_err());
+    assert!(store.search(&substring(""), None, 5).await.is_err());
 }
 
-#[test]
-fn file_names_are_searched_too() {
-    let mut store = Store::open_in_memory().expect("store");
+#[tokio::test]
+async fn file_names_are_searched_too() {
+    each_backend(file_names_are_searched_too_on).await;
+}
+
+async fn file_names_are_searched_too_on() {
     let picture = image(BASE_ID, 1, "alice", "bob", ChatType::Single);
-    store.insert_messages(&[picture]).expect("insert");
-    let page = store.search(&substring("a.PNG"), None, 5).expect("search");
+    let store = store_with(&[picture]).await;
+    let page = store
+        .search(&substring("a.PNG"), None, 5)
+        .await
+        .expect("search");
     assert_eq!(page.hits.len(), 1);
     assert_eq!(page.hits[0].type_name, "img");
 }
@@ -315,18 +367,18 @@ fn assert_consistent(conn: &rusqlite::Connection) {
     assert_eq!((docs, orphans), (texts, 0));
 }
 
-#[test]
-fn the_index_follows_import_deletion_and_reimport() {
+#[tokio::test]
+async fn the_index_follows_import_deletion_and_reimport() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("s.sqlite");
     let messages = corpus();
     let queries = ["退避", "sqlite", "e", "👍", "ｓｑｌ"];
-    let mut store = Store::open(&path).expect("store");
-    store.insert_messages(&messages).expect("insert");
-    let before: Vec<Vec<u64>> = queries
-        .iter()
-        .map(|q| search_all(&store, &substring(q), 7))
-        .collect();
+    let store = Db::single(Store::open(&path).expect("store"));
+    store.insert_messages(&messages).await.expect("insert");
+    let mut before: Vec<Vec<u64>> = Vec::new();
+    for q in queries {
+        before.push(search_all(&store, &substring(q), 7).await);
+    }
     let conn = rusqlite::Connection::open(&path).expect("open");
     assert_consistent(&conn);
     // Deleting messages (the store has no deletion yet: as one would, timeline rows too)
@@ -348,23 +400,23 @@ fn the_index_follows_import_deletion_and_reimport() {
         .collect();
     for q in queries {
         assert_eq!(
-            search_all(&store, &substring(q), 7),
+            search_all(&store, &substring(q), 7).await,
             brute_force(&left, q),
             "{q}"
         );
     }
     // Importing everything again brings back exactly what was deleted.
-    store.insert_messages(&messages).expect("reimport");
+    store.insert_messages(&messages).await.expect("reimport");
     assert_consistent(&conn);
-    let after: Vec<Vec<u64>> = queries
-        .iter()
-        .map(|q| search_all(&store, &substring(q), 7))
-        .collect();
+    let mut after: Vec<Vec<u64>> = Vec::new();
+    for q in queries {
+        after.push(search_all(&store, &substring(q), 7).await);
+    }
     assert_eq!(after, before);
 }
 
-#[test]
-fn an_older_store_is_indexed_when_opened() {
+#[tokio::test]
+async fn an_older_store_is_indexed_when_opened() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("old.sqlite");
     let messages = corpus();
@@ -380,10 +432,10 @@ fn an_older_store_is_indexed_when_opened() {
     )
     .expect("downgrade");
     drop(conn);
-    let store = Store::open(&path).expect("migrated");
+    let store = Db::single(Store::open(&path).expect("migrated"));
     for q in ["退避", "sqlite", "避"] {
         assert_eq!(
-            search_all(&store, &substring(q), 50),
+            search_all(&store, &substring(q), 50).await,
             brute_force(&messages, q),
             "{q}"
         );
@@ -421,14 +473,115 @@ proptest! {
             .enumerate()
             .map(|(i, t)| text(BASE_ID + i as u64, 1_000 + (i as i64 % 4), "alice", "bob", ChatType::Single, t))
             .collect();
-        let mut store = Store::open_in_memory().expect("store");
-        store.insert_messages(&messages).expect("insert");
-        for needle in needles.iter().filter(|n| !n.is_empty()) {
-            prop_assert_eq!(
-                search_all(&store, &substring(needle), 3),
-                brute_force(&messages, needle),
-                "{:?}", needle
-            );
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        runtime.block_on(each_backend(|| async {
+            let store = store_with(&messages).await;
+            for needle in needles.iter().filter(|n| !n.is_empty()) {
+                assert_eq!(
+                    search_all(&store, &substring(needle), 3).await,
+                    brute_force(&messages, needle),
+                    "{:?}", needle
+                );
+            }
+        }));
+    }
+}
+
+/// Messages that share milliseconds and the low bits of their ids, so search keys collide
+/// and are moved up: ties must order alike on both back ends and page without loss.
+fn ties() -> Vec<Message> {
+    let mut out = Vec::new();
+    for i in 0..60u64 {
+        // Every 256th id shares its low 8 bits; three times only.
+        let id = BASE_ID + 10_000 + (i % 20) * 256 + i / 20;
+        let time = 1_700_000_000_000 + (i as i64 % 3);
+        let body = match i % 4 {
+            0 => "退避 and sqlite",
+            1 => "just sqlite",
+            2 => "退避のみ",
+            _ => "nothing",
+        };
+        out.push(text(id, time, "alice", "bob", ChatType::Single, body));
+    }
+    out
+}
+
+#[tokio::test]
+async fn both_back_ends_give_the_same_pages() {
+    let mut messages = corpus();
+    messages.extend(ties());
+    // A NUL inside a text (PostgreSQL's TEXT cannot hold one).
+    messages.push(text(
+        BASE_ID + 20_000,
+        1_700_000_000_500,
+        "alice",
+        "bob",
+        ChatType::Single,
+        "a NUL\u{0} before SQLite",
+    ));
+    let dbs = backends_with("search_same", &messages).await;
+    let queries = [
+        substring("退避"),
+        substring("避"),
+        substring("sqlite"),
+        substring("e"),
+        substring("ＳＱＬ"),
+        SearchQuery {
+            text: "sq(l|ｌ)".into(),
+            regex: true,
+            ..SearchQuery::default()
+        },
+        SearchQuery {
+            text: "nul.before".into(),
+            regex: true,
+            ..SearchQuery::default()
+        },
+        substring("\u{0} bef"),
+        SearchQuery {
+            conversations: vec!["team".into(), "bob|alice".into()],
+            ..substring("退避")
+        },
+        SearchQuery {
+            from: Some("alice".into()),
+            since: Some(1_700_000_000_001),
+            until: Some(1_700_000_003_000),
+            ..substring("s")
+        },
+    ];
+    for query in &queries {
+        for size in [1, 3, 50] {
+            let mut all = Vec::new();
+            for db in &dbs {
+                all.push(pages(db, query, size).await);
+            }
+            // Each back end: every hit once, newest first.
+            for (db, got) in dbs.iter().zip(&all) {
+                let hits: Vec<(i64, u64)> = got
+                    .iter()
+                    .flat_map(|p| p.hits.iter().map(|h| (h.time, h.id)))
+                    .collect();
+                let mut once = hits.clone();
+                once.sort_unstable_by_key(|h| h.1);
+                once.dedup_by_key(|h| h.1);
+                assert_eq!(
+                    once.len(),
+                    hits.len(),
+                    "{} {query:?}: a hit twice",
+                    db.kind()
+                );
+                assert!(
+                    hits.windows(2).all(|w| w[0].0 >= w[1].0),
+                    "{} {query:?}: newest first",
+                    db.kind()
+                );
+            }
+            // And the same pages, hits, snippets and cursors on each.
+            for (db, got) in dbs.iter().zip(&all).skip(1) {
+                assert_eq!(got, &all[0], "{} against SQLite: {query:?}", db.kind());
+            }
         }
     }
 }

@@ -1,4 +1,6 @@
-//! `roam search` and `roam export` on the demo's database and on store files.
+//! `roam search` and `roam export` on the demo's database and on store files; search also
+//! on the demo loaded into PostgreSQL (`--db postgres://...`, when a cluster can be had),
+//! where it must print what it prints from the SQLite file.
 
 mod common;
 
@@ -34,6 +36,45 @@ fn roam(args: &[&str]) -> Output {
         .stdin(Stdio::null())
         .output()
         .expect("roam runs")
+}
+
+/// The demo's history and state imported into a PostgreSQL database by `roam import`, once
+/// per test binary; `None` without a cluster.
+fn demo_pg() -> Option<&'static str> {
+    static URL: OnceLock<Option<String>> = OnceLock::new();
+    URL.get_or_init(|| {
+        let (_, url) = common::postgres::database("search_demo")?;
+        let dir = tempfile::tempdir().expect("temp dir");
+        let history = dir.path().join("demo-history.jsonl.gz");
+        std::fs::write(&history, roam::embedded::DEMO_HISTORY).expect("history");
+        // Without the demo's one plain password: hashing it properly is slow and beside
+        // the point here.
+        let mut state: serde_json::Value =
+            serde_json::from_str(roam::embedded::DEMO_STATE).expect("state");
+        for user in state["users"].as_array_mut().expect("users") {
+            user.as_object_mut().expect("user").remove("password");
+        }
+        let state_file = dir.path().join("state.json");
+        std::fs::write(&state_file, state.to_string()).expect("state");
+        ok(&[
+            "import",
+            "--quiet",
+            "--db",
+            &url,
+            "--state",
+            state_file.to_str().expect("path"),
+            history.to_str().expect("path"),
+        ]);
+        Some(url)
+    })
+    .as_deref()
+}
+
+/// `--db` for the demo on each back end present: its SQLite file, and PostgreSQL.
+fn demo_dbs() -> Vec<String> {
+    let mut dbs = vec![demo_db().to_str().expect("path").to_string()];
+    dbs.extend(demo_pg().map(str::to_string));
+    dbs
 }
 
 fn ok(args: &[&str]) -> String {
@@ -109,8 +150,14 @@ fn json_lines(text: &str) -> Vec<serde_json::Value> {
 
 #[test]
 fn search_finds_every_occurrence_in_the_demo() {
+    for db in demo_dbs() {
+        every_occurrence_in_the_demo(&db);
+    }
+}
+
+fn every_occurrence_in_the_demo(db: &str) {
     for needle in ["退避", "sqlite"] {
-        let out = ok(&["search", needle, "--json", "--limit", "1000000"]);
+        let out = ok(&["search", needle, "--json", "--limit", "1000000", "--db", db]);
         let lines = json_lines(&out);
         let (state, hits) = lines.split_last().expect("lines");
         assert_eq!(state["is_last"], true, "{state}");
@@ -165,7 +212,16 @@ fn search_finds_every_occurrence_in_the_demo() {
 
 #[test]
 fn search_text_names_people_and_filters_narrow() {
-    let text = ok(&["search", "退避", "--limit", "3"]);
+    for db in demo_dbs() {
+        text_names_people_and_filters_narrow(&db);
+    }
+    let bad = roam(&["search", "x", "--db", "/nonexistent/roam.sqlite"]);
+    assert!(!bad.status.success());
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("does not exist"));
+}
+
+fn text_names_people_and_filters_narrow(db: &str) {
+    let text = ok(&["search", "退避", "--limit", "3", "--db", db]);
     assert_eq!(text.lines().count(), 3, "{text}");
     assert!(text.contains("roam dev team (262857469362177)"), "{text}");
     assert!(text.contains("(li.wei)"), "{text}");
@@ -187,6 +243,8 @@ fn search_text_names_people_and_filters_narrow() {
         "--json",
         "--limit",
         "100000",
+        "--db",
+        db,
     ]));
     let (_, hits) = narrowed.split_last().expect("lines");
     assert!(!hits.is_empty());
@@ -195,12 +253,78 @@ fn search_text_names_people_and_filters_narrow() {
         assert_eq!(h["from"], "omar.haddad");
         assert!(h["time"].as_i64().expect("time") >= 1_748_736_000_000);
     }
-    let bad = roam(&["search", "x", "--db", "/nonexistent/roam.sqlite"]);
-    assert!(!bad.status.success());
-    assert!(String::from_utf8_lossy(&bad.stderr).contains("does not exist"));
-    let bad = roam(&["search", "(", "--regex"]);
+    let bad = roam(&["search", "(", "--regex", "--db", db]);
     assert!(!bad.status.success());
     assert!(String::from_utf8_lossy(&bad.stderr).contains("regex"));
+}
+
+/// The JSON Lines of `roam search` run page by page with `--cursor` until the last:
+/// each page's output.
+fn json_pages(db: &str, args: &[&str], limit: &str, most: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..most {
+        let mut all: Vec<&str> = vec!["search", "--json", "--limit", limit, "--db", db];
+        all.extend_from_slice(args);
+        if let Some(c) = &cursor {
+            all.extend_from_slice(&["--cursor", c]);
+        }
+        let page = ok(&all);
+        let lines = json_lines(&page);
+        let state = lines.last().expect("the paging state");
+        out.push(page.clone());
+        match state["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return out,
+        }
+    }
+    out
+}
+
+#[test]
+fn search_on_postgresql_prints_what_it_prints_from_the_file() {
+    let Some(pg) = demo_pg() else {
+        return;
+    };
+    let file = demo_db();
+    let file = file.to_str().expect("path");
+    let queries: [&[&str]; 7] = [
+        &["退避"],
+        &["避"],
+        &["sqlite"],
+        &["e"],
+        &["sq(l|ｌ)", "--regex"],
+        &["sqlite", "--in", "262857469362177", "--since", "2025-06-01"],
+        &["the", "--from", "omar.haddad", "--type", "txt"],
+    ];
+    for args in queries {
+        // Everything at once, and page by page through the cursor (to the end, or the
+        // first pages of a needle found everywhere).
+        let whole = json_pages(file, args, "1000000", 1);
+        assert_eq!(json_pages(pg, args, "1000000", 1), whole, "{args:?}");
+        let paged = json_pages(file, args, "7", 6);
+        assert_eq!(json_pages(pg, args, "7", 6), paged, "{args:?}");
+        // Paging skips nothing and repeats nothing.
+        let ids = |pages: &[String]| -> Vec<String> {
+            pages
+                .iter()
+                .flat_map(|p| json_lines(p))
+                .filter_map(|l| l["id"].as_str().map(str::to_string))
+                .collect()
+        };
+        let all = ids(&whole);
+        let walked = ids(&paged);
+        assert!(!all.is_empty(), "{args:?}");
+        assert_eq!(walked, all[..walked.len()], "{args:?}");
+    }
+    let text = ok(&["search", "退避", "--limit", "3", "--db", pg]);
+    assert!(text.contains("roam dev team (262857469362177)"), "{text}");
+    // The password never shows, even when the database refuses.
+    let bad = roam(&["search", "x", "--db", &format!("{pg}_missing")]);
+    assert!(!bad.status.success());
+    let err = String::from_utf8_lossy(&bad.stderr);
+    let password = common::postgres::cluster().expect("cluster").password();
+    assert!(!err.contains(password), "{err}");
 }
 
 #[test]

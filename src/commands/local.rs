@@ -83,9 +83,18 @@ pub(super) fn conversations(
     user: Option<&str>,
     ids: &[String],
 ) -> Result<Vec<String>> {
+    conversations_by(user, ids, |id| Ok(store.find_conversations(user, id)?))
+}
+
+/// [`conversations`], each id looked up by `find` (for a store of either back end).
+pub(super) fn conversations_by(
+    user: Option<&str>,
+    ids: &[String],
+    mut find: impl FnMut(&str) -> Result<Vec<String>>,
+) -> Result<Vec<String>> {
     let mut out = Vec::new();
     for id in ids {
-        let found = store.find_conversations(user, id)?;
+        let found = find(id)?;
         if found.is_empty() {
             match user {
                 Some(user) => bail!(

@@ -54,14 +54,15 @@ impl Names {
     }
 
     /// The names a store holds for `users` and the conferences (no server involved: the
-    /// store's own name tables). A store that cannot say is a warning in the log.
-    pub(super) fn from_store(
-        store: &crate::store::Store,
+    /// store's own name tables), from either back end (`--db` a file or a PostgreSQL
+    /// URL). A store that cannot say is a warning in the log.
+    pub(super) async fn from_db(
+        db: &crate::store::Db,
         users: BTreeSet<String>,
         conferences: &[(String, ChatType)],
     ) -> Names {
         let users: Vec<String> = users.into_iter().collect();
-        let users = store.nicknames(&users).unwrap_or_else(|e| {
+        let users = db.nicknames(&users).await.unwrap_or_else(|e| {
             tracing::warn!(error = %e, "nicknames not shown");
             NameMap::new()
         });
@@ -71,12 +72,12 @@ impl Names {
             .filter(|(_, k)| *k == ChatType::Group)
             .map(|(id, _)| id.clone())
             .collect();
-        match store.group_details(None, &groups) {
+        match db.group_details(None, &groups).await {
             Ok(found) => names.extend(found.into_iter().map(|d| (d.id, d.name))),
             Err(e) => tracing::warn!(error = %e, "group names not shown"),
         }
         for (id, _) in conferences.iter().filter(|(_, k)| *k == ChatType::Room) {
-            if let Ok(Some(d)) = store.room_details(id) {
+            if let Ok(Some(d)) = db.room_details(id).await {
                 names.insert(d.id, d.name);
             }
         }

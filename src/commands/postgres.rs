@@ -22,7 +22,7 @@ pub(super) fn url(db: &Path) -> Option<&str> {
 }
 
 /// Connects (and migrates), naming the database without its password on failure.
-async fn connect(url: &str, size: usize) -> Result<PgStore> {
+pub(super) async fn connect(url: &str, size: usize) -> Result<PgStore> {
     let target = PgTarget::from_url(url)?;
     let shown = target.to_string();
     PgStore::open(target, size)

@@ -1,6 +1,7 @@
 //! `roam search`: every conversation of a store searched at once (see
 //! [`crate::store::search`]), newest first; text for a person, the match highlighted on a
-//! terminal, or JSON Lines for a script.
+//! terminal, or JSON Lines for a script. `--db` names a SQLite file or a PostgreSQL
+//! database (`postgres://...`); both give the same hits.
 //!
 //! The JSON form, one object per hit: `{"id": "...", "conversation": "team" | "alice|bob",
 //! "kind": "chat" | "groupchat" | "chatroom", "from", "to", "time", "type", "snippet",
@@ -18,7 +19,7 @@ use super::names::Names;
 use super::output::{self, PagingState, Times};
 use super::{load_config, local, quiet_when_output_closed};
 use crate::protocol::ChatType;
-use crate::store::{SearchCursor, SearchHit, SearchQuery};
+use crate::store::{Db, SearchCursor, SearchHit, SearchQuery};
 use crate::tui::{filter, text, when};
 
 /// Options of `roam search`.
@@ -46,7 +47,7 @@ pub struct SearchOptions {
     pub cursor: Option<String>,
     /// Print JSON Lines.
     pub json: bool,
-    /// The store; the demo's when absent.
+    /// The store, a file or a `postgres://` URL; the demo's when absent.
     pub db: Option<PathBuf>,
 }
 
@@ -85,11 +86,24 @@ pub fn search(options: SearchOptions) -> Result<()> {
         .as_deref()
         .map(|c| SearchCursor::parse(c).context("--cursor: not a search cursor"))
         .transpose()?;
-    let (store, _) = local::open_store(options.db.as_deref(), options.connection.clone(), &config)?;
+    let runtime = super::runtime()?;
+    let db = match options.db.as_deref().and_then(super::postgres::url) {
+        Some(url) => Db::Postgres(Box::new(
+            runtime.block_on(super::postgres::connect(url, 1))?,
+        )),
+        None => {
+            let (store, _) =
+                local::open_store(options.db.as_deref(), options.connection.clone(), &config)?;
+            Db::single(store)
+        }
+    };
+    let conversations = local::conversations_by(None, &options.conversations, |id| {
+        Ok(runtime.block_on(db.find_conversations(None, id))?)
+    })?;
     let query = SearchQuery {
         text: options.query.clone(),
         regex: options.regex,
-        conversations: local::conversations(&store, None, &options.conversations)?,
+        conversations,
         from,
         types,
         since,
@@ -101,13 +115,13 @@ pub fn search(options: SearchOptions) -> Result<()> {
         let mut printed = 0usize;
         loop {
             let want = (options.limit - printed).min(crate::store::search::MAX_PAGE);
-            let page = store.search(&query, cursor, want)?;
+            let page = runtime.block_on(db.search(&query, cursor, want))?;
             if options.json {
                 for hit in &page.hits {
                     writeln!(out, "{}", output::terminal_safe_json(&hit_json(hit))?)?;
                 }
             } else {
-                let names = names_for(&store, &page.hits);
+                let names = runtime.block_on(names_for(&db, &page.hits));
                 for hit in &page.hits {
                     print_hit(&mut out, hit, &names, &times, highlight)?;
                 }
@@ -151,7 +165,7 @@ fn hit_json(hit: &SearchHit) -> HitJson<'_> {
 }
 
 /// The names of the senders and conversations of a page.
-fn names_for(store: &crate::store::Store, hits: &[SearchHit]) -> Names {
+async fn names_for(db: &Db, hits: &[SearchHit]) -> Names {
     let mut users = BTreeSet::new();
     let mut conferences = Vec::new();
     for hit in hits {
@@ -163,7 +177,7 @@ fn names_for(store: &crate::store::Store, hits: &[SearchHit]) -> Names {
             kind => conferences.push((hit.to.clone(), kind)),
         }
     }
-    Names::from_store(store, users, &conferences)
+    Names::from_db(db, users, &conferences).await
 }
 
 /// `time  conversation  sender  …snippet…`, the match in reverse video on a terminal.

@@ -8,8 +8,10 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::pg::{PgStore, is_postgres_url};
+use super::search::{SearchCursor, SearchPage, SearchQuery};
 use super::state::StateFile;
 use super::{EntryPage, InsertCounts, StateSummary, Store, StoreError, StorePool, UserRecord};
+use crate::protocol::names::GroupDetails;
 use crate::protocol::{Conversation, HistoryPage, HistoryQuery, Message};
 
 /// The store behind a server or an import.
@@ -196,6 +198,79 @@ impl Db {
         match self {
             Db::Sqlite(pool) => Db::sqlite(pool, |s| s.message_count()).await,
             Db::Postgres(pg) => Ok(pg.message_count().await?),
+        }
+    }
+
+    /// One page of search hits, newest first, below `cursor` (see
+    /// [`crate::store::search`]; both back ends give the same hits in the same order).
+    pub async fn search(
+        &self,
+        query: &SearchQuery,
+        cursor: Option<SearchCursor>,
+        limit: usize,
+    ) -> Result<SearchPage, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let query = query.clone();
+                Db::sqlite(pool, move |s| s.search(&query, cursor, limit)).await
+            }
+            Db::Postgres(pg) => pg.search(query, cursor, limit).await,
+        }
+    }
+
+    /// The conversations an id given on a command line may mean, as search names them
+    /// (see [`Store::find_conversations`]).
+    pub async fn find_conversations(
+        &self,
+        user: Option<&str>,
+        id: &str,
+    ) -> Result<Vec<String>, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let (user, id) = (user.map(str::to_string), id.to_string());
+                Db::sqlite(pool, move |s| s.find_conversations(user.as_deref(), &id)).await
+            }
+            Db::Postgres(pg) => pg.find_conversations(user, id).await,
+        }
+    }
+
+    /// The nicknames of those of `users` who have one, by lowercase id.
+    pub async fn nicknames(
+        &self,
+        users: &[String],
+    ) -> Result<std::collections::HashMap<String, String>, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let users = users.to_vec();
+                Db::sqlite(pool, move |s| s.nicknames(&users)).await
+            }
+            Db::Postgres(pg) => Ok(pg.nicknames(users).await?),
+        }
+    }
+
+    /// The details of the groups `reader` may read (all of them: `None`).
+    pub async fn group_details(
+        &self,
+        reader: Option<&str>,
+        ids: &[String],
+    ) -> Result<Vec<GroupDetails>, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let (reader, ids) = (reader.map(str::to_string), ids.to_vec());
+                Db::sqlite(pool, move |s| s.group_details(reader.as_deref(), &ids)).await
+            }
+            Db::Postgres(pg) => pg.group_details(reader, ids).await,
+        }
+    }
+
+    /// The details of a chat room, when stored.
+    pub async fn room_details(&self, id: &str) -> Result<Option<GroupDetails>, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let id = id.to_string();
+                Db::sqlite(pool, move |s| s.room_details(&id)).await
+            }
+            Db::Postgres(pg) => pg.room_details(id).await,
         }
     }
 }

@@ -27,7 +27,7 @@ use std::ops::Range;
 use rusqlite::types::Value as SqlValue;
 use rusqlite::{Connection, OptionalExtension, params, params_from_iter};
 
-pub(crate) use matcher::Matcher;
+pub(crate) use matcher::{Matcher, fold};
 
 use super::schema::{id_from_sql, id_to_sql, kind_from_sql};
 use super::{Store, StoreError, message_from_row};
@@ -46,7 +46,7 @@ const SNIPPET_CONTEXT: usize = 40;
 /// millisecond take the keys of the next). Few, because the index stores each posting's
 /// key as a varint delta from the previous one: with 21 bits, keys a minute apart differed
 /// by 2^37 and the index was a third larger.
-const TIE_BITS: u32 = 8;
+pub(crate) const TIE_BITS: u32 = 8;
 
 /// The latest time a key orders exactly (ms since the epoch, beyond any real date); later
 /// and negative times are clamped, and only their order among themselves is lost.
@@ -153,7 +153,7 @@ pub(crate) fn searchable_text(message: &Message) -> Option<String> {
 }
 
 /// The lowest key of a time.
-fn time_key(time: i64) -> i64 {
+pub(crate) fn time_key(time: i64) -> i64 {
     time.clamp(0, MAX_KEYED_TIME) << TIE_BITS
 }
 
@@ -219,7 +219,7 @@ pub(crate) fn index_existing(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// The part of `text` around `range`, and where the match is in it.
-fn snippet(text: &str, range: Range<usize>) -> (String, Range<usize>) {
+pub(crate) fn snippet(text: &str, range: Range<usize>) -> (String, Range<usize>) {
     let start = text[..range.start]
         .char_indices()
         .rev()
@@ -288,6 +288,8 @@ impl Store {
 
         let walk = match &matcher {
             Matcher::Pattern(_) => Walk::Scan(None),
+            // Neither an FTS5 phrase nor `instr` takes a NUL: only the matcher can tell.
+            _ if query.text.contains('\0') => Walk::Scan(None),
             _ if query.text.chars().count() >= 3 => {
                 Walk::Index(format!("\"{}\"", query.text.replace('"', "\"\"")))
             }

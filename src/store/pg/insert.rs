@@ -5,7 +5,8 @@
 //! must agree with its conversation's kind (fixed by its first message or the state file).
 //! What differs is the cost per message: the batch's ids and conversations are looked up
 //! in one statement each, the accepted messages go in with one binary `COPY`, and the
-//! conversations' newest messages and list rows are one statement each.
+//! conversations' newest messages and list rows are one statement each, as are their
+//! search documents ([`super::search`]).
 //!
 //! Imports take an advisory lock for their transaction, so two imports into one database
 //! take turns instead of failing on each other's ids; readers are never blocked, and see
@@ -131,6 +132,19 @@ impl PgStore {
         }
         writer.finish().await?;
         counts.new = accepted.len() as u64;
+        let mut docs = Vec::with_capacity(accepted.len());
+        for &i in &accepted {
+            let m = &messages[i];
+            if let Some(text) = &m.search_text {
+                docs.push(super::search::Doc {
+                    msg: m.id,
+                    conv: conv_id(&convs, m)?,
+                    time: m.time,
+                    text,
+                });
+            }
+        }
+        super::search::add_docs(&*tx, &docs).await?;
 
         // 3. Per conversation: the newest message, and its members' list rows.
         let mut newest: HashMap<i64, (i64, i64)> = HashMap::new();

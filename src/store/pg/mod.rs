@@ -13,6 +13,7 @@ mod history;
 mod insert;
 mod names;
 pub mod schema;
+mod search;
 mod state;
 pub mod target;
 mod tokens;
@@ -22,6 +23,7 @@ use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 use tokio_postgres::NoTls;
 
 pub use insert::PgImport;
+pub use search::TRIGRAM_INDEX;
 pub use target::{PgTarget, TargetError, is_postgres_url};
 pub use tokens::{IssuedToken, TokenHolder, TokenState};
 

@@ -8,6 +8,8 @@
 //! Migrations run on every start, in one transaction, after
 //! `pg_advisory_xact_lock(MIGRATION_LOCK)`: two servers starting at once take turns, and
 //! the second finds the work done. A database migrated by a newer roam is refused.
+//! Search's trigram index is made after the steps, when the `pg_trgm` extension can be
+//! had (see [`super::search`]); without it the migration still succeeds.
 
 use tokio_postgres::GenericClient;
 
@@ -116,7 +118,34 @@ CREATE TABLE files (
     expires      BIGINT
 );
 "#,
+    // 4: search (see `super::search`): one row per message with searchable text, keyed
+    // as the SQLite store keys it; the text folded for the database's substring test.
+    // The trigram index on `folded` is made apart from the steps (it needs `pg_trgm`).
+    r#"
+CREATE TABLE search_docs (
+    msg    BIGINT PRIMARY KEY,            -- messages.id
+    key    BIGINT NOT NULL UNIQUE,        -- time << 8 | tie: newest first is key order
+    conv   BIGINT NOT NULL,
+    text   TEXT NOT NULL,             -- NUL characters as U+FFFD (TEXT cannot hold them)
+    folded TEXT NOT NULL,             -- the text folded as search folds it, likewise
+    raw    BYTEA                      -- the text as written, when it holds a NUL
+);
+CREATE INDEX search_docs_by_conv ON search_docs (conv, key);
+-- A message deleted takes its document with it.
+CREATE FUNCTION roam_search_docs_follow() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM search_docs WHERE msg = OLD.id;
+    RETURN NULL;
+END
+$$;
+CREATE TRIGGER search_docs_follow_messages AFTER DELETE ON messages
+    FOR EACH ROW EXECUTE FUNCTION roam_search_docs_follow();
+"#,
 ];
+
+/// The version that added search: a database migrated from before it has its messages
+/// indexed.
+const SEARCH_VERSION: i64 = 4;
 
 /// The version this roam writes.
 pub fn latest() -> i64 {
@@ -151,5 +180,9 @@ pub async fn migrate(tx: &impl GenericClient) -> Result<i64, PgError> {
             .await?;
         tracing::info!(version, "PostgreSQL schema migrated");
     }
+    if found < SEARCH_VERSION {
+        super::search::index_existing(tx).await?;
+    }
+    super::search::ensure_trigram_index(tx).await?;
     Ok(found)
 }

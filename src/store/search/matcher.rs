@@ -42,6 +42,12 @@ pub(crate) fn fold_char(c: char) -> char {
     }
 }
 
+/// A text folded character by character, as substring search compares it: what the
+/// PostgreSQL store indexes, so that its database-side test agrees with [`Matcher`].
+pub(crate) fn fold(text: &str) -> String {
+    text.chars().map(fold_char).collect()
+}
+
 /// Whether a character has no other case that folds to it or from it.
 fn caseless(c: char) -> bool {
     let mut upper = c.to_uppercase();
@@ -81,6 +87,15 @@ impl Matcher {
             Matcher::Exact(n) => Some((n, false)),
             Matcher::Ascii(n) => Some((n, true)),
             Matcher::Folded(_) | Matcher::Pattern(_) => None,
+        }
+    }
+
+    /// The folded needle of a substring matcher (what [`fold`] makes of the text must
+    /// hold it); `None` for a pattern.
+    pub fn folded_needle(&self) -> Option<&str> {
+        match self {
+            Matcher::Exact(n) | Matcher::Ascii(n) | Matcher::Folded(n) => Some(n),
+            Matcher::Pattern(_) => None,
         }
     }
 
