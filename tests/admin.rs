@@ -11,13 +11,13 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex, mpsc};
 use std::time::Duration;
 
-use common::backends::{each_backend, fresh_db};
+use common::backends::{db_arg, each_backend, each_backend_blocking, fresh_db};
 use common::{BASE_ID, line, text};
 use roam::client::{AppAccess, Client, ClientConfig, Credential, IssuedToken, Secret};
 use roam::protocol::ChatType;
 use roam::server::{LoginLimits, ServerConfig, ServerHandle, spawn_over};
+use roam::store::Db;
 use roam::store::state::StateFile;
-use roam::store::{Db, Store};
 use serde_json::{Value, json};
 
 const APPKEY: &str = "acme#chatapp";
@@ -355,8 +355,9 @@ async fn the_client_reads_a_users_history_with_the_apps_credentials_on() {
 // The real binaries: roam serve with --app-credentials, roam history with --client-id/--as.
 // ---------------------------------------------------------------------------------------
 
-/// A database with li.wei's history and no app, and a 0600 credentials file for the app.
-fn served_files(dir: &Path) -> (PathBuf, PathBuf) {
+/// A database of the running test's back end with li.wei's history and no app (what
+/// `--db` names), and a 0600 credentials file for the app.
+fn served_files(dir: &Path) -> (String, PathBuf) {
     let exports = dir.join("export.jsonl");
     let lines: Vec<String> = messages().iter().map(line).collect();
     std::fs::write(&exports, lines.join("\n")).expect("export");
@@ -364,10 +365,9 @@ fn served_files(dir: &Path) -> (PathBuf, PathBuf) {
     state.apps.clear();
     let state_path = dir.join("state.json");
     std::fs::write(&state_path, serde_json::to_string(&state).expect("json")).expect("state");
-    let db = dir.join("roam.sqlite");
+    let db = db_arg(dir, "admin");
     let status = Command::new(env!("CARGO_BIN_EXE_roam"))
-        .args(["import", "--quiet", "--db"])
-        .arg(&db)
+        .args(["import", "--quiet", "--db", &db])
         .arg("--state")
         .arg(&state_path)
         .arg(&exports)
@@ -397,7 +397,7 @@ struct Served {
 }
 
 impl Served {
-    fn start(db: &Path, creds: &Path) -> Served {
+    fn start(db: &str, creds: &Path) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_roam"))
             .args([
                 "serve",
@@ -492,6 +492,10 @@ fn all_text(dir: &Path) -> String {
 
 #[test]
 fn roam_history_as_li_wei_with_the_apps_credentials_reads_her_history_from_roam_serve() {
+    each_backend_blocking(roam_history_as_li_wei_on);
+}
+
+fn roam_history_as_li_wei_on() {
     let dir = tempfile::tempdir().expect("dir");
     let (db, creds) = served_files(dir.path());
     let served = Served::start(&db, &creds);
@@ -551,12 +555,20 @@ fn roam_history_as_li_wei_with_the_apps_credentials_reads_her_history_from_roam_
     let (code, _, stderr) = roam(dir.path(), &ghost, &[("ROAM_CLIENT_SECRET", SECRET)]);
     assert_eq!(code, Some(1), "{stderr}");
     drop(served);
-    let store = Store::open(&db).expect("db");
-    assert!(store.existing_user("ghost").expect("read").is_none());
+    let runtime = tokio::runtime::Runtime::new().expect("runtime");
+    let ghost = runtime.block_on(async {
+        let store = Db::open(&db).await.expect("db");
+        store.existing_user("ghost").await.expect("read")
+    });
+    assert!(ghost.is_none());
 }
 
 #[test]
 fn roam_login_saves_the_app_token_and_later_runs_need_no_secret() {
+    each_backend_blocking(roam_login_saves_the_app_token_on);
+}
+
+fn roam_login_saves_the_app_token_on() {
     let dir = tempfile::tempdir().expect("dir");
     let (db, creds) = served_files(dir.path());
     let served = Served::start(&db, &creds);

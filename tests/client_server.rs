@@ -15,7 +15,7 @@ use std::process::{Command, Output, Stdio};
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
-use common::backends::{each_backend, fresh_db};
+use common::backends::{db_arg, each_backend, fresh_db};
 use common::*;
 use roam::client::{Client, ClientConfig, ClientError, Credential};
 use roam::demo::{
@@ -1781,11 +1781,15 @@ fn cli_each_subcommand_shows_and_takes_only_its_own_flags() {
     assert_clear_failure(&o, "127.0.0.1:1");
 }
 
-#[test]
-fn cli_import_reports_bad_lines_and_imports_once() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_import_reports_bad_lines_and_imports_once() {
+    each_backend(cli_import_reports_bad_lines_and_imports_once_on).await;
+}
+
+async fn cli_import_reports_bad_lines_and_imports_once_on() {
     let dir = tempfile::tempdir().expect("temp dir");
     let export = dir.path().join("export.jsonl");
-    let db = dir.path().join("history.sqlite");
+    let db = db_arg(dir.path(), "history");
     let messages = alice_bob(4);
     let mut text = String::new();
     text.push_str(&line(&messages[0]));
@@ -1799,7 +1803,7 @@ fn cli_import_reports_bad_lines_and_imports_once() {
     text.push('\n');
     std::fs::write(&export, text).expect("write export");
     let export = export.to_str().expect("utf-8 path");
-    let db_arg = db.to_str().expect("utf-8 path");
+    let db_arg = db.as_str();
 
     let o = roam(&["import", "--db", db_arg, "--quiet", export]);
     assert_success(&o);
@@ -1816,8 +1820,8 @@ fn cli_import_reports_bad_lines_and_imports_once() {
     let err = stderr(&o);
     assert!(err.contains(": 0 new, 4 already stored"), "{err}");
 
-    let store = Store::open(&db).expect("open");
-    assert_eq!(store.message_count().expect("count"), 4);
+    let store = Db::open(&db).await.expect("open");
+    assert_eq!(store.message_count().await.expect("count"), 4);
 
     let o = roam(&["import", "--db", db_arg]);
     assert_clear_failure(&o, "nothing to import");
@@ -1826,12 +1830,25 @@ fn cli_import_reports_bad_lines_and_imports_once() {
     assert_clear_failure(&o, "missing.jsonl");
 }
 
-#[test]
-fn cli_user_add_sets_a_password_read_from_stdin() {
+/// Whether `name` logs in to `db` with `password`, as the server checks it.
+async fn verify_password(db: &Db, name: &str, password: &str) -> bool {
+    use roam::store::password::{HashMemory, verify_with};
+    match db.login_record(name).await.expect("login record") {
+        Some((_, hash)) => verify_with(&hash, password, &mut HashMemory::default()).expect("hash"),
+        None => false,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cli_user_add_sets_a_password_read_from_stdin() {
+    each_backend(cli_user_add_sets_a_password_read_from_stdin_on).await;
+}
+
+async fn cli_user_add_sets_a_password_read_from_stdin_on() {
     use std::io::Write;
     let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("users.sqlite");
-    let db_arg = db.to_str().expect("utf-8 path");
+    let db = db_arg(dir.path(), "users");
+    let db_arg = db.as_str();
     let mut child = roam_command(&["user", "add", "--db", db_arg, "Zoe", "--password-stdin"])
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
@@ -1848,15 +1865,11 @@ fn cli_user_add_sets_a_password_read_from_stdin() {
     assert_success(&o);
     assert!(!stderr(&o).contains("s3cret"), "{}", stderr(&o));
 
-    let store = Store::open(&db).expect("open");
-    assert!(store.verify_password("zoe", "s3cret pass").expect("verify"));
-    assert!(store.verify_password("ZOE", "s3cret pass").expect("verify"));
-    assert!(
-        !store
-            .verify_password("zoe", "s3cret pass\n")
-            .expect("verify")
-    );
-    assert!(!store.verify_password("zoe", "wrong").expect("verify"));
+    let store = Db::open(&db).await.expect("open");
+    assert!(verify_password(&store, "zoe", "s3cret pass").await);
+    assert!(verify_password(&store, "ZOE", "s3cret pass").await);
+    assert!(!verify_password(&store, "zoe", "s3cret pass\n").await);
+    assert!(!verify_password(&store, "zoe", "wrong").await);
 
     // An empty password is refused.
     let mut child = roam_command(&["user", "add", "--db", db_arg, "yan", "--password-stdin"])
@@ -1872,7 +1885,7 @@ fn cli_user_add_sets_a_password_read_from_stdin() {
         .expect("write");
     let o = child.wait_with_output().expect("wait");
     assert_clear_failure(&o, "empty");
-    assert!(store.user("yan").expect("lookup").is_none());
+    assert!(store.existing_user("yan").await.expect("lookup").is_none());
 }
 
 // ---------------------------------------------------------------------------------------

@@ -14,7 +14,7 @@ mod common;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
-use common::backends::{each_backend, fresh_db};
+use common::backends::{db_arg, each_backend, fresh_db};
 use common::*;
 use reqwest::StatusCode;
 use reqwest::header::{ACCEPT_RANGES, CONTENT_RANGE, RANGE};
@@ -720,8 +720,12 @@ async fn a_cancelled_or_oversized_download_leaves_nothing_on() {
 // Import and the demo
 // ---------------------------------------------------------------------------------------
 
-#[test]
-fn import_loads_the_files_folder_beside_an_export() {
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_loads_the_files_folder_beside_an_export() {
+    each_backend(import_loads_the_files_folder_beside_an_export_on).await;
+}
+
+async fn import_loads_the_files_folder_beside_an_export_on() {
     let dir = tempfile::tempdir().expect("dir");
     let export = dir.path().join("2024060112.jsonl");
     let messages = [
@@ -747,10 +751,9 @@ fn import_loads_the_files_folder_beside_an_export() {
     std::fs::write(files.join(format!("{OPEN}.thumbnail")), b"thumb").expect("thumb");
     std::fs::write(files.join("7c7c7c7c-nobody-names-it"), b"x").expect("unnamed");
     std::fs::write(files.join("..hidden"), b"x").expect("not a uuid");
-    let db = dir.path().join("roam.sqlite");
+    let db = db_arg(dir.path(), "import_files");
     let out = Command::new(env!("CARGO_BIN_EXE_roam"))
-        .args(["import", "--quiet", "--db"])
-        .arg(&db)
+        .args(["import", "--quiet", "--db", &db])
         .arg(&export)
         .env_remove("RUST_LOG")
         .stdin(Stdio::null())
@@ -764,9 +767,10 @@ fn import_loads_the_files_folder_beside_an_export() {
         "{stderr}"
     );
     assert!(stderr.contains("..hidden: not a uuid"), "{stderr}");
-    let store = Store::open(&db).expect("store");
+    let store = Db::open(&db).await.expect("store");
     let access = store
         .file_access(Some("bob"), OPEN)
+        .await
         .expect("access")
         .expect("readable");
     let stored = access.stored.expect("stored");
@@ -775,8 +779,10 @@ fn import_loads_the_files_folder_beside_an_export() {
         ("image/png", Some(5))
     );
     assert_eq!(
-        store.file_bytes(PDF, false, 0..1000).expect("bytes"),
-        Some(pdf_bytes())
+        store.file_bytes(PDF, false, 0..1000).await.expect("bytes"),
+        Some(pdf_bytes()),
+        "{}",
+        store.kind()
     );
 }
 

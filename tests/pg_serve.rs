@@ -40,7 +40,12 @@ struct Served {
 
 impl Served {
     fn start(url: &str) -> Served {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_roam"))
+        Served::start_with(Command::new(env!("CARGO_BIN_EXE_roam")), url)
+    }
+
+    /// [`Served::start`] with `command` (the `roam` binary, its environment set).
+    fn start_with(mut command: Command, url: &str) -> Served {
+        let mut child = command
             .args(["serve", "--listen", "127.0.0.1:0", "--db", url])
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -295,4 +300,141 @@ async fn roam_user_add_writes_a_login_into_postgresql() {
         .expect("carol exists");
     assert_eq!(user.name, "carol");
     assert!(hash.starts_with("$argon2id$"));
+}
+
+/// `roam` with arguments and no PostgreSQL settings from this environment: only `env`.
+fn roam_with_env(args: &[&str], env: &[(&str, &str)], stdin: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    let mut command = Command::new(env!("CARGO_BIN_EXE_roam"));
+    command.args(args);
+    for var in ["PGPASSWORD", "PGPASSFILE", "PGUSER", "PGHOST", "PGPORT"] {
+        command.env_remove(var);
+    }
+    let mut child = command
+        .envs(env.iter().copied())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("roam starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(stdin)
+        .expect("stdin");
+    child.wait_with_output().expect("roam ends")
+}
+
+/// Runs `import`, `user add` and `serve` against `url`: each must fail at once with a
+/// message naming the database, never showing `password`.
+fn each_command_fails_clearly(url: &str, password: &str, expected: &str) {
+    let dir = tempfile::tempdir().expect("dir");
+    let export = load_file(dir.path(), "one.jsonl", 0, 1, 1, 0);
+    let runs: [&[&str]; 3] = [
+        &["import", "--quiet", "--db", url, export.as_str()],
+        &["user", "add", "--db", url, "carol", "--password-stdin"],
+        &["serve", "--listen", "127.0.0.1:0", "--db", url],
+    ];
+    for args in runs {
+        let out = roam_with_env(args, &[], b"pw-carol\n");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{args:?} succeeded: {err}");
+        assert!(err.contains(expected), "{args:?}: {err}");
+        assert!(
+            !err.contains(password),
+            "{args:?} shows the password: {err}"
+        );
+        assert!(
+            err.lines().count() <= 6,
+            "{args:?}: not one clear error: {err}"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_bad_or_unreachable_database_is_a_clear_error_without_the_password() {
+    // Nobody listens on this port (the binary gets no PostgreSQL of its own either).
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let unreachable = format!("postgres://roam:s3cret-unreachable@127.0.0.1:{port}/roam");
+    each_command_fails_clearly(
+        &unreachable,
+        "s3cret-unreachable",
+        &format!("cannot open the database postgres://roam@127.0.0.1:{port}/roam"),
+    );
+    each_command_fails_clearly(
+        "postgres://roam:s3cret-bad-url@127.0.0.1:notaport/roam",
+        "s3cret-bad-url",
+        "not a valid postgres:// URL",
+    );
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    // A real server that refuses the password.
+    let db = cluster.create_database("wrongpw");
+    let wrong = format!(
+        "postgres://postgres:s3cret-wrong@127.0.0.1:{}/{db}",
+        cluster.port()
+    );
+    each_command_fails_clearly(&wrong, "s3cret-wrong", "cannot open the database");
+    each_command_fails_clearly(&wrong, cluster.password(), "cannot open the database");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_password_can_come_from_pgpassword_or_a_private_pgpass_file() {
+    let Some(cluster) = postgres::cluster() else {
+        return;
+    };
+    let db = cluster.create_database("pgpassword");
+    let url = cluster.url_without_password(&db);
+    let home = tempfile::tempdir().expect("home");
+    let home_dir = home.path().display().to_string();
+    let add = ["user", "add", "--db", &url, DEMO_USER, "--password-stdin"];
+
+    // Without a password anywhere the server refuses: the ones below are what log in.
+    let out = roam_with_env(&add, &[("HOME", &home_dir)], b"pw\n");
+    assert!(!out.status.success());
+
+    // PGPASSWORD, through `roam user add` and `roam import`.
+    let password = cluster.password();
+    let with_env = [("HOME", home_dir.as_str()), ("PGPASSWORD", password)];
+    let out = roam_with_env(&add, &with_env, format!("{DEMO_PASSWORD}\n").as_bytes());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    let export = load_file(home.path(), "load.jsonl", 0, 120, 1, 0);
+    let out = roam_with_env(
+        &["import", "--quiet", "--db", &url, &export],
+        &with_env,
+        b"",
+    );
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{err}");
+    assert!(err.contains("120 new"), "{err}");
+
+    // A password file readable by others is ignored, as libpq ignores it.
+    let file = home.path().join(".pgpass");
+    std::fs::write(
+        &file,
+        format!("127.0.0.1:{}:{db}:postgres:{password}\n", cluster.port()),
+    )
+    .expect("write .pgpass");
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o644)).expect("chmod");
+    let out = roam_with_env(&add, &[("HOME", &home_dir)], b"pw\n");
+    assert!(!out.status.success(), "a 0644 .pgpass was read");
+
+    // ~/.pgpass (0600): `roam serve` logs in with it and answers the client.
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).expect("chmod");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_roam"));
+    for var in ["PGPASSWORD", "PGPASSFILE", "PGUSER", "PGHOST", "PGPORT"] {
+        command.env_remove(var);
+    }
+    command.env("HOME", &home_dir);
+    let served = Served::start_with(command, &url);
+    let on_it = client(&served.base_url, Credential::Password(DEMO_PASSWORD.into()));
+    on_it.login().await.expect("login");
+    assert_eq!(walk(&on_it).await.len(), 120);
 }

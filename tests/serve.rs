@@ -1,5 +1,9 @@
 //! The real `roam serve` process: what reaches its log, how it stops on a signal, and how
-//! it treats the database file it is given.
+//! it treats the database file it is given. The first three run on both back ends (a
+//! SQLite file, and a PostgreSQL database when a cluster can be had: `common::backends`),
+//! the database's user added by the real `roam user add`.
+
+mod common;
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -9,18 +13,41 @@ use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use roam::store::Store;
+use common::backends::{Backend, present};
 use serde_json::{Value, json};
 
 const APPKEY: &str = "acme#chatapp";
 const WAIT: Duration = Duration::from_secs(30);
 
-/// A database with one user, alice.
-fn database(dir: &Path) -> PathBuf {
-    let path = dir.join("roam.sqlite");
-    let mut store = Store::open(&path).expect("store");
-    store.set_password("alice", "pw-alice").expect("user");
-    path
+/// A database of `backend` with one user, alice, added by `roam user add`: what `--db`
+/// names (a file in `dir`, or a PostgreSQL URL).
+fn database(dir: &Path, backend: Backend) -> String {
+    let db = match backend {
+        Backend::Sqlite => dir.join("roam.sqlite").display().to_string(),
+        Backend::Postgres => {
+            common::postgres::database("serve")
+                .expect("a cluster: present() said so")
+                .1
+        }
+    };
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roam"))
+        .args(["user", "add", "--db", &db, "alice", "--password-stdin"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("roam user add starts");
+    child
+        .stdin
+        .take()
+        .expect("stdin")
+        .write_all(b"pw-alice\n")
+        .expect("password");
+    let out = child.wait_with_output().expect("roam user add ends");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{backend:?}: {err}");
+    assert!(err.contains("alice can now log in"), "{backend:?}: {err}");
+    db
 }
 
 /// A running `roam serve`, its standard error collected as it is written.
@@ -31,7 +58,7 @@ struct Served {
 }
 
 impl Served {
-    fn start(db: &Path, extra: &[&str]) -> Served {
+    fn start(db: impl AsRef<std::ffi::OsStr>, extra: &[&str]) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_roam"))
             .args([
                 "serve",
@@ -134,8 +161,14 @@ fn post(addr: &str, path: &str, token: Option<&str>, body: &Value) -> (u16, Stri
 
 #[test]
 fn request_strings_reach_the_log_escaped() {
+    for backend in present() {
+        request_strings_reach_the_log_escaped_on(backend);
+    }
+}
+
+fn request_strings_reach_the_log_escaped_on(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let served = Served::start(&database(dir.path()), &[]);
+    let served = Served::start(database(dir.path(), backend), &[]);
     let hostile = "evil\u{1b}]0;pwned\u{7}\u{1b}[2J\r\n2030-01-01T00:00:00Z  INFO roam: forged\u{9b}31m\u{202e}";
     let (status, body) = post(
         &served.addr,
@@ -181,8 +214,14 @@ fn token(addr: &str) -> String {
 
 #[test]
 fn sigterm_finishes_the_request_in_flight_then_closes_the_database() {
+    for backend in present() {
+        sigterm_finishes_the_request_in_flight_on(backend);
+    }
+}
+
+fn sigterm_finishes_the_request_in_flight_on(backend: Backend) {
     let dir = tempfile::tempdir().expect("dir");
-    let db = database(dir.path());
+    let db = database(dir.path(), backend);
     let mut served = Served::start(&db, &[]);
     let token = token(&served.addr);
     // A request whose body is still arriving when the signal comes.
@@ -217,23 +256,31 @@ fn sigterm_finishes_the_request_in_flight_then_closes_the_database() {
     let mut raw = Vec::new();
     stream.read_to_end(&mut raw).expect("read");
     let text = String::from_utf8_lossy(&raw);
-    assert!(text.starts_with("HTTP/1.1 200"), "{text}");
+    assert!(text.starts_with("HTTP/1.1 200"), "{backend:?}: {text}");
     assert!(text.contains("\"is_last\""), "{text}");
     assert_eq!(served.wait(), Some(0), "{}", served.log());
     assert!(served.log().contains("roam: stopped"), "{}", served.log());
-    // Closed cleanly: the last connection folded the write-ahead log into the file.
-    let wal = PathBuf::from(format!("{}-wal", db.display()));
-    assert!(!wal.exists(), "{} left behind", wal.display());
+    // Closed cleanly: the last connection folded SQLite's write-ahead log into the file
+    // (PostgreSQL has no such file of roam's).
+    if backend == Backend::Sqlite {
+        let wal = PathBuf::from(format!("{db}-wal"));
+        assert!(!wal.exists(), "{} left behind", wal.display());
+    }
 }
 
 #[test]
 fn sigint_stops_it_too() {
-    let dir = tempfile::tempdir().expect("dir");
-    let mut served = Served::start(&database(dir.path()), &[]);
-    served.signal("INT");
-    assert_eq!(served.wait(), Some(0), "{}", served.log());
-    assert!(served.log().contains("roam: stopped"), "{}", served.log());
+    for backend in present() {
+        let dir = tempfile::tempdir().expect("dir");
+        let mut served = Served::start(database(dir.path(), backend), &[]);
+        served.signal("INT");
+        assert_eq!(served.wait(), Some(0), "{backend:?}: {}", served.log());
+        assert!(served.log().contains("roam: stopped"), "{}", served.log());
+    }
 }
+
+// SQLite only: a missing file and the new file's mode; a PostgreSQL database is never
+// created by roam (its errors are in tests/pg_serve.rs).
 
 #[test]
 fn a_missing_database_is_an_error_unless_create_is_given() {

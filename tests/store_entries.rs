@@ -1,13 +1,15 @@
 //! The entries the server sends, built from stored columns and stored entry bodies: byte
-//! for byte what encoding the page's messages gives, for every page, filter and kind, in a
-//! new database and in one migrated from schema version 2.
+//! for byte what encoding the page's messages gives, for every page, filter and kind, on
+//! both back ends (see `common::backends`), and in a SQLite database migrated from schema
+//! version 2.
 
 mod common;
 
+use common::backends::{Backend, current, each_backend, fresh_db};
 use common::*;
 use roam::protocol::history::encode_meta;
 use roam::protocol::{ChatType, Content, Direction, HistoryFilters, HistoryQuery, Message};
-use roam::store::Store;
+use roam::store::{Db, Store};
 use serde_json::json;
 
 const APPKEY: &str = "acme#chatapp";
@@ -119,19 +121,19 @@ fn queries() -> Vec<(&'static str, HistoryQuery)> {
 
 /// Walks every query's pages both ways of reading, checking entries, cursors and ends
 /// agree; returns how many entries were compared.
-fn entries_match_messages(store: &Store) -> usize {
+async fn entries_match_messages(db: &Db) -> usize {
     let mut compared = 0;
     for (user, mut q) in queries() {
         for _ in 0..100 {
-            let page = store.history(user, &q).expect("page");
-            let entries = store.history_entries(user, &q, APPKEY).expect("entries");
+            let page = db.history(user, &q).await.expect("page");
+            let entries = db.history_entries(user, &q, APPKEY).await.expect("entries");
             let expected: Vec<Vec<u8>> = page
                 .messages
                 .iter()
                 .map(|m| encode_meta(m, APPKEY))
                 .collect();
             let got: Vec<Vec<u8>> = entries.entries().map(<[u8]>::to_vec).collect();
-            assert_eq!(got, expected, "{user} {q:?}");
+            assert_eq!(got, expected, "{} {user} {q:?}", db.kind());
             compared += got.len();
             assert_eq!(entries.is_last, page.is_last);
             assert_eq!(entries.next_cursor.map(|c| c.to_string()), page.next_cursor);
@@ -144,35 +146,60 @@ fn entries_match_messages(store: &Store) -> usize {
     compared
 }
 
-#[test]
-fn served_entries_are_the_encoded_page() {
-    let mut store = Store::open_in_memory().expect("store");
-    store.insert_messages(&messages()).expect("insert");
-    assert_eq!(entries_match_messages(&store), 40 * 2 + 60 + 30 + 10);
+/// A SQLite store of one connection, for a file opened here.
+fn file_db(store: Store) -> Db {
+    Db::single(store)
 }
 
-#[test]
-fn a_forbidden_or_bad_request_is_refused_the_same_way() {
-    let mut store = Store::open_in_memory().expect("store");
-    store.insert_messages(&messages()).expect("insert");
-    let (_, mut q) = queries().remove(2);
-    let old = store.history("dave", &q).expect_err("dave is no member");
-    let new = store
-        .history_entries("dave", &q, APPKEY)
-        .expect_err("nor here");
-    assert_eq!(old.to_string(), new.to_string());
-    q.cursor = Some("12".into());
-    let old = store
-        .history("alice", &q)
-        .expect_err("a cursor from nowhere");
-    let new = store
-        .history_entries("alice", &q, APPKEY)
-        .expect_err("nor here");
-    assert_eq!(old.to_string(), new.to_string());
+#[tokio::test]
+async fn served_entries_are_the_encoded_page() {
+    each_backend(|| async {
+        let db = fresh_db("entries").await;
+        db.insert_messages(&messages()).await.expect("insert");
+        assert_eq!(
+            entries_match_messages(&db).await,
+            40 * 2 + 60 + 30 + 10,
+            "{}",
+            db.kind()
+        );
+    })
+    .await;
 }
 
-#[test]
-fn a_version_2_database_gets_its_entry_bodies() {
+#[tokio::test]
+async fn a_forbidden_or_bad_request_is_refused_the_same_way() {
+    each_backend(|| async {
+        let db = fresh_db("refused").await;
+        db.insert_messages(&messages()).await.expect("insert");
+        let (_, mut q) = queries().remove(2);
+        let old = db.history("dave", &q).await.expect_err("dave is no member");
+        let new = db
+            .history_entries("dave", &q, APPKEY)
+            .await
+            .expect_err("nor here");
+        assert!(
+            matches!(old, roam::store::StoreError::Forbidden { .. }),
+            "{}: {old}",
+            db.kind()
+        );
+        assert_eq!(old.to_string(), new.to_string(), "{}", db.kind());
+        q.cursor = Some("12".into());
+        let old = db
+            .history("alice", &q)
+            .await
+            .expect_err("a cursor from nowhere");
+        let new = db
+            .history_entries("alice", &q, APPKEY)
+            .await
+            .expect_err("nor here");
+        assert_eq!(old.to_string(), new.to_string(), "{}", db.kind());
+    })
+    .await;
+}
+
+// SQLite only: schema version 2 is an old SQLite file; PostgreSQL stores began later.
+#[tokio::test]
+async fn a_version_2_database_gets_its_entry_bodies() {
     let dir = tempfile::tempdir().expect("temp dir");
     let path = dir.path().join("v2.db");
     {
@@ -195,18 +222,56 @@ fn a_version_2_database_gets_its_entry_bodies() {
         )
         .expect("version");
     assert_eq!((version, missing), (roam::store::schema::SCHEMA_VERSION, 0));
-    assert_eq!(entries_match_messages(&store), 40 * 2 + 60 + 30 + 10);
+    assert_eq!(
+        entries_match_messages(&file_db(store)).await,
+        40 * 2 + 60 + 30 + 10
+    );
 }
 
-#[test]
-fn a_message_without_a_stored_body_is_served_from_its_json() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("partial.db");
-    let mut store = Store::open(&path).expect("open");
-    store.insert_messages(&messages()).expect("insert");
-    rusqlite::Connection::open(&path)
-        .expect("open")
-        .execute_batch("UPDATE messages SET body = NULL WHERE rowid % 3 = 0")
-        .expect("forget some bodies");
-    assert_eq!(entries_match_messages(&store), 40 * 2 + 60 + 30 + 10);
+/// A store holding [`messages`] with the stored body of every third message removed: a
+/// SQLite file changed behind the store's back, or a PostgreSQL database.
+async fn with_some_bodies_forgotten(dir: &std::path::Path) -> Db {
+    match current() {
+        Backend::Sqlite => {
+            let path = dir.join("partial.db");
+            let mut store = Store::open(&path).expect("open");
+            store.insert_messages(&messages()).expect("insert");
+            let forgotten = rusqlite::Connection::open(&path)
+                .expect("open")
+                .execute("UPDATE messages SET body = NULL WHERE rowid % 3 = 0", [])
+                .expect("forget some bodies");
+            assert!(forgotten > 30, "{forgotten}");
+            file_db(store)
+        }
+        Backend::Postgres => {
+            let (_, url) = postgres::database("bodies").expect("a cluster: present() said so");
+            let db = Db::open(&url).await.expect("PostgreSQL store");
+            db.insert_messages(&messages()).await.expect("insert");
+            let (client, conn) = tokio_postgres::connect(&url, tokio_postgres::NoTls)
+                .await
+                .expect("raw connect");
+            tokio::spawn(conn);
+            let forgotten = client
+                .execute("UPDATE messages SET body = NULL WHERE id % 3 = 0", &[])
+                .await
+                .expect("forget some bodies");
+            assert!(forgotten > 30, "{forgotten}");
+            db
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_message_without_a_stored_body_is_served_from_its_json() {
+    each_backend(|| async {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let db = with_some_bodies_forgotten(dir.path()).await;
+        assert_eq!(
+            entries_match_messages(&db).await,
+            40 * 2 + 60 + 30 + 10,
+            "{}",
+            db.kind()
+        );
+    })
+    .await;
 }

@@ -4,13 +4,20 @@
 //! anything else is a SQLite file ([`StorePool`]), as before. SQLite's work runs on the
 //! blocking pool, PostgreSQL's on the runtime.
 
-use std::path::Path;
+use std::io::Read;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use super::pg::{PgStore, is_postgres_url};
+use tokio::runtime::Handle;
+
+use super::import::{ImportError, import_reader_into};
+use super::pg::{PgImport, PgStore, is_postgres_url};
 use super::search::{SearchCursor, SearchPage, SearchQuery};
 use super::state::StateFile;
-use super::{EntryPage, InsertCounts, StateSummary, Store, StoreError, StorePool, UserRecord};
+use super::{
+    EntryPage, ImportOptions, ImportSummary, InsertCounts, StateSummary, Store, StoreError,
+    StorePool, UserRecord,
+};
 use crate::protocol::names::GroupDetails;
 use crate::protocol::{Conversation, HistoryPage, HistoryQuery, Message};
 
@@ -273,4 +280,88 @@ impl Db {
             Db::Postgres(pg) => pg.room_details(id).await,
         }
     }
+
+    /// Imports export files in order, as `roam import` does into either back end (see
+    /// [`super::import_files`]; PostgreSQL writes through [`super::pg::PgImport`]).
+    pub async fn import_files(
+        &self,
+        paths: &[PathBuf],
+        options: &ImportOptions,
+    ) -> Result<ImportSummary, ImportError> {
+        let (paths, options) = (paths.to_vec(), options.clone());
+        match self {
+            Db::Sqlite(pool) => {
+                let pool = Arc::clone(pool);
+                blocking(move || pool.with(|s| super::import_files(s, &paths, &options))).await
+            }
+            Db::Postgres(pg) => {
+                let mut writer = PgImport::new((**pg).clone(), Handle::current());
+                blocking(move || writer.import_files(&paths, &options)).await
+            }
+        }
+    }
+
+    /// Imports one stream named `name` in rejections (see [`super::import_reader`]).
+    pub async fn import_reader<R: Read + Send + 'static>(
+        &self,
+        name: &str,
+        reader: R,
+        options: &ImportOptions,
+    ) -> Result<ImportSummary, ImportError> {
+        let (name, options) = (name.to_string(), options.clone());
+        match self {
+            Db::Sqlite(pool) => {
+                let pool = Arc::clone(pool);
+                blocking(move || pool.with(|s| super::import_reader(s, &name, reader, &options)))
+                    .await
+            }
+            Db::Postgres(pg) => {
+                let mut writer = PgImport::new((**pg).clone(), Handle::current());
+                blocking(move || import_reader_into(&mut writer, &name, reader, &options)).await
+            }
+        }
+    }
+
+    /// What `reader` may know of the stored file `uuid` (`None` as reader: the app's
+    /// administrator), as the server checks it (see [`Store::file_access`]).
+    pub async fn file_access(
+        &self,
+        reader: Option<&str>,
+        uuid: &str,
+    ) -> Result<Option<super::files::FileAccess>, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let (reader, uuid) = (reader.map(str::to_string), uuid.to_string());
+                Db::sqlite(pool, move |s| s.file_access(reader.as_deref(), &uuid)).await
+            }
+            Db::Postgres(pg) => pg.file_access(reader, uuid).await,
+        }
+    }
+
+    /// Bytes `range` of a stored file or its thumbnail (see [`Store::file_bytes`]; check
+    /// [`Db::file_access`] first).
+    pub async fn file_bytes(
+        &self,
+        uuid: &str,
+        thumbnail: bool,
+        range: std::ops::Range<u64>,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        match self {
+            Db::Sqlite(pool) => {
+                let uuid = uuid.to_string();
+                Db::sqlite(pool, move |s| s.file_bytes(&uuid, thumbnail, range)).await
+            }
+            Db::Postgres(pg) => pg.file_bytes(uuid, thumbnail, range).await,
+        }
+    }
+}
+
+/// Runs an import on the blocking pool: it reads files and, for PostgreSQL, blocks on the
+/// runtime for each batch, so it must not run on one of the runtime's own threads.
+async fn blocking<R: Send + 'static>(
+    f: impl FnOnce() -> Result<R, ImportError> + Send + 'static,
+) -> Result<R, ImportError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| ImportError::Store(StoreError::Thread(e.to_string())))?
 }

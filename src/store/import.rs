@@ -269,6 +269,19 @@ pub fn import_reader<R: Read + Send>(
     Ok(summary)
 }
 
+/// [`import_reader`] into any [`BatchWriter`].
+pub(crate) fn import_reader_into<R: Read + Send>(
+    writer: &mut dyn BatchWriter,
+    name: &str,
+    reader: R,
+    options: &ImportOptions,
+) -> Result<ImportSummary, ImportError> {
+    let mut summary = ImportSummary::default();
+    let count = Arc::new(AtomicU64::new(0));
+    import_stream(writer, name, reader, &count, options, &mut summary, &|| {})?;
+    Ok(summary)
+}
+
 /// Runs an import with `synchronous=FULL`, so each committed batch is on disk, and
 /// checkpoints spaced out; puts the connection's usual settings back after.
 fn with_import_settings(

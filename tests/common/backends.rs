@@ -61,10 +61,35 @@ where
     }
 }
 
+/// [`each_backend`] for a test without a runtime (one that runs the `roam` binary).
+pub fn each_backend_blocking(body: impl Fn()) {
+    for backend in present() {
+        BACKEND.sync_scope(backend, &body);
+    }
+}
+
+/// The running test's back end (SQLite outside [`each_backend`]).
+pub fn current() -> Backend {
+    BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite)
+}
+
+/// What `--db` names for a new, empty store of the running test's back end, for tests of
+/// the `roam` binary: a SQLite file in `dir` (not created yet), or a new database's URL.
+pub fn db_arg(dir: &std::path::Path, hint: &str) -> String {
+    match current() {
+        Backend::Sqlite => dir.join(format!("{hint}.sqlite")).display().to_string(),
+        Backend::Postgres => {
+            super::postgres::database(hint)
+                .expect("a cluster: present() said so")
+                .1
+        }
+    }
+}
+
 /// A fresh, empty store of the running test's back end (SQLite outside
 /// [`each_backend`]).
 pub async fn fresh_db(hint: &str) -> Db {
-    match BACKEND.try_with(|b| *b).unwrap_or(Backend::Sqlite) {
+    match current() {
         Backend::Sqlite => Db::single(Store::open_in_memory().expect("in-memory store")),
         Backend::Postgres => {
             let (_, url) = super::postgres::database(hint).expect("a cluster: present() said so");

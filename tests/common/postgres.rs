@@ -124,10 +124,15 @@ pub fn cluster() -> Option<&'static Cluster> {
         .as_ref()
 }
 
-/// Where the server binaries are.
-fn find_bin() -> Option<PathBuf> {
+/// Where the server binaries are. `ROAM_PG_BIN` wins when set, even when it holds no
+/// `initdb` (so `ROAM_PG_BIN=/nonexistent` hides PostgreSQL, to see the skip).
+fn find_bin() -> Result<PathBuf, String> {
     if let Some(dir) = std::env::var_os("ROAM_PG_BIN") {
-        return Some(PathBuf::from(dir));
+        let dir = PathBuf::from(dir);
+        if !dir.join("initdb").is_file() {
+            return Err(format!("no initdb in ROAM_PG_BIN={}", dir.display()));
+        }
+        return Ok(dir);
     }
     let mut versions: Vec<(u32, PathBuf)> = std::fs::read_dir("/usr/lib/postgresql")
         .into_iter()
@@ -141,16 +146,18 @@ fn find_bin() -> Option<PathBuf> {
         .collect();
     versions.sort();
     if let Some((_, bin)) = versions.pop() {
-        return Some(bin);
+        return Ok(bin);
     }
-    std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .find(|p| p.join("initdb").is_file() && p.join("pg_ctl").is_file())
-    })
+    std::env::var_os("PATH")
+        .and_then(|paths| {
+            std::env::split_paths(&paths)
+                .find(|p| p.join("initdb").is_file() && p.join("pg_ctl").is_file())
+        })
+        .ok_or_else(|| "no initdb: not in ROAM_PG_BIN, /usr/lib/postgresql or PATH".into())
 }
 
 fn start() -> Result<Cluster, String> {
-    let bin = find_bin().ok_or("no initdb: not in ROAM_PG_BIN, /usr/lib/postgresql or PATH")?;
+    let bin = find_bin()?;
     let root = rustix::process::geteuid().is_root();
     let run_as = root.then(|| "postgres".to_string());
     let dir = tempfile::Builder::new()
