@@ -1,6 +1,5 @@
 //! `roam serve` over PostgreSQL on this machine (a throwaway cluster over loopback, see
-//! `tests/common/postgres.rs`): import into PostgreSQL on the many-conversation export
-//! shape (messages a second, printed), then a 50-message history page out of a
+//! `tests/common/postgres.rs`): a 50-message history page out of a
 //! 1,000,000-message conversation, over HTTP and decoded as the client does, at the
 //! newest end, the middle and the oldest end, with and without a type filter.
 //!
@@ -23,9 +22,8 @@ mod postgres;
 
 /// The conversation paged: alice and bob.
 const MESSAGES: u64 = 1_000_000;
-/// The import measured: this many messages over many conversations.
+/// Where the conversation's ids start, past `BASE_ID` (import's bench is `pg_import`).
 const SPREAD: u64 = 200_000;
-const SPREAD_PEERS: u64 = 5_000;
 const BASE_ID: u64 = 1_300_000_000_000_000_000;
 
 fn message(id: u64, time: i64, from: &str, to: &str, image: bool) -> Message {
@@ -77,29 +75,6 @@ fn pg_page(c: &mut Criterion) {
         progress: false,
         ..ImportOptions::default()
     };
-
-    // Many conversations, as an app's export is: every message to another peer.
-    let spread = dir.path().join("spread.jsonl");
-    export(&spread, SPREAD, |i| {
-        let peer = format!("user{}", i % SPREAD_PEERS);
-        message(
-            BASE_ID + i,
-            1_600_000_000_000 + i as i64,
-            "carol",
-            &peer,
-            false,
-        )
-    });
-    let started = Instant::now();
-    let summary = PgImport::new(pg.clone(), rt.handle().clone())
-        .import_files(&[spread], &options)
-        .expect("import");
-    let elapsed = started.elapsed();
-    assert_eq!(summary.new, SPREAD);
-    eprintln!(
-        "import into PostgreSQL: {SPREAD} messages over {SPREAD_PEERS} conversations in {elapsed:.2?}: {:.0} messages/s",
-        SPREAD as f64 / elapsed.as_secs_f64()
-    );
 
     // One big conversation; every tenth message is not text, for the type filter.
     let big = dir.path().join("big.jsonl");
