@@ -116,8 +116,8 @@ fn a_many_conversation_import_matches_sqlite_and_a_reimport_adds_only_the_new() 
     let pg = rt.block_on(PgStore::connect(&url)).expect("store");
     let mut import = PgImport::new(pg.clone(), rt.handle().clone());
 
-    let lite_first = import_files(&mut sqlite, std::slice::from_ref(&first), &options())
-        .expect("sqlite import");
+    let lite_first =
+        import_files(&mut sqlite, std::slice::from_ref(&first), &options()).expect("sqlite import");
     let pg_first = import
         .import_files(std::slice::from_ref(&first), &options())
         .expect("pg import");
