@@ -31,12 +31,12 @@ fn message(i: u64) -> Message {
     let from = format!("User{}", r % USERS);
     let time = 1_700_000_000_000 + (mix(r) % 100_000) as i64;
     let id = BASE_ID + i;
-    if r % 5 == 0 {
+    if r.is_multiple_of(5) {
         let group = format!("6600{}", (r >> 8) % GROUPS);
         text(id, time, &from, &group, ChatType::Group, &format!("g {i}"))
     } else {
         let to = format!("user{}", (r >> 16) % USERS);
-        if r % 7 == 0 {
+        if r.is_multiple_of(7) {
             image(id, time, &from, &to, ChatType::Single)
         } else {
             text(id, time, &from, &to, ChatType::Single, &format!("s {i}"))
