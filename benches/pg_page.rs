@@ -1,20 +1,18 @@
 //! `roam serve` over PostgreSQL on this machine (a throwaway cluster over loopback, see
-//! `tests/common/postgres.rs`): import into PostgreSQL on the many-conversation export
-//! shape (messages a second, printed), then a 50-message history page out of a
-//! 10,000,000-message conversation, over HTTP and decoded as the client does, at the
+//! `tests/common/postgres.rs`): a 50-message history page out of a 10,000,000-message
+//! conversation, over HTTP and decoded as the client does, at the
 //! newest end, the middle and the oldest end, with and without a type filter.
 //!
 //! Without PostgreSQL it says so and measures nothing.
 
-use std::path::PathBuf;
 use std::time::Instant;
 
 use criterion::{Criterion, criterion_group, criterion_main};
-use roam::protocol::json::{Envelope, ExportLine, RoamingPage};
+use roam::protocol::json::{Envelope, RoamingPage};
 use roam::protocol::{ChatType, Content, Message, decode_entry};
 use roam::server::{ServerConfig, spawn_over};
-use roam::store::pg::{PgImport, PgStore};
-use roam::store::{Db, ImportOptions};
+use roam::store::Db;
+use roam::store::pg::PgStore;
 use serde_json::{Map, json};
 
 #[allow(dead_code)]
@@ -25,9 +23,8 @@ mod postgres;
 const MESSAGES: u64 = 10_000_000;
 /// Messages written to PostgreSQL per statement while building the conversation.
 const BATCH: u64 = 100_000;
-/// The import measured: this many messages over many conversations.
+/// Where the conversation's ids start, past `BASE_ID` (import's bench is `pg_import`).
 const SPREAD: u64 = 200_000;
-const SPREAD_PEERS: u64 = 5_000;
 const BASE_ID: u64 = 1_300_000_000_000_000_000;
 
 fn message(id: u64, time: i64, from: &str, to: &str, image: bool) -> Message {
@@ -53,19 +50,6 @@ fn message(id: u64, time: i64, from: &str, to: &str, image: bool) -> Message {
     }
 }
 
-/// Writes an export file of `n` messages from `first`, made by `make`.
-fn export(path: &PathBuf, n: u64, make: impl Fn(u64) -> Message) {
-    use std::io::Write;
-    let file = std::fs::File::create(path).expect("export file");
-    let mut out = std::io::BufWriter::new(file);
-    for i in 0..n {
-        let line = ExportLine::from_message(&make(i), "outgoing");
-        serde_json::to_writer(&mut out, &line).expect("line");
-        out.write_all(b"\n").expect("newline");
-    }
-    out.flush().expect("flush");
-}
-
 fn pg_page(c: &mut Criterion) {
     let Some((_, url)) = postgres::database("bench") else {
         eprintln!("PostgreSQL is not installed: nothing measured");
@@ -74,35 +58,6 @@ fn pg_page(c: &mut Criterion) {
     let rt = tokio::runtime::Runtime::new().expect("runtime");
     let pg = rt.block_on(PgStore::connect(&url)).expect("store");
     rt.block_on(pg.set_password("alice", "pw")).expect("user");
-    let dir = tempfile::tempdir().expect("dir");
-    let options = ImportOptions {
-        progress: false,
-        ..ImportOptions::default()
-    };
-
-    // Many conversations, as an app's export is: every message to another peer.
-    let spread = dir.path().join("spread.jsonl");
-    export(&spread, SPREAD, |i| {
-        let peer = format!("user{}", i % SPREAD_PEERS);
-        message(
-            BASE_ID + i,
-            1_600_000_000_000 + i as i64,
-            "carol",
-            &peer,
-            false,
-        )
-    });
-    let started = Instant::now();
-    let summary = PgImport::new(pg.clone(), rt.handle().clone())
-        .import_files(&[spread], &options)
-        .expect("import");
-    let elapsed = started.elapsed();
-    assert_eq!(summary.new, SPREAD);
-    eprintln!(
-        "import into PostgreSQL: {SPREAD} messages over {SPREAD_PEERS} conversations in {elapsed:.2?}: {:.0} messages/s",
-        SPREAD as f64 / elapsed.as_secs_f64()
-    );
-
     // One big conversation; every tenth message is not text, for the type filter. Written
     // in batches straight into the store: an export file of it would be gigabytes.
     let started = Instant::now();

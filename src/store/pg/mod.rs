@@ -8,6 +8,7 @@
 //! The parts: [`target`] reads the URL and the libpq environment; [`schema`] creates and
 //! migrates; `users` holds logins; `tokens` the issued tokens.
 
+mod copy;
 mod files;
 mod history;
 mod insert;

@@ -1,0 +1,158 @@
+//! `roam import` into PostgreSQL against the same import into SQLite: an export of many
+//! conversations, in small batches, with duplicates inside and across batches, a kind
+//! conflict and times out of order, leaves the same lists and counts in both; importing
+//! an overlapping file again adds only what is new. Runs against a throwaway cluster (see
+//! `common::postgres`) and skips, saying so, without one.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use common::{BASE_ID, image, line, postgres, text};
+use roam::protocol::{ChatType, Conversation, Message};
+use roam::store::pg::{PgImport, PgStore};
+use roam::store::{ImportOptions, ImportSummary, Store, import_files};
+
+const USERS: u64 = 40;
+const GROUPS: u64 = 7;
+
+/// A small deterministic generator (SplitMix64).
+fn mix(mut x: u64) -> u64 {
+    x = x.wrapping_add(0x9e37_79b9_7f4a_7c15);
+    x = (x ^ (x >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    x = (x ^ (x >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+    x ^ (x >> 31)
+}
+
+/// Message `i`: single chats among `USERS` users and a few groups, times jumping back
+/// and forth (so a conversation's newest message is not its last line), some images.
+fn message(i: u64) -> Message {
+    let r = mix(i);
+    let from = format!("User{}", r % USERS);
+    let time = 1_700_000_000_000 + (mix(r) % 100_000) as i64;
+    let id = BASE_ID + i;
+    if r.is_multiple_of(5) {
+        let group = format!("6600{}", (r >> 8) % GROUPS);
+        text(id, time, &from, &group, ChatType::Group, &format!("g {i}"))
+    } else {
+        let to = format!("user{}", (r >> 16) % USERS);
+        if r.is_multiple_of(7) {
+            image(id, time, &from, &to, ChatType::Single)
+        } else {
+            text(id, time, &from, &to, ChatType::Single, &format!("s {i}"))
+        }
+    }
+}
+
+/// Writes an export of messages `range`, plus, every 50 lines, a line repeating an
+/// earlier id with other content (the first copy wins) and one room message into a group
+/// (a kind conflict, rejected).
+fn export(path: &Path, range: std::ops::Range<u64>) -> PathBuf {
+    let mut lines = Vec::new();
+    for i in range.clone() {
+        let m = message(i);
+        if m.to != m.from.to_ascii_lowercase() {
+            lines.push(line(&m));
+        }
+        if i % 50 == 49 {
+            let earlier = message(i - 30);
+            lines.push(line(&text(
+                earlier.id,
+                earlier.time + 1,
+                "someone",
+                "else",
+                ChatType::Single,
+                "a second copy",
+            )));
+        }
+        if i % 500 == 250 {
+            let mut room = message(i);
+            room.id = BASE_ID + 10_000_000 + i;
+            room.to = "66000".into();
+            room.chat_type = ChatType::Room;
+            lines.push(line(&room));
+        }
+    }
+    std::fs::write(path, lines.join("\n") + "\n").expect("write export");
+    path.to_path_buf()
+}
+
+/// Small batches, so duplicates and conversations cross batch boundaries.
+fn options() -> ImportOptions {
+    ImportOptions {
+        progress: false,
+        batch_size: 97,
+        ..ImportOptions::default()
+    }
+}
+
+fn users() -> Vec<String> {
+    (0..USERS).map(|u| format!("user{u}")).collect()
+}
+
+/// Every user's list, sorted by conversation id (the order of equal times is free).
+fn sorted(mut list: Vec<Conversation>) -> Vec<Conversation> {
+    list.sort_by(|a, b| a.id.cmp(&b.id));
+    list
+}
+
+/// The counts of a summary that both back ends must agree on.
+fn counts(s: &ImportSummary) -> (u64, u64, u64, u64) {
+    (s.read, s.new, s.duplicates, s.rejected_total)
+}
+
+#[test]
+fn a_many_conversation_import_matches_sqlite_and_a_reimport_adds_only_the_new() {
+    let Some((_, url)) = postgres::database("import_matches") else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("dir");
+    let first = export(&dir.path().join("first.jsonl"), 0..3_000);
+    // Overlaps the first file's second half, and goes on past it.
+    let second = export(&dir.path().join("second.jsonl"), 1_500..4_000);
+
+    let mut sqlite = Store::open(&dir.path().join("roam.db")).expect("sqlite");
+    let pg = rt.block_on(PgStore::connect(&url)).expect("store");
+    let mut import = PgImport::new(pg.clone(), rt.handle().clone());
+
+    let lite_first =
+        import_files(&mut sqlite, std::slice::from_ref(&first), &options()).expect("sqlite import");
+    let pg_first = import
+        .import_files(std::slice::from_ref(&first), &options())
+        .expect("pg import");
+    assert!(lite_first.new > 2_000 && lite_first.duplicates >= 59);
+    assert!(lite_first.rejected_total >= 6, "{lite_first}");
+    assert_eq!(counts(&pg_first), counts(&lite_first));
+    assert_eq!(pg_first.rejected, lite_first.rejected);
+
+    // The same file again adds nothing.
+    let pg_again = import
+        .import_files(std::slice::from_ref(&first), &options())
+        .expect("pg import again");
+    assert_eq!(pg_again.new, 0);
+    assert_eq!(pg_again.duplicates, lite_first.new + lite_first.duplicates);
+    let stored = rt.block_on(pg.message_count()).expect("count");
+    assert_eq!(stored, lite_first.new);
+
+    // An overlapping file adds only its new part, as in SQLite.
+    let lite_second = import_files(&mut sqlite, std::slice::from_ref(&second), &options())
+        .expect("sqlite import");
+    let pg_second = import
+        .import_files(std::slice::from_ref(&second), &options())
+        .expect("pg import");
+    assert!(lite_second.new > 500 && lite_second.duplicates > 1_000);
+    assert_eq!(counts(&pg_second), counts(&lite_second));
+    let stored = rt.block_on(pg.message_count()).expect("count");
+    assert_eq!(stored, lite_first.new + lite_second.new);
+
+    // Every list the same: the conversations, their kinds and their newest messages.
+    let mut conversations = 0;
+    for user in users() {
+        let lite = sorted(sqlite.conversations(&user).expect("sqlite list"));
+        let pg = sorted(rt.block_on(pg.conversations(&user)).expect("pg list"));
+        assert_eq!(pg, lite, "{user}'s list");
+        conversations += lite.len();
+    }
+    assert!(conversations > 500, "{conversations} conversations");
+}
