@@ -306,8 +306,28 @@ async fn roam_imports_and_serves_over_verified_tls() {
     // Without the CA the server refuses to start, saying why, without the password.
     let db = tls.cluster.create_database("serve_noca");
     let url = format!("{}?sslmode=verify-full", tls.cluster.url(&db));
-    let out = roam(&["serve", "--listen", "127.0.0.1:0", "--db", &url]);
+    let mut serve = Command::new(env!("CARGO_BIN_EXE_roam"))
+        .args(["serve", "--listen", "127.0.0.1:0", "--db", &url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("roam serve starts");
+    // A server that (wrongly) connected would serve forever: give it a minute.
+    let mut ended = None;
+    for _ in 0..600 {
+        ended = serve.try_wait().expect("wait");
+        if ended.is_some() {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    if ended.is_none() {
+        let _ = serve.kill();
+    }
+    let out = serve.wait_with_output().expect("output");
     let log = String::from_utf8_lossy(&out.stderr);
+    assert!(ended.is_some(), "roam serve connected without the CA: {log}");
     assert!(!out.status.success(), "{log}");
     assert!(log.contains("not signed by a trusted CA"), "{log}");
     assert!(!log.contains(password), "the password is shown: {log}");
