@@ -327,7 +327,10 @@ async fn roam_imports_and_serves_over_verified_tls() {
     }
     let out = serve.wait_with_output().expect("output");
     let log = String::from_utf8_lossy(&out.stderr);
-    assert!(ended.is_some(), "roam serve connected without the CA: {log}");
+    assert!(
+        ended.is_some(),
+        "roam serve connected without the CA: {log}"
+    );
     assert!(!out.status.success(), "{log}");
     assert!(log.contains("not signed by a trusted CA"), "{log}");
     assert!(!log.contains(password), "the password is shown: {log}");
