@@ -279,3 +279,82 @@ fn free_port() -> Result<u16, String> {
 fn rand_byte() -> u8 {
     rand::random()
 }
+
+/// A cluster of the caller's own, apart from the shared one of [`cluster`] (for tests
+/// that change the server, such as turning TLS on); `None` when PostgreSQL is not
+/// installed, as [`cluster`] (a panic under `ROAM_REQUIRE_POSTGRES=1`).
+pub fn own_cluster() -> Option<Cluster> {
+    match start() {
+        Ok(cluster) => Some(cluster),
+        Err(why) if std::env::var("ROAM_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") => {
+            panic!("ROAM_REQUIRE_POSTGRES=1 but no PostgreSQL cluster: {why}")
+        }
+        Err(why) => {
+            let _ = writeln!(
+                std::io::stderr(),
+                "\nNOTE: a PostgreSQL test cluster of this binary was not started ({why}): \
+                 its tests are SKIPPED\n"
+            );
+            None
+        }
+    }
+}
+
+impl Cluster {
+    /// Turns TLS on with this server certificate and key (PEM): the files go in the
+    /// cluster's directory, owned by the cluster's account and private (PostgreSQL refuses
+    /// a key others may read); `ssl = on` is set and the configuration reloaded. Returns
+    /// once the server says `ssl` is on.
+    pub fn enable_tls(&self, cert_pem: &str, key_pem: &str) -> Result<(), String> {
+        use std::os::unix::fs::PermissionsExt;
+        let cert = self.dir.join("server.crt");
+        let key = self.dir.join("server.key");
+        for (path, text) in [(&cert, cert_pem), (&key, key_pem)] {
+            std::fs::write(path, text).map_err(|e| format!("{}: {e}", path.display()))?;
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600))
+                .map_err(|e| format!("chmod {}: {e}", path.display()))?;
+            if let Some(user) = &self.run_as {
+                run(Command::new("chown").arg(user).arg(path))?;
+            }
+        }
+        let conf = self.dir.join("data").join("postgresql.conf");
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .open(&conf)
+            .map_err(|e| format!("{}: {e}", conf.display()))?;
+        writeln!(
+            file,
+            "\nssl = on\nssl_cert_file = '{}'\nssl_key_file = '{}'",
+            quoted(&cert)?,
+            quoted(&key)?
+        )
+        .map_err(|e| format!("{}: {e}", conf.display()))?;
+        run(self
+            .command("pg_ctl")
+            .arg("-D")
+            .arg(self.dir.join("data"))
+            .arg("reload"))?;
+        // A reload is a signal: wait until the server has read it.
+        let socket = self.dir.to_string_lossy().into_owned();
+        let port = self.port.to_string();
+        for _ in 0..100 {
+            let out = self
+                .command("psql")
+                .args([
+                    "-h", &socket, "-p", &port, "-U", "postgres", "-d", "postgres",
+                ])
+                .args(["-Atc", "SHOW ssl"])
+                .stdin(Stdio::null())
+                .output()
+                .map_err(|e| format!("psql: {e}"))?;
+            if String::from_utf8_lossy(&out.stdout).trim() == "on" {
+                return Ok(());
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        let log = std::fs::read_to_string(self.dir.join("log")).unwrap_or_default();
+        Err(format!(
+            "ssl is still off after the reload; server log:\n{log}"
+        ))
+    }
+}

@@ -2,10 +2,12 @@
 //! several `roam serve` processes share.
 //!
 //! Async end to end (`tokio-postgres` under a `deadpool-postgres` pool), every statement
-//! prepared once per connection and cached. Connections are plain TCP or a Unix socket
-//! (no TLS yet: point it at a database on the same machine or a private network).
+//! prepared once per connection and cached. Connections go over TCP, with TLS as libpq's
+//! `sslmode` asks (rustls; `prefer` by default: TLS when the server offers it), or over a
+//! Unix socket (never TLS).
 //!
-//! The parts: [`target`] reads the URL and the libpq environment; [`schema`] creates and
+//! The parts: [`target`] reads the URL and the libpq environment; [`tls`] makes the TLS
+//! connector for the `sslmode` and `sslrootcert` it found; [`schema`] creates and
 //! migrates; `users` holds logins; `tokens` the issued tokens.
 
 mod copy;
@@ -17,15 +19,16 @@ pub mod schema;
 mod search;
 mod state;
 pub mod target;
+pub mod tls;
 mod tokens;
 mod users;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
-use tokio_postgres::NoTls;
 
 pub use insert::PgImport;
 pub use search::TRIGRAM_INDEX;
 pub use target::{PgTarget, TargetError, is_postgres_url};
+pub use tls::{RootSource, SslMode, TlsError, TlsSettings};
 pub use tokens::{IssuedToken, TokenHolder, TokenState};
 
 /// Why a PostgreSQL store operation failed. No variant carries the password.
@@ -97,9 +100,16 @@ impl PgStore {
 
     /// Connects with at most `size` connections (at least one) and migrates.
     pub async fn open(target: PgTarget, size: usize) -> Result<PgStore, PgError> {
+        let tls = target
+            .tls()
+            .connector()
+            .map_err(|reason| PgError::Connect {
+                target: target.to_string(),
+                reason,
+            })?;
         let manager = Manager::from_config(
             target.config().clone(),
-            NoTls,
+            tls,
             ManagerConfig {
                 recycling_method: RecyclingMethod::Fast,
             },
@@ -117,7 +127,9 @@ impl PgStore {
         let mut client = store.pool.get().await.map_err(|e| PgError::Connect {
             target: store.target.to_string(),
             reason: match e {
-                deadpool_postgres::PoolError::Backend(db) => db.to_string(),
+                deadpool_postgres::PoolError::Backend(db) => {
+                    tls::explain(&db, store.target.tls()).unwrap_or_else(|| tls::with_sources(&db))
+                }
                 other => other.to_string(),
             },
         })?;
@@ -151,6 +163,19 @@ impl PgStore {
             .await?;
         let n: i64 = client.query_one(&stmt, &[]).await?.try_get(0)?;
         Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Whether this store's connections are encrypted, as the server sees them
+    /// (`pg_stat_ssl`): to log it, and for tests that must not trust the client's word.
+    pub async fn connection_encrypted(&self) -> Result<bool, PgError> {
+        let client = self.client().await?;
+        Ok(client
+            .query_one(
+                "SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false)",
+                &[],
+            )
+            .await?
+            .try_get(0)?)
     }
 
     /// The schema version of the database.

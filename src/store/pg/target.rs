@@ -6,10 +6,16 @@
 //! is `PGPASSWORD`, then the first matching line of the password file (`PGPASSFILE`, else
 //! `~/.pgpass`, ignored unless readable by its owner only, as libpq does).
 //!
+//! TLS settings are libpq's too: `sslmode` and `sslrootcert` in the URL's query, else
+//! `PGSSLMODE` and `PGSSLROOTCERT`. tokio-postgres knows only three of libpq's modes and
+//! no CA file, so both are taken out of the URL here and handled by [`super::tls`].
+//!
 //! The password never leaves this module in text: [`PgTarget`] shows host, port, database
 //! and user only, and an unreadable URL is reported without quoting it.
 
 use std::path::{Path, PathBuf};
+
+use super::tls::{SslMode, TlsError, TlsSettings};
 
 /// Why a database URL cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -20,6 +26,9 @@ pub enum TargetError {
     /// No user in the URL, `PGUSER` or the login name.
     #[error("the database URL names no user, and neither PGUSER nor USER is set")]
     NoUser,
+    /// The TLS settings cannot be used.
+    #[error(transparent)]
+    Tls(#[from] TlsError),
 }
 
 /// A PostgreSQL database to connect to, password resolved; `Display` and `Debug` never
@@ -27,6 +36,7 @@ pub enum TargetError {
 #[derive(Clone)]
 pub struct PgTarget {
     config: tokio_postgres::Config,
+    tls: TlsSettings,
 }
 
 /// Whether `--db` names PostgreSQL rather than a SQLite file.
@@ -46,6 +56,7 @@ impl PgTarget {
         env: impl Fn(&str) -> Option<String>,
         home: Option<PathBuf>,
     ) -> Result<PgTarget, TargetError> {
+        let (url, ssl) = take_tls_params(url);
         let mut config: tokio_postgres::Config = url.parse().map_err(|_| TargetError::BadUrl)?;
         if config.get_user().is_none() {
             let user = env("PGUSER")
@@ -61,11 +72,12 @@ impl PgTarget {
             let password = env("PGPASSWORD").filter(|p| !p.is_empty()).or_else(|| {
                 let file = env("PGPASSFILE")
                     .map(PathBuf::from)
-                    .or_else(|| home.map(|h| h.join(".pgpass")))?;
+                    .or_else(|| home.as_ref().map(|h| h.join(".pgpass")))?;
                 password_from_file(
                     &file,
                     &PgTarget {
                         config: config.clone(),
+                        tls: TlsSettings::disabled(),
                     },
                 )
             });
@@ -73,7 +85,24 @@ impl PgTarget {
                 config.password(password);
             }
         }
-        Ok(PgTarget { config })
+        let tls = if only_unix_sockets(&config) {
+            // libpq: TLS is never used over a Unix socket, whatever sslmode says.
+            TlsSettings::disabled()
+        } else {
+            let mode = match ssl.mode.or_else(|| env("PGSSLMODE")) {
+                None => SslMode::Prefer,
+                Some(text) => SslMode::parse(&text).ok_or(TlsError::BadMode(text))?,
+            };
+            let root_cert = ssl.root_cert.or_else(|| env("PGSSLROOTCERT"));
+            TlsSettings::new(mode, root_cert.as_deref(), home.as_deref())?
+        };
+        config.ssl_mode(tls.mode().wire());
+        Ok(PgTarget { config, tls })
+    }
+
+    /// The TLS settings: for the pool, and to tell what a connection insists on.
+    pub fn tls(&self) -> &TlsSettings {
+        &self.tls
     }
 
     /// The connection settings, password included: for the pool only.
@@ -172,6 +201,73 @@ fn password_from_file(file: &Path, target: &PgTarget) -> Option<String> {
                     .all(|(f, w)| f == "*" || f == w);
             matches.then(|| fields[4..].join(":"))
         })
+}
+
+/// The TLS parameters of a URL's query, taken out because tokio-postgres refuses them.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct TlsParams {
+    mode: Option<String>,
+    root_cert: Option<String>,
+}
+
+/// The URL without its `sslmode` and `sslrootcert` parameters, and their (percent-decoded)
+/// values; the rest of the URL is left exactly as written.
+fn take_tls_params(url: &str) -> (String, TlsParams) {
+    let mut params = TlsParams::default();
+    let Some((base, query)) = url.split_once('?') else {
+        return (url.to_string(), params);
+    };
+    let mut kept = Vec::new();
+    for pair in query.split('&') {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        match percent_decode(key).as_str() {
+            "sslmode" => params.mode = Some(percent_decode(value)),
+            "sslrootcert" => params.root_cert = Some(percent_decode(value)),
+            _ => kept.push(pair),
+        }
+    }
+    let url = if kept.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", kept.join("&"))
+    };
+    (url, params)
+}
+
+/// `%XX` escapes decoded (as tokio-postgres decodes URL values; `+` stays a plus); a
+/// broken escape is kept as written.
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// Whether every host is a Unix socket directory (then TLS is never tried).
+fn only_unix_sockets(config: &tokio_postgres::Config) -> bool {
+    let hosts = config.get_hosts();
+    #[cfg(unix)]
+    let unix =
+        |h: &tokio_postgres::config::Host| matches!(h, tokio_postgres::config::Host::Unix(_));
+    #[cfg(not(unix))]
+    let unix = |_: &tokio_postgres::config::Host| false;
+    !hosts.is_empty() && hosts.iter().all(unix)
 }
 
 /// A password file line's fields: `:` separates, `\` escapes the next character.
@@ -284,5 +380,61 @@ mod tests {
         let t =
             PgTarget::from_url_with("postgres://ann@localhost/roam", env(&[]), home).expect("url");
         assert!(!t.has_password());
+    }
+
+    #[test]
+    fn tls_parameters_are_taken_out_of_the_url() {
+        let (url, p) = take_tls_params(
+            "postgres://a:b@h/db?application_name=x&sslmode=verify-full&sslrootcert=%2Ftmp%2Fca+1.pem",
+        );
+        assert_eq!(url, "postgres://a:b@h/db?application_name=x");
+        assert_eq!(p.mode.as_deref(), Some("verify-full"));
+        assert_eq!(p.root_cert.as_deref(), Some("/tmp/ca+1.pem"));
+        let (url, p) = take_tls_params("postgres://h/db?sslmode=disable");
+        assert_eq!(url, "postgres://h/db");
+        assert_eq!(p.mode.as_deref(), Some("disable"));
+        let (url, p) = take_tls_params("postgres://h/db");
+        assert_eq!((url.as_str(), p), ("postgres://h/db", TlsParams::default()));
+        assert_eq!(percent_decode("a%2"), "a%2");
+        assert_eq!(percent_decode("%zz%41"), "%zzA");
+    }
+
+    #[test]
+    fn sslmode_comes_from_the_url_then_the_environment() {
+        use tokio_postgres::config::SslMode as Wire;
+        let t = PgTarget::from_url_with("postgres://ann@h/db", env(&[]), None).expect("url");
+        assert_eq!(t.tls().mode(), SslMode::Prefer);
+        assert_eq!(t.config().get_ssl_mode(), Wire::Prefer);
+        let vars = [("PGSSLMODE", "disable")];
+        let t = PgTarget::from_url_with("postgres://ann@h/db", env(&vars), None).expect("url");
+        assert_eq!(t.tls().mode(), SslMode::Disable);
+        assert_eq!(t.config().get_ssl_mode(), Wire::Disable);
+        let t = PgTarget::from_url_with("postgres://ann@h/db?sslmode=verify-ca", env(&vars), None)
+            .expect("url");
+        assert_eq!(t.tls().mode(), SslMode::VerifyCa);
+        assert_eq!(t.config().get_ssl_mode(), Wire::Require);
+        let bad = PgTarget::from_url_with("postgres://ann:pw@h/db?sslmode=always", env(&[]), None);
+        let text = bad.expect_err("bad mode").to_string();
+        assert!(
+            text.contains("\"always\"") && !text.contains("pw@"),
+            "{text}"
+        );
+        // A CA file from the environment (missing here, so an error naming it).
+        let vars = [("PGSSLROOTCERT", "/nonexistent/ca.pem")];
+        let url = "postgres://ann@h/db?sslmode=verify-full";
+        let err = PgTarget::from_url_with(url, env(&vars), None).expect_err("missing CA");
+        assert!(err.to_string().contains("/nonexistent/ca.pem"), "{err}");
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_unix_socket_never_uses_tls() {
+        let url = "postgres://ann@%2Fvar%2Frun%2Fpostgresql/db?sslmode=verify-full";
+        let t = PgTarget::from_url_with(url, env(&[]), None).expect("url");
+        assert_eq!(t.tls().mode(), SslMode::Disable);
+        assert_eq!(
+            t.config().get_ssl_mode(),
+            tokio_postgres::config::SslMode::Disable
+        );
     }
 }
