@@ -139,8 +139,12 @@ impl PgStore {
         sink.send(rows.finish()).await?;
         sink.as_mut().finish().await?;
         counts.new = accepted.len() as u64;
+        // Documents in id order: keys that collide are settled in that order, as the
+        // SQLite store settles them, so both give the same cursors.
+        let mut by_id = accepted.clone();
+        by_id.sort_unstable_by_key(|&i| messages[i].id);
         let mut docs = Vec::with_capacity(accepted.len());
-        for &i in &accepted {
+        for &i in &by_id {
             let m = &messages[i];
             if let Some(text) = &m.search_text {
                 docs.push(super::search::Doc {
