@@ -40,7 +40,13 @@ impl Served {
     /// environment.
     fn start(db: &str, home: &Path, env: &[(&str, &str)]) -> Served {
         let mut child = Command::new(env!("CARGO_BIN_EXE_roam"))
-            .args(["serve", "--listen", "127.0.0.1:0", "--appkey", "acme#chatapp"])
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--appkey",
+                "acme#chatapp",
+            ])
             .args(["--db", db])
             .env("ROAM_CACHE_DIR", home)
             .envs(env.iter().copied())
