@@ -125,6 +125,66 @@ pub struct SearchPage {
     pub next: Option<SearchCursor>,
 }
 
+/// What both stores settle before walking a page: the matcher, the filters checked on
+/// each hit, and the range of keys the page may read (`low` to `high`, both included).
+pub(crate) struct Plan<'q> {
+    /// The query as asked.
+    pub query: &'q SearchQuery,
+    /// Tells whether a text matches, and where.
+    pub matcher: Matcher,
+    /// The lowest key the page may read.
+    pub low: i64,
+    /// The highest key the page may read: below the cursor, at or before `until`.
+    pub high: i64,
+    /// The sender filter, lowercased as ids are stored.
+    from: Option<String>,
+    /// The content kinds filter, lowercased.
+    types: HashSet<String>,
+}
+
+impl<'q> Plan<'q> {
+    /// The plan of a page of `query` below `cursor`; `None` when no key can match (an
+    /// empty time range, or a cursor at its start). An error for a text that is not a
+    /// search: a bad regular expression, or nothing to look for.
+    pub fn new(
+        query: &'q SearchQuery,
+        cursor: Option<SearchCursor>,
+    ) -> Result<Option<Plan<'q>>, StoreError> {
+        let matcher = if query.regex {
+            Matcher::pattern(&query.text).map_err(|e| StoreError::BadSearch(e.to_string()))?
+        } else {
+            Matcher::substring(&query.text)
+                .ok_or_else(|| StoreError::BadSearch("nothing to search for".into()))?
+        };
+        let low = query.since.map_or(0, time_key);
+        let mut high = query
+            .until
+            .map_or(i64::MAX, |t| time_key(t) | ((1 << TIE_BITS) - 1));
+        if let Some(SearchCursor(below)) = cursor {
+            high = high.min(below.saturating_sub(1));
+        }
+        if low > high || query.since.zip(query.until).is_some_and(|(s, u)| s > u) {
+            return Ok(None);
+        }
+        Ok(Some(Plan {
+            query,
+            matcher,
+            low,
+            high,
+            from: query.from.as_deref().map(str::to_ascii_lowercase),
+            types: query.types.iter().map(|t| t.to_ascii_lowercase()).collect(),
+        }))
+    }
+
+    /// Whether a found message passes the sender, kind and time filters.
+    pub fn wants(&self, hit: &SearchHit) -> bool {
+        self.from.as_ref().is_none_or(|f| *f == hit.from)
+            && (self.types.is_empty() || self.types.contains(&hit.type_name))
+            && self.query.since.is_none_or(|s| hit.time >= s)
+            && self.query.until.is_none_or(|u| hit.time <= u)
+    }
+}
+
 /// The text search looks at in a message, when it has any.
 pub(crate) fn searchable_text(message: &Message) -> Option<String> {
     let parts: Vec<&str> = match &message.content {
@@ -263,30 +323,16 @@ impl Store {
         limit: usize,
     ) -> Result<SearchPage, StoreError> {
         let limit = limit.clamp(1, MAX_PAGE);
-        let matcher = if query.regex {
-            Matcher::pattern(&query.text).map_err(|e| StoreError::BadSearch(e.to_string()))?
-        } else {
-            Matcher::substring(&query.text)
-                .ok_or_else(|| StoreError::BadSearch("nothing to search for".into()))?
+        let Some(plan) = Plan::new(query, cursor)? else {
+            return Ok(SearchPage::default());
         };
+        let matcher = &plan.matcher;
         let convs = self.conversation_rows(&query.conversations)?;
         if !query.conversations.is_empty() && convs.is_empty() {
             return Ok(SearchPage::default());
         }
-        let from = query.from.as_deref().map(str::to_ascii_lowercase);
-        let types: HashSet<String> = query.types.iter().map(|t| t.to_ascii_lowercase()).collect();
-        let low = query.since.map_or(0, time_key);
-        let mut high = query
-            .until
-            .map_or(i64::MAX, |t| time_key(t) | ((1 << TIE_BITS) - 1));
-        if let Some(SearchCursor(below)) = cursor {
-            high = high.min(below.saturating_sub(1));
-        }
-        if low > high || query.since.zip(query.until).is_some_and(|(s, u)| s > u) {
-            return Ok(SearchPage::default());
-        }
 
-        let walk = match &matcher {
+        let walk = match matcher {
             Matcher::Pattern(_) => Walk::Scan(None),
             // Neither an FTS5 phrase nor `instr` takes a NUL: only the matcher can tell.
             _ if query.text.contains('\0') => Walk::Scan(None),
@@ -300,7 +346,7 @@ impl Store {
             _ => None,
         };
         let mut sql = String::from("SELECT d.key, d.msg, d.conv, d.text FROM ");
-        let mut args: Vec<SqlValue> = vec![low.into(), high.into()];
+        let mut args: Vec<SqlValue> = vec![plan.low.into(), plan.high.into()];
         match &walk {
             Walk::Index(phrase) => {
                 sql.push_str(
@@ -356,12 +402,7 @@ impl Store {
                 Some(range) => self.hit(r.get(1)?, text, range)?,
                 None => None,
             };
-            let wanted = hit.filter(|hit| {
-                from.as_ref().is_none_or(|f| *f == hit.from)
-                    && (types.is_empty() || types.contains(&hit.type_name))
-                    && query.since.is_none_or(|s| hit.time >= s)
-                    && query.until.is_none_or(|u| hit.time <= u)
-            });
+            let wanted = hit.filter(|hit| plan.wants(hit));
             match wanted {
                 Some(hit) => page.hits.push(hit),
                 None => spent += 1,

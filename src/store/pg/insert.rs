@@ -1,16 +1,17 @@
-//! Storing messages on PostgreSQL: import's write path, one transaction per batch.
+//! Storing messages on PostgreSQL: import's write path, one transaction per batch (and
+//! one beside it for the batch's search documents, see [`PgStore::insert_batch`]).
 //!
 //! The same rules as the SQLite store ([`crate::store::insert`]): a message id already
 //! stored, or seen earlier in the batch, is a duplicate and the first copy wins; a message
 //! must agree with its conversation's kind (fixed by its first message or the state file).
 //! What differs is the cost per message: the batch's ids and conversations are looked up
 //! in one statement each, the accepted messages go in with one binary `COPY`, and the
-//! conversations' newest messages and list rows are one statement each, as are their
-//! search documents ([`super::search`]).
+//! conversations' newest messages and list rows are one statement each; their search
+//! documents ([`super::search`]) are written at the same time on another connection.
 //!
 //! Imports take an advisory lock for their transaction, so two imports into one database
 //! take turns instead of failing on each other's ids; readers are never blocked, and see
-//! a batch whole or not at all.
+//! a batch's messages whole or not at all.
 
 use std::collections::{HashMap, HashSet};
 
@@ -62,13 +63,24 @@ impl PgStore {
     /// [`PgStore::insert_prepared`], skipping the look-ups and list rows that earlier
     /// batches of the same import made (`known`, which it extends once the batch is
     /// committed).
+    ///
+    /// The search documents go in on a second connection while the messages go in on
+    /// the first: the database works on each in its own process, so on two cores in
+    /// about the time of the longer. They are two transactions, committed documents
+    /// first, then messages, both only when both succeeded. A failure before the
+    /// commits leaves nothing. A crash between them leaves documents of messages not
+    /// stored: search passes over those (it reads each hit's message), and storing the
+    /// messages later replaces them ([`super::search::add_docs`]). When the pool has no
+    /// second connection free, one transaction does both, one after the other.
     async fn insert_batch(
         &self,
         messages: &[PreparedMessage],
         known: &mut Known,
     ) -> Result<InsertCounts, PgError> {
-        let mut counts = InsertCounts::default();
         let mut client = self.client().await?;
+        // Taken before the import lock, and never waited for: a batch waiting for the
+        // pool while holding the lock could wait on a batch that waits for the lock.
+        let mut docs_client = self.spare_client().await;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&IMPORT_LOCK])
             .await?;
@@ -76,163 +88,239 @@ impl PgStore {
         // Ids already stored, and conversations already known, in one statement each.
         let stored = stored_ids(&tx, messages).await?;
         let mut convs = known_convs(&tx, messages, known).await?;
+        let checked = check(messages, &stored, &convs);
+        create_convs(&tx, &checked.new_kinds, &mut convs).await?;
+        let docs = docs_of(messages, &checked.accepted, &convs)?;
 
-        // 1. Check each message in order; the first accepted message of a new
-        //    conversation fixes its kind.
-        let mut seen = HashSet::with_capacity(messages.len());
-        let mut accepted: Vec<usize> = Vec::with_capacity(messages.len());
-        let mut new_kinds: HashMap<&str, ChatType> = HashMap::new();
-        for (index, m) in messages.iter().enumerate() {
-            if !seen.insert(m.id) || stored.contains(&m.id) {
-                counts.duplicates += 1;
-                continue;
+        // The documents' transaction begins once the lock is held, and commits before
+        // the messages' releases it: document writers take turns as imports do.
+        let members = match &mut docs_client {
+            Some(docs_client) => {
+                let docs_tx = docs_client.transaction().await?;
+                let (written, indexed) = tokio::join!(
+                    write_messages(&tx, messages, &checked.accepted, &convs, known),
+                    super::search::add_docs(&*docs_tx, &docs),
+                );
+                let members = written?;
+                indexed?;
+                docs_tx.commit().await?;
+                members
             }
-            let kind = match convs.get(m.key.as_str()) {
-                Some(conv) => conv.kind,
-                None => *new_kinds.entry(m.key.as_str()).or_insert(m.kind),
-            };
-            if kind != m.kind {
-                counts.rejected.push((index, kind_conflict(m, kind)));
-                continue;
+            None => {
+                let members =
+                    write_messages(&tx, messages, &checked.accepted, &convs, known).await?;
+                super::search::add_docs(&*tx, &docs).await?;
+                members
             }
-            accepted.push(index);
-        }
-        create_convs(&tx, &new_kinds, &mut convs).await?;
-
-        // 2. The messages, in one binary COPY, encoded by hand and sent in large chunks.
-        //    In (conversation, time, id) order: the page indexes all lead with the
-        //    conversation, so each row goes next to the one before and the index pages
-        //    it touches stay in the CPU's caches (an export's time order scatters them).
-        let mut order: Vec<(i64, i64, i64, usize)> = Vec::with_capacity(accepted.len());
-        for &i in &accepted {
-            let m = &messages[i];
-            order.push((conv_id(&convs, m)?, m.time, m.id, i));
-        }
-        order.sort_unstable();
-        let sink = tx
-            .copy_in::<_, std::io::Cursor<Vec<u8>>>(
-                "COPY messages(id, conv, chat_type, sender, receiver, time, type, json, body)
-                 FROM STDIN (FORMAT binary)",
-            )
-            .await?;
-        pin_mut!(sink);
-        let mut rows = CopyRows::new();
-        for &(conv, _, _, i) in &order {
-            let m = &messages[i];
-            rows.row(9);
-            rows.int8(m.id);
-            rows.int8(conv);
-            rows.int2(kind_to_sql(m.kind) as i16);
-            rows.bytes(m.from.as_bytes())?;
-            rows.bytes(m.to.as_bytes())?;
-            rows.int8(m.time);
-            rows.bytes(m.type_name.as_bytes())?;
-            rows.bytes(m.json.as_bytes())?;
-            match &m.body {
-                Some(body) => rows.bytes(body)?,
-                None => rows.null(),
-            }
-            if rows.is_full() {
-                sink.send(rows.take()).await?;
-            }
-        }
-        sink.send(rows.finish()).await?;
-        sink.as_mut().finish().await?;
-        counts.new = accepted.len() as u64;
-        // Documents in id order: keys that collide are settled in that order, as the
-        // SQLite store settles them, so both give the same cursors.
-        let mut by_id = accepted.clone();
-        by_id.sort_unstable_by_key(|&i| messages[i].id);
-        let mut docs = Vec::with_capacity(accepted.len());
-        for &i in &by_id {
-            let m = &messages[i];
-            if let Some(text) = &m.search_text {
-                docs.push(super::search::Doc {
-                    msg: m.id,
-                    conv: conv_id(&convs, m)?,
-                    time: m.time,
-                    text,
-                });
-            }
-        }
-        super::search::add_docs(&*tx, &docs).await?;
-
-        // 3. Per conversation: the newest message, and its members' list rows.
-        let mut newest: HashMap<i64, (i64, i64)> = HashMap::new();
-        let mut members: HashSet<(&str, i64, &str)> = HashSet::new();
-        for &i in &accepted {
-            let m = &messages[i];
-            let conv = conv_id(&convs, m)?;
-            let at = newest.entry(conv).or_insert((m.time, m.id));
-            *at = (*at).max((m.time, m.id));
-            match m.kind {
-                ChatType::Single => {
-                    members.insert((&m.from, conv, &m.to));
-                    members.insert((&m.to, conv, &m.from));
-                }
-                ChatType::Group => {
-                    members.insert((&m.from, conv, &m.to));
-                }
-                // Rooms never show in conversation lists.
-                ChatType::Room => {}
-            }
-        }
-        members.retain(|&(user, conv, _)| !known.has_member(user, conv));
-        let (conv, (time, id)): (Vec<i64>, (Vec<i64>, Vec<i64>)) = newest.into_iter().unzip();
-        let update = tx
-            .prepare_cached(
-                "UPDATE convs c SET last_time = u.t, last_id = u.i
-                 FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(conv, t, i)
-                 WHERE c.id = u.conv
-                   AND (c.last_id IS NULL OR (c.last_time, c.last_id) < (u.t, u.i))",
-            )
-            .await?;
-        tx.execute(&update, &[&conv, &time, &id]).await?;
-        let mut users = Vec::with_capacity(members.len());
-        let mut conv = Vec::with_capacity(members.len());
-        let mut peer = Vec::with_capacity(members.len());
-        for &(u, c, p) in &members {
-            users.push(u);
-            conv.push(c);
-            peer.push(p);
-        }
-        let member = tx
-            .prepare_cached(
-                "INSERT INTO user_convs(\"user\", conv, peer)
-                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
-                 ON CONFLICT DO NOTHING",
-            )
-            .await?;
-        tx.execute(&member, &[&users, &conv, &peer]).await?;
-
-        // 4. The chat files the messages name.
-        let mut uuids = Vec::new();
-        let mut owners = Vec::new();
-        let mut secrets = Vec::new();
-        for &i in &accepted {
-            for (uuid, secret) in &messages[i].files {
-                uuids.push(uuid.as_str());
-                owners.push(messages[i].id);
-                secrets.push(secret.as_deref());
-            }
-        }
-        if !uuids.is_empty() {
-            let link = tx
-                .prepare_cached(
-                    "INSERT INTO message_files(uuid, message, secret)
-                     SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
-                     ON CONFLICT DO NOTHING",
-                )
-                .await?;
-            tx.execute(&link, &[&uuids, &owners, &secrets]).await?;
-        }
+        };
         tx.commit().await?;
         known.learn(
             convs,
             members.into_iter().map(|(user, conv, _)| (user, conv)),
         );
-        Ok(counts)
+        Ok(checked.counts)
     }
+
+    /// A second pooled connection if one is free (or can be opened) right away.
+    async fn spare_client(&self) -> Option<deadpool_postgres::Object> {
+        let at_once = deadpool_postgres::Timeouts {
+            wait: Some(std::time::Duration::ZERO),
+            ..self.pool.timeouts()
+        };
+        self.pool.timeout_get(&at_once).await.ok()
+    }
+}
+
+/// A batch's messages sorted out: which are stored, which are not and why, and the
+/// conversations first seen in it.
+struct Checked<'m> {
+    counts: InsertCounts,
+    /// Indexes of the messages to store, in the batch's order.
+    accepted: Vec<usize>,
+    /// New conversations, each with the kind its first accepted message gives it.
+    new_kinds: HashMap<&'m str, ChatType>,
+}
+
+/// Checks each message in order: a duplicate of a stored message or of an earlier one
+/// in the batch is counted, one that contradicts its conversation's kind is rejected,
+/// and the first accepted message of a new conversation fixes its kind.
+fn check<'m>(
+    messages: &'m [PreparedMessage],
+    stored: &HashSet<i64>,
+    convs: &HashMap<String, Conv>,
+) -> Checked<'m> {
+    let mut counts = InsertCounts::default();
+    let mut seen = HashSet::with_capacity(messages.len());
+    let mut accepted: Vec<usize> = Vec::with_capacity(messages.len());
+    let mut new_kinds: HashMap<&str, ChatType> = HashMap::new();
+    for (index, m) in messages.iter().enumerate() {
+        if !seen.insert(m.id) || stored.contains(&m.id) {
+            counts.duplicates += 1;
+            continue;
+        }
+        let kind = match convs.get(m.key.as_str()) {
+            Some(conv) => conv.kind,
+            None => *new_kinds.entry(m.key.as_str()).or_insert(m.kind),
+        };
+        if kind != m.kind {
+            counts.rejected.push((index, kind_conflict(m, kind)));
+            continue;
+        }
+        accepted.push(index);
+    }
+    counts.new = accepted.len() as u64;
+    Checked {
+        counts,
+        accepted,
+        new_kinds,
+    }
+}
+
+/// The search documents of the accepted messages, in id order: keys that collide are
+/// settled in that order, as the SQLite store settles them, so both give the same
+/// cursors.
+fn docs_of<'m>(
+    messages: &'m [PreparedMessage],
+    accepted: &[usize],
+    convs: &HashMap<String, Conv>,
+) -> Result<Vec<super::search::Doc<'m>>, PgError> {
+    let mut by_id = accepted.to_vec();
+    by_id.sort_unstable_by_key(|&i| messages[i].id);
+    let mut docs = Vec::with_capacity(accepted.len());
+    for &i in &by_id {
+        let m = &messages[i];
+        if let Some(text) = &m.search_text {
+            docs.push(super::search::Doc {
+                msg: m.id,
+                conv: conv_id(convs, m)?,
+                time: m.time,
+                text,
+            });
+        }
+    }
+    Ok(docs)
+}
+
+/// Writes the accepted messages, their conversations' newest messages and list rows,
+/// and the chat files they name, inside `tx`. Returns the list rows it made sure of
+/// (user, conversation, peer), for [`Known`] once committed.
+async fn write_messages<'m>(
+    tx: &deadpool_postgres::Transaction<'_>,
+    messages: &'m [PreparedMessage],
+    accepted: &[usize],
+    convs: &HashMap<String, Conv>,
+    known: &Known,
+) -> Result<HashSet<(&'m str, i64, &'m str)>, PgError> {
+    // 1. The messages, in one binary COPY, encoded by hand and sent in large chunks. In
+    //    (conversation, time, id) order: the page indexes all lead with the
+    //    conversation, so each row goes next to the one before and the index pages it
+    //    touches stay in the CPU's caches (an export's time order scatters them).
+    let mut order: Vec<(i64, i64, i64, usize)> = Vec::with_capacity(accepted.len());
+    for &i in accepted {
+        let m = &messages[i];
+        order.push((conv_id(convs, m)?, m.time, m.id, i));
+    }
+    order.sort_unstable();
+    let sink = tx
+        .copy_in::<_, std::io::Cursor<Vec<u8>>>(
+            "COPY messages(id, conv, chat_type, sender, receiver, time, type, json, body)
+             FROM STDIN (FORMAT binary)",
+        )
+        .await?;
+    pin_mut!(sink);
+    let mut rows = CopyRows::new();
+    for &(conv, _, _, i) in &order {
+        let m = &messages[i];
+        rows.row(9);
+        rows.int8(m.id);
+        rows.int8(conv);
+        rows.int2(kind_to_sql(m.kind) as i16);
+        rows.bytes(m.from.as_bytes())?;
+        rows.bytes(m.to.as_bytes())?;
+        rows.int8(m.time);
+        rows.bytes(m.type_name.as_bytes())?;
+        rows.bytes(m.json.as_bytes())?;
+        match &m.body {
+            Some(body) => rows.bytes(body)?,
+            None => rows.null(),
+        }
+        if rows.is_full() {
+            sink.send(rows.take()).await?;
+        }
+    }
+    sink.send(rows.finish()).await?;
+    sink.as_mut().finish().await?;
+
+    // 2. Per conversation: the newest message, and its members' list rows.
+    let mut newest: HashMap<i64, (i64, i64)> = HashMap::new();
+    let mut members: HashSet<(&str, i64, &str)> = HashSet::new();
+    for &i in accepted {
+        let m = &messages[i];
+        let conv = conv_id(convs, m)?;
+        let at = newest.entry(conv).or_insert((m.time, m.id));
+        *at = (*at).max((m.time, m.id));
+        match m.kind {
+            ChatType::Single => {
+                members.insert((&m.from, conv, &m.to));
+                members.insert((&m.to, conv, &m.from));
+            }
+            ChatType::Group => {
+                members.insert((&m.from, conv, &m.to));
+            }
+            // Rooms never show in conversation lists.
+            ChatType::Room => {}
+        }
+    }
+    members.retain(|&(user, conv, _)| !known.has_member(user, conv));
+    let (conv, (time, id)): (Vec<i64>, (Vec<i64>, Vec<i64>)) = newest.into_iter().unzip();
+    let update = tx
+        .prepare_cached(
+            "UPDATE convs c SET last_time = u.t, last_id = u.i
+             FROM unnest($1::bigint[], $2::bigint[], $3::bigint[]) AS u(conv, t, i)
+             WHERE c.id = u.conv
+               AND (c.last_id IS NULL OR (c.last_time, c.last_id) < (u.t, u.i))",
+        )
+        .await?;
+    tx.execute(&update, &[&conv, &time, &id]).await?;
+    let mut users = Vec::with_capacity(members.len());
+    let mut conv = Vec::with_capacity(members.len());
+    let mut peer = Vec::with_capacity(members.len());
+    for &(u, c, p) in &members {
+        users.push(u);
+        conv.push(c);
+        peer.push(p);
+    }
+    let member = tx
+        .prepare_cached(
+            "INSERT INTO user_convs(\"user\", conv, peer)
+             SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
+             ON CONFLICT DO NOTHING",
+        )
+        .await?;
+    tx.execute(&member, &[&users, &conv, &peer]).await?;
+
+    // 3. The chat files the messages name.
+    let mut uuids = Vec::new();
+    let mut owners = Vec::new();
+    let mut secrets = Vec::new();
+    for &i in accepted {
+        for (uuid, secret) in &messages[i].files {
+            uuids.push(uuid.as_str());
+            owners.push(messages[i].id);
+            secrets.push(secret.as_deref());
+        }
+    }
+    if !uuids.is_empty() {
+        let link = tx
+            .prepare_cached(
+                "INSERT INTO message_files(uuid, message, secret)
+                 SELECT * FROM unnest($1::text[], $2::bigint[], $3::text[])
+                 ON CONFLICT DO NOTHING",
+            )
+            .await?;
+        tx.execute(&link, &[&uuids, &owners, &secrets]).await?;
+    }
+    Ok(members)
 }
 
 /// The conversations and list rows an import's committed batches made or found, so the

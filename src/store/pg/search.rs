@@ -30,8 +30,8 @@ use super::{PgError, PgStore};
 use crate::store::StoreError;
 use crate::store::schema::{conference_key, id_from_sql, kind_from_sql, single_key};
 use crate::store::search::{
-    MAX_PAGE, Matcher, SCAN_BUDGET, SearchCursor, SearchHit, SearchPage, SearchQuery, TIE_BITS,
-    conversation_name, snippet, time_key,
+    MAX_PAGE, Matcher, Plan, SCAN_BUDGET, SearchCursor, SearchHit, SearchPage, SearchQuery,
+    conversation_name, snippet,
 };
 
 mod docs;
@@ -175,31 +175,18 @@ impl PgStore {
         limit: usize,
     ) -> Result<SearchPage, StoreError> {
         let limit = limit.clamp(1, MAX_PAGE);
-        let matcher = if query.regex {
-            Matcher::pattern(&query.text).map_err(|e| StoreError::BadSearch(e.to_string()))?
-        } else {
-            Matcher::substring(&query.text)
-                .ok_or_else(|| StoreError::BadSearch("nothing to search for".into()))?
+        let Some(plan) = Plan::new(query, cursor)? else {
+            return Ok(SearchPage::default());
         };
+        let matcher = &plan.matcher;
+        let (low, mut high) = (plan.low, plan.high);
         let client = self.client().await?;
         let convs = conversation_rows(&client, &query.conversations).await?;
         if !query.conversations.is_empty() && convs.is_empty() {
             return Ok(SearchPage::default());
         }
-        let from = query.from.as_deref().map(str::to_ascii_lowercase);
-        let types: HashSet<String> = query.types.iter().map(|t| t.to_ascii_lowercase()).collect();
-        let low = query.since.map_or(0, time_key);
-        let mut high = query
-            .until
-            .map_or(i64::MAX, |t| time_key(t) | ((1 << TIE_BITS) - 1));
-        if let Some(SearchCursor(below)) = cursor {
-            high = high.min(below.saturating_sub(1));
-        }
-        if low > high || query.since.zip(query.until).is_some_and(|(s, u)| s > u) {
-            return Ok(SearchPage::default());
-        }
 
-        let walk = Trigrams::of(&client).await?.walk(&matcher);
+        let walk = Trigrams::of(&client).await?.walk(matcher);
         let one_conv = match convs.as_slice() {
             [only] => Some(*only),
             _ => None,
@@ -263,12 +250,7 @@ impl PgStore {
                     Some((text, range)) => hit_of(r, text, range)?,
                     None => None,
                 };
-                let wanted = hit.filter(|hit| {
-                    from.as_ref().is_none_or(|f| *f == hit.from)
-                        && (types.is_empty() || types.contains(&hit.type_name))
-                        && query.since.is_none_or(|s| hit.time >= s)
-                        && query.until.is_none_or(|u| hit.time <= u)
-                });
+                let wanted = hit.filter(|hit| plan.wants(hit));
                 match wanted {
                     Some(hit) => page.hits.push(hit),
                     None => spent += 1,

@@ -29,9 +29,11 @@ pub(in crate::store::pg) struct Doc<'a> {
 /// Writes the documents of new messages (in the order given: import gives them in id
 /// order, as the SQLite store writes them), inside the caller's transaction. A key is the
 /// time and the low bits of the id, moved up past keys already taken, exactly as the
-/// SQLite store gives them out one message at a time, so both order ties alike. A message
-/// that has a document already keeps it. The caller holds the import (or migration) lock:
-/// nobody else writes documents meanwhile.
+/// SQLite store gives them out one message at a time, so both order ties alike. The
+/// messages are new, so a document one has already is left from a batch whose messages
+/// never committed (see [`super::super::insert`]): it is replaced, conversation and key
+/// included. The caller holds the import (or migration) lock: nobody else writes
+/// documents meanwhile.
 pub(in crate::store::pg) async fn add_docs(
     tx: &impl GenericClient,
     docs: &[Doc<'_>],
@@ -39,14 +41,9 @@ pub(in crate::store::pg) async fn add_docs(
     if docs.is_empty() {
         return Ok(());
     }
-    let msgs: Vec<i64> = docs.iter().map(|d| d.msg).collect();
-    let had: HashSet<i64> = tx
-        .query("SELECT msg FROM search_docs WHERE msg = ANY($1)", &[&msgs])
-        .await?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()?;
-    let docs: Vec<&Doc<'_>> = docs.iter().filter(|d| !had.contains(&d.msg)).collect();
+    let msg: Vec<i64> = docs.iter().map(|d| d.msg).collect();
+    tx.execute("DELETE FROM search_docs WHERE msg = ANY($1)", &[&msg])
+        .await?;
     let natural: Vec<i64> = docs
         .iter()
         .map(|d| time_key(d.time) | (d.msg & ((1 << TIE_BITS) - 1)))
@@ -80,7 +77,6 @@ pub(in crate::store::pg) async fn add_docs(
             break keys;
         }
     };
-    let msg: Vec<i64> = docs.iter().map(|d| d.msg).collect();
     let conv: Vec<i64> = docs.iter().map(|d| d.conv).collect();
     let text: Vec<Cow<'_, str>> = docs.iter().map(|d| without_nul(d.text)).collect();
     let folded: Vec<String> = docs
