@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use tokio::runtime::Handle;
 
-use super::import::{ImportError, import_reader_into};
+use super::import::ImportError;
 use super::pg::{PgImport, PgStore, is_postgres_url};
 use super::search::{SearchCursor, SearchPage, SearchQuery};
 use super::state::StateFile;
@@ -317,7 +317,7 @@ impl Db {
             }
             Db::Postgres(pg) => {
                 let mut writer = PgImport::new((**pg).clone(), Handle::current());
-                blocking(move || import_reader_into(&mut writer, &name, reader, &options)).await
+                blocking(move || writer.import_reader(&name, reader, &options)).await
             }
         }
     }

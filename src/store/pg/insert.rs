@@ -33,7 +33,7 @@ pub(super) const IMPORT_LOCK: i64 = 0x726f_616d_696d_7074;
 /// But each batch also updates every conversation it touches once, and sorts its rows by
 /// conversation so they land together in the indexes: bigger is better for those. On the
 /// many-conversation bench (`pg_import`) 32 MiB beat 8 MiB and import's usual 64 MiB.
-const PG_BATCH_BYTES: usize = 32 << 20;
+pub(super) const PG_BATCH_BYTES: usize = 32 << 20;
 
 /// A conversation as the write path needs it.
 #[derive(Clone, Copy, Debug)]
@@ -72,7 +72,7 @@ impl PgStore {
     /// stored: search passes over those (it reads each hit's message), and storing the
     /// messages later replaces them ([`super::search::add_docs`]). When the pool has no
     /// second connection free, one transaction does both, one after the other.
-    async fn insert_batch(
+    pub(super) async fn insert_batch(
         &self,
         messages: &[PreparedMessage],
         known: &mut Known,
@@ -328,7 +328,7 @@ async fn write_messages<'m>(
 /// changed in what is kept here (a conversation's id and kind, that a list row exists),
 /// so what a committed batch saw stays true.
 #[derive(Default)]
-struct Known {
+pub(super) struct Known {
     convs: HashMap<String, Conv>,
     /// Per conversation, the users whose list row exists.
     members: HashMap<i64, HashSet<String>>,
@@ -491,74 +491,4 @@ fn conv_id(convs: &HashMap<String, Conv>, m: &PreparedMessage) -> Result<i64, Pg
         .get(&m.key)
         .map(|c| c.id)
         .ok_or_else(|| PgError::Invariant(format!("conversation {:?} vanished mid-batch", m.key)))
-}
-
-/// Import's writer into PostgreSQL: each batch one transaction on the given runtime,
-/// from import's (blocking) writing thread.
-pub struct PgImport {
-    store: PgStore,
-    runtime: tokio::runtime::Handle,
-    known: Known,
-}
-
-impl PgImport {
-    /// A writer into `store` that runs its statements on `runtime` (call it from outside
-    /// that runtime: it blocks on each batch).
-    pub fn new(store: PgStore, runtime: tokio::runtime::Handle) -> PgImport {
-        PgImport {
-            store,
-            runtime,
-            known: Known::default(),
-        }
-    }
-
-    /// Loads the attachments of one folder, as
-    /// [`crate::store::import::files::import_attachments`] does into SQLite.
-    pub fn import_attachments(
-        &mut self,
-        dir: &std::path::Path,
-    ) -> Result<crate::store::import::files::FilesSummary, crate::store::import::ImportError> {
-        crate::store::import::files::import_attachments_into(self, dir)
-    }
-
-    /// Imports export files in order, as [`crate::store::import_files`] does into SQLite.
-    pub fn import_files(
-        &mut self,
-        paths: &[std::path::PathBuf],
-        options: &crate::store::ImportOptions,
-    ) -> Result<crate::store::ImportSummary, crate::store::import::ImportError> {
-        let options = crate::store::ImportOptions {
-            batch_bytes: options.batch_bytes.min(PG_BATCH_BYTES),
-            ..options.clone()
-        };
-        crate::store::import::import_files_into(self, paths, &options)
-    }
-}
-
-impl crate::store::import::files::FileWriter for PgImport {
-    fn file_name(&mut self, uuid: &str) -> Result<Option<String>, StoreError> {
-        let store = &self.store;
-        self.runtime.block_on(store.file_name(uuid))
-    }
-
-    fn put_file(
-        &mut self,
-        uuid: &str,
-        content_type: &str,
-        bytes: &[u8],
-        thumbnail: Option<&[u8]>,
-    ) -> Result<crate::store::files::PutFile, StoreError> {
-        let store = &self.store;
-        self.runtime
-            .block_on(store.put_file(uuid, content_type, bytes, thumbnail, None))
-    }
-}
-
-impl crate::store::import::BatchWriter for PgImport {
-    fn write_batch(&mut self, batch: &[PreparedMessage]) -> Result<InsertCounts, StoreError> {
-        let store = &self.store;
-        Ok(self
-            .runtime
-            .block_on(store.insert_batch(batch, &mut self.known))?)
-    }
 }

@@ -13,6 +13,7 @@
 mod copy;
 mod files;
 mod history;
+mod import;
 mod insert;
 mod names;
 pub mod schema;
@@ -25,7 +26,7 @@ mod users;
 
 use deadpool_postgres::{Manager, ManagerConfig, Pool, RecyclingMethod, Runtime};
 
-pub use insert::PgImport;
+pub use import::PgImport;
 pub use search::TRIGRAM_INDEX;
 pub use target::{PgTarget, TargetError, is_postgres_url};
 pub use tls::{RootSource, SslMode, TlsError, TlsSettings};

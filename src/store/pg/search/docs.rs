@@ -198,3 +198,45 @@ async fn has_trigram_index(client: &impl GenericClient) -> Result<bool, PgError>
         .await?
         .try_get(0)?)
 }
+
+/// Drops the trigram index for an import into a database that has no search documents
+/// yet, and says whether it did: made once over all of them at the end
+/// ([`make_trigram_index`]), the index costs a fraction of what it costs kept up to date
+/// row by row. Meanwhile search walks by key within its budget, as it does without
+/// `pg_trgm`; if the import never gets to make it, the next start does
+/// ([`ensure_trigram_index`]). Taken under the import lock, so no batch is half written.
+pub(in crate::store::pg) async fn defer_trigram_index(
+    client: &mut deadpool_postgres::Client,
+) -> Result<bool, PgError> {
+    let tx = client.transaction().await?;
+    tx.execute(
+        "SELECT pg_advisory_xact_lock($1)",
+        &[&crate::store::pg::insert::IMPORT_LOCK],
+    )
+    .await?;
+    let empty: bool = tx
+        .query_one("SELECT NOT EXISTS (SELECT 1 FROM search_docs)", &[])
+        .await?
+        .try_get(0)?;
+    if !empty || !has_trigram_index(&*tx).await? {
+        return Ok(false);
+    }
+    tx.batch_execute(&format!("DROP INDEX IF EXISTS {TRIGRAM_INDEX}"))
+        .await?;
+    tx.commit().await?;
+    tracing::info!("trigram index set aside for the import; made again at its end");
+    Ok(true)
+}
+
+/// Makes the trigram index after an import set it aside ([`defer_trigram_index`]), with
+/// more memory than a server's statements get, so the build sorts in memory.
+pub(in crate::store::pg) async fn make_trigram_index(
+    client: &mut deadpool_postgres::Client,
+) -> Result<(), PgError> {
+    let tx = client.transaction().await?;
+    tx.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")
+        .await?;
+    ensure_trigram_index(&*tx).await?;
+    tx.commit().await?;
+    Ok(())
+}
