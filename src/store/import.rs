@@ -456,6 +456,9 @@ impl<R: Read> Source<R> {
     }
 }
 
+/// The first batch holds at most this share of [`ImportOptions::batch_bytes`].
+const FIRST_BATCH_SHARE: usize = 8;
+
 /// The reading thread: lines into prepared messages, in batches, until the end, a read
 /// error, or the writer hanging up.
 fn read_batches<R: Read>(
@@ -481,6 +484,9 @@ fn read_batches<R: Read>(
         }
     };
     let batch_size = options.batch_size.max(1);
+    // The writer waits for the first batch whole, with nothing to do: a smaller first
+    // batch gets it going sooner, while the next one is read.
+    let mut batch_bytes = options.batch_bytes / FIRST_BATCH_SHARE;
     let mut batch = Batch::default();
     let mut buf = Vec::new();
     let mut line_no = 0u64;
@@ -527,9 +533,11 @@ fn read_batches<R: Read>(
                 batch.rejected.push((line_no, reason));
             }
         }
-        let full = batch.messages.len() >= batch_size || batch.bytes >= options.batch_bytes;
-        if full && out.send(std::mem::take(&mut batch)).is_err() {
-            return;
+        if batch.messages.len() >= batch_size || batch.bytes >= batch_bytes {
+            if out.send(std::mem::take(&mut batch)).is_err() {
+                return;
+            }
+            batch_bytes = options.batch_bytes;
         }
     }
     let _ = out.send(batch);
