@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use common::{BASE_ID, image, line, postgres, text};
 use roam::protocol::{ChatType, Conversation, Message};
-use roam::store::pg::{PgImport, PgStore};
+use roam::store::pg::{PgImport, PgStore, TRIGRAM_INDEX};
 use roam::store::{ImportOptions, ImportSummary, Store, import_files};
 
 const USERS: u64 = 40;
@@ -101,6 +101,19 @@ fn counts(s: &ImportSummary) -> (u64, u64, u64, u64) {
     (s.read, s.new, s.duplicates, s.rejected_total)
 }
 
+/// Whether the database has search's trigram index.
+async fn has_trigram_index(url: &str) -> bool {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("raw connect");
+    tokio::spawn(conn);
+    client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&TRIGRAM_INDEX])
+        .await
+        .expect("index query")
+        .get(0)
+}
+
 #[test]
 fn a_many_conversation_import_matches_sqlite_and_a_reimport_adds_only_the_new() {
     let Some((_, url)) = postgres::database("import_matches") else {
@@ -125,6 +138,9 @@ fn a_many_conversation_import_matches_sqlite_and_a_reimport_adds_only_the_new() 
     assert!(lite_first.rejected_total >= 6, "{lite_first}");
     assert_eq!(counts(&pg_first), counts(&lite_first));
     assert_eq!(pg_first.rejected, lite_first.rejected);
+    // The first import into the empty database set the trigram index aside and made it
+    // again at its end.
+    assert!(rt.block_on(has_trigram_index(&url)), "no trigram index");
 
     // The same file again adds nothing.
     let pg_again = import
