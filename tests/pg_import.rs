@@ -101,17 +101,33 @@ fn counts(s: &ImportSummary) -> (u64, u64, u64, u64) {
     (s.read, s.new, s.duplicates, s.rejected_total)
 }
 
-/// Whether the database has search's trigram index.
-async fn has_trigram_index(url: &str) -> bool {
+/// The indexes an import into an empty database sets aside and makes at its end.
+const SET_ASIDE: [&str; 3] = [TRIGRAM_INDEX, "messages_by_type", "messages_by_sender"];
+
+/// A connection of the test's own, beside the store's.
+async fn raw(url: &str) -> tokio_postgres::Client {
     let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
         .await
         .expect("raw connect");
     tokio::spawn(conn);
     client
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&TRIGRAM_INDEX])
-        .await
-        .expect("index query")
-        .get(0)
+}
+
+/// Which of `names` the database lacks.
+async fn missing_indexes(url: &str, names: &[&str]) -> Vec<String> {
+    let client = raw(url).await;
+    let mut missing = Vec::new();
+    for name in names {
+        let exists: bool = client
+            .query_one("SELECT to_regclass($1) IS NOT NULL", &[name])
+            .await
+            .expect("index query")
+            .get(0);
+        if !exists {
+            missing.push(name.to_string());
+        }
+    }
+    missing
 }
 
 #[test]
@@ -138,9 +154,12 @@ fn a_many_conversation_import_matches_sqlite_and_a_reimport_adds_only_the_new() 
     assert!(lite_first.rejected_total >= 6, "{lite_first}");
     assert_eq!(counts(&pg_first), counts(&lite_first));
     assert_eq!(pg_first.rejected, lite_first.rejected);
-    // The first import into the empty database set the trigram index aside and made it
-    // again at its end.
-    assert!(rt.block_on(has_trigram_index(&url)), "no trigram index");
+    // The first import into the empty database set indexes aside and made them again at
+    // its end.
+    assert_eq!(
+        rt.block_on(missing_indexes(&url, &SET_ASIDE)),
+        Vec::<String>::new()
+    );
 
     // The same file again adds nothing.
     let pg_again = import
@@ -171,4 +190,35 @@ fn a_many_conversation_import_matches_sqlite_and_a_reimport_adds_only_the_new() 
         conversations += lite.len();
     }
     assert!(conversations > 500, "{conversations} conversations");
+}
+
+#[test]
+fn a_start_makes_the_indexes_an_import_that_died_left_aside() {
+    let Some((_, url)) = postgres::database("import_died") else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("dir");
+    let file = export(&dir.path().join("export.jsonl"), 0..500);
+    let pg = rt.block_on(PgStore::connect(&url)).expect("store");
+    PgImport::new(pg, rt.handle().clone())
+        .import_files(std::slice::from_ref(&file), &options())
+        .expect("import");
+    // As an import leaves the database when it dies before its end.
+    rt.block_on(async {
+        for name in SET_ASIDE {
+            raw(&url)
+                .await
+                .batch_execute(&format!("DROP INDEX {name}"))
+                .await
+                .expect("drop");
+        }
+    });
+    assert_eq!(rt.block_on(missing_indexes(&url, &SET_ASIDE)).len(), 3);
+    let again = rt.block_on(PgStore::connect(&url)).expect("next start");
+    assert_eq!(
+        rt.block_on(missing_indexes(&url, &SET_ASIDE)),
+        Vec::<String>::new()
+    );
+    assert!(rt.block_on(again.message_count()).expect("count") > 400);
 }

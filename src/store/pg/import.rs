@@ -1,15 +1,22 @@
 //! `roam import` into PostgreSQL: the export files read and prepared by import's reading
 //! thread (as for SQLite), each batch written by [`PgStore::insert_batch`].
 //!
-//! An import into a database with no search documents yet sets the trigram index aside
-//! and makes it once at the end: built over all the documents at once it costs a
-//! fraction of keeping it up to date row by row, which was the largest part of a bulk
-//! import's time. Pages never use that index; search walks by key meanwhile, within its
-//! budget, as it does on a database without `pg_trgm`.
+//! An import into an empty database sets indexes aside and makes them once at its end,
+//! over all the rows at once, which costs a fraction of keeping them up to date row by
+//! row (that upkeep was most of a bulk import's time): the trigram index when there are
+//! no search documents yet (search walks by key meanwhile, within its budget, as it does
+//! without `pg_trgm`), and the messages' filter indexes when there are no messages yet
+//! (a filtered page walks the conversation's page index meanwhile). Both are made at
+//! the end side by side, on two connections, whether the import succeeded or not; an
+//! import that died before makes the next start make them.
 
 use std::path::{Path, PathBuf};
 
+use tokio_postgres::GenericClient;
+
+use super::insert::IMPORT_LOCK;
 use super::insert::{Known, PG_BATCH_BYTES};
+use super::schema::{FILTER_INDEXES, ensure_filter_indexes, has_index};
 use super::search::{defer_trigram_index, make_trigram_index};
 use super::{PgError, PgStore};
 use crate::store::import::files::{FileWriter, FilesSummary, import_attachments_into};
@@ -23,8 +30,8 @@ pub struct PgImport {
     store: PgStore,
     runtime: tokio::runtime::Handle,
     known: Known,
-    /// Whether the trigram index was set aside: `None` until the first batch asks.
-    deferred_index: Option<bool>,
+    /// The indexes set aside: `None` until the first batch asks.
+    set_aside: Option<SetAside>,
 }
 
 impl PgImport {
@@ -35,7 +42,7 @@ impl PgImport {
             store,
             runtime,
             known: Known::default(),
-            deferred_index: None,
+            set_aside: None,
         }
     }
 
@@ -69,32 +76,105 @@ impl PgImport {
         self.finish(imported)
     }
 
-    /// Makes the trigram index again if this import set it aside, whether the import
-    /// succeeded or not. The import's own error comes first; the index's is logged then
-    /// (the next start makes it).
+    /// Makes the indexes this import set aside, whether it succeeded or not. The
+    /// import's own error comes first; the indexes' is logged then (the next start makes
+    /// them).
     fn finish(
         &mut self,
         imported: Result<ImportSummary, ImportError>,
     ) -> Result<ImportSummary, ImportError> {
-        if self.deferred_index.take() != Some(true) {
+        let Some(set_aside) = self.set_aside.take() else {
             return imported;
-        }
-        let store = &self.store;
-        let made: Result<(), PgError> = self.runtime.block_on(async {
-            let mut client = store.client().await?;
-            make_trigram_index(&mut client).await
-        });
+        };
+        let made = self.runtime.block_on(set_aside.make(&self.store));
         match (imported, made) {
             (Ok(summary), Ok(())) => Ok(summary),
             (Ok(_), Err(e)) => Err(ImportError::Store(e.into())),
             (Err(e), made) => {
                 if let Err(index) = made {
-                    tracing::warn!(error = %index, "trigram index not made after a failed import");
+                    tracing::warn!(error = %index, "indexes not made after a failed import");
                 }
                 Err(e)
             }
         }
     }
+}
+
+/// Which indexes an import set aside.
+#[derive(Clone, Copy, Debug, Default)]
+struct SetAside {
+    trigram: bool,
+    filters: bool,
+}
+
+impl SetAside {
+    /// Sets aside what an import into this database need not keep up to date (see the
+    /// module documentation), under the import lock, so no batch is half written.
+    async fn take(store: &PgStore) -> Result<SetAside, PgError> {
+        let mut client = store.client().await?;
+        let tx = client.transaction().await?;
+        tx.execute("SELECT pg_advisory_xact_lock($1)", &[&IMPORT_LOCK])
+            .await?;
+        let set_aside = SetAside {
+            trigram: defer_trigram_index(&*tx).await?,
+            filters: defer_filter_indexes(&*tx).await?,
+        };
+        tx.commit().await?;
+        if set_aside.trigram || set_aside.filters {
+            tracing::info!(
+                trigram = set_aside.trigram,
+                filters = set_aside.filters,
+                "indexes set aside for the import; made again at its end"
+            );
+        }
+        Ok(set_aside)
+    }
+
+    /// Makes the indexes set aside, each on a connection of its own: the database builds
+    /// them in two processes, so on two cores in about the time of the longer. With more
+    /// memory than a server's statements get, so each build sorts in memory.
+    async fn make(self, store: &PgStore) -> Result<(), PgError> {
+        let trigram = async {
+            if self.trigram {
+                make_trigram_index(&mut store.client().await?).await?;
+            }
+            Ok::<_, PgError>(())
+        };
+        let filters = async {
+            if self.filters {
+                let mut client = store.client().await?;
+                let tx = client.transaction().await?;
+                tx.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")
+                    .await?;
+                ensure_filter_indexes(&*tx).await?;
+                tx.commit().await?;
+            }
+            Ok::<_, PgError>(())
+        };
+        let (trigram, filters) = tokio::join!(trigram, filters);
+        trigram.and(filters)
+    }
+}
+
+/// Drops the messages' filter indexes when there are no messages yet, and says whether
+/// it did, inside the caller's transaction (which holds the import lock).
+async fn defer_filter_indexes(tx: &impl GenericClient) -> Result<bool, PgError> {
+    let empty: bool = tx
+        .query_one("SELECT NOT EXISTS (SELECT 1 FROM messages)", &[])
+        .await?
+        .try_get(0)?;
+    if !empty {
+        return Ok(false);
+    }
+    let mut dropped = false;
+    for (name, _) in FILTER_INDEXES {
+        if has_index(tx, name).await? {
+            tx.batch_execute(&format!("DROP INDEX IF EXISTS {name}"))
+                .await?;
+            dropped = true;
+        }
+    }
+    Ok(dropped)
 }
 
 /// Import's options with PostgreSQL's batch size (see [`PG_BATCH_BYTES`]).
@@ -127,12 +207,8 @@ impl FileWriter for PgImport {
 impl BatchWriter for PgImport {
     fn write_batch(&mut self, batch: &[PreparedMessage]) -> Result<InsertCounts, StoreError> {
         let store = &self.store;
-        if self.deferred_index.is_none() {
-            let deferred: Result<bool, PgError> = self.runtime.block_on(async {
-                let mut client = store.client().await?;
-                defer_trigram_index(&mut client).await
-            });
-            self.deferred_index = Some(deferred?);
+        if self.set_aside.is_none() {
+            self.set_aside = Some(self.runtime.block_on(SetAside::take(store))?);
         }
         Ok(self
             .runtime

@@ -143,6 +143,18 @@ CREATE TRIGGER search_docs_follow_messages AFTER DELETE ON messages
 "#,
 ];
 
+/// The messages' filter indexes, by name and definition, as step 1 made them: what a
+/// page with a type or a sender filter walks. An import into a database with no messages
+/// sets them aside and makes them at its end (see [`super::import`]); each start makes
+/// any that are missing, so an import that died before its end loses nothing for long.
+pub(super) const FILTER_INDEXES: [(&str, &str); 2] = [
+    ("messages_by_type", "ON messages (conv, type, time, id)"),
+    (
+        "messages_by_sender",
+        "ON messages (conv, sender, time, id) INCLUDE (type)",
+    ),
+];
+
 /// The version that added search: a database migrated from before it has its messages
 /// indexed.
 const SEARCH_VERSION: i64 = 4;
@@ -183,6 +195,26 @@ pub async fn migrate(tx: &impl GenericClient) -> Result<i64, PgError> {
     if found < SEARCH_VERSION {
         super::search::index_existing(tx).await?;
     }
+    ensure_filter_indexes(tx).await?;
     super::search::ensure_trigram_index(tx).await?;
     Ok(found)
+}
+
+/// Makes the [`FILTER_INDEXES`] that are missing.
+pub(super) async fn ensure_filter_indexes(tx: &impl GenericClient) -> Result<(), PgError> {
+    for (name, definition) in FILTER_INDEXES {
+        if !has_index(tx, name).await? {
+            tx.batch_execute(&format!("CREATE INDEX IF NOT EXISTS {name} {definition}"))
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether the index (or any relation) `name` exists.
+pub(super) async fn has_index(client: &impl GenericClient, name: &str) -> Result<bool, PgError> {
+    Ok(client
+        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
+        .await?
+        .try_get(0)?)
 }

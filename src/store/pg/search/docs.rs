@@ -203,10 +203,7 @@ pub(in crate::store::pg) async fn ensure_trigram_index(
 
 /// Whether the trigram index is there.
 async fn has_trigram_index(client: &impl GenericClient) -> Result<bool, PgError> {
-    Ok(client
-        .query_one("SELECT to_regclass($1) IS NOT NULL", &[&TRIGRAM_INDEX])
-        .await?
-        .try_get(0)?)
+    crate::store::pg::schema::has_index(client, TRIGRAM_INDEX).await
 }
 
 /// Drops the trigram index for an import into a database that has no search documents
@@ -214,27 +211,20 @@ async fn has_trigram_index(client: &impl GenericClient) -> Result<bool, PgError>
 /// ([`make_trigram_index`]), the index costs a fraction of what it costs kept up to date
 /// row by row. Meanwhile search walks by key within its budget, as it does without
 /// `pg_trgm`; if the import never gets to make it, the next start does
-/// ([`ensure_trigram_index`]). Taken under the import lock, so no batch is half written.
+/// ([`ensure_trigram_index`]). Inside the caller's transaction, which holds the import
+/// lock, so no batch is half written.
 pub(in crate::store::pg) async fn defer_trigram_index(
-    client: &mut deadpool_postgres::Client,
+    tx: &impl GenericClient,
 ) -> Result<bool, PgError> {
-    let tx = client.transaction().await?;
-    tx.execute(
-        "SELECT pg_advisory_xact_lock($1)",
-        &[&crate::store::pg::insert::IMPORT_LOCK],
-    )
-    .await?;
     let empty: bool = tx
         .query_one("SELECT NOT EXISTS (SELECT 1 FROM search_docs)", &[])
         .await?
         .try_get(0)?;
-    if !empty || !has_trigram_index(&*tx).await? {
+    if !empty || !has_trigram_index(tx).await? {
         return Ok(false);
     }
     tx.batch_execute(&format!("DROP INDEX IF EXISTS {TRIGRAM_INDEX}"))
         .await?;
-    tx.commit().await?;
-    tracing::info!("trigram index set aside for the import; made again at its end");
     Ok(true)
 }
 
