@@ -222,3 +222,44 @@ fn a_start_makes_the_indexes_an_import_that_died_left_aside() {
     );
     assert!(rt.block_on(again.message_count()).expect("count") > 400);
 }
+
+#[test]
+fn a_batch_spread_over_stored_history_finds_its_duplicates() {
+    let Some((_, url)) = postgres::database("import_spread") else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    let dir = tempfile::tempdir().expect("dir");
+    let first = export(&dir.path().join("first.jsonl"), 0..3_000);
+    // Every tenth message between the first file's, and every hundredth of its own:
+    // each batch's ids span ten times as many stored messages as it holds.
+    let spread = dir.path().join("spread.jsonl");
+    let lines: Vec<String> = (0..3_000)
+        .filter(|i| i % 10 == 5 || i % 100 == 0)
+        .map(|i| {
+            let mut m = message(i);
+            if i % 10 == 5 {
+                m.id = BASE_ID + 1_000_000 + i;
+            }
+            line(&m)
+        })
+        .collect();
+    std::fs::write(&spread, lines.join("\n") + "\n").expect("write");
+
+    let mut sqlite = Store::open(&dir.path().join("roam.db")).expect("sqlite");
+    let pg = rt.block_on(PgStore::connect(&url)).expect("store");
+    let mut import = PgImport::new(pg.clone(), rt.handle().clone());
+    for file in [&first, &spread] {
+        let lite = import_files(&mut sqlite, std::slice::from_ref(file), &options())
+            .expect("sqlite import");
+        let pg = import
+            .import_files(std::slice::from_ref(file), &options())
+            .expect("pg import");
+        assert_eq!(counts(&pg), counts(&lite));
+        if file == &spread {
+            assert!(pg.duplicates >= 20, "{pg}");
+        }
+    }
+    let stored = rt.block_on(pg.message_count()).expect("count");
+    assert_eq!(stored, sqlite.message_count().expect("sqlite count"));
+}

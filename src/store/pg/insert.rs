@@ -369,46 +369,13 @@ impl Known {
     }
 }
 
-/// Which of the batch's ids are stored already.
-///
-/// First as one range of the primary key, from the batch's smallest id to its largest:
-/// an export's ids grow with time, so a new batch's range holds nothing yet and costs one
-/// descent of the index, where looking up each id costs one descent per message. When
-/// the range holds many other messages (a batch whose ids spread over stored history),
-/// it gives up after a bounded number and looks up the batch's ids one by one.
+/// Which of the batch's ids are stored already (see [`super::probe`]).
 async fn stored_ids(
     tx: &deadpool_postgres::Transaction<'_>,
     messages: &[PreparedMessage],
 ) -> Result<HashSet<i64>, PgError> {
     let ids: HashSet<i64> = messages.iter().map(|m| m.id).collect();
-    let (Some(&low), Some(&high)) = (ids.iter().min(), ids.iter().max()) else {
-        return Ok(HashSet::new());
-    };
-    let limit = i64::try_from(ids.len() * 2 + 1).unwrap_or(i64::MAX);
-    let range = tx
-        .prepare_cached("SELECT id FROM messages WHERE id BETWEEN $1 AND $2 LIMIT $3")
-        .await?;
-    let rows = tx.query(&range, &[&low, &high, &limit]).await?;
-    if (rows.len() as i64) < limit {
-        let mut stored = HashSet::new();
-        for r in rows {
-            let id: i64 = r.try_get(0)?;
-            if ids.contains(&id) {
-                stored.insert(id);
-            }
-        }
-        return Ok(stored);
-    }
-    let ids: Vec<i64> = ids.into_iter().collect();
-    let each = tx
-        .prepare_cached("SELECT id FROM messages WHERE id = ANY($1)")
-        .await?;
-    tx.query(&each, &[&ids])
-        .await?
-        .iter()
-        .map(|r| r.try_get(0))
-        .collect::<Result<_, _>>()
-        .map_err(PgError::from)
+    super::probe::MESSAGE_IDS.holds(&**tx, &ids).await
 }
 
 /// The conversations the batch names that exist already.

@@ -16,6 +16,7 @@ mod history;
 mod import;
 mod insert;
 mod names;
+mod probe;
 pub mod schema;
 mod search;
 mod state;

@@ -11,6 +11,7 @@ use super::TRIGRAM_INDEX;
 use crate::store::message_from_row;
 use crate::store::pg::PgError;
 use crate::store::pg::copy::CopyRows;
+use crate::store::pg::probe::{DOC_KEYS, DOC_MESSAGES};
 use crate::store::search::{TIE_BITS, fold, searchable_text, time_key};
 
 /// Messages read per statement while indexing a database migrated to search.
@@ -43,9 +44,12 @@ pub(in crate::store::pg) async fn add_docs(
     if docs.is_empty() {
         return Ok(());
     }
-    let msg: Vec<i64> = docs.iter().map(|d| d.msg).collect();
-    tx.execute("DELETE FROM search_docs WHERE msg = ANY($1)", &[&msg])
-        .await?;
+    let msg: HashSet<i64> = docs.iter().map(|d| d.msg).collect();
+    let orphans: Vec<i64> = DOC_MESSAGES.holds(tx, &msg).await?.into_iter().collect();
+    if !orphans.is_empty() {
+        tx.execute("DELETE FROM search_docs WHERE msg = ANY($1)", &[&orphans])
+            .await?;
+    }
     let natural: Vec<i64> = docs
         .iter()
         .map(|d| time_key(d.time) | (d.msg & ((1 << TIE_BITS) - 1)))
@@ -54,9 +58,6 @@ pub(in crate::store::pg) async fn add_docs(
     // settles every key assuming the unknown ones free, then asks about the keys it
     // chose; a round that learns of no taken key is right. Each other round learns of at
     // least one more (of finitely many), so the rounds end.
-    let probe = tx
-        .prepare("SELECT key FROM search_docs WHERE key = ANY($1)")
-        .await?;
     let mut taken: HashSet<i64> = HashSet::new();
     let keys = loop {
         let mut given = HashSet::with_capacity(docs.len());
@@ -72,9 +73,7 @@ pub(in crate::store::pg) async fn add_docs(
             keys.push(k);
         }
         let before = taken.len();
-        for r in tx.query(&probe, &[&keys]).await? {
-            taken.insert(r.try_get(0)?);
-        }
+        taken.extend(DOC_KEYS.holds(tx, &given).await?);
         if taken.len() == before {
             break keys;
         }
