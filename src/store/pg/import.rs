@@ -3,12 +3,13 @@
 //!
 //! An import into an empty database sets indexes aside and makes them once at its end,
 //! over all the rows at once, which costs a fraction of keeping them up to date row by
-//! row (that upkeep was most of a bulk import's time): the trigram index when there are
-//! no search documents yet (search walks by key meanwhile, within its budget, as it does
-//! without `pg_trgm`), and the messages' filter indexes when there are no messages yet
-//! (a filtered page walks the conversation's page index meanwhile). Both are made at
-//! the end side by side, on two connections, whether the import succeeded or not; an
-//! import that died before makes the next start make them.
+//! row (that upkeep was most of a bulk import's time): when there are no search documents
+//! yet, their trigram and conversation indexes (search walks by key meanwhile, within its
+//! budget, as it does without `pg_trgm`); when there are no messages yet, their filter
+//! indexes (a filtered page walks the conversation's page index meanwhile). They are made
+//! at the end on two connections side by side, the trigram index on one and the b-tree
+//! indexes on the other, whether the import succeeded or not; an import that died before
+//! makes the next start make them.
 
 use std::path::{Path, PathBuf};
 
@@ -16,7 +17,7 @@ use tokio_postgres::GenericClient;
 
 use super::insert::IMPORT_LOCK;
 use super::insert::{Known, PG_BATCH_BYTES};
-use super::schema::{FILTER_INDEXES, ensure_filter_indexes, has_index};
+use super::schema::{BULK_INDEXES, ensure_bulk_indexes, has_index};
 use super::search::{defer_trigram_index, make_trigram_index};
 use super::{PgError, PgStore};
 use crate::store::import::files::{FileWriter, FilesSummary, import_attachments_into};
@@ -103,8 +104,10 @@ impl PgImport {
 /// Which indexes an import set aside.
 #[derive(Clone, Copy, Debug, Default)]
 struct SetAside {
+    /// Search's trigram index.
     trigram: bool,
-    filters: bool,
+    /// Any of the [`BULK_INDEXES`].
+    bulk: bool,
 }
 
 impl SetAside {
@@ -117,13 +120,13 @@ impl SetAside {
             .await?;
         let set_aside = SetAside {
             trigram: defer_trigram_index(&*tx).await?,
-            filters: defer_filter_indexes(&*tx).await?,
+            bulk: defer_bulk_indexes(&*tx).await?,
         };
         tx.commit().await?;
-        if set_aside.trigram || set_aside.filters {
+        if set_aside.trigram || set_aside.bulk {
             tracing::info!(
                 trigram = set_aside.trigram,
-                filters = set_aside.filters,
+                bulk = set_aside.bulk,
                 "indexes set aside for the import; made again at its end"
             );
         }
@@ -140,35 +143,33 @@ impl SetAside {
             }
             Ok::<_, PgError>(())
         };
-        let filters = async {
-            if self.filters {
+        let bulk = async {
+            if self.bulk {
                 let mut client = store.client().await?;
                 let tx = client.transaction().await?;
                 tx.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")
                     .await?;
-                ensure_filter_indexes(&*tx).await?;
+                ensure_bulk_indexes(&*tx).await?;
                 tx.commit().await?;
             }
             Ok::<_, PgError>(())
         };
-        let (trigram, filters) = tokio::join!(trigram, filters);
-        trigram.and(filters)
+        let (trigram, bulk) = tokio::join!(trigram, bulk);
+        trigram.and(bulk)
     }
 }
 
-/// Drops the messages' filter indexes when there are no messages yet, and says whether
-/// it did, inside the caller's transaction (which holds the import lock).
-async fn defer_filter_indexes(tx: &impl GenericClient) -> Result<bool, PgError> {
-    let empty: bool = tx
-        .query_one("SELECT NOT EXISTS (SELECT 1 FROM messages)", &[])
-        .await?
-        .try_get(0)?;
-    if !empty {
-        return Ok(false);
-    }
+/// Drops the [`BULK_INDEXES`] of the tables that are empty, and says whether it dropped
+/// any, inside the caller's transaction (which holds the import lock).
+async fn defer_bulk_indexes(tx: &impl GenericClient) -> Result<bool, PgError> {
     let mut dropped = false;
-    for (name, _) in FILTER_INDEXES {
-        if has_index(tx, name).await? {
+    for (table, name, _) in BULK_INDEXES {
+        // `table` is one of roam's own names, never input.
+        let empty: bool = tx
+            .query_one(&format!("SELECT NOT EXISTS (SELECT 1 FROM {table})"), &[])
+            .await?
+            .try_get(0)?;
+        if empty && has_index(tx, name).await? {
             tx.batch_execute(&format!("DROP INDEX IF EXISTS {name}"))
                 .await?;
             dropped = true;

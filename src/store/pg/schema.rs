@@ -143,15 +143,26 @@ CREATE TRIGGER search_docs_follow_messages AFTER DELETE ON messages
 "#,
 ];
 
-/// The messages' filter indexes, by name and definition, as step 1 made them: what a
-/// page with a type or a sender filter walks. An import into a database with no messages
-/// sets them aside and makes them at its end (see [`super::import`]); each start makes
-/// any that are missing, so an import that died before its end loses nothing for long.
-pub(super) const FILTER_INDEXES: [(&str, &str); 2] = [
-    ("messages_by_type", "ON messages (conv, type, time, id)"),
+/// The b-tree indexes an import into an empty table sets aside and makes at its end
+/// (see [`super::import`]), by table, name and definition, as their steps made them: the
+/// messages' filter indexes (what a page with a type or a sender filter walks) and the
+/// search documents' conversation index. Each start makes any that are missing, so an
+/// import that died before its end loses nothing for long.
+pub(super) const BULK_INDEXES: [(&str, &str, &str); 3] = [
     (
+        "messages",
+        "messages_by_type",
+        "ON messages (conv, type, time, id)",
+    ),
+    (
+        "messages",
         "messages_by_sender",
         "ON messages (conv, sender, time, id) INCLUDE (type)",
+    ),
+    (
+        "search_docs",
+        "search_docs_by_conv",
+        "ON search_docs (conv, key)",
     ),
 ];
 
@@ -195,14 +206,14 @@ pub async fn migrate(tx: &impl GenericClient) -> Result<i64, PgError> {
     if found < SEARCH_VERSION {
         super::search::index_existing(tx).await?;
     }
-    ensure_filter_indexes(tx).await?;
+    ensure_bulk_indexes(tx).await?;
     super::search::ensure_trigram_index(tx).await?;
     Ok(found)
 }
 
-/// Makes the [`FILTER_INDEXES`] that are missing.
-pub(super) async fn ensure_filter_indexes(tx: &impl GenericClient) -> Result<(), PgError> {
-    for (name, definition) in FILTER_INDEXES {
+/// Makes the [`BULK_INDEXES`] that are missing.
+pub(super) async fn ensure_bulk_indexes(tx: &impl GenericClient) -> Result<(), PgError> {
+    for (_, name, definition) in BULK_INDEXES {
         if !has_index(tx, name).await? {
             tx.batch_execute(&format!("CREATE INDEX IF NOT EXISTS {name} {definition}"))
                 .await?;
