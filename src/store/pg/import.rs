@@ -17,7 +17,7 @@ use tokio_postgres::GenericClient;
 
 use super::insert::IMPORT_LOCK;
 use super::insert::{Known, PG_BATCH_BYTES};
-use super::schema::{BULK_INDEXES, ensure_bulk_indexes, has_index};
+use super::schema::{BULK_INDEXES, ensure_bulk_indexes, has_relation};
 use super::search::{defer_trigram_index, make_trigram_index};
 use super::{PgError, PgStore};
 use crate::store::import::files::{FileWriter, FilesSummary, import_attachments_into};
@@ -169,7 +169,7 @@ async fn defer_bulk_indexes(tx: &impl GenericClient) -> Result<bool, PgError> {
             .query_one(&format!("SELECT NOT EXISTS (SELECT 1 FROM {table})"), &[])
             .await?
             .try_get(0)?;
-        if empty && has_index(tx, name).await? {
+        if empty && has_relation(tx, name).await? {
             tx.batch_execute(&format!("DROP INDEX IF EXISTS {name}"))
                 .await?;
             dropped = true;

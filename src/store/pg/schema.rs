@@ -180,8 +180,11 @@ pub fn latest() -> i64 {
 pub async fn migrate(tx: &impl GenericClient) -> Result<i64, PgError> {
     tx.execute("SELECT pg_advisory_xact_lock($1)", &[&MIGRATION_LOCK])
         .await?;
-    tx.batch_execute("CREATE TABLE IF NOT EXISTS roam_schema (version BIGINT NOT NULL)")
-        .await?;
+    // Asked first, so a migrated database's start logs no "already exists" notice.
+    if !has_relation(tx, "roam_schema").await? {
+        tx.batch_execute("CREATE TABLE IF NOT EXISTS roam_schema (version BIGINT NOT NULL)")
+            .await?;
+    }
     let found: i64 = match tx.query_opt("SELECT version FROM roam_schema", &[]).await? {
         Some(row) => row.try_get(0)?,
         None => {
@@ -214,7 +217,7 @@ pub async fn migrate(tx: &impl GenericClient) -> Result<i64, PgError> {
 /// Makes the [`BULK_INDEXES`] that are missing.
 pub(super) async fn ensure_bulk_indexes(tx: &impl GenericClient) -> Result<(), PgError> {
     for (_, name, definition) in BULK_INDEXES {
-        if !has_index(tx, name).await? {
+        if !has_relation(tx, name).await? {
             tx.batch_execute(&format!("CREATE INDEX IF NOT EXISTS {name} {definition}"))
                 .await?;
         }
@@ -222,8 +225,8 @@ pub(super) async fn ensure_bulk_indexes(tx: &impl GenericClient) -> Result<(), P
     Ok(())
 }
 
-/// Whether the index (or any relation) `name` exists.
-pub(super) async fn has_index(client: &impl GenericClient, name: &str) -> Result<bool, PgError> {
+/// Whether the table or index `name` exists.
+pub(super) async fn has_relation(client: &impl GenericClient, name: &str) -> Result<bool, PgError> {
     Ok(client
         .query_one("SELECT to_regclass($1) IS NOT NULL", &[&name])
         .await?

@@ -202,7 +202,7 @@ pub(in crate::store::pg) async fn ensure_trigram_index(
 
 /// Whether the trigram index is there.
 async fn has_trigram_index(client: &impl GenericClient) -> Result<bool, PgError> {
-    crate::store::pg::schema::has_index(client, TRIGRAM_INDEX).await
+    crate::store::pg::schema::has_relation(client, TRIGRAM_INDEX).await
 }
 
 /// Drops the trigram index for an import into a database that has no search documents
