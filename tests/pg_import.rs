@@ -135,13 +135,19 @@ async fn missing_indexes(url: &str, names: &[&str]) -> Vec<String> {
     missing
 }
 
+/// A throwaway database's URL, a runtime and a folder for the export files; `None`
+/// (said) without PostgreSQL.
+fn setup(hint: &str) -> Option<(String, tokio::runtime::Runtime, tempfile::TempDir)> {
+    let (_, url) = postgres::database(hint)?;
+    let rt = tokio::runtime::Runtime::new().expect("runtime");
+    Some((url, rt, tempfile::tempdir().expect("dir")))
+}
+
 #[test]
 fn a_many_conversation_import_matches_sqlite_and_a_reimport_adds_only_the_new() {
-    let Some((_, url)) = postgres::database("import_matches") else {
+    let Some((url, rt, dir)) = setup("import_matches") else {
         return;
     };
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let dir = tempfile::tempdir().expect("dir");
     let first = export(&dir.path().join("first.jsonl"), 0..3_000);
     // Overlaps the first file's second half, and goes on past it.
     let second = export(&dir.path().join("second.jsonl"), 1_500..4_000);
@@ -199,11 +205,9 @@ fn a_many_conversation_import_matches_sqlite_and_a_reimport_adds_only_the_new() 
 
 #[test]
 fn a_start_makes_the_indexes_an_import_that_died_left_aside() {
-    let Some((_, url)) = postgres::database("import_died") else {
+    let Some((url, rt, dir)) = setup("import_died") else {
         return;
     };
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let dir = tempfile::tempdir().expect("dir");
     let file = export(&dir.path().join("export.jsonl"), 0..500);
     let pg = rt.block_on(PgStore::connect(&url)).expect("store");
     PgImport::new(pg, rt.handle().clone())
@@ -230,11 +234,9 @@ fn a_start_makes_the_indexes_an_import_that_died_left_aside() {
 
 #[test]
 fn a_batch_spread_over_stored_history_finds_its_duplicates() {
-    let Some((_, url)) = postgres::database("import_spread") else {
+    let Some((url, rt, dir)) = setup("import_spread") else {
         return;
     };
-    let rt = tokio::runtime::Runtime::new().expect("runtime");
-    let dir = tempfile::tempdir().expect("dir");
     let first = export(&dir.path().join("first.jsonl"), 0..3_000);
     // Every tenth message between the first file's, and every hundredth of its own:
     // each batch's ids span ten times as many stored messages as it holds.
