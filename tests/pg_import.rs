@@ -270,3 +270,70 @@ fn a_batch_spread_over_stored_history_finds_its_duplicates() {
     let stored = rt.block_on(pg.message_count()).expect("count");
     assert_eq!(stored, sqlite.message_count().expect("sqlite count"));
 }
+
+/// A start makes missing indexes while an import's batch is in flight without a wait the
+/// batch could never end: the batch's documents commit only once its messages are
+/// written, so a start holding `messages` while it waits for `search_docs` would wait
+/// on it forever.
+#[test]
+fn a_start_during_an_import_never_holds_the_messages_from_its_batch() {
+    let Some((url, rt, _dir)) = setup("import_start") else {
+        return;
+    };
+    rt.block_on(async {
+        drop(PgStore::connect(&url).await.expect("store"));
+        let admin = raw(&url).await;
+        for name in SET_ASIDE {
+            admin
+                .batch_execute(&format!("DROP INDEX {name}"))
+                .await
+                .expect("drop");
+        }
+        // The batch's documents, written and not yet committed.
+        let mut docs = raw(&url).await;
+        let docs_tx = docs.transaction().await.expect("docs tx");
+        docs_tx
+            .batch_execute(
+                "INSERT INTO search_docs(msg, key, conv, text, folded) VALUES (1, 1, 1, 'a', 'a')",
+            )
+            .await
+            .expect("docs");
+        let start = tokio::spawn({
+            let url = url.clone();
+            async move { PgStore::connect(&url).await.map(drop) }
+        });
+        // Until the start waits for the documents.
+        let waiting = "SELECT count(*) FROM pg_locks l JOIN pg_class c ON c.oid = l.relation \
+                       WHERE NOT l.granted AND c.relname = 'search_docs'";
+        let mut polls = 0;
+        while admin
+            .query_one(waiting, &[])
+            .await
+            .expect("locks")
+            .get::<_, i64>(0)
+            == 0
+        {
+            polls += 1;
+            assert!(polls < 500, "the start never reached search_docs");
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // The batch's messages must still go in.
+        let mut messages = raw(&url).await;
+        let messages_tx = messages.transaction().await.expect("messages tx");
+        messages_tx
+            .batch_execute(
+                "SET LOCAL lock_timeout = '3s';
+                 INSERT INTO messages(id, conv, chat_type, sender, receiver, time, type, json)
+                 VALUES (1, 1, 0, 'a', 'b', 1, 'txt', '{}')",
+            )
+            .await
+            .expect("the batch's messages wait on the start");
+        docs_tx.commit().await.expect("docs commit");
+        messages_tx.commit().await.expect("messages commit");
+        start.await.expect("start task").expect("start");
+    });
+    assert_eq!(
+        rt.block_on(missing_indexes(&url, &SET_ASIDE)),
+        Vec::<String>::new()
+    );
+}

@@ -17,7 +17,7 @@ use tokio_postgres::GenericClient;
 
 use super::insert::IMPORT_LOCK;
 use super::insert::{Known, PG_BATCH_BYTES};
-use super::schema::{BULK_INDEXES, ensure_bulk_indexes, has_relation};
+use super::schema::{BULK_INDEXES, has_relation, make_bulk_indexes};
 use super::search::{defer_trigram_index, make_trigram_index};
 use super::{PgError, PgStore};
 use crate::store::import::files::{FileWriter, FilesSummary, import_attachments_into};
@@ -133,9 +133,9 @@ impl SetAside {
         Ok(set_aside)
     }
 
-    /// Makes the indexes set aside, each on a connection of its own: the database builds
-    /// them in two processes, so on two cores in about the time of the longer. With more
-    /// memory than a server's statements get, so each build sorts in memory.
+    /// Makes the indexes set aside on two connections, the trigram index on one and the
+    /// b-tree indexes on the other: the database builds them in two processes, so on two
+    /// cores in about the time of the longer.
     async fn make(self, store: &PgStore) -> Result<(), PgError> {
         let trigram = async {
             if self.trigram {
@@ -145,12 +145,7 @@ impl SetAside {
         };
         let bulk = async {
             if self.bulk {
-                let mut client = store.client().await?;
-                let tx = client.transaction().await?;
-                tx.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")
-                    .await?;
-                ensure_bulk_indexes(&*tx).await?;
-                tx.commit().await?;
+                make_bulk_indexes(&mut store.client().await?).await?;
             }
             Ok::<_, PgError>(())
         };

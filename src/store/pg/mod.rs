@@ -138,6 +138,8 @@ impl PgStore {
         let tx = client.transaction().await?;
         schema::migrate(&*tx).await?;
         tx.commit().await?;
+        schema::make_bulk_indexes(&mut client).await?;
+        search::make_trigram_index(&mut client).await?;
         Ok(store)
     }
 

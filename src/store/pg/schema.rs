@@ -8,8 +8,9 @@
 //! Migrations run on every start, in one transaction, after
 //! `pg_advisory_xact_lock(MIGRATION_LOCK)`: two servers starting at once take turns, and
 //! the second finds the work done. A database migrated by a newer roam is refused.
-//! Search's trigram index is made after the steps, when the `pg_trgm` extension can be
-//! had (see [`super::search`]); without it the migration still succeeds.
+//! After the migration commits, each start makes the indexes an import may have set aside
+//! ([`BULK_INDEXES`], and search's trigram index when the `pg_trgm` extension can be had,
+//! see [`super::search`]) if they are missing, each in a transaction of its own.
 
 use tokio_postgres::GenericClient;
 
@@ -209,19 +210,50 @@ pub async fn migrate(tx: &impl GenericClient) -> Result<i64, PgError> {
     if found < SEARCH_VERSION {
         super::search::index_existing(tx).await?;
     }
-    ensure_bulk_indexes(tx).await?;
-    super::search::ensure_trigram_index(tx).await?;
     Ok(found)
 }
 
-/// Makes the [`BULK_INDEXES`] that are missing.
-pub(super) async fn ensure_bulk_indexes(tx: &impl GenericClient) -> Result<(), PgError> {
+/// Makes each of the [`BULK_INDEXES`] that is missing, in a transaction of its own.
+///
+/// An index build waits for the writers of its table to finish. An import's batch holds
+/// `messages` while it waits for its search documents to commit (see
+/// [`super::insert`]), so a transaction that built an index on one of those tables and
+/// then waited for the other could wait for that batch forever, in a cycle PostgreSQL
+/// cannot see (it runs through roam). One table per transaction has no cycle.
+pub(super) async fn make_bulk_indexes(
+    client: &mut deadpool_postgres::Client,
+) -> Result<(), PgError> {
     for (_, name, definition) in BULK_INDEXES {
-        if !has_relation(tx, name).await? {
+        let plain: &tokio_postgres::Client = client;
+        if has_relation(plain, name).await? {
+            continue;
+        }
+        let tx = client.transaction().await?;
+        prepare_index_build(&*tx, name).await?;
+        if !has_relation(&*tx, name).await? {
             tx.batch_execute(&format!("CREATE INDEX IF NOT EXISTS {name} {definition}"))
                 .await?;
         }
+        tx.commit().await?;
     }
+    Ok(())
+}
+
+/// Readies a transaction to make the missing index `name`: under an advisory lock of
+/// that index's own, so two servers starting at once do not build it side by side (the
+/// second finds it made) while other indexes can be, and with more memory than a
+/// server's statements get, so the build sorts in memory.
+pub(super) async fn prepare_index_build(
+    tx: &impl GenericClient,
+    name: &str,
+) -> Result<(), PgError> {
+    tx.execute(
+        "SELECT pg_advisory_xact_lock(hashtextextended('roam index ' || $1, 0))",
+        &[&name],
+    )
+    .await?;
+    tx.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")
+        .await?;
     Ok(())
 }
 

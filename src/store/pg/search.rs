@@ -37,9 +37,7 @@ use crate::store::search::{
 mod docs;
 
 use docs::without_nul;
-pub(super) use docs::{
-    Doc, add_docs, defer_trigram_index, ensure_trigram_index, index_existing, make_trigram_index,
-};
+pub(super) use docs::{Doc, add_docs, defer_trigram_index, index_existing, make_trigram_index};
 
 /// The GIN trigram index on `search_docs.folded`, made when `pg_trgm` can be had.
 pub const TRIGRAM_INDEX: &str = "search_docs_trgm";

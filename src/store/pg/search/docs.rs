@@ -167,10 +167,8 @@ pub(in crate::store::pg) async fn index_existing(tx: &impl GenericClient) -> Res
 /// Makes the trigram index when it is missing, with the `pg_trgm` extension; `false`
 /// when the extension cannot be had (not installed, or not allowed to this user): search
 /// then walks by key within its budget instead, and the next start tries again. Runs
-/// under a savepoint, so a refusal leaves the migration's transaction usable.
-pub(in crate::store::pg) async fn ensure_trigram_index(
-    tx: &impl GenericClient,
-) -> Result<bool, PgError> {
+/// under a savepoint, so a refusal leaves the caller's transaction usable.
+async fn ensure_trigram_index(tx: &impl GenericClient) -> Result<bool, PgError> {
     if has_trigram_index(tx).await? {
         return Ok(true);
     }
@@ -209,8 +207,7 @@ async fn has_trigram_index(client: &impl GenericClient) -> Result<bool, PgError>
 /// yet, and says whether it did: made once over all of them at the end
 /// ([`make_trigram_index`]), the index costs a fraction of what it costs kept up to date
 /// row by row. Meanwhile search walks by key within its budget, as it does without
-/// `pg_trgm`; if the import never gets to make it, the next start does
-/// ([`ensure_trigram_index`]). Inside the caller's transaction, which holds the import
+/// `pg_trgm`; if the import never gets to make it, the next start does. Inside the caller's transaction, which holds the import
 /// lock, so no batch is half written.
 pub(in crate::store::pg) async fn defer_trigram_index(
     tx: &impl GenericClient,
@@ -227,14 +224,18 @@ pub(in crate::store::pg) async fn defer_trigram_index(
     Ok(true)
 }
 
-/// Makes the trigram index after an import set it aside ([`defer_trigram_index`]), with
-/// more memory than a server's statements get, so the build sorts in memory.
+/// Makes the trigram index when it is missing (at each start, and after an import set
+/// it aside, see [`defer_trigram_index`]), in a transaction of its own (see
+/// [`crate::store::pg::schema::make_bulk_indexes`] for why).
 pub(in crate::store::pg) async fn make_trigram_index(
     client: &mut deadpool_postgres::Client,
 ) -> Result<(), PgError> {
+    let plain: &tokio_postgres::Client = client;
+    if has_trigram_index(plain).await? {
+        return Ok(());
+    }
     let tx = client.transaction().await?;
-    tx.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")
-        .await?;
+    crate::store::pg::schema::prepare_index_build(&*tx, TRIGRAM_INDEX).await?;
     ensure_trigram_index(&*tx).await?;
     tx.commit().await?;
     Ok(())
