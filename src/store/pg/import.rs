@@ -15,8 +15,7 @@ use std::path::{Path, PathBuf};
 
 use tokio_postgres::GenericClient;
 
-use super::insert::IMPORT_LOCK;
-use super::insert::{Known, PG_BATCH_BYTES};
+use super::insert::{IMPORT_LOCK, Known, PG_BATCH_BYTES};
 use super::schema::{BULK_INDEXES, has_relation, make_bulk_indexes};
 use super::search::{defer_trigram_index, make_trigram_index};
 use super::{PgError, PgStore};

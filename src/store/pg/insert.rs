@@ -10,8 +10,9 @@
 //! documents ([`super::search`]) are written at the same time on another connection.
 //!
 //! Imports take an advisory lock for their transaction, so two imports into one database
-//! take turns instead of failing on each other's ids; readers are never blocked, and see
-//! a batch's messages whole or not at all.
+//! take turns instead of failing on each other's ids; readers are not blocked by a batch
+//! (only, for a moment, by an import into empty tables setting their indexes aside, see
+//! [`super::import`]), and see a batch's messages whole or not at all.
 
 use std::collections::{HashMap, HashSet};
 

@@ -100,7 +100,9 @@ impl PgStore {
         PgStore::open(PgTarget::from_url(url)?, default_pool_size()).await
     }
 
-    /// Connects with at most `size` connections (at least one) and migrates.
+    /// Connects with at most `size` connections (at least one), migrates, and makes the
+    /// indexes an import set aside if they are missing (which takes as long as building
+    /// them: see [`schema::BULK_INDEXES`]).
     pub async fn open(target: PgTarget, size: usize) -> Result<PgStore, PgError> {
         let tls = target
             .tls()
@@ -138,8 +140,13 @@ impl PgStore {
         let tx = client.transaction().await?;
         schema::migrate(&*tx).await?;
         tx.commit().await?;
-        schema::make_bulk_indexes(&mut client).await?;
-        search::make_trigram_index(&mut client).await?;
+        // Pages and search work without them, only slower: a start goes on, saying why.
+        if let Err(e) = schema::make_bulk_indexes(&mut client).await {
+            tracing::warn!(error = %e, "a filter or search index is missing and could not be made");
+        }
+        if let Err(e) = search::make_trigram_index(&mut client).await {
+            tracing::warn!(error = %e, "search's trigram index could not be made");
+        }
         Ok(store)
     }
 

@@ -213,7 +213,8 @@ pub async fn migrate(tx: &impl GenericClient) -> Result<i64, PgError> {
     Ok(found)
 }
 
-/// Makes each of the [`BULK_INDEXES`] that is missing, in a transaction of its own.
+/// Makes each of the [`BULK_INDEXES`] that is missing, in a transaction of its own. Tries
+/// every one; the first failure is returned.
 ///
 /// An index build waits for the writers of its table to finish. An import's batch holds
 /// `messages` while it waits for its search documents to commit (see
@@ -223,26 +224,40 @@ pub async fn migrate(tx: &impl GenericClient) -> Result<i64, PgError> {
 pub(super) async fn make_bulk_indexes(
     client: &mut deadpool_postgres::Client,
 ) -> Result<(), PgError> {
+    let mut first_failure = None;
     for (_, name, definition) in BULK_INDEXES {
-        let plain: &tokio_postgres::Client = client;
-        if has_relation(plain, name).await? {
-            continue;
+        if let Err(e) = make_index(client, name, definition).await {
+            first_failure.get_or_insert(e);
         }
-        let tx = client.transaction().await?;
-        prepare_index_build(&*tx, name).await?;
-        if !has_relation(&*tx, name).await? {
-            tx.batch_execute(&format!("CREATE INDEX IF NOT EXISTS {name} {definition}"))
-                .await?;
-        }
-        tx.commit().await?;
     }
+    first_failure.map_or(Ok(()), Err)
+}
+
+/// Makes the index `name` (`CREATE INDEX name definition`) unless it exists.
+async fn make_index(
+    client: &mut deadpool_postgres::Client,
+    name: &str,
+    definition: &str,
+) -> Result<(), PgError> {
+    let plain: &tokio_postgres::Client = client;
+    if has_relation(plain, name).await? {
+        return Ok(());
+    }
+    let tx = client.transaction().await?;
+    prepare_index_build(&*tx, name).await?;
+    if !has_relation(&*tx, name).await? {
+        tx.batch_execute(&format!("CREATE INDEX IF NOT EXISTS {name} {definition}"))
+            .await?;
+    }
+    tx.commit().await?;
     Ok(())
 }
 
 /// Readies a transaction to make the missing index `name`: under an advisory lock of
 /// that index's own, so two servers starting at once do not build it side by side (the
-/// second finds it made) while other indexes can be, and with more memory than a
-/// server's statements get, so the build sorts in memory.
+/// second finds it made) while other indexes can be; with no statement timeout (a build
+/// over many rows takes what it takes); and with at least 256 MB to sort in, so the build
+/// sorts in memory (a database given more keeps its own).
 pub(super) async fn prepare_index_build(
     tx: &impl GenericClient,
     name: &str,
@@ -252,8 +267,12 @@ pub(super) async fn prepare_index_build(
         &[&name],
     )
     .await?;
-    tx.batch_execute("SET LOCAL maintenance_work_mem = '256MB'")
-        .await?;
+    tx.batch_execute(
+        "SET LOCAL statement_timeout = 0;
+         SELECT set_config('maintenance_work_mem', greatest(setting::bigint, 262144) || 'kB', true)
+         FROM pg_settings WHERE name = 'maintenance_work_mem';",
+    )
+    .await?;
     Ok(())
 }
 

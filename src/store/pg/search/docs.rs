@@ -35,8 +35,8 @@ pub(in crate::store::pg) struct Doc<'a> {
 /// SQLite store gives them out one message at a time, so both order ties alike. The
 /// messages are new, so a document one has already is left from a batch whose messages
 /// never committed (see [`super::super::insert`]): it is replaced, conversation and key
-/// included. The caller holds the import (or migration) lock: nobody else writes
-/// documents meanwhile.
+/// included. The caller's transaction, or the one beside it for the same batch, holds the
+/// import (or migration) lock: nobody else writes documents meanwhile.
 pub(in crate::store::pg) async fn add_docs(
     tx: &impl GenericClient,
     docs: &[Doc<'_>],
@@ -207,8 +207,8 @@ async fn has_trigram_index(client: &impl GenericClient) -> Result<bool, PgError>
 /// yet, and says whether it did: made once over all of them at the end
 /// ([`make_trigram_index`]), the index costs a fraction of what it costs kept up to date
 /// row by row. Meanwhile search walks by key within its budget, as it does without
-/// `pg_trgm`; if the import never gets to make it, the next start does. Inside the caller's transaction, which holds the import
-/// lock, so no batch is half written.
+/// `pg_trgm`; if the import never gets to make it, the next start does. Inside the
+/// caller's transaction, which holds the import lock, so no batch is half written.
 pub(in crate::store::pg) async fn defer_trigram_index(
     tx: &impl GenericClient,
 ) -> Result<bool, PgError> {
