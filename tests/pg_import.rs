@@ -337,3 +337,82 @@ fn a_start_during_an_import_never_holds_the_messages_from_its_batch() {
         Vec::<String>::new()
     );
 }
+
+/// An export that stops after its first part until the test lets it go on.
+struct Paused {
+    first: std::io::Cursor<Vec<u8>>,
+    rest: std::io::Cursor<Vec<u8>>,
+    go_on: Option<std::sync::mpsc::Receiver<()>>,
+}
+
+impl std::io::Read for Paused {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.first.read(buf)?;
+        if n > 0 {
+            return Ok(n);
+        }
+        if let Some(go_on) = self.go_on.take() {
+            // A dropped sender (a failed test) goes on too.
+            let _ = go_on.recv();
+        }
+        self.rest.read(buf)
+    }
+}
+
+/// A server started while a first import has the indexes set aside leaves them to the
+/// import, which makes them at its end.
+#[test]
+fn a_start_during_a_first_import_leaves_the_indexes_to_it() {
+    let Some((url, rt, dir)) = setup("import_running") else {
+        return;
+    };
+    let file = export(&dir.path().join("export.jsonl"), 0..1_000);
+    let text = std::fs::read(&file).expect("read export");
+    let split = text
+        .iter()
+        .enumerate()
+        .filter(|(_, b)| **b == b'\n')
+        .nth(300)
+        .map_or(text.len(), |(i, _)| i + 1);
+    let (go_on, paused) = std::sync::mpsc::channel();
+    let reader = Paused {
+        first: std::io::Cursor::new(text[..split].to_vec()),
+        rest: std::io::Cursor::new(text[split..].to_vec()),
+        go_on: Some(paused),
+    };
+    let pg = rt.block_on(PgStore::connect(&url)).expect("store");
+    let handle = rt.handle().clone();
+    let import = std::thread::spawn(move || {
+        PgImport::new(pg, handle).import_reader("export.jsonl", reader, &options())
+    });
+    // Until the import's first batch is in.
+    let mut polls = 0;
+    while rt.block_on(async {
+        raw(&url)
+            .await
+            .query_one("SELECT count(*) FROM messages", &[])
+            .await
+            .expect("count")
+            .get::<_, i64>(0)
+    }) == 0
+    {
+        polls += 1;
+        assert!(polls < 500, "the import never wrote a batch");
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let started = rt
+        .block_on(PgStore::connect(&url))
+        .expect("a start during it");
+    assert_eq!(rt.block_on(missing_indexes(&url, &SET_ASIDE)).len(), 4);
+    go_on.send(()).expect("go on");
+    let summary = import.join().expect("import thread").expect("import");
+    assert!(summary.new > 900, "{summary}");
+    assert_eq!(
+        rt.block_on(missing_indexes(&url, &SET_ASIDE)),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        rt.block_on(started.message_count()).expect("count"),
+        summary.new
+    );
+}

@@ -9,7 +9,9 @@
 //! indexes (a filtered page walks the conversation's page index meanwhile). They are made
 //! at the end on two connections side by side, the trigram index on one and the b-tree
 //! indexes on the other, whether the import succeeded or not; an import that died before
-//! makes the next start make them.
+//! makes the next start make them. While such an import runs it holds [`RUN_LOCK`], so a
+//! server started meanwhile leaves the indexes to it instead of building them at once
+//! (which would wait on the import's batches, then slow the rest of it down).
 
 use std::path::{Path, PathBuf};
 
@@ -32,6 +34,8 @@ pub struct PgImport {
     known: Known,
     /// The indexes set aside: `None` until the first batch asks.
     set_aside: Option<SetAside>,
+    /// Held while indexes are set aside.
+    run_lock: Option<RunLock>,
 }
 
 impl PgImport {
@@ -43,6 +47,7 @@ impl PgImport {
             runtime,
             known: Known::default(),
             set_aside: None,
+            run_lock: None,
         }
     }
 
@@ -86,7 +91,14 @@ impl PgImport {
         let Some(set_aside) = self.set_aside.take() else {
             return imported;
         };
-        let made = self.runtime.block_on(set_aside.make(&self.store));
+        let run_lock = self.run_lock.take();
+        let made = self.runtime.block_on(async {
+            let made = set_aside.make(&self.store).await;
+            if let Some(lock) = run_lock {
+                lock.release().await;
+            }
+            made
+        });
         match (imported, made) {
             (Ok(summary), Ok(())) => Ok(summary),
             (Ok(_), Err(e)) => Err(ImportError::Store(e.into())),
@@ -111,9 +123,13 @@ struct SetAside {
 
 impl SetAside {
     /// Sets aside what an import into this database need not keep up to date (see the
-    /// module documentation), under the import lock, so no batch is half written.
-    async fn take(store: &PgStore) -> Result<SetAside, PgError> {
+    /// module documentation), under the import lock, so no batch is half written. When
+    /// it set anything aside, the [`RunLock`] it returns is to be held until the indexes
+    /// are made again.
+    async fn take(store: &PgStore) -> Result<(SetAside, Option<RunLock>), PgError> {
         let mut client = store.client().await?;
+        // Taken before any index goes, so a server that starts meanwhile sees the import.
+        let run_lock = RunLock::take(store).await?;
         let tx = client.transaction().await?;
         tx.execute("SELECT pg_advisory_xact_lock($1)", &[&IMPORT_LOCK])
             .await?;
@@ -122,14 +138,16 @@ impl SetAside {
             bulk: defer_bulk_indexes(&*tx).await?,
         };
         tx.commit().await?;
-        if set_aside.trigram || set_aside.bulk {
-            tracing::info!(
-                trigram = set_aside.trigram,
-                bulk = set_aside.bulk,
-                "indexes set aside for the import; made again at its end"
-            );
+        if !set_aside.trigram && !set_aside.bulk {
+            run_lock.release().await;
+            return Ok((set_aside, None));
         }
-        Ok(set_aside)
+        tracing::info!(
+            trigram = set_aside.trigram,
+            bulk = set_aside.bulk,
+            "indexes set aside for the import; made again at its end"
+        );
+        Ok((set_aside, Some(run_lock)))
     }
 
     /// Makes the indexes set aside on two connections, the trigram index on one and the
@@ -151,6 +169,64 @@ impl SetAside {
         let (trigram, bulk) = tokio::join!(trigram, bulk);
         trigram.and(bulk)
     }
+}
+
+/// The advisory lock ("roamrun" in ASCII) an import holds, shared, while it has indexes
+/// set aside; a start that cannot take it alone leaves the indexes to the import.
+const RUN_LOCK: i64 = 0x0072_6f61_6d72_756e;
+
+/// [`RUN_LOCK`] held on a pooled connection of its own (a session lock: it lasts until
+/// released or the connection closes).
+struct RunLock(Option<deadpool_postgres::Object>);
+
+impl RunLock {
+    /// Takes the lock on a spare connection. A pool with none to spare goes without
+    /// (never waiting for one: the import needs the others), and a server that starts
+    /// meanwhile builds the indexes itself, as it would without this lock.
+    async fn take(store: &PgStore) -> Result<RunLock, PgError> {
+        let Some(client) = store.spare_client().await else {
+            return Ok(RunLock(None));
+        };
+        client
+            .execute("SELECT pg_advisory_lock_shared($1)", &[&RUN_LOCK])
+            .await?;
+        Ok(RunLock(Some(client)))
+    }
+
+    /// Releases the lock; should that fail, closes its connection, which releases it too.
+    async fn release(mut self) {
+        if let Some(client) = self.0.take() {
+            let released = client
+                .execute("SELECT pg_advisory_unlock_shared($1)", &[&RUN_LOCK])
+                .await;
+            if released.is_err() {
+                drop(deadpool_postgres::Object::take(client));
+            }
+        }
+    }
+}
+
+impl Drop for RunLock {
+    /// A lock never released goes with its connection, never back to the pool.
+    fn drop(&mut self) {
+        if let Some(client) = self.0.take() {
+            drop(deadpool_postgres::Object::take(client));
+        }
+    }
+}
+
+/// Whether an import that set indexes aside is running (see [`RUN_LOCK`]): a start then
+/// leaves them to it.
+pub(super) async fn indexes_aside_by_a_running_import(
+    client: &mut deadpool_postgres::Client,
+) -> Result<bool, PgError> {
+    let tx = client.transaction().await?;
+    let free: bool = tx
+        .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&RUN_LOCK])
+        .await?
+        .try_get(0)?;
+    tx.commit().await?;
+    Ok(!free)
 }
 
 /// Drops the [`BULK_INDEXES`] of the tables that are empty, and says whether it dropped
@@ -203,7 +279,9 @@ impl BatchWriter for PgImport {
     fn write_batch(&mut self, batch: &[PreparedMessage]) -> Result<InsertCounts, StoreError> {
         let store = &self.store;
         if self.set_aside.is_none() {
-            self.set_aside = Some(self.runtime.block_on(SetAside::take(store))?);
+            let (set_aside, run_lock) = self.runtime.block_on(SetAside::take(store))?;
+            self.set_aside = Some(set_aside);
+            self.run_lock = run_lock;
         }
         Ok(self
             .runtime

@@ -123,7 +123,7 @@ impl PgStore {
     }
 
     /// A second pooled connection if one is free (or can be opened) right away.
-    async fn spare_client(&self) -> Option<deadpool_postgres::Object> {
+    pub(super) async fn spare_client(&self) -> Option<deadpool_postgres::Object> {
         let at_once = deadpool_postgres::Timeouts {
             wait: Some(std::time::Duration::ZERO),
             ..self.pool.timeouts()

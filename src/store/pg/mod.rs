@@ -101,8 +101,8 @@ impl PgStore {
     }
 
     /// Connects with at most `size` connections (at least one), migrates, and makes the
-    /// indexes an import set aside if they are missing (which takes as long as building
-    /// them: see [`schema::BULK_INDEXES`]).
+    /// indexes an import set aside if they are missing and no import that will make them
+    /// is running (which takes as long as building them: see [`schema::BULK_INDEXES`]).
     pub async fn open(target: PgTarget, size: usize) -> Result<PgStore, PgError> {
         let tls = target
             .tls()
@@ -140,6 +140,10 @@ impl PgStore {
         let tx = client.transaction().await?;
         schema::migrate(&*tx).await?;
         tx.commit().await?;
+        if import::indexes_aside_by_a_running_import(&mut client).await? {
+            tracing::info!("an import is running that builds the missing indexes at its end");
+            return Ok(store);
+        }
         // Pages and search work without them, only slower: a start goes on, saying why.
         if let Err(e) = schema::make_bulk_indexes(&mut client).await {
             tracing::warn!(error = %e, "a filter or search index is missing and could not be made");
