@@ -8,6 +8,7 @@ mod common;
 
 use std::path::{Path, PathBuf};
 
+use common::postgres::raw;
 use common::{BASE_ID, image, line, postgres, text};
 use roam::protocol::{ChatType, Conversation, Message};
 use roam::store::pg::{PgImport, PgStore, TRIGRAM_INDEX};
@@ -108,15 +109,6 @@ const SET_ASIDE: [&str; 4] = [
     "messages_by_sender",
     "search_docs_by_conv",
 ];
-
-/// A connection of the test's own, beside the store's.
-async fn raw(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("raw connect");
-    tokio::spawn(conn);
-    client
-}
 
 /// Which of `names` the database lacks.
 async fn missing_indexes(url: &str, names: &[&str]) -> Vec<String> {

@@ -5,19 +5,11 @@
 
 mod common;
 
+use common::postgres::raw;
 use common::{BASE_ID, postgres, text};
 use roam::protocol::{ChatType, Message};
 use roam::store::pg::{PgStore, TRIGRAM_INDEX};
 use roam::store::{Db, SearchQuery, Store};
-
-/// A plain client for looking behind the store's back.
-async fn raw(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("raw connect");
-    tokio::spawn(conn);
-    client
-}
 
 fn pg(db: &Db) -> &PgStore {
     match db {

@@ -4,6 +4,7 @@
 mod common;
 
 use common::postgres;
+use common::postgres::raw;
 use roam::store::pg::{PgError, PgStore, PgTarget, TokenHolder, TokenState, schema};
 
 /// A store over a new database, or `None` (skipped) without PostgreSQL.
@@ -11,15 +12,6 @@ async fn fresh(hint: &str) -> Option<(PgStore, String)> {
     let (_, url) = postgres::database(hint)?;
     let store = PgStore::connect(&url).await.expect("connect and migrate");
     Some((store, url))
-}
-
-/// A plain client for looking behind the store's back.
-async fn raw(url: &str) -> tokio_postgres::Client {
-    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
-        .await
-        .expect("raw connect");
-    tokio::spawn(conn);
-    client
 }
 
 #[tokio::test]

@@ -98,6 +98,15 @@ pub fn database(hint: &str) -> Option<(&'static Cluster, String)> {
     Some((cluster, url))
 }
 
+/// A plain client of the test's own, for looking behind the store's back.
+pub async fn raw(url: &str) -> tokio_postgres::Client {
+    let (client, conn) = tokio_postgres::connect(url, tokio_postgres::NoTls)
+        .await
+        .expect("raw connect");
+    tokio::spawn(conn);
+    client
+}
+
 /// The one cluster of this test binary, started on first use.
 pub fn cluster() -> Option<&'static Cluster> {
     static CLUSTER: OnceLock<Option<Cluster>> = OnceLock::new();
