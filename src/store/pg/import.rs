@@ -113,7 +113,7 @@ impl PgImport {
 }
 
 /// Which indexes an import set aside.
-#[derive(Clone, Copy, Debug, Default)]
+#[derive(Clone, Copy, Debug)]
 struct SetAside {
     /// Search's trigram index.
     trigram: bool,
